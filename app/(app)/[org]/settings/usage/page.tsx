@@ -1,0 +1,52 @@
+import { getDb } from "@/db/client";
+import { requireMembership } from "@/lib/auth/session";
+import { PRICE_PER_CALL_USD, usageThisMonth } from "@/lib/api-keys/usage";
+import { planLimits } from "@/lib/orgs/plans";
+import { ORG_CEILING_MULTIPLIER } from "@/lib/http/gate";
+import { Card, PageHeader } from "@/components/ui/layout";
+
+export default async function UsagePage({ params }: { params: Promise<{ org: string }> }) {
+  const { org: slug } = await params;
+  const me = await requireMembership(slug, "admin");
+  const usage = await usageThisMonth(await getDb(), me.org.id);
+  const rpm = me.org.rateLimitRpm ?? planLimits(me.org.plan).rateLimitRpm;
+  const max = Math.max(1, ...usage.days.map((d) => d.calls));
+  const month = new Date().toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
+  const stats: [string, string, string][] = [
+    ["API calls this month", usage.monthCalls.toLocaleString("en-US"), month],
+    ["Cost", `$${(usage.monthCalls * PRICE_PER_CALL_USD).toFixed(2)}`, `at $${PRICE_PER_CALL_USD} per call`],
+    ["Rate limit", `${rpm.toLocaleString("en-US")}/min`, `per key; ${(rpm * ORG_CEILING_MULTIPLIER).toLocaleString("en-US")}/min for all keys together`],
+  ];
+  return (
+    <>
+      <PageHeader title="Usage" description="API calls are counted per day (UTC). Counts reach this page within about ten seconds." />
+      <div className="mb-6 grid gap-4 sm:grid-cols-3">
+        {stats.map(([label, value, sub]) => (
+          <div key={label} className="rounded-lg bg-white p-4 ring-1 ring-slate-200">
+            <p className="text-sm text-slate-500">{label}</p>
+            <p className="mt-1 text-2xl font-semibold" data-testid={`usage-${label.split(" ")[0]!.toLowerCase()}`}>
+              {value}
+            </p>
+            <p className="text-xs text-slate-400">{sub}</p>
+          </div>
+        ))}
+      </div>
+      <Card title="Calls per day">
+        <div className="flex h-48 items-end gap-1" role="img" aria-label="API calls per day this month">
+          {usage.days.map((d) => (
+            <div key={d.day} className="group relative flex-1">
+              <div className="rounded-t bg-brand-500/80 group-hover:bg-brand-600" style={{ height: `${Math.max(d.calls ? 2 : 0, (d.calls / max) * 176)}px` }} />
+              <span className="pointer-events-none absolute bottom-full left-1/2 z-10 mb-1 hidden -translate-x-1/2 rounded bg-slate-900 px-1.5 py-0.5 text-xs whitespace-nowrap text-white group-hover:block">
+                {d.day}: {d.calls.toLocaleString("en-US")}
+              </span>
+            </div>
+          ))}
+        </div>
+        <div className="mt-1 flex justify-between text-xs text-slate-400">
+          <span>{usage.days[0]?.day}</span>
+          <span>{usage.days[usage.days.length - 1]?.day}</span>
+        </div>
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,15 @@
+import { getDb } from "@/db/client";
+import { readText } from "@/lib/http/body";
+import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
+import { runDueConnectors } from "@/lib/connectors/run";
+
+/**
+ * QStash's every-minute schedule: re-dispatches deliveries committed but never published, and
+ * runs the connectors that are due.
+ */
+export async function POST(req: Request): Promise<Response> {
+  const raw = await readText(req, 16 * 1024).catch(() => null);
+  if (raw === null || !(await verifyQstash(req, raw))) return Response.json({ error: { code: "unauthorized", message: "Invalid QStash signature." } }, { status: 401 });
+  const db = await getDb();
+  return Response.json({ dispatched: await sweep(db), connectors_run: await runDueConnectors(db) });
+}

@@ -1,0 +1,4 @@
+import { handleLead, leadPreflight } from "@/lib/leads/handler";
+
+export const POST = handleLead;
+export const OPTIONS = leadPreflight;

@@ -1,0 +1,191 @@
+import { parseArgs } from "node:util";
+import { closeDb, DatabaseLockedError, migrateDb, openConfigured, setDbHandle, type DbHandle } from "@/db/client";
+import { seedDemo, DEMO } from "@/db/seed";
+import { AppError } from "@/lib/errors";
+import { EnvError } from "@/lib/env";
+import { memberships, type PlanId, type Role } from "@/db/schema";
+import { createOrganization, createUser, planSchema, requireOrg, roleSchema, setOrgRateLimit } from "@/lib/orgs/service";
+import { planLimits } from "@/lib/orgs/plans";
+import { createApiKey } from "@/lib/api-keys/keys";
+import { describeError } from "@/lib/log";
+
+/**
+ * The operator CLI. Every command takes --json for scripts: the result on stdout as one JSON
+ * object, or {"error": {...}} and exit code 1.
+ */
+
+const USAGE = `Usage: smarfle <command> [options] [--json]
+
+Commands:
+  db:migrate                                   apply pending database migrations
+  db:seed                                      create the demo organization (once)
+  org:create --name N [--plan starter|pro|business]
+  user:create --email E --password P --org O [--role owner|admin|member]
+  key:create --org O --name N --scopes read,write
+  org:set-limit --org O --rpm N                raise (or lower) one org's API rate limit
+
+O is an organization id (org_…) or slug.`;
+
+type Flags = Record<string, string | boolean | undefined>;
+
+interface Command {
+  needsDb: boolean;
+  run(flags: Flags, handle: DbHandle): Promise<{ json: unknown; text: string }>;
+}
+
+function required(flags: Flags, name: string): string {
+  const v = flags[name];
+  if (typeof v !== "string" || v.trim() === "") {
+    throw new AppError("validation_failed", `--${name} is required.`, [{ path: name, message: "is required" }]);
+  }
+  return v;
+}
+
+const commands: Record<string, Command> = {
+  "db:migrate": {
+    needsDb: true,
+    async run(_flags, handle) {
+      await migrateDb(handle);
+      return { json: { ok: true, driver: handle.driver }, text: `Migrations applied (${handle.driver}).` };
+    },
+  },
+  "db:seed": {
+    needsDb: true,
+    async run(_flags, handle) {
+      await migrateDb(handle);
+      const result = await seedDemo(handle.db);
+      const text = result.created
+        ? `Demo organization "${DEMO.orgName}" created. Sign in as ${DEMO.email} / ${DEMO.password}`
+        : `Demo organization already present. Sign in as ${DEMO.email} / ${DEMO.password}`;
+      return { json: { created: result.created, org: result.org.id, slug: result.org.slug, email: DEMO.email }, text };
+    },
+  },
+  "org:create": {
+    needsDb: true,
+    async run(flags, handle) {
+      const plan = planSchema.parse(flags.plan ?? "starter") as PlanId;
+      const org = await createOrganization(handle.db, { name: required(flags, "name"), plan });
+      return {
+        json: { id: org.id, slug: org.slug, name: org.name, plan: org.plan },
+        text: `Created organization ${org.name} (${org.id}, slug ${org.slug}, plan ${org.plan}).`,
+      };
+    },
+  },
+  "user:create": {
+    needsDb: true,
+    async run(flags, handle) {
+      const role = roleSchema.parse(flags.role ?? "member") as Role;
+      const email = required(flags, "email");
+      const password = required(flags, "password");
+      const orgRef = required(flags, "org");
+      const { user, org } = await handle.db.transaction(async (tx) => {
+        const org = await requireOrg(tx, orgRef);
+        const user = await createUser(tx, { email, password });
+        await tx.insert(memberships).values({ orgId: org.id, userId: user.id, role });
+        return { user, org };
+      });
+      return {
+        json: { id: user.id, email: user.email, org: org.id, role },
+        text: `Created user ${user.email} (${user.id}) as ${role} of ${org.name}.`,
+      };
+    },
+  },
+  "key:create": {
+    needsDb: true,
+    async run(flags, handle) {
+      const org = await requireOrg(handle.db, required(flags, "org"));
+      const scopes = required(flags, "scopes")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const { key, apiKey } = await createApiKey(
+        handle.db,
+        { orgId: org.id, actor: { type: "system", id: null, label: "operator" }, source: "system" },
+        { name: required(flags, "name"), scopes },
+      );
+      return {
+        json: { id: apiKey.id, key, prefix: apiKey.prefix, scopes: apiKey.scopes, org: org.id },
+        text: `Created API key ${apiKey.name} (${apiKey.id}) for ${org.name} with scopes ${apiKey.scopes.join(", ")}.\n\n  ${key}\n\nThis is the only time the key is shown. Store it now.`,
+      };
+    },
+  },
+  "org:set-limit": {
+    needsDb: true,
+    async run(flags, handle) {
+      const rpmRaw = required(flags, "rpm");
+      const rpm = /^\d+$/.test(rpmRaw) ? Number(rpmRaw) : NaN;
+      const org = await setOrgRateLimit(handle.db, required(flags, "org"), Number.isNaN(rpm) ? -1 : rpm);
+      const plan = planLimits(org.plan);
+      return {
+        json: { org: org.id, rpm: org.rateLimitRpm, plan: org.plan, plan_rpm: plan.rateLimitRpm },
+        text: `${org.name} (${org.id}) may now make ${org.rateLimitRpm} API requests per minute (plan default ${plan.rateLimitRpm}).`,
+      };
+    },
+  },
+};
+
+function errorOf(err: unknown): { code: string; message: string; details?: unknown } {
+  if (err instanceof AppError) return { code: err.code, message: err.message, details: err.details };
+  if (err instanceof DatabaseLockedError) return { code: "unavailable", message: err.message };
+  if (err instanceof EnvError) return { code: "invalid_config", message: err.message };
+  if (err && typeof err === "object" && "issues" in err) {
+    const issues = (err as { issues: { path: PropertyKey[]; message: string }[] }).issues;
+    return { code: "validation_failed", message: issues.map((i) => i.message).join("; ") };
+  }
+  // describeError keeps a failed query's bound parameters (password hashes…) out of the output.
+  return { code: "internal_error", message: describeError(err) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    console.log(USAGE);
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  const { values: flags } = parseArgs({
+    args: rest,
+    strict: false,
+    options: {
+      json: { type: "boolean" },
+      name: { type: "string" },
+      plan: { type: "string" },
+      email: { type: "string" },
+      password: { type: "string" },
+      org: { type: "string" },
+      role: { type: "string" },
+      scopes: { type: "string" },
+      rpm: { type: "string" },
+    },
+  });
+  const json = flags.json === true;
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${USAGE}`);
+    return 1;
+  }
+  let handle: DbHandle | undefined;
+  try {
+    if (command.needsDb) {
+      handle = await openConfigured();
+      setDbHandle(handle);
+    }
+    const out = await command.run(flags, handle!);
+    console.log(json ? JSON.stringify(out.json) : out.text);
+    return 0;
+  } catch (err) {
+    const error = errorOf(err);
+    if (json) console.log(JSON.stringify({ error }));
+    else console.error(`Error: ${error.message}`);
+    return 1;
+  } finally {
+    if (handle) await closeDb();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,57 @@
+"use client";
+
+import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
+import { Input, Select } from "@/components/ui/form";
+import { addMember, changeMemberRole, removeMember } from "@/app/(app)/[org]/actions";
+
+const roles = ["member", "admin", "owner"] as const;
+
+export function AddMemberForm({ org }: { org: string }) {
+  return (
+    <ActionForm action={addMember} resetOnSuccess className="flex flex-wrap items-start gap-3">
+      <input type="hidden" name="org" value={org} />
+      <div className="w-72 space-y-1">
+        <label htmlFor="member-email" className="block text-sm font-medium text-slate-700">
+          Email
+        </label>
+        <Input id="member-email" name="email" type="email" required placeholder="colleague@example.com" />
+        <FieldError name="email" />
+      </div>
+      <div className="space-y-1">
+        <label htmlFor="member-role" className="block text-sm font-medium text-slate-700">
+          Role
+        </label>
+        <Select id="member-role" name="role" defaultValue="member">
+          {roles.map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </Select>
+      </div>
+      <div className="pt-6">
+        <SubmitButton>Add member</SubmitButton>
+      </div>
+    </ActionForm>
+  );
+}
+
+export function MemberControls({ org, userId, role, email }: { org: string; userId: string; role: string; email: string }) {
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <ActionForm action={changeMemberRole} className="flex items-center gap-2">
+        <input type="hidden" name="org" value={org} />
+        <input type="hidden" name="userId" value={userId} />
+        <Select name="role" defaultValue={role} aria-label={`Role of ${email}`} className="w-28">
+          {roles.map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </Select>
+        <SubmitButton variant="secondary">Change role</SubmitButton>
+      </ActionForm>
+      <ActionForm action={removeMember} className="" confirm={`Remove ${email} from this organization?`}>
+        <input type="hidden" name="org" value={org} />
+        <input type="hidden" name="userId" value={userId} />
+        <SubmitButton variant="danger">Remove</SubmitButton>
+      </ActionForm>
+    </div>
+  );
+}

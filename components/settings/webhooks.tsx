@@ -1,0 +1,205 @@
+"use client";
+
+import { useState } from "react";
+import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
+import { Input, Select } from "@/components/ui/form";
+import { CopyButton } from "@/components/ui/copy-button";
+import {
+  createWebhook,
+  deleteWebhook,
+  redeliverFailedWebhooks,
+  redeliverWebhook,
+  revealWebhookSecret,
+  rotateWebhookSecret,
+  sendTestWebhook,
+  updateWebhook,
+} from "@/app/(app)/[org]/actions";
+
+function EventChoices({ events, selected }: { events: readonly string[]; selected: string[] }) {
+  const [all, setAll] = useState(selected.length === 0);
+  return (
+    <fieldset className="space-y-2">
+      <legend className="text-sm font-medium text-slate-700">Events</legend>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" name="events" value="all" checked={all} onChange={(e) => setAll(e.target.checked)} /> All events
+      </label>
+      {!all ? (
+        <div className="grid gap-1 pl-6 sm:grid-cols-2">
+          {events.map((e) => (
+            <label key={e} className="flex items-center gap-2 font-mono text-xs">
+              <input type="checkbox" name="events" value={e} defaultChecked={selected.includes(e)} /> {e}
+            </label>
+          ))}
+        </div>
+      ) : null}
+    </fieldset>
+  );
+}
+
+export function AddEndpointForm({ org, events }: { org: string; events: readonly string[] }) {
+  return (
+    <ActionForm action={createWebhook} redirectTo={`/${org}/settings/webhooks/{id}`} className="space-y-4">
+      <input type="hidden" name="org" value={org} />
+      <div className="grid gap-4 sm:grid-cols-2">
+        <div className="space-y-1">
+          <label htmlFor="endpoint-url" className="block text-sm font-medium text-slate-700">
+            Endpoint URL
+          </label>
+          <Input id="endpoint-url" name="url" type="url" required placeholder="https://example.com/hooks/smarfle" />
+          <FieldError name="url" />
+        </div>
+        <div className="space-y-1">
+          <label htmlFor="endpoint-description" className="block text-sm font-medium text-slate-700">
+            Description
+          </label>
+          <Input id="endpoint-description" name="description" placeholder="What receives these events" />
+        </div>
+      </div>
+      <EventChoices events={events} selected={[]} />
+      <FieldError name="event_types" />
+      <SubmitButton>Add endpoint</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export function EndpointEvents({ org, id, events, selected }: { org: string; id: string; events: readonly string[]; selected: string[] }) {
+  return (
+    <ActionForm action={updateWebhook} success={() => <p className="text-sm text-emerald-700">Saved.</p>} className="space-y-3">
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <input type="hidden" name="setEvents" value="1" />
+      <EventChoices events={events} selected={selected} />
+      <SubmitButton variant="secondary">Save events</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export function ToggleEndpoint({ org, id, enabled }: { org: string; id: string; enabled: boolean }) {
+  return (
+    <ActionForm action={updateWebhook} className="inline">
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <input type="hidden" name="enabled" value={enabled ? "false" : "true"} />
+      <SubmitButton variant="secondary">{enabled ? "Disable" : "Enable"}</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export function DeleteEndpoint({ org, id }: { org: string; id: string }) {
+  return (
+    <ActionForm action={deleteWebhook} redirectTo={`/${org}/settings/webhooks`} className="inline" confirm="Delete this endpoint and its delivery log?">
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <SubmitButton variant="danger">Delete</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export function RevealSecret({ org, id }: { org: string; id: string }) {
+  return (
+    <ActionForm
+      action={revealWebhookSecret}
+      className="space-y-2"
+      success={(d) => {
+        const { secret, previous } = d as { secret: string; previous: { secret: string; expires_at: string } | null };
+        return (
+          <div className="space-y-1">
+            <div className="flex items-center gap-2">
+              <code data-testid="webhook-secret" className="flex-1 overflow-x-auto rounded bg-slate-100 px-2 py-1 font-mono text-xs">
+                {secret}
+              </code>
+              <CopyButton text={secret} />
+            </div>
+            {previous ? <p className="text-xs text-slate-500">The previous secret also signs until {new Date(previous.expires_at).toUTCString()}.</p> : null}
+          </div>
+        );
+      }}
+    >
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <SubmitButton variant="secondary">Reveal signing secret</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export function RotateSecret({ org, id }: { org: string; id: string }) {
+  return (
+    <ActionForm
+      action={rotateWebhookSecret}
+      className="flex flex-wrap items-center gap-2"
+      confirm="Rotate the signing secret?"
+      success={(d) => {
+        const { secret } = d as { secret: string };
+        return (
+          <div className="flex w-full items-center gap-2">
+            <code className="flex-1 overflow-x-auto rounded bg-amber-50 px-2 py-1 font-mono text-xs ring-1 ring-amber-200">{secret}</code>
+            <CopyButton text={secret} />
+          </div>
+        );
+      }}
+    >
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <Select name="grace" defaultValue="24h" aria-label="Grace period" className="w-56">
+        <option value="none">old secret stops now</option>
+        <option value="1h">both sign for 1 hour</option>
+        <option value="24h">both sign for 24 hours</option>
+        <option value="7d">both sign for 7 days</option>
+      </Select>
+      <SubmitButton variant="secondary">Rotate secret</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export function SendTest({ org, id, events }: { org: string; id: string; events: readonly string[] }) {
+  return (
+    <ActionForm
+      action={sendTestWebhook}
+      className="space-y-3"
+      success={(d) => {
+        const r = d as { status: number | null; durationMs: number; succeeded: boolean; error: string | null };
+        return (
+          <div data-testid="test-result" className={`rounded-md px-3 py-2 text-sm ring-1 ${r.succeeded ? "bg-emerald-50 text-emerald-800 ring-emerald-200" : "bg-red-50 text-red-800 ring-red-200"}`}>
+            {r.succeeded ? "Delivered" : "Failed"}: {r.status !== null ? `HTTP ${r.status}` : (r.error ?? "no response")} in {r.durationMs} ms
+            {!r.succeeded && r.status !== null && r.error ? ` — ${r.error}` : ""}
+          </div>
+        );
+      }}
+    >
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <div className="flex flex-wrap items-center gap-2">
+        <Select name="eventType" defaultValue="client_created" aria-label="Test event type" className="w-64 font-mono text-xs">
+          {events.map((e) => (
+            <option key={e}>{e}</option>
+          ))}
+        </Select>
+        <SubmitButton pendingText="Sending…">Send test event</SubmitButton>
+      </div>
+    </ActionForm>
+  );
+}
+
+export function Redeliver({ org, deliveryId }: { org: string; deliveryId: string }) {
+  return (
+    <ActionForm action={redeliverWebhook} className="inline" success={() => <span className="mr-2 text-xs text-emerald-700">Queued</span>}>
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="deliveryId" value={deliveryId} />
+      <SubmitButton variant="secondary">Re-deliver</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export function RedeliverFailed({ org, id, weekAgo }: { org: string; id: string; weekAgo: string }) {
+  return (
+    <ActionForm action={redeliverFailedWebhooks} className="flex flex-wrap items-center gap-2" success={(d) => <span className="text-sm text-emerald-700">{(d as { count: number }).count} deliveries queued again.</span>}>
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <label htmlFor="since" className="text-sm text-slate-600">
+        Every failed delivery since
+      </label>
+      <Input id="since" name="since" type="date" defaultValue={weekAgo} className="w-40" />
+      <SubmitButton variant="secondary">Re-deliver failed</SubmitButton>
+    </ActionForm>
+  );
+}

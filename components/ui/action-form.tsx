@@ -1,0 +1,95 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { createContext, startTransition, useActionState, useContext, useEffect, useRef, type ReactNode } from "react";
+import type { ActionState } from "@/app/(app)/[org]/actions";
+import { FormError } from "./form";
+
+type Action = (prev: ActionState, fd: FormData) => Promise<ActionState>;
+
+const StateContext = createContext<{ state: ActionState; pending: boolean }>({ state: null, pending: false });
+
+/**
+ * A form bound to a server action: shows the action's error, each field's error next to it
+ * (through <FieldError>), and on success goes to `redirectTo` (`{id}` is replaced by the
+ * result's id) or refreshes the page.
+ */
+export function ActionForm({
+  action,
+  children,
+  redirectTo,
+  className = "space-y-4",
+  resetOnSuccess = false,
+  success,
+  confirm,
+  refresh = true,
+}: {
+  action: Action;
+  children: ReactNode;
+  redirectTo?: string;
+  className?: string;
+  resetOnSuccess?: boolean;
+  success?: (data: unknown) => ReactNode;
+  confirm?: string;
+  /** Re-render the page after success (off where the form would unmount and lose its message). */
+  refresh?: boolean;
+}) {
+  const [state, formAction, pending] = useActionState(action, null);
+  const router = useRouter();
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (!state?.ok) return;
+    if (redirectTo) {
+      const id = (state.data as { id?: string } | null)?.id ?? "";
+      router.push(redirectTo.replace("{id}", id));
+    } else if (refresh) router.refresh();
+    if (resetOnSuccess) form.current?.reset();
+  }, [state, redirectTo, router, resetOnSuccess, refresh]);
+  return (
+    <StateContext.Provider value={{ state, pending }}>
+      <form
+        ref={form}
+        // Before hydration the browser posts to the server action itself (no fields in a URL).
+        action={formAction}
+        className={className}
+        onSubmit={(e) => {
+          // Submitted by hand rather than through `action`, so React does not clear what the
+          // person typed when the server answers with an error.
+          e.preventDefault();
+          if (confirm && !window.confirm(confirm)) return;
+          const data = new FormData(e.currentTarget);
+          startTransition(() => formAction(data));
+        }}
+      >
+        {state && !state.ok ? <FormError message={state.error.message} /> : null}
+        {state?.ok && success ? success(state.data) : null}
+        {children}
+      </form>
+    </StateContext.Provider>
+  );
+}
+
+export function FieldError({ name }: { name: string }) {
+  const { state } = useContext(StateContext);
+  if (!state || state.ok) return null;
+  const message = state.error.details.find((d) => d.path === name || d.path.startsWith(`${name}.`))?.message;
+  return message ? (
+    <p className="text-xs text-red-600" role="alert">
+      {message}
+    </p>
+  ) : null;
+}
+
+export function SubmitButton({ children, variant = "primary", pendingText }: { children: ReactNode; variant?: "primary" | "secondary" | "danger"; pendingText?: string }) {
+  const { pending } = useContext(StateContext);
+  const styles = {
+    primary: "bg-brand-600 text-white hover:bg-brand-700",
+    secondary: "bg-white text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50",
+    danger: "bg-white text-red-700 ring-1 ring-red-200 hover:bg-red-50",
+  };
+  return (
+    <button type="submit" disabled={pending} className={`inline-flex items-center rounded-md px-3 py-1.5 text-sm font-medium disabled:opacity-60 ${styles[variant]}`}>
+      {pending && pendingText ? pendingText : children}
+    </button>
+  );
+}

@@ -1,0 +1,141 @@
+import { boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { createdAt, timestamps } from "./columns";
+import { orgIdColumn, users } from "./identity";
+
+/** Where external data comes in: inbound webhooks, pull connectors and file imports. */
+
+export const INBOUND_KINDS = ["hmac_sha256_hex", "shopify", "standard_webhooks"] as const;
+export type InboundKind = (typeof INBOUND_KINDS)[number];
+
+export const inboundSources = pgTable(
+  "inbound_sources",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: INBOUND_KINDS }).notNull(),
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    mapping: jsonb("mapping").$type<Record<string, unknown>>().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    ...timestamps,
+  },
+  (t) => [index("inbound_sources_org_idx").on(t.orgId)],
+);
+
+/** Every request an inbound source received, verified or not, with what it did. */
+export const inboundRequests = pgTable(
+  "inbound_requests",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    sourceId: text("source_id")
+      .notNull()
+      .references(() => inboundSources.id, { onDelete: "cascade" }),
+    verified: boolean("verified").notNull(),
+    status: text("status", { enum: ["processed", "failed", "rejected"] }).notNull(),
+    httpStatus: integer("http_status").notNull(),
+    headers: jsonb("headers").$type<Record<string, string>>().notNull(),
+    body: text("body").notNull(),
+    recordId: text("record_id"),
+    created: integer("created").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    error: text("error"),
+    reprocessedAt: timestamp("reprocessed_at", { withTimezone: true, mode: "date" }),
+    ...createdAt,
+  },
+  (t) => [index("inbound_requests_source_idx").on(t.sourceId, t.createdAt)],
+);
+
+export const connectors = pgTable(
+  "connectors",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    /** Request headers (credentials) as encrypted JSON. */
+    headersCiphertext: text("headers_ciphertext"),
+    intervalMinutes: integer("interval_minutes").notNull(),
+    recordsPath: text("records_path"),
+    pagination: jsonb("pagination").$type<Record<string, unknown>>().notNull(),
+    mapping: jsonb("mapping").$type<Record<string, unknown>>().notNull(),
+    /** What the next run starts from (a cursor or the highest updated_since value seen). */
+    cursor: text("cursor"),
+    status: text("status", { enum: ["active", "paused"] }).notNull().default("active"),
+    pausedReason: text("paused_reason"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    nextRunAt: timestamp("next_run_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    lastRunAt: timestamp("last_run_at", { withTimezone: true, mode: "date" }),
+    lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
+    ...timestamps,
+  },
+  (t) => [index("connectors_org_idx").on(t.orgId), index("connectors_due_idx").on(t.nextRunAt)],
+);
+
+export const connectorRuns = pgTable(
+  "connector_runs",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    connectorId: text("connector_id")
+      .notNull()
+      .references(() => connectors.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
+    trigger: text("trigger", { enum: ["schedule", "manual"] }).notNull(),
+    startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+    durationMs: integer("duration_ms"),
+    pages: integer("pages").notNull().default(0),
+    fetched: integer("fetched").notNull().default(0),
+    created: integer("created").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    error: text("error"),
+    cursorBefore: text("cursor_before"),
+    cursorAfter: text("cursor_after"),
+  },
+  (t) => [index("connector_runs_connector_idx").on(t.connectorId, t.startedAt)],
+);
+
+export const imports = pgTable(
+  "imports",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    recordType: text("record_type").notNull(),
+    filename: text("filename").notNull(),
+    format: text("format", { enum: ["csv", "xlsx"] }).notNull(),
+    mapping: jsonb("mapping").$type<Record<string, unknown>>(),
+    /** draft: uploaded in settings, being mapped; pending: waiting to start; then running, completed or failed. */
+    status: text("status", { enum: ["draft", "pending", "running", "completed", "failed"] }).notNull().default("pending"),
+    total: integer("total").notNull().default(0),
+    processed: integer("processed").notNull().default(0),
+    created: integer("created").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    error: text("error"),
+    createdByUserId: text("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdByKeyId: text("created_by_key_id"),
+    ...createdAt,
+    finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [index("imports_org_idx").on(t.orgId, t.createdAt)],
+);
+
+export const importErrors = pgTable(
+  "import_errors",
+  {
+    importId: text("import_id")
+      .notNull()
+      .references(() => imports.id, { onDelete: "cascade" }),
+    line: integer("line").notNull(),
+    reason: text("reason").notNull(),
+    /** The row as [column, value] pairs: jsonb keeps array order, so the download keeps the file's column order. */
+    row: jsonb("row").$type<[string, unknown][]>(),
+  },
+  (t) => [index("import_errors_import_idx").on(t.importId, t.line)],
+);
+
+export type InboundSource = typeof inboundSources.$inferSelect;
+export type Connector = typeof connectors.$inferSelect;
+export type ImportJob = typeof imports.$inferSelect;

@@ -1,0 +1,108 @@
+import { sql } from "drizzle-orm";
+import { boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { createdAt, timestamps } from "./columns";
+import { orgIdColumn } from "./identity";
+
+/** A URL an org subscribed to some or all event types (an empty list means all). */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    url: text("url").notNull(),
+    description: text("description"),
+    eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
+    /** Encrypted at rest: it must be readable to sign. */
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    /** During a rotation's grace period both secrets sign. */
+    previousSecretCiphertext: text("previous_secret_ciphertext"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true, mode: "date" }),
+    status: text("status", { enum: ["enabled", "disabled"] }).notNull().default("enabled"),
+    /** Why it was disabled: by an admin, a 410 Gone from the receiver, or 5 days of failures. */
+    disabledReason: text("disabled_reason"),
+    /** First failed delivery since the last success; cleared by a success or by re-enabling. */
+    failingSince: timestamp("failing_since", { withTimezone: true, mode: "date" }),
+    lastSuccessAt: timestamp("last_success_at", { withTimezone: true, mode: "date" }),
+    ...timestamps,
+  },
+  (t) => [index("webhook_endpoints_org_idx").on(t.orgId, t.status)],
+);
+
+/**
+ * The transactional outbox: written in the same transaction as the change it describes, so a
+ * crash after commit loses nothing. `data` is the record as it was at that moment.
+ */
+export const webhookEvents = pgTable(
+  "webhook_events",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    type: text("type").notNull(),
+    recordType: text("record_type").notNull(),
+    recordId: text("record_id").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    previous: jsonb("previous").$type<Record<string, unknown> | null>(),
+    /** Sent from settings with a sample payload: never in the events feed, never counts as a failure. */
+    isTest: boolean("is_test").notNull().default(false),
+    ...createdAt,
+  },
+  (t) => [index("webhook_events_org_created_idx").on(t.orgId, t.createdAt, t.id)],
+);
+
+export const DELIVERY_STATUSES = ["pending", "succeeded", "failed"] as const;
+
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("pending"),
+    attemptCount: integer("attempt_count").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** Set once the delivery was handed to the queue; the sweeper re-dispatches rows left NULL. */
+    dispatchedAt: timestamp("dispatched_at", { withTimezone: true, mode: "date" }),
+    /** A worker holds the delivery until then; a crashed worker's claim simply expires. */
+    lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
+    completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),
+    lastResponseStatus: integer("last_response_status"),
+    lastError: text("last_error"),
+    ...timestamps,
+  },
+  (t) => [
+    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+  ],
+);
+
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attemptNumber: integer("attempt_number").notNull(),
+    url: text("url").notNull(),
+    requestHeaders: jsonb("request_headers").$type<Record<string, string>>().notNull(),
+    requestBody: text("request_body").notNull(),
+    responseStatus: integer("response_status"),
+    responseHeaders: jsonb("response_headers").$type<Record<string, string>>(),
+    responseBody: text("response_body"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+    ...createdAt,
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.attemptNumber)],
+);
+
+export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
+export type WebhookEvent = typeof webhookEvents.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;

@@ -1,0 +1,95 @@
+import "server-only";
+import { z } from "zod";
+import { EVENT_TYPES } from "@/lib/records/registry";
+import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
+import { createEndpoint, deleteEndpoint, redeliver, redeliverFailed, revealSecret, rotateEndpointSecret, sendTestEvent, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { defineOrgAction, type OrgActionContext } from "@/lib/auth/action";
+import { AppError } from "@/lib/errors";
+
+const change = (ctx: OrgActionContext) => ({ orgId: ctx.org.id, actor: ctx.actor, source: "ui" as const });
+const id = z.string().min(1).max(64);
+/** Checkboxes: absent, one value, or several. "all" (or none ticked) subscribes to everything. */
+const eventsField = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
+  .transform((v) => (v.includes("all") ? [] : v));
+
+export const createWebhookAction = defineOrgAction({
+  name: "webhooks.create",
+  role: "admin",
+  input: z.object({ org: z.string(), url: z.string().max(2000), description: z.string().max(500).optional(), events: eventsField }),
+  async run(ctx, input) {
+    const { endpoint } = await createEndpoint(ctx.db, change(ctx), { url: input.url, description: input.description || null, event_types: input.events });
+    return { id: endpoint.id };
+  },
+});
+
+export const updateWebhookAction = defineOrgAction({
+  name: "webhooks.update",
+  role: "admin",
+  input: z.object({ org: z.string(), id, enabled: z.enum(["true", "false"]).optional(), events: eventsField.optional(), setEvents: z.literal("1").optional(), description: z.string().max(500).optional() }),
+  async run(ctx, input) {
+    const patch: Record<string, unknown> = {};
+    if (input.enabled) patch.enabled = input.enabled === "true";
+    if (input.setEvents) patch.event_types = input.events ?? [];
+    if (input.description !== undefined) patch.description = input.description || null;
+    const e = await updateEndpoint(ctx.db, change(ctx), input.id, patch);
+    return { id: e.id, status: e.status };
+  },
+});
+
+export const rotateWebhookSecretAction = defineOrgAction({
+  name: "webhooks.rotate_secret",
+  role: "admin",
+  input: z.object({ org: z.string(), id, grace: z.enum(Object.keys(GRACE_PERIODS) as [GracePeriod, ...GracePeriod[]]) }),
+  async run(ctx, input) {
+    const r = await rotateEndpointSecret(ctx.db, change(ctx), input.id, input.grace);
+    return { secret: r.secret, previousExpiresAt: r.previousExpiresAt?.toISOString() ?? null };
+  },
+});
+
+export const revealWebhookSecretAction = defineOrgAction({
+  name: "webhooks.reveal_secret",
+  role: "admin",
+  input: z.object({ org: z.string(), id }),
+  run: (ctx, input) => revealSecret(ctx.db, change(ctx), input.id),
+});
+
+export const deleteWebhookAction = defineOrgAction({
+  name: "webhooks.delete",
+  role: "admin",
+  input: z.object({ org: z.string(), id }),
+  async run(ctx, input) {
+    if (!(await deleteEndpoint(ctx.db, change(ctx), input.id))) throw new AppError("not_found", "No such webhook endpoint.");
+    return { id: input.id };
+  },
+});
+
+export const sendTestWebhookAction = defineOrgAction({
+  name: "webhooks.send_test",
+  role: "admin",
+  input: z.object({ org: z.string(), id, eventType: z.enum(EVENT_TYPES) }),
+  async run(ctx, input) {
+    const { deliveryId, outcome } = await sendTestEvent(ctx.db, change(ctx), input.id, input.eventType);
+    return { deliveryId, status: outcome.status, durationMs: outcome.durationMs, succeeded: outcome.decision.kind === "succeeded", error: outcome.decision.kind === "succeeded" ? null : outcome.decision.error };
+  },
+});
+
+export const redeliverAction = defineOrgAction({
+  name: "webhooks.redeliver",
+  role: "admin",
+  input: z.object({ org: z.string(), deliveryId: id }),
+  async run(ctx, input) {
+    return { deliveryId: await redeliver(ctx.db, change(ctx), input.deliveryId) };
+  },
+});
+
+export const redeliverFailedAction = defineOrgAction({
+  name: "webhooks.redeliver_failed",
+  role: "admin",
+  input: z.object({ org: z.string(), id, since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "pick a date") }),
+  async run(ctx, input) {
+    return { count: await redeliverFailed(ctx.db, change(ctx), input.id, new Date(`${input.since}T00:00:00Z`)) };
+  },
+});

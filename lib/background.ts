@@ -1,0 +1,49 @@
+import "server-only";
+import { getDb } from "@/db/client";
+import { env } from "@/lib/env";
+import { logError } from "@/lib/log";
+import { flushUsage } from "@/lib/api-keys/usage";
+import { startWorker, type DeliveryWorker } from "@/lib/webhooks/worker";
+import { startQstashDispatcher } from "@/lib/webhooks/qstash";
+import { startConnectorScheduler } from "@/lib/connectors/run";
+import { resumeImports } from "@/lib/imports/imports";
+
+/**
+ * The server's background work. Without QStash: the local delivery worker (which also covers
+ * committed-but-undispatched deliveries, being a poller of the table). With QStash: a dispatcher
+ * that publishes committed deliveries, plus a sweeper for any left undispatched.
+ */
+const holder = globalThis as unknown as { __smarfleBackground?: { stop(): Promise<void> } };
+
+export async function startBackground(): Promise<void> {
+  if (holder.__smarfleBackground) return;
+  let worker: DeliveryWorker | undefined;
+  let stopQstash: (() => Promise<void>) | undefined;
+  let stopScheduler: (() => Promise<void>) | undefined;
+  try {
+    const db = await getDb();
+    // With QStash, connector runs come from its every-minute schedule (/api/internal/sweep).
+    if (env().QSTASH_TOKEN) stopQstash = startQstashDispatcher(db);
+    else {
+      worker = startWorker(db);
+      stopScheduler = startConnectorScheduler(db);
+    }
+    // Imports interrupted by a restart carry on from their last committed batch.
+    await resumeImports(db);
+  } catch (err) {
+    logError("background", err);
+    return;
+  }
+  const stop = async () => {
+    await worker?.stop();
+    await stopQstash?.();
+    await stopScheduler?.();
+    await flushUsage().catch(() => {});
+  };
+  holder.__smarfleBackground = { stop };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      void stop().finally(() => process.exit(0));
+    });
+  }
+}

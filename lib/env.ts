@@ -1,0 +1,95 @@
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Parsed once, on first use, so `next build` and the CLI
+ * fail fast with a message naming the variable that is missing or malformed.
+ */
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .pipe(
+      z
+        .string()
+        .url()
+        .refine((v) => protocols.some((p) => v.startsWith(p)), {
+          message: `must start with ${protocols.join(" or ")}`,
+        })
+        .optional(),
+    );
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    DATABASE_URL: optionalUrl(["postgres://", "postgresql://"]),
+    PGLITE_DATA_DIR: optionalString,
+    REDIS_URL: optionalUrl(["redis://", "rediss://"]),
+    UPSTASH_REDIS_REST_URL: optionalUrl(["https://", "http://"]),
+    UPSTASH_REDIS_REST_TOKEN: optionalString,
+    QSTASH_URL: optionalUrl(["https://", "http://"]),
+    QSTASH_TOKEN: optionalString,
+    QSTASH_CURRENT_SIGNING_KEY: optionalString,
+    QSTASH_NEXT_SIGNING_KEY: optionalString,
+    APP_URL: optionalUrl(["https://", "http://"]),
+    AUTH_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters (try: openssl rand -base64 32)").optional(),
+    ),
+    SMARFLE_ENCRYPTION_KEY: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes in base64 (try: openssl rand -base64 32)")
+        .optional(),
+    ),
+    SMARFLE_ALLOW_PRIVATE_URLS: z
+      .enum(["0", "1", ""])
+      .optional()
+      .transform((v) => v === "1"),
+    WEBHOOK_RETRY_SCHEDULE: optionalString.pipe(
+      z
+        .string()
+        .regex(/^\d+(\s*,\s*\d+)*$/, "must be comma-separated whole seconds, e.g. 0,60,300")
+        .optional(),
+    ),
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  })
+  .superRefine((v, ctx) => {
+    if (v.UPSTASH_REDIS_REST_URL && !v.UPSTASH_REDIS_REST_TOKEN) {
+      ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_TOKEN"], message: "is required with UPSTASH_REDIS_REST_URL" });
+    }
+    if (v.QSTASH_TOKEN && !(v.QSTASH_CURRENT_SIGNING_KEY && v.QSTASH_NEXT_SIGNING_KEY)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["QSTASH_CURRENT_SIGNING_KEY"],
+        message: "QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY are required with QSTASH_TOKEN",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof schema>;
+
+let cached: Env | undefined;
+
+export class EnvError extends Error {}
+
+export function env(): Env {
+  if (cached) return cached;
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(environment)"}: ${i.message}`);
+    throw new EnvError(`Invalid environment configuration:\n${lines.join("\n")}`);
+  }
+  cached = parsed.data;
+  return cached;
+}
+
+/** Tests and the CLI change the environment between runs; this drops the cached parse. */
+export function resetEnvCache(): void {
+  cached = undefined;
+}

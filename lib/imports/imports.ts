@@ -1,0 +1,283 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { importErrors, imports, type ImportJob, type Source } from "@/db/schema";
+import type { Db } from "@/db/client";
+import { AppError } from "@/lib/errors";
+import { newId } from "@/lib/ids";
+import { logError } from "@/lib/log";
+import { writeAudit, type Actor } from "@/lib/audit/write";
+import { applyMapping, mappingByName, parseMapping, type Mapping } from "@/lib/mapping/mapping";
+import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/records/registry";
+import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
+import { formatOf, readRows, type FileFormat } from "./readers";
+
+/**
+ * File import: the upload is streamed to disk, then read row by row and written in batches of
+ * 1,000 through the pipeline's batch path — each record with its audit row and webhooks. Each
+ * batch and the import's progress commit together, so an interrupted import resumes exactly
+ * where it stopped.
+ */
+
+export const IMPORT_MAX_BYTES = 100 * 1024 * 1024;
+const BATCH = 1000;
+
+export const uploadsDir = () => path.join(process.cwd(), ".data", "imports");
+const fileOf = (job: Pick<ImportJob, "id" | "format">) => path.join(uploadsDir(), `${job.id}.${job.format}`);
+
+export interface ImportContext {
+  orgId: string;
+  actor: Actor;
+  source: Source;
+  userId?: string | null;
+  keyId?: string | null;
+}
+
+/** Streams an upload to a temporary file under the uploads folder, refusing oversized files. */
+export async function saveUpload(file: Readable): Promise<{ path: string; size: number }> {
+  fs.mkdirSync(uploadsDir(), { recursive: true });
+  const tmp = path.join(uploadsDir(), `upload-${newId("imp")}.tmp`);
+  let size = 0;
+  file.on("data", (c: Buffer) => {
+    size += c.length;
+    if (size > IMPORT_MAX_BYTES) file.destroy(new AppError("payload_too_large", `Files up to ${IMPORT_MAX_BYTES / 1024 / 1024} MB can be imported.`));
+  });
+  try {
+    await pipeline(file, fs.createWriteStream(tmp));
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  return { path: tmp, size };
+}
+
+/** Records an import for a saved upload; the caller starts it with `startImport`. */
+export async function createImport(
+  db: Db,
+  ctx: ImportContext,
+  input: { uploadPath: string; size: number; filename: string; type: string; mapping?: unknown; draft?: boolean },
+): Promise<ImportJob> {
+  try {
+    if (!isRecordType(input.type)) throw new AppError("validation_failed", "Unknown record type.", [{ path: "type", message: `must be one of: ${Object.keys(registry).join(", ")}` }]);
+    const format = formatOf(input.filename);
+    if (!format) throw new AppError("unsupported_media_type", "Upload a .csv or .xlsx file.");
+    if (input.size === 0) throw new AppError("validation_failed", "The file is empty.", [{ path: "file", message: "is empty" }]);
+    const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
+    if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
+    const id = newId("imp");
+    fs.renameSync(input.uploadPath, fileOf({ id, format }));
+    const [job] = await db
+      .insert(imports)
+      .values({ id, orgId: ctx.orgId, recordType: input.type, filename: input.filename.slice(0, 255), format, mapping, status: input.draft ? "draft" : "pending", createdByUserId: ctx.userId ?? null, createdByKeyId: ctx.keyId ?? null })
+      .returning();
+    await writeAudit(db, ctx.orgId, ctx.actor, ctx.source, [{ action: "import.created", targetType: "import", targetId: id, after: { filename: job!.filename, type: input.type } }]);
+    return job!;
+  } finally {
+    fs.rmSync(input.uploadPath, { force: true });
+  }
+}
+
+export async function getImport(db: Db, orgId: string, id: string): Promise<ImportJob> {
+  const [job] = await db
+    .select()
+    .from(imports)
+    .where(and(eq(imports.orgId, orgId), eq(imports.id, id)));
+  if (!job) throw new AppError("not_found", `No import with id ${id}.`);
+  return job;
+}
+
+export async function listImports(db: Db, orgId: string, limit = 20) {
+  return db.select().from(imports).where(eq(imports.orgId, orgId)).orderBy(desc(imports.createdAt)).limit(limit);
+}
+
+export function importView(j: ImportJob) {
+  return {
+    id: j.id,
+    object: "import" as const,
+    type: j.recordType,
+    filename: j.filename,
+    status: j.status,
+    total: j.total,
+    processed: j.processed,
+    created: j.created,
+    updated: j.updated,
+    failed: j.failed,
+    error: j.error,
+    created_at: j.createdAt.toISOString(),
+    finished_at: j.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * A row as jsonb can hold it. JSON.stringify escapes NUL as \u0000 and writes only lone
+ * surrogates as \udXXX escapes (pairs stay raw), so both are easy to find in its output.
+ */
+function storable(values: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(values).replace(/\\u0000/g, "").replace(/\\ud[89a-f][0-9a-f]{2}/gi, "\\ufffd"));
+}
+
+function describe(err: AppError): string {
+  const details = err.details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
+  return details ? `${err.message} ${details}` : err.message;
+}
+
+const running = new Set<string>();
+
+/** Runs an import in the background of this process (resuming where it stopped, if it had started). */
+export function startImport(db: Db, id: string): Promise<void> {
+  if (running.has(id)) return Promise.resolve();
+  running.add(id);
+  return runImport(db, id)
+    .catch((err) => logError("import", err, { import: id }))
+    .finally(() => running.delete(id));
+}
+
+async function runImport(db: Db, id: string): Promise<void> {
+  const [job] = await db.select().from(imports).where(eq(imports.id, id));
+  if (!job || job.status === "completed" || job.status === "failed" || job.status === "draft") return;
+  const file = fileOf(job);
+  const fail = async (message: string) => {
+    await db.update(imports).set({ status: "failed", error: message, finishedAt: new Date() }).where(eq(imports.id, id));
+    fs.rmSync(file, { force: true });
+  };
+  if (!fs.existsSync(file)) return fail("The uploaded file is no longer available; upload it again.");
+  const type = job.recordType as RecordType;
+  const ctx = { orgId: job.orgId, actor: { type: "import" as const, id: job.id, label: job.filename }, source: "import" as const };
+  try {
+    // Pass 1: count rows, for the progress bar (streaming, cheap next to the writes).
+    if (job.status === "pending") {
+      let total = 0;
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      for await (const _row of readRows(file, job.format as FileFormat)) total++;
+      await db.update(imports).set({ status: "running", total }).where(eq(imports.id, id));
+    }
+    // Pass 2: write in batches, skipping what an earlier run of this import already committed.
+    let skip = job.processed;
+    let mapping: Mapping | null = job.mapping ? parseMapping(job.mapping) : null;
+    let batch: { line: number; values: Record<string, unknown> }[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const rows = batch;
+      batch = [];
+      await writeBatch(db, job.id, type, mapping!, rows, ctx);
+    };
+    for await (const row of readRows(file, job.format as FileFormat)) {
+      mapping ??= mappingByName(type, row.headers);
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      batch.push({ line: row.line, values: row.values });
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+    const [done] = await db.update(imports).set({ status: "completed", finishedAt: new Date() }).where(eq(imports.id, id)).returning();
+    await writeAudit(db, job.orgId, ctx.actor, "import", [
+      { action: "import.completed", targetType: "import", targetId: id, after: { created: done!.created, updated: done!.updated, failed: done!.failed } },
+    ]);
+    fs.rmSync(file, { force: true });
+  } catch (err) {
+    await fail(err instanceof AppError ? describe(err) : `The file could not be read: ${(err as Error).message}`);
+    if (!(err instanceof AppError)) logError("import", err, { import: id });
+  }
+}
+
+async function writeBatch(db: Db, importId: string, type: RecordType, mapping: Mapping, rows: { line: number; values: Record<string, unknown> }[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }) {
+  const ops: WriteOp[] = rows.map((r) => {
+    const m = applyMapping(mapping, r.values);
+    return m.externalId ? { kind: "upsert", data: m.data } : { kind: "create", data: m.data };
+  });
+  await db.transaction(async (tx) => {
+    const results = await writeRecords(ctx, type, ops, { db: tx });
+    const errors = results
+      .map((r, i) => (r.ok ? null : { importId, line: rows[i]!.line, reason: describe(r.error), row: Object.entries(storable(rows[i]!.values)) }))
+      .filter((e): e is NonNullable<typeof e> => e !== null);
+    if (errors.length) await tx.insert(importErrors).values(errors);
+    const created = results.filter((r) => r.ok && r.outcome === "created").length;
+    const updated = results.filter((r) => r.ok && r.outcome === "updated").length;
+    await tx
+      .update(imports)
+      .set({
+        processed: sql`${imports.processed} + ${rows.length}`,
+        created: sql`${imports.created} + ${created}`,
+        updated: sql`${imports.updated} + ${updated}`,
+        failed: sql`${imports.failed} + ${errors.length}`,
+      })
+      .where(eq(imports.id, importId));
+  });
+}
+
+/** A draft (uploaded in settings) gets its final mapping and starts. */
+export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown): Promise<ImportJob> {
+  const job = await getImport(db, orgId, id);
+  if (job.status !== "draft") throw new AppError("conflict", "This import has already started.");
+  const mapping = parseMapping(mappingInput);
+  if (mapping.target !== job.recordType) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${job.recordType}` }]);
+  const [updated] = await db
+    .update(imports)
+    .set({ mapping, status: "pending" })
+    .where(and(eq(imports.id, id), eq(imports.status, "draft")))
+    .returning();
+  if (!updated) throw new AppError("conflict", "This import has already started.");
+  return updated;
+}
+
+/** The preview of a draft with a given mapping (the file stays on disk until the import runs). */
+export async function previewDraft(db: Db, orgId: string, id: string, mappingInput?: unknown) {
+  const job = await getImport(db, orgId, id);
+  const file = fileOf(job);
+  if (!fs.existsSync(file)) throw new AppError("not_found", "The uploaded file is no longer available; upload it again.");
+  return previewFile(file, job.format as FileFormat, job.recordType as RecordType, mappingInput);
+}
+
+/** Imports that were running when the process stopped, picked up again at start-up. */
+export async function resumeImports(db: Db): Promise<number> {
+  const open = await db
+    .select({ id: imports.id, format: imports.format })
+    .from(imports)
+    .where(inArray(imports.status, ["pending", "running"]));
+  const here = open.filter((j) => fs.existsSync(fileOf(j)));
+  for (const j of here) void startImport(db, j.id);
+  return here.length;
+}
+
+/** The failed rows, for the errors.csv download: line, reason, then the row's own columns. */
+export async function* errorRows(db: Db, orgId: string, id: string): AsyncGenerator<{ line: number; reason: string; row: [string, unknown][] | null }> {
+  await getImport(db, orgId, id);
+  let after = 0;
+  for (;;) {
+    const page = await db
+      .select()
+      .from(importErrors)
+      .where(and(eq(importErrors.importId, id), sql`${importErrors.line} > ${after}`))
+      .orderBy(asc(importErrors.line))
+      .limit(1000);
+    for (const e of page) yield e;
+    if (page.length < 1000) return;
+    after = page[page.length - 1]!.line;
+  }
+}
+
+/**
+ * The first rows as they will be imported, with each cell's validation error — what the
+ * settings page shows before an import starts.
+ */
+export async function previewFile(filePath: string, format: FileFormat, type: RecordType, mappingInput?: unknown, limit = 20) {
+  let mapping = mappingInput ? parseMapping(mappingInput) : null;
+  let headers: string[] = [];
+  const rows: { line: number; data: Record<string, unknown>; errors: { path: string; message: string }[] }[] = [];
+  const schema = schemasFor(registry[type]);
+  for await (const row of readRows(filePath, format)) {
+    headers = row.headers;
+    mapping ??= mappingByName(type, row.headers);
+    const m = applyMapping(mapping, row.values);
+    const parsed = (m.externalId ? schema.update : schema.create).safeParse(m.data);
+    rows.push({ line: row.line, data: m.data, errors: parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+    if (rows.length >= limit) break;
+  }
+  return { headers, mapping: mapping ?? { target: type, fields: {} }, rows };
+}
+

@@ -1,0 +1,138 @@
+import "server-only";
+import { and, eq } from "drizzle-orm";
+import { inboundRequests, inboundSources, type InboundSource } from "@/db/schema";
+import { getDb, type Db } from "@/db/client";
+import { AppError, ERROR_STATUS } from "@/lib/errors";
+import { newId } from "@/lib/ids";
+import { logError } from "@/lib/log";
+import { decrypt } from "@/lib/crypto/encryption";
+import { applyMapping, parseMapping } from "@/lib/mapping/mapping";
+import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
+import { limitAnonymous, rateLimitHeaders } from "@/lib/http/gate";
+import { readText } from "@/lib/http/body";
+import { clientIp, errorBody } from "@/lib/http/respond";
+import { getRateLimiter } from "@/lib/rate-limit";
+import { verifyInbound } from "./verify";
+
+/**
+ * POST /api/inbound/{sourceId}: verify the signature over the raw body, map the payload onto a
+ * record, upsert it by external id through the pipeline (so a re-sent order never duplicates),
+ * and log the request whatever happened.
+ */
+
+export const INBOUND_BODY_LIMIT = 1024 * 1024;
+const PER_SOURCE_RPM = 600;
+const LOGGED_HEADERS = /^(content-type|user-agent|x-signature|x-shopify-[a-z-]+|webhook-(id|timestamp|signature)|x-request-id|x-github-[a-z-]+)$/;
+
+function loggedHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((v, k) => {
+    if (LOGGED_HEADERS.test(k)) out[k] = v.slice(0, 500);
+  });
+  return out;
+}
+
+interface Processed {
+  status: "processed" | "failed";
+  httpStatus: number;
+  recordId: string | null;
+  created: number;
+  updated: number;
+  error: AppError | null;
+}
+
+/** Maps and writes one verified payload. Never throws for bad data: the result says what failed. */
+async function process(db: Db, source: InboundSource, rawBody: string): Promise<Processed> {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(rawBody);
+  } catch (err) {
+    return { status: "failed", httpStatus: 400, recordId: null, created: 0, updated: 0, error: new AppError("invalid_json", `The body is not valid JSON: ${(err as Error).message}`) };
+  }
+  try {
+    const mapping = parseMapping(source.mapping);
+    const mapped = applyMapping(mapping, payload);
+    const ctx: WriteContext = { orgId: source.orgId, actor: { type: "inbound_source", id: source.id, label: source.name }, source: "inbound" };
+    const [result] = await writeRecords(ctx, mapping.target, [mapped.externalId ? { kind: "upsert", data: mapped.data } : { kind: "create", data: mapped.data }], { db });
+    if (!result!.ok) return { status: "failed", httpStatus: ERROR_STATUS[result!.error.code], recordId: null, created: 0, updated: 0, error: result!.error };
+    return {
+      status: "processed",
+      httpStatus: 200,
+      recordId: result!.record.id,
+      created: result!.outcome === "created" ? 1 : 0,
+      updated: result!.outcome === "updated" ? 1 : 0,
+      error: null,
+    };
+  } catch (err) {
+    if (err instanceof AppError) return { status: "failed", httpStatus: err.status, recordId: null, created: 0, updated: 0, error: err };
+    throw err;
+  }
+}
+
+export async function handleInbound(req: Request, sourceId: string): Promise<Response> {
+  const requestId = newId("inr");
+  const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
+  const respond = (status: number, body: unknown) => {
+    headers.set("content-type", "application/json; charset=utf-8");
+    return new Response(JSON.stringify(body), { status, headers });
+  };
+  const fail = (err: AppError) => respond(err.status, errorBody(err.code, err.message, err.details, requestId));
+  try {
+    const ip = clientIp(req);
+    const db = await getDb();
+    const [source] = /^src_[A-Za-z0-9]{1,40}$/.test(sourceId) ? await db.select().from(inboundSources).where(eq(inboundSources.id, sourceId)).limit(1) : [];
+    if (!source || !source.enabled) {
+      const limited = await limitAnonymous(ip, 60, "inbound");
+      rateLimitHeaders(headers, limited);
+      return fail(limited.success ? new AppError("not_found", "No such inbound source.") : new AppError("rate_limited", "Too many requests."));
+    }
+    const limited = await (await getRateLimiter()).limit(`inbound:${source.id}`, PER_SOURCE_RPM);
+    rateLimitHeaders(headers, limited);
+    if (!limited.success) return fail(new AppError("rate_limited", `This source accepts ${PER_SOURCE_RPM} requests per minute.`));
+
+    let raw: string;
+    try {
+      raw = await readText(req, INBOUND_BODY_LIMIT);
+    } catch (err) {
+      if (err instanceof AppError) return fail(err);
+      throw err;
+    }
+    const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">) =>
+      db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body: raw, ...values });
+
+    const verified = verifyInbound(source.kind, decrypt(source.secretCiphertext), req.headers, raw);
+    if (!verified.ok) {
+      await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason });
+      return fail(new AppError("unauthorized", `Signature check failed: ${verified.reason}.`));
+    }
+    const result = await process(db, source, raw);
+    await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
+    if (result.error) return fail(result.error);
+    return respond(200, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
+  } catch (err) {
+    logError("inbound", err, { request_id: requestId, source: sourceId });
+    return fail(new AppError("internal_error", "Something went wrong on our side."));
+  }
+}
+
+/** Runs a logged, verified request again with the source's current mapping (after a fix). */
+export async function reprocessRequest(db: Db, orgId: string, requestId: string) {
+  const [request] = await db
+    .select()
+    .from(inboundRequests)
+    .where(and(eq(inboundRequests.orgId, orgId), eq(inboundRequests.id, requestId)));
+  if (!request) throw new AppError("not_found", `No inbound request with id ${requestId}.`);
+  if (!request.verified) throw new AppError("conflict", "Only requests whose signature was verified can be processed again.");
+  const [source] = await db
+    .select()
+    .from(inboundSources)
+    .where(and(eq(inboundSources.orgId, orgId), eq(inboundSources.id, request.sourceId)));
+  if (!source) throw new AppError("not_found", "The source of this request no longer exists.");
+  const result = await process(db, source, request.body);
+  const [updated] = await db
+    .update(inboundRequests)
+    .set({ status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null, reprocessedAt: new Date() })
+    .where(eq(inboundRequests.id, requestId))
+    .returning();
+  return updated!;
+}

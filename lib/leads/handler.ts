@@ -1,0 +1,180 @@
+import "server-only";
+import { getDb } from "@/db/client";
+import { AppError, ERROR_STATUS } from "@/lib/errors";
+import { newId } from "@/lib/ids";
+import { logError } from "@/lib/log";
+import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
+import { createRecord } from "@/lib/records/pipeline";
+import { authenticate, presentedKey } from "@/lib/http/gate";
+import { readText } from "@/lib/http/body";
+import { clientIp, errorBody } from "@/lib/http/respond";
+import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
+import { mapLead } from "./map";
+import { errorPage, thankYouPage } from "./pages";
+
+/**
+ * POST /api/webhook/leads — what a website form, an ad platform's lead form or a script posts to.
+ * JSON gets JSON back (201 with the client); a plain HTML form gets a redirect to an allowed
+ * `redirect_to` URL or a thank-you page. Every lead goes through the record pipeline.
+ */
+
+export const LEAD_BODY_LIMIT = 64 * 1024;
+
+const CORS_ALLOW_HEADERS = "Content-Type, Authorization, X-API-Key, Idempotency-Key";
+const CORS_EXPOSE_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Idempotent-Replayed";
+
+function corsHeaders(headers: Headers, origin: string | null, allowed: boolean) {
+  headers.set("Vary", "Origin");
+  if (!origin) headers.set("Access-Control-Allow-Origin", "*");
+  else if (allowed) headers.set("Access-Control-Allow-Origin", origin);
+  else headers.delete("Access-Control-Allow-Origin");
+  headers.set("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+}
+
+/** Preflight: the browser asks before a cross-origin fetch with JSON or an API-key header. */
+export function leadPreflight(req: Request): Response {
+  const origin = req.headers.get("origin");
+  const headers = new Headers({
+    "Access-Control-Allow-Origin": origin ?? "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+    "Access-Control-Max-Age": "86400",
+    Vary: "Origin",
+  });
+  return new Response(null, { status: 204, headers });
+}
+
+type BodyKind = "json" | "form";
+
+async function readLeadBody(req: Request): Promise<{ kind: BodyKind; raw: string; fields: unknown }> {
+  const type = (req.headers.get("content-type") ?? "").toLowerCase();
+  const kind: BodyKind | null = /^application\/(.+\+)?json\b/.test(type)
+    ? "json"
+    : type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")
+      ? "form"
+      : null;
+  if (!kind) throw new AppError("unsupported_media_type", "Send the lead as JSON (application/json) or as form fields (application/x-www-form-urlencoded or multipart/form-data).");
+  const raw = await readText(req, LEAD_BODY_LIMIT);
+  if (raw.trim() === "") throw new AppError(kind === "json" ? "invalid_json" : "validation_failed", "The request body is empty.");
+  if (kind === "json") {
+    try {
+      return { kind, raw, fields: JSON.parse(raw) };
+    } catch (err) {
+      throw new AppError("invalid_json", `The request body is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (type.startsWith("multipart/form-data")) {
+    let form: FormData;
+    try {
+      form = await new Response(raw, { headers: { "content-type": type } }).formData();
+    } catch {
+      throw new AppError("validation_failed", "The multipart form body could not be read.");
+    }
+    const fields: Record<string, string> = {};
+    for (const [k, v] of form.entries()) if (typeof v === "string" && !(k in fields)) fields[k] = v;
+    return { kind, raw, fields };
+  }
+  const fields: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(raw)) if (!(k in fields)) fields[k] = v;
+  return { kind, raw, fields };
+}
+
+function redirectAllowed(target: string, allowed: string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+  return allowed.some((prefix) => {
+    try {
+      const p = new URL(prefix);
+      return p.origin === url.origin && url.pathname.startsWith(p.pathname);
+    } catch {
+      return false;
+    }
+  });
+}
+
+const wantsHtml = (req: Request, kind: BodyKind | null) => kind === "form" && !(req.headers.get("accept") ?? "").includes("application/json");
+
+export async function handleLead(req: Request): Promise<Response> {
+  const requestId = newId("req");
+  const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
+  const origin = req.headers.get("origin");
+  const ip = clientIp(req);
+  let kind: BodyKind | null = null;
+  let key: VerifiedKey | null = null;
+  corsHeaders(headers, origin, true);
+  try {
+    const body = await readLeadBody(req);
+    kind = body.kind;
+    const fields = body.fields as Record<string, unknown>;
+
+    // The key: a header, or — for plain HTML forms, which cannot set headers — a form field or
+    // the `key` query parameter. Only a leads-only key may travel in a form or URL.
+    const fromHeader = presentedKey(req);
+    const embedded = fromHeader ? null : (typeof fields?.api_key === "string" ? fields.api_key : null) ?? new URL(req.url).searchParams.get("key");
+    const presented = fromHeader ?? embedded;
+    const db = await getDb();
+    key = await authenticate(db, presented, ip, headers, {
+      rpm: 30,
+      bucket: "leads",
+      missing: "Send a leads key as `X-API-Key`, `Authorization: Bearer`, the `api_key` form field or the `key` query parameter.",
+      invalid: "This API key is not valid.",
+    });
+    if (!hasScope(key.scopes, "leads") && !hasScope(key.scopes, "write")) {
+      throw new AppError("insufficient_scope", 'This API key lacks the "leads" scope needed here.', [{ path: "scope", message: "requires leads" }]);
+    }
+    if (embedded && key.scopes.some((s) => s !== "leads")) {
+      throw new AppError("forbidden", "Only a key with just the leads scope may be put in a web form or URL: this one can do more. Send it in a header, or create a leads-only key.");
+    }
+    const allowList = key.org.leadAllowedOrigins;
+    if (origin && allowList.length > 0 && !allowList.includes(origin)) {
+      corsHeaders(headers, origin, false);
+      throw new AppError("forbidden", `Leads from ${origin} are not accepted: add it to the allowed origins in Settings → Lead capture.`);
+    }
+
+    const lead = mapLead(fields, kind === "form" ? "web form" : "api");
+    const thankYou = () => {
+      if (lead.redirectTo && redirectAllowed(lead.redirectTo, key!.org.leadRedirectUrls)) {
+        headers.set("Location", lead.redirectTo);
+        return new Response(null, { status: 303, headers });
+      }
+      headers.set("content-type", "text/html; charset=utf-8");
+      return new Response(thankYouPage(), { status: 200, headers });
+    };
+    if (lead.spam) {
+      // A bot filled the hidden field: answer as if accepted, keep nothing.
+      if (wantsHtml(req, kind)) return thankYou();
+      headers.set("content-type", "application/json; charset=utf-8");
+      return new Response(JSON.stringify({ object: "lead", accepted: true }), { status: 202, headers });
+    }
+
+    const idemKey = parseIdempotencyKey(req);
+    const orgId = key.orgId;
+    const actor = { type: "api_key" as const, id: key.id, label: key.prefix };
+    const result = await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
+      status: 201,
+      body: await createRecord({ orgId, actor, source: "lead_capture" }, "client", lead.data, { db: tx }),
+    }));
+    if (result.replayed) headers.set("Idempotent-Replayed", "true");
+    if (wantsHtml(req, kind)) return thankYou();
+    headers.set("content-type", "application/json; charset=utf-8");
+    return new Response(JSON.stringify(result.body), { status: result.status, headers });
+  } catch (err) {
+    let appErr: AppError;
+    if (err instanceof AppError) appErr = err;
+    else {
+      logError("leads", err, { request_id: requestId, org: key?.orgId });
+      appErr = new AppError("internal_error", "Something went wrong on our side. Quote the request id when you contact support.");
+    }
+    if (wantsHtml(req, kind)) {
+      headers.set("content-type", "text/html; charset=utf-8");
+      return new Response(errorPage(appErr, requestId), { status: ERROR_STATUS[appErr.code], headers });
+    }
+    headers.set("content-type", "application/json; charset=utf-8");
+    return new Response(JSON.stringify(errorBody(appErr.code, appErr.message, appErr.details, requestId)), { status: ERROR_STATUS[appErr.code], headers });
+  }
+}

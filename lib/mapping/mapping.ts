@@ -1,0 +1,162 @@
+import { z } from "zod";
+import { RECORD_TYPES, registry, type RecordType } from "@/lib/records/registry";
+import { AppError, zodDetails } from "@/lib/errors";
+
+/**
+ * One mapping model for every way data comes in (inbound webhooks, connectors, file imports):
+ *
+ *   {"target": "client", "external_id": "id",
+ *    "fields": {"name": "customer.name",
+ *               "email": {"from": "contact.email", "transform": "lower"},
+ *               "status": {"value": "lead"}}}
+ *
+ * A source path walks JSON with dots and [n] (for files: the column header). Pure functions.
+ */
+
+export const TRANSFORMS = ["trim", "lower", "upper", "number", "date", "boolean"] as const;
+export type Transform = (typeof TRANSFORMS)[number];
+
+const fieldRule = z.union([
+  z.string().min(1).max(300),
+  z
+    .strictObject({
+      from: z.string().min(1).max(300).optional(),
+      transform: z.union([z.enum(TRANSFORMS), z.array(z.enum(TRANSFORMS)).max(5)]).optional(),
+      map: z.record(z.string(), z.unknown()).optional(),
+      default: z.unknown().optional(),
+      value: z.unknown().optional(),
+    })
+    .refine((r) => r.from !== undefined || r.value !== undefined || r.default !== undefined, "needs `from`, `value` or `default`"),
+]);
+export type FieldRule = z.infer<typeof fieldRule>;
+
+export const mappingSchema = z
+  .strictObject({
+    target: z.enum(RECORD_TYPES),
+    external_id: z.union([z.string().min(1).max(300), fieldRule]).optional(),
+    fields: z.record(z.string(), fieldRule),
+  })
+  .superRefine((m, ctx) => {
+    const known = new Set([...registry[m.target].fields.map((f) => f.name), "custom_fields"]);
+    for (const key of Object.keys(m.fields)) {
+      if (!known.has(key) && !key.startsWith("custom_fields.")) {
+        ctx.addIssue({ code: "custom", path: ["fields", key], message: `is not a field of ${m.target} (use custom_fields.${key} for extra data)` });
+      }
+    }
+  });
+export type Mapping = z.infer<typeof mappingSchema>;
+
+/** `a.b[2].c` → ["a", "b", 2, "c"]; a key with dots can be quoted: `a["x.y"]`. */
+export function parsePath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  const re = /([^.[\]]+)|\[(\d+)\]|\["([^"]*)"\]/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(path))) {
+    if (m[1] !== undefined) out.push(m[1]);
+    else if (m[2] !== undefined) out.push(Number(m[2]));
+    else out.push(m[3]!);
+  }
+  return out;
+}
+
+export function getPath(source: unknown, path: string): unknown {
+  // A flat object (a CSV row) may have a column named with dots: try it whole first.
+  if (source && typeof source === "object" && !Array.isArray(source) && Object.hasOwn(source, path)) return (source as Record<string, unknown>)[path];
+  let cur: unknown = source;
+  for (const part of parsePath(path)) {
+    if (cur === null || cur === undefined) return undefined;
+    if (typeof part === "number") cur = Array.isArray(cur) ? cur[part] : undefined;
+    else cur = typeof cur === "object" && Object.hasOwn(cur as object, part) ? (cur as Record<string, unknown>)[part] : undefined;
+  }
+  return cur;
+}
+
+function applyTransform(value: unknown, t: Transform): unknown {
+  if (value === null || value === undefined) return value;
+  switch (t) {
+    case "trim":
+      return typeof value === "string" ? value.trim() : value;
+    case "lower":
+      return typeof value === "string" ? value.toLowerCase() : value;
+    case "upper":
+      return typeof value === "string" ? value.toUpperCase() : value;
+    case "number": {
+      if (typeof value === "number") return value;
+      const n = Number(String(value).replace(/[\s,]/g, "").replace(/^[$€£]/, ""));
+      return Number.isFinite(n) && String(value).trim() !== "" ? n : value; // invalid stays as-is: validation names it
+    }
+    case "date": {
+      if (value instanceof Date) return value.toISOString();
+      if (typeof value === "number") {
+        // Spreadsheet serial dates (days since 1899-12-30) and Unix times.
+        if (value > 20_000 && value < 80_000) return new Date(Math.round((value - 25_569) * 86_400_000)).toISOString();
+        return new Date(value > 1e11 ? value : value * 1000).toISOString();
+      }
+      const d = new Date(String(value));
+      return Number.isNaN(d.getTime()) ? value : d.toISOString();
+    }
+    case "boolean": {
+      const s = String(value).trim().toLowerCase();
+      if (["true", "yes", "y", "1", "on"].includes(s)) return true;
+      if (["false", "no", "n", "0", "off", ""].includes(s)) return false;
+      return value;
+    }
+  }
+}
+
+function resolveRule(rule: FieldRule, source: unknown): unknown {
+  if (typeof rule === "string") return getPath(source, rule);
+  let v: unknown = rule.value !== undefined ? rule.value : rule.from !== undefined ? getPath(source, rule.from) : undefined;
+  for (const t of rule.transform === undefined ? [] : Array.isArray(rule.transform) ? rule.transform : [rule.transform]) v = applyTransform(v, t);
+  if (rule.map && (typeof v === "string" || typeof v === "number" || typeof v === "boolean")) {
+    const key = String(v);
+    if (Object.hasOwn(rule.map, key)) v = rule.map[key];
+  }
+  if ((v === undefined || v === null || v === "") && rule.default !== undefined) v = rule.default;
+  return v;
+}
+
+export interface MappedRecord {
+  data: Record<string, unknown>;
+  externalId: string | null;
+}
+
+/** Applies a mapping to one source object: the record's fields, ready for the pipeline. */
+export function applyMapping(mapping: Mapping, source: unknown): MappedRecord {
+  const data: Record<string, unknown> = {};
+  const custom: Record<string, unknown> = {};
+  for (const [target, rule] of Object.entries(mapping.fields)) {
+    const v = resolveRule(rule, source);
+    if (v === undefined) continue;
+    if (target.startsWith("custom_fields.")) custom[target.slice("custom_fields.".length)] = v;
+    else data[target] = typeof v === "string" && v.trim() === "" ? null : v;
+  }
+  if (Object.keys(custom).length) data.custom_fields = { ...((data.custom_fields as object) ?? {}), ...custom };
+  let externalId: string | null = null;
+  if (mapping.external_id !== undefined) {
+    const v = resolveRule(mapping.external_id, source);
+    if (v !== undefined && v !== null && String(v).trim() !== "") externalId = String(v).trim();
+  }
+  if (externalId) data.external_id = externalId;
+  return { data, externalId };
+}
+
+/** Without a mapping, columns match fields by name (case and spacing ignored). */
+export function mappingByName(target: RecordType, columns: string[]): Mapping {
+  const norm = (s: string) => s.trim().toLowerCase().replace(/[\s-]+/g, "_");
+  const fields: Record<string, string> = {};
+  let externalId: string | undefined;
+  for (const col of columns) {
+    const n = norm(col);
+    const field = registry[target].fields.find((f) => f.name === n || norm(f.label) === n);
+    if (field && !fields[field.name]) fields[field.name] = col;
+    else if (n === "external_id" || n === "id") externalId ??= col;
+  }
+  return { target, fields, ...(externalId ? { external_id: externalId } : {}) };
+}
+
+export function parseMapping(input: unknown): Mapping {
+  const r = mappingSchema.safeParse(input);
+  if (!r.success) throw new AppError("validation_failed", "Invalid mapping.", zodDetails(r.error.issues, "mapping"));
+  return r.data;
+}

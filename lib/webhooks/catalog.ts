@@ -1,0 +1,61 @@
+import { EVENT_TYPES, registry, type RecordType } from "@/lib/records/registry";
+
+/** The event catalog: every event an endpoint can subscribe to, with a sample payload. */
+
+const SAMPLE_RECORDS: Record<RecordType, Record<string, unknown>> = {
+  client: { name: "Jane Cooper", email: "jane@example.com", phone: "+1 555 0100", company: "Cooper Dental", address: "12 Harbour St", source: "website form", status: "lead" },
+  opportunity: { title: "Weekly office cleaning", client_id: "cli_00VblSAMPLE0000000000001", value: 1800, currency: "USD", stage: "closed_won" },
+  work_order: { title: "Deep clean, suite 200", client_id: "cli_00VblSAMPLE0000000000001", scheduled_at: "2026-12-01T09:00:00.000Z", status: "completed" },
+  invoice: { number: "INV-1042", client_id: "cli_00VblSAMPLE0000000000001", work_order_id: null, amount: 240, currency: "USD", status: "paid", due_date: "2026-12-15" },
+  booking: { service: "Standard home clean (2h)", client_id: "cli_00VblSAMPLE0000000000001", starts_at: "2026-12-02T14:00:00.000Z", ends_at: "2026-12-02T16:00:00.000Z", status: "confirmed" },
+};
+
+export const EVENT_DESCRIPTIONS: Record<string, { description: string; recordType: RecordType | null }> = {
+  client_created: { description: "A client was created — including every lead captured from a form.", recordType: "client" },
+  client_updated: { description: "A client changed; `previous` holds the changed fields' old values.", recordType: "client" },
+  work_order_created: { description: "A work order was created.", recordType: "work_order" },
+  work_order_completed: { description: "A work order's status became completed.", recordType: "work_order" },
+  invoice_sent: { description: "An invoice's status became sent.", recordType: "invoice" },
+  invoice_paid: { description: "An invoice's status became paid.", recordType: "invoice" },
+  booking_received: { description: "A booking was created.", recordType: "booking" },
+  "record.created": { description: "Any record of any type was created.", recordType: null },
+  "record.updated": { description: "Any record of any type changed.", recordType: null },
+  "record.deleted": { description: "Any record was deleted; `data` is its last state.", recordType: null },
+};
+
+export function sampleRecord(type: RecordType): Record<string, unknown> {
+  const def = registry[type];
+  return {
+    id: `${def.idPrefix}_00VblSAMPLE000000000000${RECORD_TYPE_INDEX[type]}`,
+    object: type,
+    ...SAMPLE_RECORDS[type],
+    external_id: null,
+    custom_fields: {},
+    version: 3,
+    created_at: "2026-11-20T10:00:00.000Z",
+    updated_at: "2026-11-23T08:30:00.000Z",
+  };
+}
+const RECORD_TYPE_INDEX: Record<RecordType, number> = { client: 1, opportunity: 2, work_order: 3, invoice: 4, booking: 5 };
+
+/** The `data` and `previous` a sample of this event carries. */
+export function sampleEvent(type: string): { recordType: RecordType; data: Record<string, unknown>; previous: Record<string, unknown> | null } {
+  const recordType = EVENT_DESCRIPTIONS[type]?.recordType ?? "client";
+  const data = sampleRecord(recordType);
+  let previous: Record<string, unknown> | null = null;
+  if (type === "client_updated" || type === "record.updated") previous = { phone: "+1 555 0199" };
+  if (type === "work_order_completed") previous = { status: "in_progress" };
+  if (type === "invoice_sent") previous = { status: "draft" };
+  if (type === "invoice_paid") previous = { status: "sent" };
+  if (type === "invoice_sent") data.status = "sent";
+  return { recordType, data, previous };
+}
+
+export function eventCatalog() {
+  return EVENT_TYPES.map((type) => {
+    const s = sampleEvent(type);
+    const sample: Record<string, unknown> = { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: s.data };
+    if (s.previous) sample.previous = s.previous;
+    return { type, description: EVENT_DESCRIPTIONS[type]!.description, sample };
+  });
+}

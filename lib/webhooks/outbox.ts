@@ -1,0 +1,75 @@
+import "server-only";
+import { EventEmitter } from "node:events";
+import { and, eq } from "drizzle-orm";
+import { webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
+import type { Executor } from "@/db/client";
+import { newId } from "@/lib/ids";
+import { insertChunked } from "@/lib/db-utils";
+
+export interface OutboxEvent {
+  type: string;
+  recordType: string;
+  recordId: string;
+  data: Record<string, unknown>;
+  previous?: Record<string, unknown> | null;
+}
+
+/**
+ * Writes events and one pending delivery per subscribed, enabled endpoint, inside the caller's
+ * transaction (the transactional outbox). Returns how many deliveries were queued.
+ */
+export type SubscribedEndpoint = { id: string; eventTypes: string[] };
+
+/** The org's enabled endpoints and what they subscribe to. */
+export function subscribedEndpoints(tx: Executor, orgId: string): Promise<SubscribedEndpoint[]> {
+  return tx
+    .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.orgId, orgId), eq(webhookEndpoints.status, "enabled")));
+}
+
+export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEvent[], endpointsKnown?: SubscribedEndpoint[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const now = new Date();
+  const eventRows = events.map((e) => ({
+    id: newId("evt"),
+    orgId,
+    type: e.type,
+    recordType: e.recordType,
+    recordId: e.recordId,
+    data: e.data,
+    previous: e.previous ?? null,
+    createdAt: now,
+  }));
+  const endpoints = endpointsKnown ?? (await subscribedEndpoints(tx, orgId));
+  await insertChunked(tx, webhookEvents, eventRows);
+  if (endpoints.length === 0) return 0;
+
+  const deliveries = eventRows.flatMap((e) =>
+    endpoints
+      .filter((ep) => ep.eventTypes.length === 0 || ep.eventTypes.includes(e.type))
+      .map((ep) => ({
+        id: newId("dlv"),
+        orgId,
+        eventId: e.id,
+        endpointId: ep.id,
+        status: "pending" as const,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })),
+  );
+  await insertChunked(tx, webhookDeliveries, deliveries);
+  return deliveries.length;
+}
+
+/**
+ * Raised after a transaction that queued deliveries has committed, so a dispatcher in this
+ * process can pick them up at once instead of waiting for its next poll.
+ */
+export const outboxSignal = new EventEmitter();
+outboxSignal.setMaxListeners(50);
+
+export function signalDeliveriesCommitted(orgId: string, count: number): void {
+  if (count > 0) outboxSignal.emit("deliveries", { orgId, count });
+}

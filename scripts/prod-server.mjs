@@ -1,0 +1,77 @@
+// Helpers shared by the browser tests and the benchmarks: build the app, migrate, start
+// `next start` on 127.0.0.1 and stop it again. The server is started as `node …/next start` so its
+// pid is the server's own.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const nextBin = path.join(root, "node_modules/next/dist/bin/next");
+const smarfleBin = path.join(root, "bin/smarfle.mjs");
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function must(cmd, args, env, options = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, env, stdio: options.capture ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${[cmd, ...args].join(" ")} exited with ${r.status}`);
+  return r.stdout;
+}
+
+export function build(env) {
+  must(process.execPath, [nextBin, "build"], env);
+}
+
+/** Runs the operator CLI; with --json its output is parsed. */
+export function smarfle(env, ...args) {
+  const out = must(process.execPath, [smarfleBin, ...args], env, { capture: true });
+  return args.includes("--json") ? JSON.parse(out) : out;
+}
+
+async function waitFor(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server did not answer at ${url} within ${timeoutMs} ms`);
+}
+
+/** Starts `next start`; the log goes to `logFile`. Resolves once it answers HTTP. */
+export async function startServer(env, { port, logFile, readyPath = "/" }) {
+  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const log = fs.createWriteStream(logFile);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    child.kill("SIGTERM");
+    const exited = new Promise((r) => child.once("exit", r));
+    const timeout = new Promise((r) => setTimeout(r, 5000, "timeout"));
+    if ((await Promise.race([exited, timeout])) === "timeout") child.kill("SIGKILL");
+  };
+  try {
+    await waitFor(`${url}${readyPath}`, child, 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, child, stop };
+}

@@ -1,0 +1,41 @@
+// Debian's Chromium driven by playwright-core; no browser is ever downloaded.
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+export const baseUrl = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}
+
+/** Saves a screenshot under test-results/ so a failure in CI can be looked at. */
+export async function snapshot(page, name) {
+  const dir = path.resolve("test-results");
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true }).catch(() => {});
+}
+
+export const uniq = (label) => `${label}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+/** Signs a new owner up through the form; resolves to their organization's path (`/acme-xyz`). */
+export async function signUpNewOwner(page, label = "Owner") {
+  const email = `${uniq(label.toLowerCase())}@example.test`;
+  const orgName = uniq(`${label} Org`);
+  await page.goto("/sign-up");
+  await page.getByLabel("Your name").fill(label);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a long test password");
+  await page.getByLabel("Organization name").fill(orgName);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL((url) => url.pathname.startsWith(`/${orgName.toLowerCase().split(" ")[0]}`), { timeout: 20_000 });
+  return { orgPath: new URL(page.url()).pathname, email };
+}
+
+/** Accepts the confirm() dialogs that destructive buttons ask. */
+export function acceptDialogs(page) {
+  page.on("dialog", (d) => void d.accept());
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { baseUrl, launch, signUpNewOwner, snapshot } from "./browser.mjs";
+
+let browser;
+let dir;
+before(async () => {
+  browser = await launch();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-e2e-import-"));
+});
+after(async () => {
+  await browser?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("upload → map → preview → import → download the failed rows", async () => {
+  // 120 customers exported from another tool; rows 50 and 100 have a broken email.
+  const lines = ["Customer,E-mail address,Telephone,Ref"];
+  for (let i = 1; i <= 120; i++) lines.push(`Customer ${i},${i % 50 === 0 ? `broken-${i}` : `customer${i}@import.test`},555-${String(i).padStart(4, "0")},ref-${i}`);
+  const file = path.join(dir, "customers.csv");
+  fs.writeFileSync(file, lines.join("\n"));
+
+  const context = await browser.newContext({ baseURL: baseUrl, acceptDownloads: true });
+  const page = await context.newPage();
+  try {
+    const { orgPath } = await signUpNewOwner(page, "Import");
+    await page.goto(`${orgPath}/settings/import`);
+    await page.getByLabel("File").setInputFiles(file);
+    await page.getByLabel("Record type").selectOption("client");
+    await page.getByRole("button", { name: "Upload" }).click();
+
+    // The columns have other names than the fields: map them by hand.
+    await page.getByLabel("Column for Name (required)").selectOption("Customer");
+    await page.getByLabel("Column for Email").selectOption("E-mail address");
+    await page.getByLabel("Column for Phone").selectOption("Telephone");
+    await page.getByLabel("Column for External ID (updates instead of duplicates)").selectOption("Ref");
+    await page.getByRole("button", { name: "Update preview" }).click();
+    const preview = page.getByTestId("preview-table");
+    await preview.getByText("customer1@import.test").waitFor();
+    assert.equal(await preview.locator("tbody tr").count(), 20);
+
+    await page.getByRole("button", { name: "Start import" }).click();
+    const result = page.getByTestId("import-result");
+    await result.waitFor({ timeout: 30_000 });
+    assert.match(await result.textContent(), /118 created, 0 updated, 2 failed/);
+    assert.equal(await page.getByRole("progressbar", { name: "Import progress" }).getAttribute("aria-valuenow"), "100");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download the failed rows (CSV)" }).click()]);
+    const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
+    assert.equal(csv.length, 3);
+    assert.match(csv[0], /^line,reason,Customer,E-mail address,Telephone,Ref$/);
+    assert.match(csv[1], /^51,.*email: must be a valid email address.*,Customer 50,broken-50,/);
+    assert.match(csv[2], /^101,/);
+
+    // The imported clients are ordinary records.
+    await page.goto(`${orgPath}/records/clients?q=Customer+120`);
+    await page.getByRole("link", { name: "Customer 120" }).waitFor();
+  } catch (err) {
+    await snapshot(page, "import-failure");
+    throw err;
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,54 @@
+// Browser tests against a production build: build, migrate, `next start` on 127.0.0.1, run the
+// tests in tests/e2e with Node's test runner, stop the server. Uses DATABASE_URL when set, else a
+// throwaway embedded database. Set E2E_SKIP_BUILD=1 to reuse an existing .next build.
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { build, freePort, root, smarfle, startServer } from "../../scripts/prod-server.mjs";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-e2e-"));
+const port = await freePort();
+const env = {
+  ...process.env,
+  NODE_ENV: "production",
+  PORT: String(port),
+  APP_URL: `http://127.0.0.1:${port}`,
+  AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+  NEXT_TELEMETRY_DISABLED: "1",
+  // The browser tests' webhook receiver listens on 127.0.0.1.
+  SMARFLE_ALLOW_PRIVATE_URLS: "1",
+};
+if (!env.DATABASE_URL) env.PGLITE_DATA_DIR = path.join(tmp, "pglite");
+const logFile = path.join(tmp, "server.log");
+
+let code = 1;
+let server;
+try {
+  if (process.env.E2E_SKIP_BUILD !== "1") build(env);
+  smarfle(env, "db:migrate");
+  server = await startServer(env, { port, logFile });
+  const tests = fs
+    .readdirSync(path.join(root, "tests/e2e"))
+    .filter((f) => f.endsWith(".test.mjs"))
+    .map((f) => path.join("tests/e2e", f));
+  const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
+    cwd: root,
+    env: { ...env, E2E_BASE_URL: server.url },
+    stdio: "inherit",
+  });
+  code = run.status ?? 1;
+} catch (err) {
+  console.error(`e2e: ${err.message}`);
+} finally {
+  await server?.stop();
+  if (code !== 0 && fs.existsSync(logFile)) {
+    console.error("e2e: last lines of the server log:");
+    console.error(fs.readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n"));
+    fs.mkdirSync(path.join(root, "test-results"), { recursive: true });
+    fs.copyFileSync(logFile, path.join(root, "test-results", "e2e-server.log"));
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(code);

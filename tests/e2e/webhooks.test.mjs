@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import { after, before, test } from "node:test";
+import { Webhook } from "standardwebhooks";
+import { acceptDialogs, baseUrl, launch, signUpNewOwner, snapshot, uniq } from "./browser.mjs";
+
+let browser;
+let receiver;
+const received = [];
+before(async () => {
+  browser = await launch();
+  receiver = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
+      res.writeHead(200, { "content-type": "text/plain" }).end("thanks");
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+});
+after(async () => {
+  await browser?.close();
+  receiver.closeAllConnections();
+  receiver.close();
+});
+
+test("add an endpoint, send a test event, read the attempt, re-deliver a real delivery", async () => {
+  const context = await browser.newContext({ baseURL: baseUrl });
+  const page = await context.newPage();
+  acceptDialogs(page);
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hooks/smarfle`;
+  try {
+    const { orgPath } = await signUpNewOwner(page, "Hooks");
+    await page.goto(`${orgPath}/settings/webhooks`);
+    await page.getByLabel("Endpoint URL").fill(hookUrl);
+    await page.getByLabel("Description").fill("Our receiver");
+    await page.getByRole("button", { name: "Add endpoint" }).click();
+    await page.waitForURL(/\/settings\/webhooks\/we_/);
+
+    await page.getByRole("button", { name: "Reveal signing secret" }).click();
+    const secret = (await page.getByTestId("webhook-secret").textContent()).trim();
+    assert.match(secret, /^whsec_/);
+
+    // The test event, signed with the real secret, answered inline.
+    await page.getByLabel("Test event type").selectOption("invoice_paid");
+    await page.getByRole("button", { name: "Send test event" }).click();
+    await page.getByTestId("test-result").getByText("Delivered: HTTP 200").waitFor();
+    const test1 = received.at(-1);
+    assert.equal(new Webhook(secret).verify(test1.body, test1.headers).type, "invoice_paid");
+
+    // The attempt, with the exact request, in the log.
+    await page.reload();
+    const log = page.getByTestId("delivery-log");
+    await log.getByText("invoice_paid").first().click();
+    await log.getByText(`webhook-id: ${test1.headers["webhook-id"]}`).first().waitFor();
+    await log.getByText("thanks").first().waitFor();
+
+    // A real event: create a client, watch it arrive, then re-deliver it by hand.
+    const orgSlug = orgPath.slice(1);
+    await page.goto(`/${orgSlug}/records/clients/new`);
+    const name = uniq("Hooked Client");
+    await page.getByLabel("Name", { exact: true }).fill(name);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForURL(/\/records\/clients\/cli_/);
+    const deadline = Date.now() + 15_000;
+    while (!received.some((r) => r.body.includes(name)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const first = received.filter((r) => r.body.includes(name));
+    assert.equal(first.length, 2, "client_created and record.created arrived");
+    await page.goto(`${orgPath}/settings/webhooks`);
+    await page.getByRole("link", { name: hookUrl }).click();
+    await page.getByLabel("Status").selectOption("succeeded");
+    await page.getByLabel("Event type", { exact: true }).selectOption("client_created");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByTestId("delivery-log").getByText("client_created").first().click();
+    await page.getByRole("button", { name: "Re-deliver", exact: true }).first().click();
+    await page.getByText("Queued", { exact: true }).waitFor();
+    const until = Date.now() + 15_000;
+    while (received.filter((r) => r.body.includes(name)).length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const again = received.filter((r) => r.body.includes(name) && JSON.parse(r.body).type === "client_created");
+    assert.equal(again.length, 2, "re-delivered");
+    assert.equal(again[0].headers["webhook-id"], again[1].headers["webhook-id"]);
+  } catch (err) {
+    await snapshot(page, "webhooks-failure");
+    throw err;
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { and, eq } from "drizzle-orm";
+import { clients, connectors, notifications } from "@/db/schema";
+import type { Db, DbHandle } from "@/db/client";
+import { resetEnvCache } from "@/lib/env";
+import { runDueConnectors } from "@/lib/connectors/run";
+import * as list from "@/app/api/v1/connectors/route";
+import * as one from "@/app/api/v1/connectors/[id]/route";
+import * as runNow from "@/app/api/v1/connectors/[id]/run/route";
+import * as runs from "@/app/api/v1/connectors/[id]/runs/route";
+import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
+import { call, makeKey } from "../helpers/api";
+
+/** A local source system: 7 contacts served 3 per page, with cursor and updated_since paging. */
+interface Contact {
+  id: string;
+  full_name: string;
+  email: string;
+  updated_at: string;
+}
+let contacts: Contact[] = [];
+let failing = false;
+const seenRequests: string[] = [];
+let source: http.Server;
+let base: string;
+let handle: DbHandle;
+let db: Db;
+let org: TestOrg;
+let key: string;
+
+beforeAll(async () => {
+  contacts = Array.from({ length: 7 }, (_, i) => ({ id: `c${i + 1}`, full_name: `Contact ${i + 1}`, email: `c${i + 1}@source.test`, updated_at: `2026-11-0${i + 1}T00:00:00Z` }));
+  source = http.createServer((req, res) => {
+    seenRequests.push(req.url!);
+    const url = new URL(req.url!, "http://x");
+    if (failing) {
+      res.writeHead(503).end("maintenance");
+      return;
+    }
+    if (req.headers.authorization !== "Bearer source-token") {
+      res.writeHead(401).end("no");
+      return;
+    }
+    let items = contacts;
+    const since = url.searchParams.get("updated_since");
+    if (since) items = items.filter((c) => c.updated_at > since);
+    const offset = Number(url.searchParams.get("cursor") ?? 0);
+    const page = items.slice(offset, offset + 3);
+    const next = offset + 3 < items.length ? String(offset + 3) : null;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ result: { contacts: page }, next_cursor: next, next: next ? `/contacts?cursor=${next}` : null }));
+  });
+  await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
+  process.env.SMARFLE_ALLOW_PRIVATE_URLS = "1";
+  resetEnvCache();
+  handle = await useTestDb();
+  db = handle.db;
+  org = await createTestOrg(db, { plan: "business" });
+  key = (await makeKey(db, org, ["admin"])).key;
+});
+
+afterAll(async () => {
+  delete process.env.SMARFLE_ALLOW_PRIVATE_URLS;
+  resetEnvCache();
+  await dropTestOrgs(db, [org]);
+  await handle.close();
+  source.closeAllConnections();
+  source.close();
+});
+
+const mapping = { target: "client", external_id: "id", fields: { name: "full_name", email: "email", source: { value: "crm sync" } } };
+const orgClients = () => db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.source, "crm sync")));
+
+async function create(pagination: object, extra: object = {}) {
+  const res = await call(list.POST, {
+    method: "POST",
+    key,
+    body: { name: "CRM", url: `${base}/contacts`, headers: { Authorization: "Bearer source-token" }, interval_minutes: 15, records_path: "result.contacts", pagination, mapping, ...extra },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  expect(res.body.header_names).toEqual(["Authorization"]);
+  expect(JSON.stringify(res.body)).not.toContain("source-token");
+  return res.body.id as string;
+}
+
+describe("pull connectors", () => {
+  it("follows next-page URLs through every page, and a re-run changes nothing", async () => {
+    const paged = await create({ type: "next_url", path: "next" });
+    const full = await call(runNow.POST, { method: "POST", key, params: { id: paged } });
+    expect(full.body).toMatchObject({ status: "succeeded", pages: 3, fetched: 7, created: 7, updated: 0, failed: 0 });
+    expect(await orgClients()).toHaveLength(7);
+    const again = await call(runNow.POST, { method: "POST", key, params: { id: paged } });
+    expect(again.body).toMatchObject({ status: "succeeded", fetched: 7, created: 0, updated: 0 });
+    expect(await orgClients()).toHaveLength(7);
+    await call(one.DELETE, { method: "DELETE", key, params: { id: paged } });
+  });
+
+  it("keeps a cursor between runs so each run fetches only new records", async () => {
+    await db.delete(clients).where(eq(clients.orgId, org.org.id));
+    const id = await create({ type: "cursor", param: "cursor", path: "next_cursor" });
+    const first = await call(runNow.POST, { method: "POST", key, params: { id } });
+    expect(first.body).toMatchObject({ pages: 3, fetched: 7, created: 7 });
+    expect(first.body.cursor_after).toBe("6");
+    contacts.push({ id: "c8", full_name: "Contact 8", email: "c8@source.test", updated_at: "2026-11-20T00:00:00Z" });
+    seenRequests.length = 0;
+    const second = await call(runNow.POST, { method: "POST", key, params: { id } });
+    expect(seenRequests[0]).toBe("/contacts?cursor=6");
+    expect(second.body).toMatchObject({ status: "succeeded", fetched: 2, created: 1, updated: 0 });
+    expect(await orgClients()).toHaveLength(8);
+    await call(one.DELETE, { method: "DELETE", key, params: { id } });
+  });
+
+  it("with updated_since, the second run asks only for records changed since the highest value seen", async () => {
+    await db.delete(clients).where(eq(clients.orgId, org.org.id));
+    const id = await create({ type: "updated_since", param: "updated_since", field: "updated_at" }, { records_path: "result.contacts" });
+    await call(runNow.POST, { method: "POST", key, params: { id } });
+    contacts[0] = { ...contacts[0]!, full_name: "Contact One (renamed)", updated_at: "2026-11-21T00:00:00Z" };
+    seenRequests.length = 0;
+    const second = await call(runNow.POST, { method: "POST", key, params: { id } });
+    expect(seenRequests[0]).toBe(`/contacts?updated_since=${encodeURIComponent("2026-11-03T00:00:00Z")}`);
+    expect(second.body).toMatchObject({ status: "succeeded", updated: 1 });
+    const [renamed] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, "c1")));
+    expect(renamed!.name).toBe("Contact One (renamed)");
+    await call(one.DELETE, { method: "DELETE", key, params: { id } });
+  });
+
+  it("logs a failing source, retries at the next interval, and pauses after 5 failures in a row", async () => {
+    const id = await create({ type: "none" });
+    failing = true;
+    try {
+      const res = await call(runNow.POST, { method: "POST", key, params: { id } });
+      expect(res.body).toMatchObject({ status: "failed", fetched: 0 });
+      expect(res.body.error).toMatch(/503/);
+      const [c] = await db.select().from(connectors).where(eq(connectors.id, id));
+      expect(c!.consecutiveFailures).toBe(1);
+      expect(c!.nextRunAt.getTime()).toBeGreaterThan(Date.now() + 14 * 60_000);
+      // The scheduler runs it when it is due again.
+      for (let i = 0; i < 4; i++) {
+        await db.update(connectors).set({ nextRunAt: new Date(Date.now() - 1000) }).where(eq(connectors.id, id));
+        expect(await runDueConnectors(db, { orgIds: [org.org.id] })).toBe(1);
+      }
+      const [paused] = await db.select().from(connectors).where(eq(connectors.id, id));
+      expect(paused).toMatchObject({ status: "paused", consecutiveFailures: 5 });
+      const notes = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "connector_paused")));
+      expect(notes.length).toBe(2); // owner and admin
+      const history = await call(runs.GET, { key, params: { id } });
+      expect((history.body.data as { status: string }[]).map((r) => r.status)).toEqual(Array(5).fill("failed"));
+      // Paused connectors are not scheduled; resuming resets the count.
+      await db.update(connectors).set({ nextRunAt: new Date(Date.now() - 1000) }).where(eq(connectors.id, id));
+      expect(await runDueConnectors(db, { orgIds: [org.org.id] })).toBe(0);
+      failing = false;
+      const resumed = await call(one.PATCH, { method: "PATCH", key, params: { id }, body: { enabled: true } });
+      expect(resumed.body).toMatchObject({ status: "active", consecutive_failures: 0 });
+    } finally {
+      failing = false;
+    }
+  });
+
+  it("validates connectors: interval bounds, pagination shape and mapping", async () => {
+    const bad = await call(list.POST, { method: "POST", key, body: { name: "x", url: `${base}/c`, interval_minutes: 1, pagination: { type: "pages" }, mapping } });
+    expect(bad.status).toBe(400);
+    const paths = (bad.body.error as { details: { path: string }[] }).details.map((d) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(["interval_minutes", "pagination.type"]));
+  });
+});

@@ -1,0 +1,25 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      "@": path.resolve(import.meta.dirname),
+      // Outside Next.js the guard has nothing to guard: server modules are all we load here.
+      "server-only": path.resolve(import.meta.dirname, "tests/helpers/server-only.ts"),
+    },
+  },
+  test: {
+    include: ["tests/unit/**/*.test.ts", "tests/integration/**/*.test.ts"],
+    globalSetup: ["tests/helpers/global-setup.ts"],
+    pool: "forks",
+    // Two cores: two test files at a time, each with its own database handle.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    env: {
+      // A fixed key for encrypting webhook secrets in tests (never used outside them).
+      SMARFLE_ENCRYPTION_KEY: "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTMyYnk=",
+    },
+    hookTimeout: 60_000,
+  },
+});
