@@ -7,6 +7,8 @@ import { startWorker, type DeliveryWorker } from "@/lib/webhooks/worker";
 import { startQstashDispatcher } from "@/lib/webhooks/qstash";
 import { startConnectorScheduler } from "@/lib/connectors/run";
 import { resumeImports } from "@/lib/imports/imports";
+import { flushRequestLog } from "@/lib/audit/request-log";
+import { startRetentionSchedule } from "@/lib/audit/retention";
 
 /**
  * The server's background work. Without QStash: the local delivery worker (which also covers
@@ -20,13 +22,15 @@ export async function startBackground(): Promise<void> {
   let worker: DeliveryWorker | undefined;
   let stopQstash: (() => Promise<void>) | undefined;
   let stopScheduler: (() => Promise<void>) | undefined;
+  let stopRetention: (() => Promise<void>) | undefined;
   try {
     const db = await getDb();
-    // With QStash, connector runs come from its every-minute schedule (/api/internal/sweep).
+    // With QStash, connector runs and retention come from its every-minute schedule (/api/internal/sweep).
     if (env().QSTASH_TOKEN) stopQstash = startQstashDispatcher(db);
     else {
       worker = startWorker(db);
       stopScheduler = startConnectorScheduler(db);
+      stopRetention = startRetentionSchedule(db);
     }
     // Imports interrupted by a restart carry on from their last committed batch.
     await resumeImports(db);
@@ -38,7 +42,8 @@ export async function startBackground(): Promise<void> {
     await worker?.stop();
     await stopQstash?.();
     await stopScheduler?.();
-    await flushUsage().catch(() => {});
+    await stopRetention?.();
+    await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
   };
   holder.__smarfleBackground = { stop };
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -57,6 +57,11 @@ const schema = z
         .regex(/^\d+(\s*,\s*\d+)*$/, "must be comma-separated whole seconds, e.g. 0,60,300")
         .optional(),
     ),
+    /** `0` turns the API request log off (the audit log of changes stays on). */
+    SMARFLE_REQUEST_LOG: z
+      .enum(["0", "1", ""])
+      .optional()
+      .transform((v) => v !== "0"),
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   })
   .superRefine((v, ctx) => {

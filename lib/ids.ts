@@ -63,4 +63,5 @@ export type IdPrefix =
   | "inr"
   | "con"
   | "run"
-  | "imp";
+  | "imp"
+  | "wfr";

@@ -21,3 +21,7 @@ export function logError(context: string, err: unknown, fields: Record<string, s
     .join(" ");
   console.error(`[${context}]${extra ? ` ${extra}` : ""} ${describeError(err)}`);
 }
+
+export function logWarn(context: string, message: string): void {
+  console.warn(`[${context}] ${message}`);
+}

@@ -1,14 +1,19 @@
-import { index, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { createdAt } from "./columns";
 import { orgIdColumn, users } from "./identity";
 
-export const ACTOR_TYPES = ["user", "api_key", "inbound_source", "connector", "import", "system"] as const;
+export const ACTOR_TYPES = ["user", "api_key", "inbound_source", "connector", "import", "workflow", "system"] as const;
 export type ActorType = (typeof ACTOR_TYPES)[number];
 
 export const SOURCES = ["ui", "api", "lead_capture", "inbound", "connector", "import", "system"] as const;
 export type Source = (typeof SOURCES)[number];
 
-/** Append-only: the app inserts audit rows and never updates or deletes one (retention aside). */
+/**
+ * Append-only: the app inserts audit rows and never updates or deletes one. A trigger
+ * (migration 0006) refuses UPDATE always and DELETE of a row younger than its org's retention,
+ * so no code path — nor a mistaken query — can rewrite history. Deleting the organization
+ * itself takes its log with it.
+ */
 export const auditLog = pgTable(
   "audit_log",
   {
@@ -31,6 +36,28 @@ export const auditLog = pgTable(
   ],
 );
 
+/**
+ * Every API request made with a valid key: who, what, how it ended, how long it took. Buffered in
+ * memory and written in batches (lib/audit/request-log.ts), never on the request's critical
+ * path. Append-only like the audit log, kept for the org's request-log retention.
+ */
+export const apiRequests = pgTable(
+  "api_requests",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    keyId: text("key_id"),
+    keyPrefix: text("key_prefix"),
+    method: text("method").notNull(),
+    path: text("path").notNull(),
+    status: integer("status").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    ip: text("ip"),
+    ...createdAt,
+  },
+  (t) => [index("api_requests_org_created_idx").on(t.orgId, t.createdAt)],
+);
+
 export const notifications = pgTable(
   "notifications",
   {
@@ -50,4 +77,5 @@ export const notifications = pgTable(
 );
 
 export type AuditEntry = typeof auditLog.$inferSelect;
+export type ApiRequestEntry = typeof apiRequests.$inferSelect;
 export type Notification = typeof notifications.$inferSelect;

@@ -35,6 +35,9 @@ export const organizations = pgTable(
     /** Lead capture: origins allowed to post from a browser (empty: any), and where a form may be sent afterwards. */
     leadAllowedOrigins: text("lead_allowed_origins").array().notNull().default(sql`'{}'::text[]`),
     leadRedirectUrls: text("lead_redirect_urls").array().notNull().default(sql`'{}'::text[]`),
+    /** How long audit entries (changes) and API request log entries are kept, in days. */
+    auditRetentionDays: integer("audit_retention_days").notNull().default(90),
+    requestLogRetentionDays: integer("request_log_retention_days").notNull().default(30),
     ...timestamps,
   },
   (t) => [uniqueIndex("organizations_slug_key").on(t.slug)],

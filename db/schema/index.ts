@@ -5,3 +5,4 @@ export * from "./webhooks";
 export * from "./api-keys";
 export * from "./idempotency";
 export * from "./data-in";
+export * from "./workflows";

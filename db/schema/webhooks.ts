@@ -100,7 +100,7 @@ export const webhookAttempts = pgTable(
     durationMs: integer("duration_ms").notNull(),
     ...createdAt,
   },
-  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.attemptNumber)],
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.attemptNumber), index("webhook_attempts_org_created_idx").on(t.orgId, t.createdAt)],
 );
 
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;

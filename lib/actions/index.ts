@@ -7,6 +7,8 @@ import * as leadCapture from "./lead-capture";
 import * as webhooks from "./webhooks";
 import * as importActions from "./imports";
 import * as dataIn from "./data-in";
+import * as audit from "./audit";
+import * as workflows from "./workflows";
 
 /** Every org-scoped server action, so the tenancy suite can run against each one. */
-export const ORG_ACTIONS = { ...records, ...members, ...notifications, ...apiKeys, ...leadCapture, ...webhooks, ...importActions, ...dataIn };
+export const ORG_ACTIONS = { ...records, ...members, ...notifications, ...apiKeys, ...leadCapture, ...webhooks, ...importActions, ...dataIn, ...audit, ...workflows };

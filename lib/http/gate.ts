@@ -6,6 +6,7 @@ import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/keys";
 import { recordApiCall } from "@/lib/api-keys/usage";
+import { logApiRequest } from "@/lib/audit/request-log";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { planLimits } from "@/lib/orgs/plans";
 import type { Actor } from "@/lib/audit/write";
@@ -96,8 +97,11 @@ export async function authenticate(
     missing: "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
     invalid: "This API key is not valid: it may be mistyped, revoked, expired or rotated out.",
   },
+  /** Receives the key as soon as it is known, so a request refused later is still logged against it. */
+  seen?: { key?: VerifiedKey },
 ): Promise<VerifiedKey> {
   const key = presented ? await verifyApiKey(db, presented) : null;
+  if (seen && key) seen.key = key;
   if (!key) {
     const limited = await limitAnonymous(ip, anonymous.rpm, anonymous.bucket);
     rateLimitHeaders(headers, limited);
@@ -118,12 +122,20 @@ export function apiRoute<P extends RouteParams = RouteParams>(
   handler: (ctx: ApiContext, params: P) => Promise<ApiResult>,
 ): (req: Request, route: { params: Promise<P> }) => Promise<Response> {
   return async (req, route) => {
+    const started = performance.now();
     const requestId = newId("req");
     const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
     const ip = clientIp(req);
+    const seen: { key?: VerifiedKey } = {};
+    const res = await gated(req, route, requestId, headers, ip, seen);
+    if (seen.key) logKeyedRequest(seen.key, req, res.status, started, requestId, ip);
+    return res;
+  };
+
+  async function gated(req: Request, route: { params: Promise<P> }, requestId: string, headers: Headers, ip: string, seen: { key?: VerifiedKey }): Promise<Response> {
     try {
       const db = await getDb();
-      const key = await authenticate(db, presentedKey(req), ip, headers);
+      const key = await authenticate(db, presentedKey(req), ip, headers, undefined, seen);
       if (!hasScope(key.scopes, spec.scope)) {
         throw new AppError("insufficient_scope", `This API key lacks the "${spec.scope}" scope needed here.`, [{ path: "scope", message: `requires ${spec.scope}` }]);
       }
@@ -142,5 +154,25 @@ export function apiRoute<P extends RouteParams = RouteParams>(
       logError("api", err, { request_id: requestId, method: req.method, path: new URL(req.url).pathname });
       return errorResponse(new AppError("internal_error", "Something went wrong on our side. Quote the request id when you contact support."), requestId, headers);
     }
-  };
+  }
+}
+
+/** One entry in the API request log (buffered; written in batches off the request's path). */
+export function logKeyedRequest(key: VerifiedKey, req: Request, status: number, started: number, requestId: string, ip: string): void {
+  const url = req.url;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const queryStart = url.indexOf("?", pathStart);
+  logApiRequest({
+    id: requestId,
+    orgId: key.orgId,
+    keyId: key.id,
+    keyPrefix: key.prefix,
+    method: req.method,
+    // The path only: a query string may carry a leads key (`?key=`) or personal data.
+    path: url.slice(pathStart, queryStart === -1 ? undefined : queryStart).slice(0, 500),
+    status,
+    durationMs: Math.round(performance.now() - started),
+    ip: ip || null,
+    at: new Date(),
+  });
 }

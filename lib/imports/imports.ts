@@ -68,7 +68,15 @@ export async function createImport(
     const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
     if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
     const id = newId("imp");
-    fs.renameSync(input.uploadPath, fileOf({ id, format }));
+    const kept = fileOf({ id, format });
+    fs.mkdirSync(path.dirname(kept), { recursive: true });
+    try {
+      fs.renameSync(input.uploadPath, kept);
+    } catch (err) {
+      // The upload may sit on another filesystem (a temp directory): copy it instead.
+      if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+      fs.copyFileSync(input.uploadPath, kept);
+    }
     const [job] = await db
       .insert(imports)
       .values({ id, orgId: ctx.orgId, recordType: input.type, filename: input.filename.slice(0, 255), format, mapping, status: input.draft ? "draft" : "pending", createdByUserId: ctx.userId ?? null, createdByKeyId: ctx.keyId ?? null })

@@ -5,7 +5,7 @@ import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
 import { createRecord } from "@/lib/records/pipeline";
-import { authenticate, presentedKey } from "@/lib/http/gate";
+import { authenticate, logKeyedRequest, presentedKey } from "@/lib/http/gate";
 import { readText } from "@/lib/http/body";
 import { clientIp, errorBody } from "@/lib/http/respond";
 import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
@@ -100,6 +100,14 @@ function redirectAllowed(target: string, allowed: string[]): boolean {
 const wantsHtml = (req: Request, kind: BodyKind | null) => kind === "form" && !(req.headers.get("accept") ?? "").includes("application/json");
 
 export async function handleLead(req: Request): Promise<Response> {
+  const started = performance.now();
+  const seen: { key?: VerifiedKey } = {};
+  const res = await lead(req, seen);
+  if (seen.key) logKeyedRequest(seen.key, req, res.status, started, res.headers.get("X-Request-Id")!, clientIp(req));
+  return res;
+}
+
+async function lead(req: Request, seen: { key?: VerifiedKey }): Promise<Response> {
   const requestId = newId("req");
   const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
   const origin = req.headers.get("origin");
@@ -123,7 +131,7 @@ export async function handleLead(req: Request): Promise<Response> {
       bucket: "leads",
       missing: "Send a leads key as `X-API-Key`, `Authorization: Bearer`, the `api_key` form field or the `key` query parameter.",
       invalid: "This API key is not valid.",
-    });
+    }, seen);
     if (!hasScope(key.scopes, "leads") && !hasScope(key.scopes, "write")) {
       throw new AppError("insufficient_scope", 'This API key lacks the "leads" scope needed here.', [{ path: "scope", message: "requires leads" }]);
     }

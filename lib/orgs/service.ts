@@ -6,6 +6,7 @@ import type { Executor } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
 import { hashPassword } from "@/lib/auth/password";
+import { planLimits } from "./plans";
 import { writeAudit, type Actor } from "@/lib/audit/write";
 import type { Source } from "@/db/schema";
 
@@ -146,6 +147,13 @@ export async function addMember(db: Executor, ctx: ChangeContext, input: { email
   return db.transaction(async (tx) => {
     const user = await findUserByEmail(tx, email);
     if (!user) throw new AppError("not_found", "No user with this email. They need to sign up first.", [{ path: "email", message: "not registered" }]);
+    // The org row's lock makes the count exact against a concurrent add.
+    const [org] = await tx.select({ plan: organizations.plan }).from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
+    const max = org ? planLimits(org.plan).maxMembers : null;
+    if (max !== null) {
+      const [n] = await tx.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.orgId, ctx.orgId));
+      if ((n?.n ?? 0) >= max) throw new AppError("plan_limit_reached", `Your ${org!.plan} plan allows ${max} members. Remove a member or upgrade the plan to add more.`);
+    }
     const [row] = await tx.insert(memberships).values({ orgId: ctx.orgId, userId: user.id, role }).onConflictDoNothing().returning();
     if (!row) throw new AppError("conflict", "This user is already a member.", [{ path: "email", message: "already a member" }]);
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [

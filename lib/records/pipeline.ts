@@ -15,6 +15,8 @@ import { registry, schemasFor, type RecordType, type RecordTypeDef } from "./reg
 import { changedFields, serializeRecord, type ApiRecord } from "./serialize";
 import { eventsForChange } from "./events";
 import { invalidTextPaths } from "./text-safety";
+import { enabledRules } from "@/lib/workflows/rules";
+import { runWorkflows } from "@/lib/workflows/run";
 
 /**
  * The one record pipeline. Every write — settings UI, REST API, lead capture, inbound webhook,
@@ -30,6 +32,8 @@ export interface WriteContext {
   orgId: string;
   actor: Actor;
   source: Source;
+  /** Set on the writes a workflow rule makes: they run no rules themselves, so rules cannot loop. */
+  skipWorkflows?: boolean;
 }
 
 export type WriteOp =
@@ -67,18 +71,49 @@ const EXACT_COUNT_SLACK = 10_000;
 /** An org's record count: the exact counter plus the shards. */
 export const recordTotalSql = sql<number>`(${organizations.recordCount} + coalesce((select sum(c.count) from org_record_counters c where c.org_id = ${organizations.id}), 0))::int`;
 
+interface Batch {
+  def: RecordTypeDef;
+  planned: Planned[];
+  results: (OpResult | undefined)[];
+  fail(p: { index: number }, error: AppError): void;
+  runnable(): Planned[];
+}
+
 export async function writeRecords(ctx: WriteContext, type: RecordType, ops: WriteOp[], options: WriteOptions = {}): Promise<OpResult[]> {
+  const batch = prepareBatch(type, ops, options.atomic ?? false);
+  if (batch.runnable().length === 0) return batch.results as OpResult[];
+  try {
+    const db = options.db ?? (await getDb());
+    const deliveries = await db.transaction((tx) => commitBatch(tx, ctx, batch));
+    signalDeliveriesCommitted(ctx.orgId, deliveries);
+  } catch (err) {
+    throw mapDatabaseError(err);
+  }
+  return batch.results as OpResult[];
+}
+
+/**
+ * The same pipeline inside a transaction the caller already holds (a workflow rule's writes).
+ * Never atomic: a failing op is reported in its result. The caller signals the deliveries
+ * after its own commit.
+ */
+async function writeRecordsInTx(tx: Tx, ctx: WriteContext, type: RecordType, ops: WriteOp[]): Promise<{ results: OpResult[]; deliveries: number }> {
+  const batch = prepareBatch(type, ops, false);
+  const deliveries = batch.runnable().length ? await commitBatch(tx, ctx, batch) : 0;
+  return { results: batch.results as OpResult[], deliveries };
+}
+
+/** Step 1, before any database work: validate every op. */
+function prepareBatch(type: RecordType, ops: WriteOp[], atomic: boolean): Batch {
   const def = registry[type];
   if (ops.length > MAX_BATCH) {
     throw new AppError("validation_failed", `A batch holds at most ${MAX_BATCH} records.`, [{ path: "", message: `got ${ops.length}` }]);
   }
   const results: (OpResult | undefined)[] = new Array(ops.length);
   const fail = (p: { index: number }, error: AppError) => {
-    if (options.atomic) throw error;
+    if (atomic) throw error;
     results[p.index] = { ok: false, error };
   };
-
-  // 1. Validate, before any database work.
   const planned: Planned[] = [];
   ops.forEach((op, index) => {
     const p: Planned = { index, op };
@@ -104,202 +139,209 @@ export async function writeRecords(ctx: WriteContext, type: RecordType, ops: Wri
   });
 
   const runnable = () => planned.filter((p) => !results[p.index]);
-  if (runnable().length === 0) return results as OpResult[];
+  return { def, planned, results, fail, runnable };
+}
 
-  const commit = async (tx: Tx) => {
-    const changes: Change[] = [];
-    const table = def.table;
-    const c = (name: string) => table[name] as PgColumn;
+/** Steps 2–9 in the caller's transaction; returns how many deliveries were queued. */
+async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch): Promise<number> {
+  const { def, results, fail, runnable } = batch;
+  const type = def.type;
+  const changes: Change[] = [];
+  const table = def.table;
+  const c = (name: string) => table[name] as PgColumn;
 
-    // 2. Serialize writers of the same external ids, so concurrent upserts of one order never
-    //    create it twice. Transaction-scoped advisory locks, taken in a fixed order.
-    const extIds = new Set<string>();
-    for (const p of runnable()) {
-      const ext = p.values?.external_id;
-      if (typeof ext === "string") extIds.add(ext);
-    }
-    if (extIds.size > 0) {
-      const keys = [...extIds].sort().map((e) => `${ctx.orgId}:${type}:${e}`);
-      await tx.execute(
-        sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(
-          keys.map((k) => sql`${k}`),
-          sql`, `,
-        )}]::text[]) with ordinality as t(k, n) order by n`,
-      );
-    }
-
-    // 3. Load (and lock) the rows the batch touches, by id and by external id.
-    const ids = runnable()
-      .map((p) => (p.op.kind === "update" || p.op.kind === "delete" ? p.op.id : null))
-      .filter((v): v is string => typeof v === "string");
-    const conds: SQL[] = [];
-    if (ids.length) conds.push(inArray(c("id"), ids));
-    if (extIds.size) conds.push(inArray(c("externalId"), [...extIds]));
-    const existing: Row[] = conds.length
-      ? ((await tx
-          .select()
-          .from(table)
-          .where(and(eq(c("orgId"), ctx.orgId), or(...conds)))
-          .for("update")) as Row[])
-      : [];
-    const byId = new Map(existing.map((r) => [r.id, r]));
-    const byExt = new Map(existing.filter((r) => r.externalId).map((r) => [r.externalId as string, r]));
-
-    // 4. References must point at records of the same organization.
-    const refErrors = await checkReferences(tx, ctx.orgId, def, runnable());
-    for (const [index, detail] of refErrors) {
-      fail({ index }, new AppError("validation_failed", `The ${def.label.toLowerCase()} is invalid.`, detail));
-    }
-
-    // 5. Decide what each op does.
-    const claimedExt = new Map<string, number>();
-    for (const p of runnable()) {
-      const ext = typeof p.values?.external_id === "string" ? (p.values.external_id as string) : null;
-      if (ext) {
-        if (claimedExt.has(ext)) {
-          fail(p, new AppError("conflict", `external_id "${ext}" appears more than once in this batch.`, [{ path: "external_id", message: "duplicate in batch" }]));
-          continue;
-        }
-        claimedExt.set(ext, p.index);
-      }
-      const op = p.op;
-      if (op.kind === "delete" || op.kind === "update") {
-        const row = byId.get(op.id);
-        if (!row) {
-          fail(p, new AppError("not_found", `No ${def.label.toLowerCase()} with id ${op.id}.`));
-          continue;
-        }
-        if (op.kind === "update" && ext && byExt.get(ext) && byExt.get(ext)!.id !== row.id) {
-          fail(p, conflictError(def, ext, byExt.get(ext)!.id));
-          continue;
-        }
-        p.existing = row;
-        p.mode = op.kind;
-      } else if (op.kind === "create") {
-        if (ext && byExt.has(ext)) {
-          fail(p, conflictError(def, ext, byExt.get(ext)!.id));
-          continue;
-        }
-        p.mode = "create";
-      } else {
-        const row = byExt.get(ext!);
-        if (row) {
-          p.existing = row;
-          p.mode = "update";
-        } else {
-          // A new record: the full create schema applies (required fields).
-          const full = schemasFor(def).create.safeParse(op.data);
-          if (!full.success) {
-            fail(p, new AppError("validation_failed", `The ${def.label.toLowerCase()} is invalid.`, zodDetails(full.error.issues)));
-            continue;
-          }
-          p.values = full.data;
-          p.mode = "create";
-        }
-      }
-    }
-
-    // 6. Plan limit: creates beyond the org's remaining quota are refused. What the later steps
-    //    need to read is fetched here too, in one round trip (postgres.js pipelines these).
-    const [[org], endpoints, recipients] = await Promise.all([
-      tx.select({ plan: organizations.plan, recordCount: recordTotalSql }).from(organizations).where(eq(organizations.id, ctx.orgId)),
-      subscribedEndpoints(tx, ctx.orgId),
-      def.type === "client" ? notificationRecipients(tx, ctx.orgId) : Promise.resolve([]),
-    ]);
-    if (!org) throw new AppError("not_found", "Organization not found.");
-    const maxRecords = planLimits(org.plan).maxRecords;
-    if (maxRecords !== null) {
-      let remaining = maxRecords - Number(org.recordCount);
-      for (const p of runnable()) {
-        if (p.mode !== "create") continue;
-        if (remaining > 0) remaining--;
-        else fail(p, planLimitError(maxRecords, org.plan));
-      }
-    }
-
-    // 7. Build the rows and write them: creates and updates in one multi-row upsert by id.
-    const now = new Date();
-    const writes: Row[] = [];
-    const pending: { p: Planned; before: ApiRecord | null; row: Row }[] = [];
-    for (const p of runnable()) {
-      if (p.mode === "delete") continue;
-      if (p.mode === "create") {
-        const row = { id: newId(def.idPrefix), orgId: ctx.orgId, ...toColumns(def, p.values!), version: 1, createdAt: now, updatedAt: now } as unknown as Row;
-        row.customFields ??= {};
-        writes.push(row);
-        pending.push({ p, before: null, row });
-      } else if (p.mode === "update") {
-        const before = p.existing!;
-        const patch = toColumns(def, p.values!);
-        if (p.values!.custom_fields) patch.customFields = mergeCustomFields(before.customFields, p.values!.custom_fields);
-        const merged = { ...before, ...patch } as Row;
-        const beforeApi = serializeRecord(def, before);
-        if (Object.keys(changedFields(beforeApi, serializeRecord(def, merged))).length === 0) {
-          results[p.index] = { ok: true, outcome: "unchanged", record: beforeApi };
-          continue;
-        }
-        const row = { ...merged, version: before.version + 1, updatedAt: now } as Row;
-        writes.push(row);
-        pending.push({ p, before: beforeApi, row });
-      }
-    }
-
-    const written = new Map<string, Row>();
-    const perRow = def.fields.length + 8;
-    const set: Record<string, SQL> = {};
-    for (const name of [...def.fields.map((f) => f.column), "externalId", "customFields", "version", "updatedAt"]) {
-      set[name] = sql.raw(`excluded."${c(name).name}"`);
-    }
-    for (const part of chunk(writes, Math.floor(30_000 / perRow))) {
-      const rows = (await tx
-        .insert(table)
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        .values(part as any)
-        .onConflictDoUpdate({ target: c("id"), set, setWhere: sql`${c("orgId")} = excluded.org_id` })
-        .returning()) as Row[];
-      for (const r of rows) written.set(r.id, r);
-    }
-    for (const { p, before, row } of pending) {
-      const saved = written.get(row.id);
-      if (!saved) throw new Error(`pipeline: row ${row.id} was not written`);
-      const after = serializeRecord(def, saved);
-      results[p.index] = { ok: true, outcome: before ? "updated" : "created", record: after };
-      changes.push({ before, after, previous: before ? changedFields(before, after) : null });
-    }
-
-    const deletes = runnable().filter((p) => p.mode === "delete");
-    if (deletes.length) {
-      await tx.delete(table).where(and(eq(c("orgId"), ctx.orgId), inArray(c("id"), deletes.map((p) => p.existing!.id))));
-      for (const p of deletes) {
-        const before = serializeRecord(def, p.existing!);
-        results[p.index] = { ok: true, outcome: "deleted", record: before };
-        changes.push({ before, after: null, previous: null });
-      }
-    }
-    if (changes.length === 0) return 0;
-
-    // 8. Audit, notifications, outbox and the record counter — same transaction, sent together.
-    const delta = changes.filter((ch) => !ch.before).length - changes.filter((ch) => !ch.after).length;
-    const [, , deliveries] = await Promise.all([
-      writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, changes.map((ch) => auditEntry(def, ch))),
-      notifyMembers(tx, ctx.orgId, notificationsFor(def, changes), undefined, recipients),
-      writeOutbox(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch)), endpoints),
-      updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
-    ]);
-    return deliveries;
-  };
-
-  try {
-    const db = options.db ?? (await getDb());
-    const deliveries = await db.transaction(commit);
-    signalDeliveriesCommitted(ctx.orgId, deliveries);
-  } catch (err) {
-    throw mapDatabaseError(err);
+  // 2. Serialize writers of the same external ids, so concurrent upserts of one order never
+  //    create it twice. Transaction-scoped advisory locks, taken in a fixed order.
+  const extIds = new Set<string>();
+  for (const p of runnable()) {
+    const ext = p.values?.external_id;
+    if (typeof ext === "string") extIds.add(ext);
   }
-  return results as OpResult[];
+  if (extIds.size > 0) {
+    const keys = [...extIds].sort().map((e) => `${ctx.orgId}:${type}:${e}`);
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(
+        keys.map((k) => sql`${k}`),
+        sql`, `,
+      )}]::text[]) with ordinality as t(k, n) order by n`,
+    );
+  }
+
+  // 3. Load (and lock) the rows the batch touches, by id and by external id.
+  const ids = runnable()
+    .map((p) => (p.op.kind === "update" || p.op.kind === "delete" ? p.op.id : null))
+    .filter((v): v is string => typeof v === "string");
+  const conds: SQL[] = [];
+  if (ids.length) conds.push(inArray(c("id"), ids));
+  if (extIds.size) conds.push(inArray(c("externalId"), [...extIds]));
+  const existing: Row[] = conds.length
+    ? ((await tx
+        .select()
+        .from(table)
+        .where(and(eq(c("orgId"), ctx.orgId), or(...conds)))
+        .for("update")) as Row[])
+    : [];
+  const byId = new Map(existing.map((r) => [r.id, r]));
+  const byExt = new Map(existing.filter((r) => r.externalId).map((r) => [r.externalId as string, r]));
+
+  // 4. References must point at records of the same organization.
+  const refErrors = await checkReferences(tx, ctx.orgId, def, runnable());
+  for (const [index, detail] of refErrors) {
+    fail({ index }, new AppError("validation_failed", `The ${def.label.toLowerCase()} is invalid.`, detail));
+  }
+
+  // 5. Decide what each op does.
+  const claimedExt = new Map<string, number>();
+  for (const p of runnable()) {
+    const ext = typeof p.values?.external_id === "string" ? (p.values.external_id as string) : null;
+    if (ext) {
+      if (claimedExt.has(ext)) {
+        fail(p, new AppError("conflict", `external_id "${ext}" appears more than once in this batch.`, [{ path: "external_id", message: "duplicate in batch" }]));
+        continue;
+      }
+      claimedExt.set(ext, p.index);
+    }
+    const op = p.op;
+    if (op.kind === "delete" || op.kind === "update") {
+      const row = byId.get(op.id);
+      if (!row) {
+        fail(p, new AppError("not_found", `No ${def.label.toLowerCase()} with id ${op.id}.`));
+        continue;
+      }
+      if (op.kind === "update" && ext && byExt.get(ext) && byExt.get(ext)!.id !== row.id) {
+        fail(p, conflictError(def, ext, byExt.get(ext)!.id));
+        continue;
+      }
+      p.existing = row;
+      p.mode = op.kind;
+    } else if (op.kind === "create") {
+      if (ext && byExt.has(ext)) {
+        fail(p, conflictError(def, ext, byExt.get(ext)!.id));
+        continue;
+      }
+      p.mode = "create";
+    } else {
+      const row = byExt.get(ext!);
+      if (row) {
+        p.existing = row;
+        p.mode = "update";
+      } else {
+        // A new record: the full create schema applies (required fields).
+        const full = schemasFor(def).create.safeParse(op.data);
+        if (!full.success) {
+          fail(p, new AppError("validation_failed", `The ${def.label.toLowerCase()} is invalid.`, zodDetails(full.error.issues)));
+          continue;
+        }
+        p.values = full.data;
+        p.mode = "create";
+      }
+    }
+  }
+
+  // 6. Plan limit: creates beyond the org's remaining quota are refused. What the later steps
+  //    need to read is fetched here too, in one round trip (postgres.js pipelines these).
+  const [[org], endpoints, recipients, rules] = await Promise.all([
+    tx.select({ plan: organizations.plan, recordCount: recordTotalSql }).from(organizations).where(eq(organizations.id, ctx.orgId)),
+    subscribedEndpoints(tx, ctx.orgId),
+    def.type === "client" ? notificationRecipients(tx, ctx.orgId) : Promise.resolve([]),
+    ctx.skipWorkflows ? Promise.resolve([]) : enabledRules(tx, ctx.orgId, def.type),
+  ]);
+  if (!org) throw new AppError("not_found", "Organization not found.");
+  const maxRecords = planLimits(org.plan).maxRecords;
+  if (maxRecords !== null) {
+    let remaining = maxRecords - Number(org.recordCount);
+    for (const p of runnable()) {
+      if (p.mode !== "create") continue;
+      if (remaining > 0) remaining--;
+      else fail(p, planLimitError(maxRecords, org.plan));
+    }
+  }
+
+  // 7. Build the rows and write them: creates and updates in one multi-row upsert by id.
+  const now = new Date();
+  const writes: Row[] = [];
+  const pending: { p: Planned; before: ApiRecord | null; row: Row }[] = [];
+  for (const p of runnable()) {
+    if (p.mode === "delete") continue;
+    if (p.mode === "create") {
+      const row = { id: newId(def.idPrefix), orgId: ctx.orgId, ...toColumns(def, p.values!), version: 1, createdAt: now, updatedAt: now } as unknown as Row;
+      row.customFields ??= {};
+      writes.push(row);
+      pending.push({ p, before: null, row });
+    } else if (p.mode === "update") {
+      const before = p.existing!;
+      const patch = toColumns(def, p.values!);
+      if (p.values!.custom_fields) patch.customFields = mergeCustomFields(before.customFields, p.values!.custom_fields);
+      const merged = { ...before, ...patch } as Row;
+      const beforeApi = serializeRecord(def, before);
+      if (Object.keys(changedFields(beforeApi, serializeRecord(def, merged))).length === 0) {
+        results[p.index] = { ok: true, outcome: "unchanged", record: beforeApi };
+        continue;
+      }
+      const row = { ...merged, version: before.version + 1, updatedAt: now } as Row;
+      writes.push(row);
+      pending.push({ p, before: beforeApi, row });
+    }
+  }
+
+  const written = new Map<string, Row>();
+  const perRow = def.fields.length + 8;
+  const set: Record<string, SQL> = {};
+  for (const name of [...def.fields.map((f) => f.column), "externalId", "customFields", "version", "updatedAt"]) {
+    set[name] = sql.raw(`excluded."${c(name).name}"`);
+  }
+  for (const part of chunk(writes, Math.floor(30_000 / perRow))) {
+    const rows = (await tx
+      .insert(table)
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      .values(part as any)
+      .onConflictDoUpdate({ target: c("id"), set, setWhere: sql`${c("orgId")} = excluded.org_id` })
+      .returning()) as Row[];
+    for (const r of rows) written.set(r.id, r);
+  }
+  for (const { p, before, row } of pending) {
+    const saved = written.get(row.id);
+    if (!saved) throw new Error(`pipeline: row ${row.id} was not written`);
+    const after = serializeRecord(def, saved);
+    results[p.index] = { ok: true, outcome: before ? "updated" : "created", record: after };
+    changes.push({ index: p.index, before, after, previous: before ? changedFields(before, after) : null });
+  }
+
+  const deletes = runnable().filter((p) => p.mode === "delete");
+  if (deletes.length) {
+    await tx.delete(table).where(and(eq(c("orgId"), ctx.orgId), inArray(c("id"), deletes.map((p) => p.existing!.id))));
+    for (const p of deletes) {
+      const before = serializeRecord(def, p.existing!);
+      results[p.index] = { ok: true, outcome: "deleted", record: before };
+      changes.push({ index: p.index, before, after: null, previous: null });
+    }
+  }
+  if (changes.length === 0) return 0;
+
+  // 8. Audit, notifications, outbox and the record counter — same transaction, sent together.
+  const delta = changes.filter((ch) => !ch.before).length - changes.filter((ch) => !ch.after).length;
+  const [, , deliveries] = await Promise.all([
+    writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, changes.map((ch) => auditEntry(def, ch))),
+    notifyMembers(tx, ctx.orgId, notificationsFor(def, changes), undefined, recipients),
+    writeOutbox(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch)), endpoints),
+    updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
+  ]);
+  if (rules.length === 0) return deliveries;
+
+  // 9. Workflow rules, on the committed-to-be state. Their own writes go through this same
+  //    pipeline (nested, in this transaction) and run no rules, so a rule cannot loop.
+  const fired = await runWorkflows(tx, ctx, def, rules, changes, endpoints, (t, ops, nestedCtx) => writeRecordsInTx(tx, nestedCtx, t, ops));
+  for (const ch of changes) {
+    const latest = ch.after && fired.latest.get(ch.after.id);
+    const r = results[ch.index];
+    if (latest && r?.ok) r.record = latest;
+  }
+  return deliveries + fired.deliveries;
 }
 
 interface Change {
+  /** The op this change came from. */
+  index: number;
   before: ApiRecord | null;
   after: ApiRecord | null;
   /** On updates: the changed fields' old values (the webhook `previous`, the audit `before`). */

@@ -12,6 +12,8 @@ export interface OutboxEvent {
   recordId: string;
   data: Record<string, unknown>;
   previous?: Record<string, unknown> | null;
+  /** Delivered to this endpoint only, whatever it subscribes to (a workflow rule's webhook). */
+  endpointId?: string;
 }
 
 /**
@@ -45,9 +47,12 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
   await insertChunked(tx, webhookEvents, eventRows);
   if (endpoints.length === 0) return 0;
 
-  const deliveries = eventRows.flatMap((e) =>
+  const deliveries = eventRows.flatMap((e, i) =>
     endpoints
-      .filter((ep) => ep.eventTypes.length === 0 || ep.eventTypes.includes(e.type))
+      .filter((ep) => {
+        const only = events[i]!.endpointId;
+        return only ? ep.id === only : ep.eventTypes.length === 0 || ep.eventTypes.includes(e.type);
+      })
       .map((ep) => ({
         id: newId("dlv"),
         orgId,

@@ -6,7 +6,7 @@ import { ORG_ACTIONS } from "@/lib/actions";
 import { createRecord } from "@/lib/records/pipeline";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { makeKey } from "../helpers/api";
-import { apiKeys, connectors, imports, inboundRequests, inboundSources, organizations, webhookDeliveries, webhookEndpoints } from "@/db/schema";
+import { apiKeys, connectors, imports, inboundRequests, inboundSources, organizations, webhookDeliveries, webhookEndpoints, workflowRules } from "@/db/schema";
 import { newId } from "@/lib/ids";
 import { encrypt } from "@/lib/crypto/encryption";
 import { generateSecret } from "@/lib/webhooks/signing";
@@ -27,6 +27,7 @@ let bImportId: string;
 let bSourceId: string;
 let bRequestId: string;
 let bConnectorId: string;
+let bRuleId: string;
 
 beforeAll(async () => {
   handle = await useTestDb();
@@ -47,7 +48,11 @@ beforeAll(async () => {
   await db.insert(inboundRequests).values({ id: bRequestId, orgId: b.org.id, sourceId: bSourceId, verified: true, status: "failed", httpStatus: 400, headers: {}, body: '{"n":"x"}' });
   bConnectorId = newId("con");
   await db.insert(connectors).values({ id: bConnectorId, orgId: b.org.id, name: "B feed", url: "https://b.example/feed", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
+  bRuleId = newId("wfr");
+  await db.insert(workflowRules).values({ id: bRuleId, orgId: b.org.id, name: "B rule", enabled: true, recordType: "client", trigger: "created", conditions: [], actions: [{ type: "notify", audience: "members", title: "hi" }] });
 });
+
+const clientRule = (extra: object[] = []) => JSON.stringify({ name: "r", record_type: "client", trigger: "created", actions: [{ type: "notify", audience: "members", title: "x" }, ...extra] });
 
 afterAll(async () => {
   await dropTestOrgs(db, [a, b]);
@@ -118,6 +123,18 @@ function inputFor(name: string, org: string): Record<string, unknown> {
     case "runConnectorAction":
     case "deleteConnectorAction":
       return { org, id: bConnectorId };
+    case "updateAuditRetentionAction":
+      return { org, auditDays: "30", requestDays: "7" };
+    case "createWorkflowAction":
+      return { org, rule: clientRule([{ type: "webhook", endpoint_id: bEndpointId }]) };
+    case "updateWorkflowAction":
+      return { org, id: bRuleId, rule: clientRule() };
+    case "setWorkflowEnabledAction":
+      return { org, id: bRuleId, enabled: "false" };
+    case "deleteWorkflowAction":
+      return { org, id: bRuleId };
+    case "testWorkflowAction":
+      return { org, rule: clientRule(), recordId: bClientId };
     default:
       throw new Error(`No tenancy input for action ${name}: add one to this suite.`);
   }
@@ -134,7 +151,8 @@ async function snapshotB() {
   const [src] = await db.select().from(inboundSources).where(eq(inboundSources.id, bSourceId));
   const [req] = await db.select().from(inboundRequests).where(eq(inboundRequests.id, bRequestId));
   const [con] = await db.select().from(connectors).where(eq(connectors.id, bConnectorId));
-  return { source: JSON.stringify(src), request: JSON.stringify(req), connector: JSON.stringify(con), importStatus: imp!.status, endpoints: JSON.stringify(endpoints), deliveries: deliveries.length, client: cl, members: mem.map((m) => `${m.userId}:${m.role}`).sort(), keys: keys.map((k) => `${k.id}:${k.revokedAt}:${k.expiresAt}`).sort(), origins: orgRow!.leadAllowedOrigins };
+  const rules = await db.select().from(workflowRules).where(eq(workflowRules.orgId, b.org.id));
+  return { rules: JSON.stringify(rules), retention: `${orgRow!.auditRetentionDays}/${orgRow!.requestLogRetentionDays}`, source: JSON.stringify(src), request: JSON.stringify(req), connector: JSON.stringify(con), importStatus: imp!.status, endpoints: JSON.stringify(endpoints), deliveries: deliveries.length, client: cl, members: mem.map((m) => `${m.userId}:${m.role}`).sort(), keys: keys.map((k) => `${k.id}:${k.revokedAt}:${k.expiresAt}`).sort(), origins: orgRow!.leadAllowedOrigins };
 }
 
 describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) => {
@@ -150,7 +168,7 @@ describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) =>
   it("cannot reach another org's records or members through the caller's own org", async () => {
     const before = await snapshotB();
     const result = await action.invoke(a.users.owner.id, inputFor(name, a.org.slug));
-    if (["createRecordAction", "markNotificationsReadAction", "addMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction"].includes(name)) {
+    if (["createRecordAction", "markNotificationsReadAction", "addMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction"].includes(name)) {
       // These touch only org A; the point is that org B is unchanged.
       expect(result.ok || result.error.code !== "internal_error").toBe(true);
     } else {

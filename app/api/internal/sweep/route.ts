@@ -2,14 +2,17 @@ import { getDb } from "@/db/client";
 import { readText } from "@/lib/http/body";
 import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
 import { runDueConnectors } from "@/lib/connectors/run";
+import { enforceRetention } from "@/lib/audit/retention";
 
 /**
  * QStash's every-minute schedule: re-dispatches deliveries committed but never published, and
- * runs the connectors that are due.
+ * runs the connectors that are due, and once an hour applies the retention rules.
  */
 export async function POST(req: Request): Promise<Response> {
   const raw = await readText(req, 16 * 1024).catch(() => null);
   if (raw === null || !(await verifyQstash(req, raw))) return Response.json({ error: { code: "unauthorized", message: "Invalid QStash signature." } }, { status: 401 });
   const db = await getDb();
-  return Response.json({ dispatched: await sweep(db), connectors_run: await runDueConnectors(db) });
+  const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_run: await runDueConnectors(db) };
+  if (new Date().getUTCMinutes() === 7) body.retention = await enforceRetention(db);
+  return Response.json(body);
 }

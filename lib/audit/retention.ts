@@ -1,0 +1,133 @@
+import "server-only";
+import { eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { organizations, type Source } from "@/db/schema";
+import type { Db } from "@/db/client";
+import { rowsOf } from "@/lib/db-utils";
+import { AppError, zodDetails } from "@/lib/errors";
+import { logError } from "@/lib/log";
+import { writeAudit, type Actor } from "./write";
+
+/**
+ * Retention, run by the scheduler (in-process timer, or QStash's schedule). Per organization:
+ * audit entries older than its audit retention (default 90 days), API and inbound request logs
+ * older than its request-log retention (default 30 days). For everyone: webhook events older
+ * than 30 days whose deliveries are all finished (their deliveries and attempts go with them),
+ * and idempotency keys older than 7 days. Deletes run in small batches so no statement holds
+ * locks for long; the append-only trigger on the two logs refuses anything younger.
+ */
+
+export const DELIVERY_LOG_RETENTION_DAYS = 30;
+export const IDEMPOTENCY_KEY_RETENTION_DAYS = 7;
+export const RETENTION_LIMITS = { audit: { min: 30, max: 3650 }, requests: { min: 7, max: 365 } } as const;
+const BATCH = 5_000;
+
+export interface RetentionResult {
+  auditEntries: number;
+  apiRequests: number;
+  inboundRequests: number;
+  webhookEvents: number;
+  idempotencyKeys: number;
+}
+
+async function deleteInBatches(db: Db, statement: () => ReturnType<typeof sql>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = rowsOf<{ n: number }>(await db.execute(sql`with gone as (${statement()} returning 1) select count(*)::int as n from gone`))[0]?.n ?? 0;
+    total += Number(n);
+    if (n < BATCH) return total;
+  }
+}
+
+export async function enforceRetention(db: Db): Promise<RetentionResult> {
+  const result: RetentionResult = { auditEntries: 0, apiRequests: 0, inboundRequests: 0, webhookEvents: 0, idempotencyKeys: 0 };
+  const orgs = await db
+    .select({ id: organizations.id, audit: organizations.auditRetentionDays, requests: organizations.requestLogRetentionDays })
+    .from(organizations);
+  for (const org of orgs) {
+    result.auditEntries += await deleteInBatches(
+      db,
+      () => sql`delete from audit_log where id in (
+        select id from audit_log where org_id = ${org.id} and created_at < now() - make_interval(days => ${org.audit}::int) limit ${BATCH})`,
+    );
+    result.apiRequests += await deleteInBatches(
+      db,
+      () => sql`delete from api_requests where id in (
+        select id from api_requests where org_id = ${org.id} and created_at < now() - make_interval(days => ${org.requests}::int) limit ${BATCH})`,
+    );
+    result.inboundRequests += await deleteInBatches(
+      db,
+      () => sql`delete from inbound_requests where id in (
+        select id from inbound_requests where org_id = ${org.id} and created_at < now() - make_interval(days => ${org.requests}::int) limit ${BATCH})`,
+    );
+    result.webhookEvents += await deleteInBatches(
+      db,
+      () => sql`delete from webhook_events where id in (
+        select e.id from webhook_events e
+        where e.org_id = ${org.id} and e.created_at < now() - make_interval(days => ${DELIVERY_LOG_RETENTION_DAYS}::int)
+          and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
+        limit ${BATCH})`,
+    );
+  }
+  result.idempotencyKeys = await deleteInBatches(
+    db,
+    () => sql`delete from idempotency_keys where ctid in (
+      select ctid from idempotency_keys where created_at < now() - make_interval(days => ${IDEMPOTENCY_KEY_RETENTION_DAYS}::int) limit ${BATCH})`,
+  );
+  return result;
+}
+
+export const retentionInput = z.object({
+  auditDays: z.coerce
+    .number()
+    .int("must be a whole number of days")
+    .min(RETENTION_LIMITS.audit.min, `must be at least ${RETENTION_LIMITS.audit.min} days`)
+    .max(RETENTION_LIMITS.audit.max, `must be at most ${RETENTION_LIMITS.audit.max} days`),
+  requestDays: z.coerce
+    .number()
+    .int("must be a whole number of days")
+    .min(RETENTION_LIMITS.requests.min, `must be at least ${RETENTION_LIMITS.requests.min} days`)
+    .max(RETENTION_LIMITS.requests.max, `must be at most ${RETENTION_LIMITS.requests.max} days`),
+});
+
+/** An owner's choice of how long the org's logs are kept; the change is itself audited. */
+export async function setRetention(db: Db, ctx: { orgId: string; actor: Actor; source: Source }, input: unknown) {
+  const parsed = retentionInput.safeParse(input);
+  if (!parsed.success) throw new AppError("validation_failed", "Invalid retention.", zodDetails(parsed.error.issues));
+  const { auditDays, requestDays } = parsed.data;
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
+    if (!before) throw new AppError("not_found", "Organization not found.");
+    await tx.update(organizations).set({ auditRetentionDays: auditDays, requestLogRetentionDays: requestDays, updatedAt: new Date() }).where(eq(organizations.id, ctx.orgId));
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      {
+        action: "organization.retention_changed",
+        targetType: "organization",
+        targetId: ctx.orgId,
+        before: { audit_days: before.auditRetentionDays, request_log_days: before.requestLogRetentionDays },
+        after: { audit_days: auditDays, request_log_days: requestDays },
+      },
+    ]);
+    return { auditDays, requestDays };
+  });
+}
+
+/** The in-process schedule: shortly after start, then hourly. */
+export function startRetentionSchedule(db: Db, everyMs = 60 * 60_000, firstAfterMs = 60_000): () => Promise<void> {
+  let running: Promise<unknown> | null = null;
+  const tick = () => {
+    if (running) return;
+    running = enforceRetention(db)
+      .catch((err) => logError("retention", err))
+      .finally(() => (running = null));
+  };
+  const first = setTimeout(tick, firstAfterMs);
+  const timer = setInterval(tick, everyMs);
+  first.unref();
+  timer.unref();
+  return async () => {
+    clearTimeout(first);
+    clearInterval(timer);
+    await running;
+  };
+}

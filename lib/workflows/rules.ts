@@ -1,0 +1,256 @@
+import "server-only";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { CONDITION_OPS, WORKFLOW_TRIGGERS, webhookEndpoints, workflowRules, type Source, type WorkflowAction, type WorkflowRule } from "@/db/schema";
+import type { Db, Executor } from "@/db/client";
+import { AppError, zodDetails, type ErrorDetail } from "@/lib/errors";
+import { newId } from "@/lib/ids";
+import { writeAudit, type Actor } from "@/lib/audit/write";
+import { RECORD_TYPES, registry, schemasFor, type RecordType, type RecordTypeDef } from "@/lib/records/registry";
+import { getRecord } from "@/lib/records/queries";
+import { OPS_WITHOUT_VALUE, conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate, type RuleDefinition } from "./engine";
+
+export interface ChangeContext {
+  orgId: string;
+  actor: Actor;
+  source: Source;
+}
+
+const scalar = z.union([z.string().max(500), z.number().finite(), z.boolean(), z.null()]);
+const fieldPath = z
+  .string()
+  .trim()
+  .min(1, "pick a field")
+  .max(120)
+  .regex(/^[a-z_]+(\.[A-Za-z0-9_-]{1,100})?$/, "must be a field name, or custom_fields.<name>");
+
+const conditionSchema = z.strictObject({ field: fieldPath, op: z.enum(CONDITION_OPS), value: scalar.optional() });
+
+const actionSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("set_field"), target: z.string().trim().min(1).max(50).default("self"), field: fieldPath, value: scalar }),
+  z.strictObject({
+    type: z.literal("notify"),
+    audience: z.enum(["members", "admins", "owners"]).default("members"),
+    title: z.string().trim().min(1, "must not be empty").max(200),
+    body: z.string().trim().max(1000).nullish(),
+  }),
+  z.strictObject({ type: z.literal("webhook"), endpoint_id: z.string().trim().regex(/^we_[A-Za-z0-9]+$/, "pick an endpoint") }),
+]);
+
+export const ruleInput = z.strictObject({
+  name: z.string().trim().min(1, "must not be empty").max(100),
+  enabled: z.boolean().default(false),
+  record_type: z.enum(RECORD_TYPES),
+  trigger: z.enum(WORKFLOW_TRIGGERS),
+  trigger_field: z.preprocess((v) => (v === "" ? null : v), fieldPath.nullish()),
+  conditions: z.array(conditionSchema).max(20, "at most 20 conditions").default([]),
+  actions: z.array(actionSchema).min(1, "add at least one action").max(10, "at most 10 actions"),
+});
+export type RuleInput = z.infer<typeof ruleInput>;
+
+/** Fields a rule can read or set on a type: its own, plus external_id and custom fields. */
+export function ruleFields(def: RecordTypeDef): string[] {
+  return [...def.fields.map((f) => f.name), "external_id"];
+}
+
+function knownField(def: RecordTypeDef, field: string): boolean {
+  return field.startsWith("custom_fields.") || ruleFields(def).includes(field);
+}
+
+/** What the target of a set_field action is: the record itself, or a record one of its references points at. */
+export function actionTargetType(def: RecordTypeDef, target: string): RecordType | null {
+  if (target === "self") return def.type;
+  const ref = def.fields.find((f) => f.name === target && f.kind === "reference");
+  return ref?.references ?? null;
+}
+
+/** The record patch a set_field action writes. */
+export function setFieldPatch(action: Extract<WorkflowAction, { type: "set_field" }>): Record<string, unknown> {
+  if (action.field.startsWith("custom_fields.")) return { custom_fields: { [action.field.slice("custom_fields.".length)]: action.value } };
+  return { [action.field]: action.value };
+}
+
+/** Validates shape and meaning: fields exist, values fit the target type, endpoints are the org's. */
+export async function validateRule(db: Executor, orgId: string, input: unknown): Promise<RuleInput> {
+  const parsed = ruleInput.safeParse(input);
+  if (!parsed.success) throw new AppError("validation_failed", "The workflow rule is invalid.", zodDetails(parsed.error.issues));
+  const rule = parsed.data;
+  const def = registry[rule.record_type];
+  const problems: ErrorDetail[] = [];
+  if (rule.trigger === "field_changed") {
+    if (!rule.trigger_field) problems.push({ path: "trigger_field", message: "pick the field whose change triggers the rule" });
+    else if (!knownField(def, rule.trigger_field)) problems.push({ path: "trigger_field", message: `${def.label.toLowerCase()}s have no field ${rule.trigger_field}` });
+  } else rule.trigger_field = null;
+  rule.conditions.forEach((c, i) => {
+    if (!knownField(def, c.field)) problems.push({ path: `conditions.${i}.field`, message: `${def.label.toLowerCase()}s have no field ${c.field}` });
+    if (!OPS_WITHOUT_VALUE.includes(c.op) && (c.value === undefined || c.value === null || c.value === "")) {
+      problems.push({ path: `conditions.${i}.value`, message: "needs a value to compare with" });
+    }
+    if (OPS_WITHOUT_VALUE.includes(c.op)) delete c.value;
+  });
+  const endpointIds = new Set<string>();
+  rule.actions.forEach((a, i) => {
+    if (a.type === "set_field") {
+      const targetType = actionTargetType(def, a.target);
+      if (!targetType) {
+        problems.push({ path: `actions.${i}.target`, message: `must be "self" or one of: ${def.fields.filter((f) => f.kind === "reference").map((f) => f.name).join(", ") || "(no references)"}` });
+        return;
+      }
+      const targetDef = registry[targetType];
+      if (!knownField(targetDef, a.field)) {
+        problems.push({ path: `actions.${i}.field`, message: `${targetDef.label.toLowerCase()}s have no field ${a.field}` });
+        return;
+      }
+      const check = schemasFor(targetDef).update.safeParse(setFieldPatch(a));
+      if (!check.success) for (const d of zodDetails(check.error.issues)) problems.push({ path: `actions.${i}.value`, message: d.message });
+    }
+    if (a.type === "webhook") endpointIds.add(a.endpoint_id);
+  });
+  if (endpointIds.size) {
+    const found = await db
+      .select({ id: webhookEndpoints.id })
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.orgId, orgId), inArray(webhookEndpoints.id, [...endpointIds])));
+    const ok = new Set(found.map((e) => e.id));
+    rule.actions.forEach((a, i) => {
+      if (a.type === "webhook" && !ok.has(a.endpoint_id)) problems.push({ path: `actions.${i}.endpoint_id`, message: "no such webhook endpoint in this organization" });
+    });
+  }
+  if (problems.length) throw new AppError("validation_failed", "The workflow rule is invalid.", problems);
+  return rule;
+}
+
+export function toDefinition(r: WorkflowRule): RuleDefinition {
+  return { id: r.id, name: r.name, recordType: r.recordType, trigger: r.trigger, triggerField: r.triggerField, conditions: r.conditions, actions: r.actions };
+}
+
+export function ruleView(r: WorkflowRule) {
+  return {
+    id: r.id,
+    object: "workflow_rule" as const,
+    name: r.name,
+    enabled: r.enabled,
+    record_type: r.recordType,
+    trigger: r.trigger,
+    trigger_field: r.triggerField,
+    conditions: r.conditions,
+    actions: r.actions,
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  };
+}
+
+/** The enabled rules the pipeline evaluates for one org and record type. */
+export function enabledRules(tx: Executor, orgId: string, type: RecordType): Promise<WorkflowRule[]> {
+  return tx
+    .select()
+    .from(workflowRules)
+    .where(and(eq(workflowRules.orgId, orgId), eq(workflowRules.recordType, type), eq(workflowRules.enabled, true)))
+    .orderBy(asc(workflowRules.createdAt), asc(workflowRules.id));
+}
+
+export function listRules(db: Executor, orgId: string): Promise<WorkflowRule[]> {
+  return db.select().from(workflowRules).where(eq(workflowRules.orgId, orgId)).orderBy(asc(workflowRules.createdAt), asc(workflowRules.id));
+}
+
+export async function getRule(db: Executor, orgId: string, id: string): Promise<WorkflowRule> {
+  const [r] = await db
+    .select()
+    .from(workflowRules)
+    .where(and(eq(workflowRules.orgId, orgId), eq(workflowRules.id, id)));
+  if (!r) throw new AppError("not_found", `No workflow rule with id ${id}.`);
+  return r;
+}
+
+const ruleColumns = (r: RuleInput) => ({
+  name: r.name,
+  enabled: r.enabled,
+  recordType: r.record_type,
+  trigger: r.trigger,
+  triggerField: r.trigger_field ?? null,
+  conditions: r.conditions,
+  actions: r.actions as WorkflowAction[],
+});
+
+export async function createRule(db: Db, ctx: ChangeContext, input: unknown, createdByUserId: string | null): Promise<WorkflowRule> {
+  const rule = await validateRule(db, ctx.orgId, input);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(workflowRules)
+      .values({ id: newId("wfr"), orgId: ctx.orgId, ...ruleColumns(rule), createdByUserId })
+      .returning();
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "workflow_rule.created", targetType: "workflow_rule", targetId: row!.id, after: ruleView(row!) }]);
+    return row!;
+  });
+}
+
+export async function updateRule(db: Db, ctx: ChangeContext, id: string, input: unknown): Promise<WorkflowRule> {
+  const rule = await validateRule(db, ctx.orgId, input);
+  return db.transaction(async (tx) => {
+    const before = await getRule(tx, ctx.orgId, id);
+    const [row] = await tx
+      .update(workflowRules)
+      .set({ ...ruleColumns(rule), updatedAt: new Date() })
+      .where(and(eq(workflowRules.orgId, ctx.orgId), eq(workflowRules.id, id)))
+      .returning();
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "workflow_rule.updated", targetType: "workflow_rule", targetId: id, before: ruleView(before), after: ruleView(row!) }]);
+    return row!;
+  });
+}
+
+export async function setRuleEnabled(db: Db, ctx: ChangeContext, id: string, enabled: boolean): Promise<WorkflowRule> {
+  return db.transaction(async (tx) => {
+    const before = await getRule(tx, ctx.orgId, id);
+    if (before.enabled === enabled) return before;
+    const [row] = await tx
+      .update(workflowRules)
+      .set({ enabled, updatedAt: new Date() })
+      .where(and(eq(workflowRules.orgId, ctx.orgId), eq(workflowRules.id, id)))
+      .returning();
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: enabled ? "workflow_rule.enabled" : "workflow_rule.disabled", targetType: "workflow_rule", targetId: id, before: { enabled: before.enabled }, after: { enabled } }]);
+    return row!;
+  });
+}
+
+export async function deleteRule(db: Db, ctx: ChangeContext, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const before = await getRule(tx, ctx.orgId, id);
+    await tx.delete(workflowRules).where(and(eq(workflowRules.orgId, ctx.orgId), eq(workflowRules.id, id)));
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "workflow_rule.deleted", targetType: "workflow_rule", targetId: id, before: ruleView(before) }]);
+  });
+}
+
+export interface RuleTestResult {
+  record: { id: string; type: string; title: string };
+  conditions: { description: string; actual: unknown; holds: boolean }[];
+  wouldFire: boolean;
+  actions: string[];
+}
+
+/**
+ * A dry run against an existing record, as if the rule's trigger had just happened to it
+ * (created, updated, or its trigger field just became its current value): are the conditions
+ * met, and what would the actions do? Nothing is written.
+ */
+export async function testRule(db: Executor, orgId: string, input: unknown, recordId: string): Promise<RuleTestResult> {
+  const rule = await validateRule(db, orgId, input);
+  const def = registry[rule.record_type];
+  const record = await getRecord(db, orgId, rule.record_type, recordId);
+  // With no earlier state, "changed to X" reads as "is now X".
+  const conditions = rule.conditions.map((c) => ({ description: describeCondition(c), actual: fieldValue(record, c.field) ?? null, holds: conditionHolds(c, null, record) }));
+  const wouldFire = conditions.every((c) => c.holds);
+  return {
+    record: { id: record.id, type: rule.record_type, title: String(record[def.titleField] ?? record.id) },
+    conditions,
+    wouldFire,
+    actions: rule.actions.map((a) => {
+      const what = describeAction(a as WorkflowAction);
+      if (a.type === "notify") return `${what} — reads "${renderTemplate(a.title, record)}"`;
+      if (a.type === "set_field" && a.target !== "self") {
+        const ref = record[a.target];
+        return ref ? `${what} (on ${String(ref)})` : `${what} — skipped: this record has no ${a.target}`;
+      }
+      return what;
+    }),
+  };
+}
