@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { EVENT_TYPES } from "@/lib/records/registry";
+import { ALL_EVENT_TYPES } from "@/lib/records/registry";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { createEndpoint, deleteEndpoint, redeliver, redeliverFailed, revealSecret, rotateEndpointSecret, sendTestEvent, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { defineOrgAction, type OrgActionContext } from "@/lib/auth/action";
@@ -69,7 +69,7 @@ export const deleteWebhookAction = defineOrgAction({
 export const sendTestWebhookAction = defineOrgAction({
   name: "webhooks.send_test",
   role: "admin",
-  input: z.object({ org: z.string(), id, eventType: z.enum(EVENT_TYPES) }),
+  input: z.object({ org: z.string(), id, eventType: z.enum(ALL_EVENT_TYPES) }),
   async run(ctx, input) {
     const { deliveryId, outcome } = await sendTestEvent(ctx.db, change(ctx), input.id, input.eventType);
     return { deliveryId, status: outcome.status, durationMs: outcome.durationMs, succeeded: outcome.decision.kind === "succeeded", error: outcome.decision.kind === "succeeded" ? null : outcome.decision.error };

@@ -4,7 +4,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { API_SCOPES } from "@/db/schema";
 import { ERROR_STATUS } from "@/lib/errors";
 import { listQuerySchema, BULK_MAX } from "@/lib/records/api";
-import { EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
+import { ALL_EVENT_TYPES, EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
 import { endpointInput, endpointPatch } from "@/lib/webhooks/endpoints";
 import { eventsQuerySchema } from "@/lib/webhooks/events-feed";
 import { sourceInput, sourcePatch } from "@/lib/inbound/sources";
@@ -88,10 +88,17 @@ const eventSchema = z
   .object({
     object: z.literal("event"),
     id: z.string(),
-    type: z.enum(EVENT_TYPES),
+    type: z.enum(ALL_EVENT_TYPES),
     created_at: z.iso.datetime(),
     org_id: z.string(),
-    data: z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+    data: z.union([
+      z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      z.looseObject({
+        object: z.literal("workflow_trigger"),
+        rule: z.looseObject({ id: z.string(), name: z.string() }),
+        record: z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      }),
+    ]),
     previous: z.record(z.string(), z.unknown()).optional(),
   })
   .meta({ id: "Event", description: "The body of a webhook, as the events feed shows it." });
@@ -261,11 +268,11 @@ function webhookPaths(): ZodOpenApiPathsObject {
         tags: ["Webhooks"],
         security,
         requestParams: { path: idParam },
-        requestBody: { required: false, content: json(z.object({ event_type: z.enum(EVENT_TYPES).optional() })) },
+        requestBody: { required: false, content: json(z.object({ event_type: z.enum(ALL_EVENT_TYPES).optional() })) },
         responses: {
           "200": ok(
             "What the receiver answered.",
-            z.object({ object: z.literal("webhook_test"), delivery_id: z.string(), event_type: z.enum(EVENT_TYPES), succeeded: z.boolean(), response_status: z.number().int().nullable(), duration_ms: z.number().int(), error: z.string().nullable() }),
+            z.object({ object: z.literal("webhook_test"), delivery_id: z.string(), event_type: z.enum(ALL_EVENT_TYPES), succeeded: z.boolean(), response_status: z.number().int().nullable(), duration_ms: z.number().int(), error: z.string().nullable() }),
           ),
           ...errors(400, 403, 404),
         },
@@ -291,7 +298,7 @@ function webhookPaths(): ZodOpenApiPathsObject {
         tags: ["Webhooks"],
         security,
         responses: {
-          "200": ok("The catalog.", list(z.object({ type: z.enum(EVENT_TYPES), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList")),
+          "200": ok("The catalog.", list(z.object({ type: z.enum(ALL_EVENT_TYPES), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList")),
           ...errors(403),
         },
         "x-scope": "read",

@@ -214,6 +214,10 @@ export const LIFECYCLE_EVENTS = [
 export const GENERIC_EVENTS = ["record.created", "record.updated", "record.deleted"] as const;
 export const EVENT_TYPES = [...LIFECYCLE_EVENTS, ...GENERIC_EVENTS] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+/** Sent by a workflow rule to the endpoint it names, whatever that endpoint subscribes to. */
+export const WORKFLOW_EVENT = "workflow_triggered" as const;
+/** Every event Smarfle sends: the catalog, the events feed, test events. */
+export const ALL_EVENT_TYPES = [...EVENT_TYPES, WORKFLOW_EVENT] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Schemas, derived from the field definitions.

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, registry, type RecordType } from "@/lib/records/registry";
+import { ALL_EVENT_TYPES, WORKFLOW_EVENT, registry, type RecordType } from "@/lib/records/registry";
 
 /** The event catalog: every event an endpoint can subscribe to, with a sample payload. */
 
@@ -21,6 +21,10 @@ export const EVENT_DESCRIPTIONS: Record<string, { description: string; recordTyp
   "record.created": { description: "Any record of any type was created.", recordType: null },
   "record.updated": { description: "Any record of any type changed.", recordType: null },
   "record.deleted": { description: "Any record was deleted; `data` is its last state.", recordType: null },
+  [WORKFLOW_EVENT]: {
+    description: "A workflow rule fired: sent only to the endpoint the rule names. `data.rule` is the rule, `data.record` the record that triggered it.",
+    recordType: "opportunity",
+  },
 };
 
 export function sampleRecord(type: RecordType): Record<string, unknown> {
@@ -48,11 +52,15 @@ export function sampleEvent(type: string): { recordType: RecordType; data: Recor
   if (type === "invoice_sent") previous = { status: "draft" };
   if (type === "invoice_paid") previous = { status: "sent" };
   if (type === "invoice_sent") data.status = "sent";
+  if (type === WORKFLOW_EVENT) {
+    const rule = { id: "wfr_00VblSAMPLE0000000000000", name: "Won deal activates client", trigger: "When a opportunity's stage changes" };
+    return { recordType, data: { object: "workflow_trigger", rule, record: data }, previous: null };
+  }
   return { recordType, data, previous };
 }
 
 export function eventCatalog() {
-  return EVENT_TYPES.map((type) => {
+  return ALL_EVENT_TYPES.map((type) => {
     const s = sampleEvent(type);
     const sample: Record<string, unknown> = { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: s.data };
     if (s.previous) sample.previous = s.previous;

@@ -8,7 +8,7 @@ import { newId } from "@/lib/ids";
 import { encrypt, decrypt } from "@/lib/crypto/encryption";
 import { writeAudit, type Actor } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
-import { EVENT_TYPES } from "@/lib/records/registry";
+import { ALL_EVENT_TYPES, EVENT_TYPES } from "@/lib/records/registry";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { assertSafeUrl } from "./ssrf";
 import { generateSecret } from "./signing";
@@ -179,7 +179,7 @@ export async function deleteEndpoint(db: Db, ctx: ChangeContext, id: string): Pr
  * the attempt. Test events are logged like any delivery but never count against the endpoint.
  */
 export async function sendTestEvent(db: Db, ctx: ChangeContext, endpointId: string, eventType: string): Promise<{ deliveryId: string; outcome: AttemptOutcome }> {
-  const type = parse(z.object({ event_type: z.enum(EVENT_TYPES) }), { event_type: eventType }).event_type;
+  const type = parse(z.object({ event_type: z.enum(ALL_EVENT_TYPES) }), { event_type: eventType }).event_type;
   await getEndpoint(db, ctx.orgId, endpointId);
   const sample = sampleEvent(type);
   const eventId = newId("evt");

@@ -5,13 +5,13 @@ import { limitParam } from "@/lib/http/query";
 import { webhookEvents } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
-import { EVENT_TYPES } from "@/lib/records/registry";
+import { ALL_EVENT_TYPES } from "@/lib/records/registry";
 import { eventBody } from "./deliver";
 
 export const eventsQuerySchema = z.strictObject({
   limit: limitParam.optional(),
   cursor: z.string().max(64).regex(/^evt_[A-Za-z0-9]+$/, "must be an event id").optional(),
-  type: z.enum(EVENT_TYPES).optional(),
+  type: z.enum(ALL_EVENT_TYPES).optional(),
 });
 
 /**

@@ -4,7 +4,7 @@ import type { Tx } from "@/db/client";
 import { writeAudit, type AuditInput } from "@/lib/audit/write";
 import { notifyMembers, type NotificationInput } from "@/lib/notifications/notify";
 import { writeOutbox, type OutboxEvent, type SubscribedEndpoint } from "@/lib/webhooks/outbox";
-import { registry, type RecordType, type RecordTypeDef } from "@/lib/records/registry";
+import { WORKFLOW_EVENT, registry, type RecordType, type RecordTypeDef } from "@/lib/records/registry";
 import type { ApiRecord } from "@/lib/records/serialize";
 import type { OpResult, WriteContext, WriteOp } from "@/lib/records/pipeline";
 import { describeAction, describeTrigger, renderTemplate, ruleMatches } from "./engine";
@@ -16,8 +16,6 @@ import { actionTargetType, setFieldPatch, toDefinition } from "./rules";
  * for those writes), notifications, and `workflow_triggered` webhooks to the endpoint a rule
  * names. Each firing is an audit entry listing what each action did.
  */
-
-export const WORKFLOW_EVENT = "workflow_triggered";
 
 interface WorkflowChange {
   before: ApiRecord | null;

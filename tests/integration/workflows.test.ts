@@ -13,6 +13,8 @@ import * as one from "@/app/api/v1/records/[type]/[id]/route";
 import * as bulk from "@/app/api/v1/records/[type]/bulk/route";
 import * as imports from "@/app/api/v1/imports/route";
 import * as importOne from "@/app/api/v1/imports/[id]/route";
+import * as events from "@/app/api/v1/events/route";
+import { expectConforms, loadDocument } from "../helpers/openapi";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { call, makeKey, randomIp } from "../helpers/api";
 import { startReceiver, waitFor } from "../helpers/receiver";
@@ -163,6 +165,13 @@ describe("a workflow rule fires the same through every door", () => {
       { what: "import" },
     );
     expect(await effects(client.id, opp.id)).toEqual(expected("import"));
+  });
+
+  it("each firing is in the events feed, in the documented shape", async () => {
+    const res = await call(events.GET, { key, path: "/api/v1/events?type=workflow_triggered&limit=100" });
+    expect(res.status).toBe(200);
+    expectConforms(await loadDocument(), "get", "/api/v1/events", 200, res.body);
+    expect((res.body.data as { data: { rule: { id: string } } }[]).filter((e) => e.data.rule.id === ruleId)).toHaveLength(4);
   });
 });
 

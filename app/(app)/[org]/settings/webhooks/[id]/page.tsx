@@ -3,7 +3,7 @@ import { notFound } from "next/navigation";
 import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
-import { EVENT_TYPES } from "@/lib/records/registry";
+import { ALL_EVENT_TYPES, EVENT_TYPES } from "@/lib/records/registry";
 import { endpointStats, getEndpoint, listAttempts, listDeliveries } from "@/lib/webhooks/endpoints";
 import { Badge, Card, Code, PageHeader } from "@/components/ui/layout";
 import { Select } from "@/components/ui/form";
@@ -25,7 +25,7 @@ export default async function EndpointPage({ params, searchParams }: { params: P
     throw err;
   });
   const status = filter.status && ["pending", "succeeded", "failed"].includes(filter.status) ? filter.status : undefined;
-  const type = filter.type && (EVENT_TYPES as readonly string[]).includes(filter.type) ? filter.type : undefined;
+  const type = filter.type && (ALL_EVENT_TYPES as readonly string[]).includes(filter.type) ? filter.type : undefined;
   const [deliveries, stats] = await Promise.all([listDeliveries(db, me.org.id, id, { status, eventType: type, cursor: filter.cursor, limit: 25 }), endpointStats(db, me.org.id, id)]);
   const attempts = await listAttempts(db, me.org.id, deliveries.items.map((d) => d.delivery.id));
   const base = `/${me.org.slug}/settings/webhooks/${id}`;
@@ -70,7 +70,7 @@ export default async function EndpointPage({ params, searchParams }: { params: P
       </div>
       <div className="mb-6 grid gap-4 lg:grid-cols-2">
         <Card title="Send a test event" description="A sample payload, signed with this endpoint's real secret, sent now. Test deliveries never count as failures.">
-          <SendTest org={me.org.slug} id={id} events={EVENT_TYPES} />
+          <SendTest org={me.org.slug} id={id} events={ALL_EVENT_TYPES} />
         </Card>
         <Card title="Signing secret" description="Verify every delivery with it. Rotate it with a grace period in which both secrets sign.">
           <div className="space-y-3">
@@ -128,7 +128,7 @@ def verify(secret, headers, raw_body: bytes) -> bool:
             </label>
             <Select id="log-type" name="type" defaultValue={type ?? ""} className="font-mono text-xs">
               <option value="">All</option>
-              {EVENT_TYPES.map((e) => (
+              {ALL_EVENT_TYPES.map((e) => (
                 <option key={e}>{e}</option>
               ))}
             </Select>
