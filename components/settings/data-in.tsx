@@ -1,6 +1,7 @@
 "use client";
 
 import { useState } from "react";
+import { ToggleAndDelete } from "@/components/ui/toggle-delete";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select, Textarea } from "@/components/ui/form";
 import { CopyButton } from "@/components/ui/copy-button";
@@ -125,17 +126,7 @@ export function SourceSecret({ org, id }: { org: string; id: string }) {
 export function SourceControls({ org, id, enabled }: { org: string; id: string; enabled: boolean }) {
   return (
     <div className="flex gap-2">
-      <ActionForm action={updateSource} className="inline">
-        <input type="hidden" name="org" value={org} />
-        <input type="hidden" name="id" value={id} />
-        <input type="hidden" name="enabled" value={enabled ? "false" : "true"} />
-        <SubmitButton variant="secondary">{enabled ? "Disable" : "Enable"}</SubmitButton>
-      </ActionForm>
-      <ActionForm action={deleteSource} redirectTo={`/${org}/settings/inbound`} className="inline" confirm="Delete this source and its request log?">
-        <input type="hidden" name="org" value={org} />
-        <input type="hidden" name="id" value={id} />
-        <SubmitButton variant="danger">Delete</SubmitButton>
-      </ActionForm>
+      <ToggleAndDelete org={org} id={id} on={enabled} toggle={updateSource} remove={deleteSource} confirmDelete="Delete this source and its request log?" afterDelete={`/${org}/settings/inbound`} />
     </div>
   );
 }
@@ -226,17 +217,7 @@ export function ConnectorControls({ org, id, active }: { org: string; id: string
         <input type="hidden" name="id" value={id} />
         <SubmitButton pendingText="Running…">Run now</SubmitButton>
       </ActionForm>
-      <ActionForm action={updateConnector} className="inline">
-        <input type="hidden" name="org" value={org} />
-        <input type="hidden" name="id" value={id} />
-        <input type="hidden" name="enabled" value={active ? "false" : "true"} />
-        <SubmitButton variant="secondary">{active ? "Pause" : "Resume"}</SubmitButton>
-      </ActionForm>
-      <ActionForm action={deleteConnector} redirectTo={`/${org}/settings/connectors`} className="inline" confirm="Delete this connector and its run log?">
-        <input type="hidden" name="org" value={org} />
-        <input type="hidden" name="id" value={id} />
-        <SubmitButton variant="danger">Delete</SubmitButton>
-      </ActionForm>
+      <ToggleAndDelete org={org} id={id} on={active} toggle={updateConnector} remove={deleteConnector} labels={["Pause", "Resume"]} confirmDelete="Delete this connector and its run log?" afterDelete={`/${org}/settings/connectors`} />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 "use client";
 
-import { useRouter } from "next/navigation";
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
 import { createContext, startTransition, useActionState, useContext, useEffect, useRef, type ReactNode } from "react";
 import type { ActionState } from "@/app/(app)/[org]/actions";
 import { FormError } from "./form";
@@ -62,6 +63,7 @@ export function ActionForm({
         }}
       >
         {state && !state.ok ? <FormError message={state.error.message} /> : null}
+        {state && !state.ok && state.error.code === "plan_limit_reached" ? <PlanLimitHint /> : null}
         {state?.ok && success ? success(state.data) : null}
         {children}
       </form>
@@ -69,10 +71,21 @@ export function ActionForm({
   );
 }
 
-export function FieldError({ name }: { name: string }) {
+/** Where a refused write can see what its plan allows and what is used. */
+function PlanLimitHint() {
+  const org = usePathname().split("/")[1];
+  return (
+    <p className="text-sm text-slate-600">
+      See <Link href={`/${org}/settings/plan`} className="text-brand-600 hover:underline">your plan&apos;s limits and current use</Link>.
+    </p>
+  );
+}
+
+/** The error of field `name` (or of anything under it, unless `exact`). */
+export function FieldError({ name, exact = false }: { name: string; exact?: boolean }) {
   const { state } = useContext(StateContext);
   if (!state || state.ok) return null;
-  const message = state.error.details.find((d) => d.path === name || d.path.startsWith(`${name}.`))?.message;
+  const message = state.error.details.find((d) => d.path === name || (!exact && d.path.startsWith(`${name}.`)))?.message;
   return message ? (
     <p className="text-xs text-red-600" role="alert">
       {message}

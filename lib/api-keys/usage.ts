@@ -82,6 +82,16 @@ export async function flushUsage(db?: Executor): Promise<void> {
   }
 }
 
+/** Calls counted in this process and not yet written, for one org: day → count. */
+export function pendingCalls(orgId: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, n] of usage.pending.calls) {
+    const [o, day] = k.split("|") as [string, string];
+    if (o === orgId) out.set(day, (out.get(day) ?? 0) + n);
+  }
+  return out;
+}
+
 export interface UsageSummary {
   days: { day: string; calls: number }[];
   monthCalls: number;
@@ -96,10 +106,7 @@ export async function usageThisMonth(db: Executor, orgId: string, now = new Date
     .where(and(eq(apiUsageDaily.orgId, orgId), gte(apiUsageDaily.day, first), lte(apiUsageDaily.day, utcDay(now))))
     .orderBy(asc(apiUsageDaily.day));
   const byDay = new Map(rows.map((r) => [r.day, Number(r.calls)]));
-  for (const [k, n] of usage.pending.calls) {
-    const [o, day] = k.split("|") as [string, string];
-    if (o === orgId && day >= first) byDay.set(day, (byDay.get(day) ?? 0) + n);
-  }
+  for (const [day, n] of pendingCalls(orgId)) if (day >= first) byDay.set(day, (byDay.get(day) ?? 0) + n);
   const days: { day: string; calls: number }[] = [];
   for (let d = new Date(`${first}T00:00:00Z`); utcDay(d) <= utcDay(now); d = new Date(d.getTime() + 86_400_000)) {
     days.push({ day: utcDay(d), calls: byDay.get(utcDay(d)) ?? 0 });

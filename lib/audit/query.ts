@@ -240,3 +240,59 @@ function short(v: unknown): string {
   const s = typeof v === "string" ? v : JSON.stringify(v);
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
+
+export interface ActorChoice {
+  value: string;
+  label: string;
+}
+
+/** The actors an org's log can be filtered by, grouped by type, for the filter form. */
+export async function auditActorChoices(db: Executor, orgId: string): Promise<{ group: string; choices: ActorChoice[] }[]> {
+  const rows = rowsOf<{ kind: string; id: string; label: string }>(
+    await db.execute(sql`
+      select 'user' as kind, u.id, u.email as label from memberships m join users u on u.id = m.user_id where m.org_id = ${orgId}
+      union all select 'api_key', k.id, k.name || ' (' || k.prefix || '…)' from api_keys k where k.org_id = ${orgId}
+      union all select 'inbound_source', s.id, s.name from inbound_sources s where s.org_id = ${orgId}
+      union all select 'connector', c.id, c.name from connectors c where c.org_id = ${orgId}
+      union all select 'workflow', w.id, w.name from workflow_rules w where w.org_id = ${orgId}
+      order by 1, 3`),
+  );
+  const groups: { type: string; group: string }[] = [
+    { type: "user", group: "People" },
+    { type: "api_key", group: "API keys" },
+    { type: "inbound_source", group: "Inbound sources" },
+    { type: "connector", group: "Connectors" },
+    { type: "workflow", group: "Workflow rules" },
+  ];
+  return [
+    {
+      group: "Any of a kind",
+      choices: [
+        { value: "user", label: "Any person" },
+        { value: "api_key", label: "Any API key" },
+        { value: "inbound_source", label: "Any inbound source" },
+        { value: "connector", label: "Any connector" },
+        { value: "import", label: "Any file import" },
+        { value: "workflow", label: "Any workflow rule" },
+        { value: "system", label: "The system" },
+      ],
+    },
+    ...groups
+      .map((g) => ({ group: g.group, choices: rows.filter((r) => r.kind === g.type).map((r) => ({ value: `${r.kind}:${r.id}`, label: r.label })) }))
+      .filter((g) => g.choices.length > 0),
+  ];
+}
+
+/** What entries can be about, for the filter form. */
+export const AUDIT_TARGET_TYPES = [
+  ...RECORD_TYPES,
+  "api_key",
+  "webhook_endpoint",
+  "inbound_source",
+  "connector",
+  "import",
+  "workflow_rule",
+  "member",
+  "organization",
+  "api_request",
+] as const;

@@ -39,27 +39,25 @@ async function deleteInBatches(db: Db, statement: () => ReturnType<typeof sql>):
   }
 }
 
+/** One org's rows of a log table older than `days`, in batches. */
+function deleteOlderThan(db: Db, table: "audit_log" | "api_requests" | "inbound_requests", orgId: string, days: number): Promise<number> {
+  const t = sql.identifier(table);
+  return deleteInBatches(
+    db,
+    () => sql`delete from ${t} where id in (
+      select id from ${t} where org_id = ${orgId} and created_at < now() - make_interval(days => ${days}::int) limit ${BATCH})`,
+  );
+}
+
 export async function enforceRetention(db: Db): Promise<RetentionResult> {
   const result: RetentionResult = { auditEntries: 0, apiRequests: 0, inboundRequests: 0, webhookEvents: 0, idempotencyKeys: 0 };
   const orgs = await db
     .select({ id: organizations.id, audit: organizations.auditRetentionDays, requests: organizations.requestLogRetentionDays })
     .from(organizations);
   for (const org of orgs) {
-    result.auditEntries += await deleteInBatches(
-      db,
-      () => sql`delete from audit_log where id in (
-        select id from audit_log where org_id = ${org.id} and created_at < now() - make_interval(days => ${org.audit}::int) limit ${BATCH})`,
-    );
-    result.apiRequests += await deleteInBatches(
-      db,
-      () => sql`delete from api_requests where id in (
-        select id from api_requests where org_id = ${org.id} and created_at < now() - make_interval(days => ${org.requests}::int) limit ${BATCH})`,
-    );
-    result.inboundRequests += await deleteInBatches(
-      db,
-      () => sql`delete from inbound_requests where id in (
-        select id from inbound_requests where org_id = ${org.id} and created_at < now() - make_interval(days => ${org.requests}::int) limit ${BATCH})`,
-    );
+    result.auditEntries += await deleteOlderThan(db, "audit_log", org.id, org.audit);
+    result.apiRequests += await deleteOlderThan(db, "api_requests", org.id, org.requests);
+    result.inboundRequests += await deleteOlderThan(db, "inbound_requests", org.id, org.requests);
     result.webhookEvents += await deleteInBatches(
       db,
       () => sql`delete from webhook_events where id in (

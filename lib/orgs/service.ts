@@ -5,6 +5,7 @@ import { memberships, organizations, users, PLAN_IDS, ROLES, type Organization, 
 import type { Executor } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
+import { rowsOf } from "@/lib/db-utils";
 import { hashPassword } from "@/lib/auth/password";
 import { planLimits } from "./plans";
 import { writeAudit, type Actor } from "@/lib/audit/write";
@@ -250,4 +251,18 @@ export async function recordTotal(db: Executor, orgId: string): Promise<number> 
     .from(organizations)
     .where(eq(organizations.id, orgId));
   return Number(r?.total ?? 0);
+}
+
+/** What an org uses of each plan limit, counted the way each limit is enforced. */
+export async function planUsage(db: Executor, orgId: string): Promise<{ records: number; apiKeys: number; webhookEndpoints: number; members: number }> {
+  const [r] = rowsOf<{ records: number; api_keys: number; endpoints: number; members: number }>(
+    await db.execute(sql`
+      select
+        (o.record_count + coalesce((select sum(c.count) from org_record_counters c where c.org_id = o.id), 0))::int as records,
+        (select count(*) from api_keys k where k.org_id = o.id and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()))::int as api_keys,
+        (select count(*) from webhook_endpoints e where e.org_id = o.id)::int as endpoints,
+        (select count(*) from memberships m where m.org_id = o.id)::int as members
+      from organizations o where o.id = ${orgId}`),
+  );
+  return { records: Number(r?.records ?? 0), apiKeys: Number(r?.api_keys ?? 0), webhookEndpoints: Number(r?.endpoints ?? 0), members: Number(r?.members ?? 0) };
 }

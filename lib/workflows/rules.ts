@@ -101,6 +101,11 @@ export async function validateRule(db: Executor, orgId: string, input: unknown):
         problems.push({ path: `actions.${i}.field`, message: `${targetDef.label.toLowerCase()}s have no field ${a.field}` });
         return;
       }
+      const fieldDef = targetDef.fields.find((f) => f.name === a.field);
+      if (fieldDef?.defaulted && (a.value === null || a.value === "")) {
+        problems.push({ path: `actions.${i}.value`, message: `pick a ${fieldDef.label.toLowerCase()}: it cannot be emptied` });
+        return;
+      }
       const check = schemasFor(targetDef).update.safeParse(setFieldPatch(a));
       if (!check.success) for (const d of zodDetails(check.error.issues)) problems.push({ path: `actions.${i}.value`, message: d.message });
     }

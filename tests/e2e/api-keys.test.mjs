@@ -88,7 +88,7 @@ test("usage shows this month's calls, their cost and the limit", async () => {
     await page.getByRole("heading", { name: "Usage" }).waitFor();
     await page.getByText("at $0.003 per call").waitFor();
     await page.getByText("60/min").waitFor();
-    await page.getByRole("img", { name: "API calls per day this month" }).waitFor();
+    await page.getByRole("figure", { name: "API calls per day this month" }).waitFor();
   } catch (err) {
     await snapshot(page, "usage-failure");
     throw err;

@@ -1,5 +1,6 @@
 // Debian's Chromium driven by playwright-core; no browser is ever downloaded.
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
 
@@ -38,4 +39,31 @@ export async function signUpNewOwner(page, label = "Owner") {
 /** Accepts the confirm() dialogs that destructive buttons ask. */
 export function acceptDialogs(page) {
   page.on("dialog", (d) => void d.accept());
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 that records every request and answers 200 (or what `answer`
+ * says). `close()` stops it.
+ */
+export async function startReceiver(answer = () => ({ status: 200, body: "ok" })) {
+  const received = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const r = { headers: req.headers, body: Buffer.concat(chunks).toString() };
+      received.push(r);
+      const a = answer(r);
+      res.writeHead(a.status, { "content-type": "text/plain" }).end(a.body ?? "");
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: (path = "/hook") => `http://127.0.0.1:${server.address().port}${path}`,
+    received,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }

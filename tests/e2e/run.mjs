@@ -1,6 +1,7 @@
 // Browser tests against a production build: build, migrate, `next start` on 127.0.0.1, run the
 // tests in tests/e2e with Node's test runner, stop the server. Uses DATABASE_URL when set, else a
-// throwaway embedded database. Set E2E_SKIP_BUILD=1 to reuse an existing .next build.
+// throwaway embedded database. Set E2E_SKIP_BUILD=1 to reuse an existing .next build, and
+// E2E_ONLY=<part of a file name> to run only the matching test files.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -31,7 +32,7 @@ try {
   server = await startServer(env, { port, logFile });
   const tests = fs
     .readdirSync(path.join(root, "tests/e2e"))
-    .filter((f) => f.endsWith(".test.mjs"))
+    .filter((f) => f.endsWith(".test.mjs") && (!process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY)))
     .map((f) => path.join("tests/e2e", f));
   const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
     cwd: root,

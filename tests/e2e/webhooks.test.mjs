@@ -1,27 +1,18 @@
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, test } from "node:test";
 import { Webhook } from "standardwebhooks";
-import { acceptDialogs, baseUrl, launch, signUpNewOwner, snapshot, uniq } from "./browser.mjs";
+import { acceptDialogs, baseUrl, launch, signUpNewOwner, snapshot, startReceiver, uniq } from "./browser.mjs";
 
 let browser;
 let receiver;
-const received = [];
+let received;
 before(async () => {
   browser = await launch();
-  receiver = http.createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
-      res.writeHead(200, { "content-type": "text/plain" }).end("thanks");
-    });
-  });
-  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  receiver = await startReceiver(() => ({ status: 200, body: "thanks" }));
+  received = receiver.received;
 });
 after(async () => {
   await browser?.close();
-  receiver.closeAllConnections();
   receiver.close();
 });
 
@@ -29,7 +20,7 @@ test("add an endpoint, send a test event, read the attempt, re-deliver a real de
   const context = await browser.newContext({ baseURL: baseUrl });
   const page = await context.newPage();
   acceptDialogs(page);
-  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hooks/smarfle`;
+  const hookUrl = receiver.url("/hooks/smarfle");
   try {
     const { orgPath } = await signUpNewOwner(page, "Hooks");
     await page.goto(`${orgPath}/settings/webhooks`);

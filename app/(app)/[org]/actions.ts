@@ -52,3 +52,9 @@ export const createConnector = async (_p: ActionState, fd: FormData) => run("cre
 export const updateConnector = async (_p: ActionState, fd: FormData) => run("updateConnectorAction", fd);
 export const runConnector = async (_p: ActionState, fd: FormData) => run("runConnectorAction", fd);
 export const deleteConnector = async (_p: ActionState, fd: FormData) => run("deleteConnectorAction", fd);
+export const updateAuditRetention = async (_p: ActionState, fd: FormData) => run("updateAuditRetentionAction", fd);
+export const createWorkflow = async (_p: ActionState, fd: FormData) => run("createWorkflowAction", fd);
+export const updateWorkflow = async (_p: ActionState, fd: FormData) => run("updateWorkflowAction", fd);
+export const setWorkflowEnabled = async (_p: ActionState, fd: FormData) => run("setWorkflowEnabledAction", fd);
+export const deleteWorkflow = async (_p: ActionState, fd: FormData) => run("deleteWorkflowAction", fd);
+export const testWorkflow = async (_p: ActionState, fd: FormData) => run("testWorkflowAction", fd, { revalidate: false });

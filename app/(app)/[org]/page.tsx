@@ -5,18 +5,39 @@ import { countRecords } from "@/lib/records/queries";
 import { listNotifications } from "@/lib/notifications/notify";
 import { RECORD_TYPES, registry } from "@/lib/records/registry";
 import { planLimits } from "@/lib/orgs/plans";
-import { Card, PageHeader } from "@/components/ui/layout";
+import { hasRole } from "@/lib/orgs/service";
+import { DASHBOARD_DAYS, dashboardStats, type Integration } from "@/lib/dashboard/stats";
+import { Badge, Card, EmptyState, PageHeader } from "@/components/ui/layout";
+import { BarChart } from "@/components/ui/bar-chart";
 import { orgLink } from "@/components/shell/links";
+
+const HEALTH: Record<Integration["health"], { color: "green" | "amber" | "red"; text: string }> = {
+  ok: { color: "green", text: "healthy" },
+  warning: { color: "amber", text: "some failures" },
+  failing: { color: "red", text: "failing" },
+};
 
 export default async function OverviewPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
   const me = await requireMembership(slug);
   const db = await getDb();
-  const [counts, notes] = await Promise.all([Promise.all(RECORD_TYPES.map((t) => countRecords(db, me.org.id, t))), listNotifications(db, me.org.id, me.userId, 5)]);
+  const [counts, notes, stats] = await Promise.all([
+    Promise.all(RECORD_TYPES.map((t) => countRecords(db, me.org.id, t))),
+    listNotifications(db, me.org.id, me.userId, 5),
+    dashboardStats(db, me.org.id),
+  ]);
   const plan = planLimits(me.org.plan);
+  const admin = hasRole(me.role, "admin");
+  const fmt = (n: number) => n.toLocaleString("en-US");
+  const tiles: [string, string, string][] = [
+    ["API calls", fmt(stats.totals.apiCalls), "requests with an API key"],
+    ["Leads captured", fmt(stats.totals.leads), stats.leadsBySource.length ? `top: ${stats.leadsBySource[0]!.label}` : "none yet"],
+    ["Webhooks delivered", fmt(stats.totals.delivered), "signed, answered 2xx"],
+    ["Webhooks failed", fmt(stats.totals.failed), "after every retry"],
+  ];
   return (
     <>
-      <PageHeader title={me.org.name} description={`${plan.label} plan · you are ${me.role === "admin" ? "an" : "a"} ${me.role}`} />
+      <PageHeader title={me.org.name} description={`${plan.label} plan · you are ${me.role === "member" ? "a" : "an"} ${me.role}`} />
       <div className="grid gap-4 sm:grid-cols-3 lg:grid-cols-5">
         {RECORD_TYPES.map((t, i) => (
           <Link key={t} href={`/${me.org.slug}/records/${registry[t].slug}`} className="rounded-lg bg-white p-4 ring-1 ring-slate-200 hover:ring-brand-500">
@@ -25,6 +46,73 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
           </Link>
         ))}
       </div>
+
+      <h2 className="mt-8 mb-3 text-sm font-semibold text-slate-900">Integrations — last {DASHBOARD_DAYS} days</h2>
+      <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4" data-testid="dashboard-totals">
+        {tiles.map(([label, value, sub]) => (
+          <div key={label} className="rounded-lg bg-white p-4 ring-1 ring-slate-200">
+            <p className="text-sm text-slate-500">{label}</p>
+            <p className="mt-1 text-2xl font-semibold" data-testid={`total-${label.toLowerCase().replace(/ /g, "-")}`}>
+              {value}
+            </p>
+            <p className="text-xs text-slate-400">{sub}</p>
+          </div>
+        ))}
+      </div>
+      <div className="mt-4 grid gap-4 lg:grid-cols-3">
+        <Card title="API calls per day">
+          <BarChart days={stats.days} series={[{ label: "API calls", values: stats.apiCalls, color: "bg-brand-500/80" }]} label="API calls per day" height={120} />
+        </Card>
+        <Card title="Leads per day" description={stats.leadsBySource.length ? stats.leadsBySource.slice(0, 4).map((s) => `${s.label} ${fmt(s.count)}`).join(" · ") : undefined}>
+          <BarChart days={stats.days} series={[{ label: "Leads", values: stats.leads, color: "bg-emerald-500/80" }]} label="Leads captured per day" height={120} />
+        </Card>
+        <Card title="Webhook deliveries per day">
+          <BarChart
+            days={stats.days}
+            series={[
+              { label: "Delivered", values: stats.delivered, color: "bg-sky-500/80" },
+              { label: "Failed", values: stats.failed, color: "bg-red-500/80" },
+            ]}
+            label="Webhook deliveries per day"
+            height={120}
+          />
+        </Card>
+      </div>
+
+      <Card title="Most active integrations" className="mt-4" description={admin ? "Each opens its own log." : undefined}>
+        {stats.integrations.length === 0 ? (
+          <EmptyState title="Nothing has flowed in or out yet">
+            {admin ? (
+              <>
+                Create an <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>API key</Link>, add a{" "}
+                <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/webhooks`}>webhook</Link> or{" "}
+                <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/import`}>import a file</Link>.
+              </>
+            ) : (
+              "An admin can connect forms, webhooks and other systems in Settings."
+            )}
+          </EmptyState>
+        ) : (
+          <ul className="divide-y divide-slate-100" data-testid="integrations">
+            {stats.integrations.slice(0, 10).map((i) => (
+              <li key={`${i.kind}-${i.href}-${i.label}`} className="flex items-center justify-between gap-4 py-2 text-sm">
+                <div className="min-w-0">
+                  {admin ? (
+                    <Link href={orgLink(me.org.slug, i.href)} className="font-medium hover:underline">
+                      {i.label}
+                    </Link>
+                  ) : (
+                    <span className="font-medium">{i.label}</span>
+                  )}
+                  <span className="text-slate-500">: {i.detail}</span>
+                </div>
+                <Badge color={HEALTH[i.health].color}>{HEALTH[i.health].text}</Badge>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Card>
+
       <Card title="Recent notifications" className="mt-6" actions={<Link href={`/${me.org.slug}/notifications`} className="text-sm text-brand-600 hover:underline">All notifications</Link>}>
         {notes.items.length === 0 ? (
           <p className="text-sm text-slate-500">Nothing yet.</p>

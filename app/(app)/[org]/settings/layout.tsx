@@ -26,6 +26,10 @@ export default async function SettingsLayout({ children, params }: { children: R
             <NavLink href={`${base}/inbound`}>Inbound webhooks</NavLink>
             <NavLink href={`${base}/connectors`}>Connectors</NavLink>
             <NavLink href={`${base}/import`}>Import</NavLink>
+            <p className="px-2.5 pt-3 pb-1 text-xs font-medium tracking-wide text-slate-400 uppercase">Automation and oversight</p>
+            <NavLink href={`${base}/workflows`}>Workflows</NavLink>
+            <NavLink href={`${base}/audit`}>Audit log</NavLink>
+            <NavLink href={`${base}/plan`}>Plan</NavLink>
           </>
         ) : null}
       </nav>

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { requireMembership } from "@/lib/auth/session";
 import { getDb } from "@/db/client";
 import { recordTotal } from "@/lib/orgs/service";
@@ -39,7 +40,7 @@ export default async function GeneralSettingsPage({ params }: { params: Promise<
             ))}
           </dl>
         </Card>
-        <Card title="Plan and limits">
+        <Card title="Plan and limits" actions={me.role !== "member" ? <Link href={`/${me.org.slug}/settings/plan`} className="text-sm text-brand-600 hover:underline">Details and current use</Link> : undefined}>
           <dl className="space-y-2 text-sm">
             {limits.map(([k, v]) => (
               <div key={k} className="flex justify-between gap-4">

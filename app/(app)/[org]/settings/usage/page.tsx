@@ -4,13 +4,13 @@ import { PRICE_PER_CALL_USD, usageThisMonth } from "@/lib/api-keys/usage";
 import { planLimits } from "@/lib/orgs/plans";
 import { ORG_CEILING_MULTIPLIER } from "@/lib/http/gate";
 import { Card, PageHeader } from "@/components/ui/layout";
+import { BarChart } from "@/components/ui/bar-chart";
 
 export default async function UsagePage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
   const me = await requireMembership(slug, "admin");
   const usage = await usageThisMonth(await getDb(), me.org.id);
   const rpm = me.org.rateLimitRpm ?? planLimits(me.org.plan).rateLimitRpm;
-  const max = Math.max(1, ...usage.days.map((d) => d.calls));
   const month = new Date().toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
   const stats: [string, string, string][] = [
     ["API calls this month", usage.monthCalls.toLocaleString("en-US"), month],
@@ -32,20 +32,7 @@ export default async function UsagePage({ params }: { params: Promise<{ org: str
         ))}
       </div>
       <Card title="Calls per day">
-        <div className="flex h-48 items-end gap-1" role="img" aria-label="API calls per day this month">
-          {usage.days.map((d) => (
-            <div key={d.day} className="group relative flex-1">
-              <div className="rounded-t bg-brand-500/80 group-hover:bg-brand-600" style={{ height: `${Math.max(d.calls ? 2 : 0, (d.calls / max) * 176)}px` }} />
-              <span className="pointer-events-none absolute bottom-full left-1/2 z-10 mb-1 hidden -translate-x-1/2 rounded bg-slate-900 px-1.5 py-0.5 text-xs whitespace-nowrap text-white group-hover:block">
-                {d.day}: {d.calls.toLocaleString("en-US")}
-              </span>
-            </div>
-          ))}
-        </div>
-        <div className="mt-1 flex justify-between text-xs text-slate-400">
-          <span>{usage.days[0]?.day}</span>
-          <span>{usage.days[usage.days.length - 1]?.day}</span>
-        </div>
+        <BarChart days={usage.days.map((d) => d.day)} series={[{ label: "API calls", values: usage.days.map((d) => d.calls), color: "bg-brand-500/80" }]} label="API calls per day this month" />
       </Card>
     </>
   );

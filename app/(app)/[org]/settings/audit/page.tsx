@@ -1,0 +1,216 @@
+import Link from "next/link";
+import { getDb } from "@/db/client";
+import { SOURCES } from "@/db/schema";
+import { requireMembership } from "@/lib/auth/session";
+import { hasRole } from "@/lib/orgs/service";
+import { isAppError } from "@/lib/errors";
+import { AUDIT_KINDS, AUDIT_KIND_LABELS, AUDIT_TARGET_TYPES, auditActorChoices, describeEntry, parseAuditFilter, queryAuditStream, type AuditFilter, type AuditPage } from "@/lib/audit/query";
+import { RETENTION_LIMITS } from "@/lib/audit/retention";
+import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
+import { Input, Select } from "@/components/ui/form";
+import { buttonClass } from "@/components/ui/button";
+import { RetentionForm } from "@/components/settings/audit";
+
+type Search = Record<string, string | string[] | undefined>;
+
+const KIND_COLORS = { changes: "blue", settings: "amber", workflows: "green", requests: "gray", deliveries: "gray" } as const;
+
+function query(filter: AuditFilter, extra: Record<string, string> = {}): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...filter, ...extra })) if (v) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
+export default async function AuditLogPage({ params, searchParams }: { params: Promise<{ org: string }>; searchParams: Promise<Search> }) {
+  const { org: slug } = await params;
+  const me = await requireMembership(slug, "admin");
+  const search = await searchParams;
+  const db = await getDb();
+  let filter: AuditFilter = {};
+  let problem: string | null = null;
+  let page: AuditPage = { entries: [], nextCursor: null };
+  const cursor = typeof search.cursor === "string" ? search.cursor : null;
+  try {
+    filter = parseAuditFilter(search);
+    page = await queryAuditStream(db, me.org.id, filter, { cursor, limit: 50 });
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    problem = [err.message, ...err.details.map((d) => `${d.path}: ${d.message}`)].join(" ");
+  }
+  const actors = await auditActorChoices(db, me.org.id);
+  const base = `/${me.org.slug}/settings/audit`;
+  const owner = hasRole(me.role, "owner");
+  return (
+    <>
+      <PageHeader
+        title="Audit log"
+        description="Every change, who made it and through which door; every API request and webhook delivery attempt. Entries cannot be edited or deleted."
+        actions={
+          <a href={`${base}/export.csv${query(filter)}`} className={buttonClass("secondary")} download>
+            Export CSV
+          </a>
+        }
+      />
+      <form method="get" action={base} className="mb-4 grid gap-3 rounded-lg bg-white p-4 ring-1 ring-slate-200 sm:grid-cols-2 lg:grid-cols-4" aria-label="Filter the audit log">
+        <div className="space-y-1 text-sm">
+          <label htmlFor="audit-kind" className="block font-medium text-slate-700">Kind</label>
+          <Select id="audit-kind" name="kind" defaultValue={filter.kind ?? ""}>
+            <option value="">Everything</option>
+            {AUDIT_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {AUDIT_KIND_LABELS[k]}
+              </option>
+            ))}
+          </Select>
+        </div>
+        <div className="space-y-1 text-sm">
+          <label htmlFor="audit-actor" className="block font-medium text-slate-700">Actor</label>
+          <Select id="audit-actor" name="actor" defaultValue={filter.actor ?? ""}>
+            <option value="">Anyone</option>
+            {actors.map((g) => (
+              <optgroup key={g.group} label={g.group}>
+                {g.choices.map((c) => (
+                  <option key={c.value} value={c.value}>
+                    {c.label}
+                  </option>
+                ))}
+              </optgroup>
+            ))}
+          </Select>
+        </div>
+        <div className="space-y-1 text-sm">
+          <label htmlFor="audit-source" className="block font-medium text-slate-700">Source</label>
+          <Select id="audit-source" name="source" defaultValue={filter.source ?? ""}>
+            <option value="">Any door</option>
+            {SOURCES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </Select>
+        </div>
+        <div className="space-y-1 text-sm">
+          <label htmlFor="audit-action" className="block font-medium text-slate-700">Action</label>
+          <Input id="audit-action" name="action" defaultValue={filter.action ?? ""} placeholder="client.updated, api_key, workflow…" list="audit-actions" />
+          <datalist id="audit-actions">
+            {["client.created", "client.updated", "client.deleted", "opportunity.updated", "workflow.fired", "api_key.created", "api_key.revoked", "webhook_endpoint", "member", "api.request", "webhook.attempt_failed"].map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
+        </div>
+        <div className="space-y-1 text-sm">
+          <label htmlFor="audit-target_type" className="block font-medium text-slate-700">Target type</label>
+          <Select id="audit-target_type" name="target_type" defaultValue={filter.target_type ?? ""}>
+            <option value="">Anything</option>
+            {AUDIT_TARGET_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </Select>
+        </div>
+        <div className="space-y-1 text-sm">
+          <label htmlFor="audit-target_id" className="block font-medium text-slate-700">Target id</label>
+          <Input id="audit-target_id" name="target_id" defaultValue={filter.target_id ?? ""} placeholder="cli_…, key_…" />
+        </div>
+        <div className="grid grid-cols-2 gap-2">
+          <div className="space-y-1 text-sm">
+            <label htmlFor="audit-from" className="block font-medium text-slate-700">From</label>
+            <Input type="date" id="audit-from" name="from" defaultValue={filter.from ?? ""} />
+          </div>
+          <div className="space-y-1 text-sm">
+            <label htmlFor="audit-to" className="block font-medium text-slate-700">To</label>
+            <Input type="date" id="audit-to" name="to" defaultValue={filter.to ?? ""} />
+          </div>
+        </div>
+        <div className="space-y-1 text-sm">
+          <label htmlFor="audit-q" className="block font-medium text-slate-700">Search</label>
+          <Input type="search" id="audit-q" name="q" defaultValue={filter.q ?? ""} placeholder="a name, an email, a request id…" />
+        </div>
+        <div className="flex items-end gap-2 sm:col-span-2 lg:col-span-4">
+          <button type="submit" className={buttonClass("primary")}>
+            Apply filters
+          </button>
+          <Link href={base} className={buttonClass("ghost")}>
+            Clear
+          </Link>
+        </div>
+      </form>
+
+      {problem ? (
+        <p role="alert" className="mb-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-red-200">
+          {problem}
+        </p>
+      ) : null}
+
+      {page.entries.length === 0 ? (
+        <EmptyState title="No entries match these filters" />
+      ) : (
+        <Table>
+          <thead className="bg-slate-50">
+            <tr>
+              <Th>Time (UTC)</Th>
+              <Th>Actor</Th>
+              <Th>Action · source</Th>
+              <Th>Target</Th>
+              <Th>What</Th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100" data-testid="audit-entries">
+            {page.entries.map((e) => (
+              <tr key={e.id} data-kind={e.kind}>
+                <Td className="font-mono text-xs whitespace-nowrap">{e.createdAt.toISOString().replace("T", " ").slice(0, 19)}</Td>
+                <Td>
+                  <span className="block text-xs text-slate-400">{e.actorType}</span>
+                  {e.actorLabel ?? e.actorId ?? "—"}
+                </Td>
+                <Td>
+                  <Badge color={KIND_COLORS[e.kind]}>{e.action}</Badge>
+                  <span className="mt-0.5 block text-xs text-slate-500">via {e.source}</span>
+                </Td>
+                <Td className="font-mono text-xs break-all">
+                  <span className="block text-slate-400">{e.targetType}</span>
+                  {e.targetId ?? ""}
+                </Td>
+                <Td className="min-w-72">
+                  <span className="break-words">{describeEntry(e)}</span>
+                  {e.before || e.after ? (
+                    <details className="mt-1">
+                      <summary className="cursor-pointer text-xs text-slate-500">Details</summary>
+                      <pre className="mt-1 max-h-64 overflow-auto rounded bg-slate-50 p-2 text-xs">{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
+                    </details>
+                  ) : null}
+                </Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+      <div className="mt-3 flex justify-between text-sm">
+        {cursor ? (
+          <Link href={`${base}${query(filter)}`} className="text-brand-600 hover:underline">
+            ← Newest
+          </Link>
+        ) : (
+          <span />
+        )}
+        {page.nextCursor ? (
+          <Link href={`${base}${query(filter, { cursor: page.nextCursor })}`} className="text-brand-600 hover:underline">
+            Older →
+          </Link>
+        ) : null}
+      </div>
+
+      <Card title="Retention" className="mt-8" description="Older entries are removed by an hourly job; nothing younger can be deleted.">
+        <RetentionForm
+          org={me.org.slug}
+          auditDays={me.org.auditRetentionDays}
+          requestDays={me.org.requestLogRetentionDays}
+          limits={RETENTION_LIMITS}
+          editable={owner}
+        />
+      </Card>
+    </>
+  );
+}
