@@ -15,7 +15,8 @@ function psql(sqlText) {
 
 /**
  * Creates the database, builds (unless BENCH_SKIP_BUILD=1), migrates, makes an org on the
- * Business plan with a limit no benchmark reaches and an API key with `scopes`, starts the server.
+ * Business plan with a limit no benchmark reaches, an owner and an API key with `scopes`, starts
+ * the server.
  */
 export async function benchServer({ scopes }) {
   const dbName = `smarfle_bench_${Date.now()}`;
@@ -41,9 +42,16 @@ export async function benchServer({ scopes }) {
     smarfle(env, "db:migrate");
     const org = smarfle(env, "org:create", "--name", "Bench", "--plan", "business", "--json");
     smarfle(env, "org:set-limit", "--org", org.id, "--rpm", "1000000");
+    // A member, as every real org has: each lead notifies them.
+    smarfle(env, "user:create", "--email", `owner-${Date.now()}@bench.test`, "--password", "a bench password", "--org", org.id, "--role", "owner", "--json");
     const { key } = smarfle(env, "key:create", "--org", org.id, "--name", "bench", "--scopes", scopes, "--json");
     server = await startServer(env, { port, logFile: path.join(tmp, "server.log"), readyPath: "/api/bench/static" });
-    return { url: server.url, key, org, env, databaseUrl: env.DATABASE_URL, cleanup };
+    /** Stops the server and starts it again on the same port and database, with `extra` in its environment. */
+    const restart = async (extra = {}) => {
+      await server.stop();
+      server = await startServer({ ...env, ...extra }, { port, logFile: path.join(tmp, "server.log"), readyPath: "/api/bench/static" });
+    };
+    return { url: server.url, key, org, env, databaseUrl: env.DATABASE_URL, cleanup, restart };
   } catch (err) {
     await cleanup();
     throw err;
