@@ -26,3 +26,18 @@ export function chunk<T>(items: T[], size: number): T[][] {
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
+
+/**
+ * Runs `write` once more if it hit a foreign-key violation: a batch joined with organizations
+ * can still lose the race with an organization deleted while it ran; the second run's join
+ * leaves that organization's rows out.
+ */
+export async function retryOnForeignKeyRace<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+    if (code !== "23503") throw err;
+    return write();
+  }
+}

@@ -5,6 +5,7 @@ import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
 import { createRecord } from "@/lib/records/pipeline";
+import { createRecordCoalesced } from "@/lib/records/coalesce";
 import { authenticate, logKeyedRequest, presentedKey } from "@/lib/http/gate";
 import { readText } from "@/lib/http/body";
 import { clientIp, errorBody } from "@/lib/http/respond";
@@ -163,10 +164,16 @@ async function lead(req: Request, seen: { key?: VerifiedKey }): Promise<Response
     const idemKey = parseIdempotencyKey(req);
     const orgId = key.orgId;
     const actor = { type: "api_key" as const, id: key.id, label: key.prefix };
-    const result = await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
-      status: 201,
-      body: await createRecord({ orgId, actor, source: "lead_capture" }, "client", lead.data, { db: tx }),
-    }));
+    const ctx = { orgId, actor, source: "lead_capture" as const };
+    // Without an Idempotency-Key, concurrent leads of one key share transactions (group commit);
+    // with one, the stored answer must commit with the lead, in a transaction of its own.
+    const result =
+      idemKey === null
+        ? { status: 201, body: await createRecordCoalesced(ctx, "client", lead.data), replayed: false }
+        : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
+            status: 201,
+            body: await createRecord(ctx, "client", lead.data, { db: tx }),
+          }));
     if (result.replayed) headers.set("Idempotent-Replayed", "true");
     if (wantsHtml(req, kind)) return thankYou();
     headers.set("content-type", "application/json; charset=utf-8");

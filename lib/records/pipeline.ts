@@ -50,6 +50,8 @@ export interface WriteOptions {
   /** All-or-nothing: the first failing op aborts the batch by throwing its error. */
   atomic?: boolean;
   db?: Executor;
+  /** One notification per new lead even in a large batch (coalesced single creates), not a summary. */
+  notifyEach?: boolean;
 }
 
 type Row = Record<string, unknown> & { id: string; externalId: string | null; version: number };
@@ -84,7 +86,7 @@ export async function writeRecords(ctx: WriteContext, type: RecordType, ops: Wri
   if (batch.runnable().length === 0) return batch.results as OpResult[];
   try {
     const db = options.db ?? (await getDb());
-    const deliveries = await db.transaction((tx) => commitBatch(tx, ctx, batch));
+    const deliveries = await db.transaction((tx) => commitBatch(tx, ctx, batch, options.notifyEach));
     signalDeliveriesCommitted(ctx.orgId, deliveries);
   } catch (err) {
     throw mapDatabaseError(err);
@@ -143,7 +145,7 @@ function prepareBatch(type: RecordType, ops: WriteOp[], atomic: boolean): Batch 
 }
 
 /** Steps 2–9 in the caller's transaction; returns how many deliveries were queued. */
-async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch): Promise<number> {
+async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach = false): Promise<number> {
   const { def, results, fail, runnable } = batch;
   const type = def.type;
   const changes: Change[] = [];
@@ -322,7 +324,7 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch): Promise<num
   const delta = changes.filter((ch) => !ch.before).length - changes.filter((ch) => !ch.after).length;
   const [, , deliveries] = await Promise.all([
     writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, changes.map((ch) => auditEntry(def, ch))),
-    notifyMembers(tx, ctx.orgId, notificationsFor(def, changes), undefined, recipients),
+    notifyMembers(tx, ctx.orgId, notificationsFor(def, changes, notifyEach), undefined, recipients),
     writeOutbox(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch)), endpoints),
     updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
   ]);
@@ -393,11 +395,11 @@ function outboxEvents(def: RecordTypeDef, ch: Change): OutboxEvent[] {
 // A burst of leads (an import, a bulk call) becomes one summary instead of a notification each.
 const LEAD_NOTIFY_LIMIT = 5;
 
-function notificationsFor(def: RecordTypeDef, changes: Change[]): NotificationInput[] {
+function notificationsFor(def: RecordTypeDef, changes: Change[], each = false): NotificationInput[] {
   if (def.type !== "client") return [];
   const leads = changes.filter((ch) => !ch.before && ch.after?.status === "lead").map((ch) => ch.after!);
   if (leads.length === 0) return [];
-  if (leads.length > LEAD_NOTIFY_LIMIT) {
+  if (leads.length > LEAD_NOTIFY_LIMIT && !each) {
     return [{ kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead" }];
   }
   return leads.map((l) => ({
