@@ -67,13 +67,20 @@ export function rateLimitHeaders(headers: Headers, r: RateLimitOutcome, windowSe
   if (!r.success) headers.set("Retry-After", String(Math.max(1, resetIn)));
 }
 
-/** Per key, then the org-wide ceiling; the headers describe whichever binds. */
+/**
+ * Per key and the org-wide ceiling, checked at once (one round trip to Redis: the two scripts
+ * are pipelined). A window counts a request only when it lets it through, so if one window
+ * refuses what the other let through, the other gets its count back. The headers describe
+ * whichever limit binds.
+ */
 export async function limitForKey(key: VerifiedKey): Promise<RateLimitOutcome> {
   const limiter = await getRateLimiter();
   const rpm = keyRateLimit(key);
-  const perKey = await limiter.limit(`key:${key.id}`, rpm, WINDOW_SECONDS);
+  const orgRpm = rpm * ORG_CEILING_MULTIPLIER;
+  const [perKey, perOrg] = await Promise.all([limiter.limit(`key:${key.id}`, rpm, WINDOW_SECONDS), limiter.limit(`org:${key.orgId}`, orgRpm, WINDOW_SECONDS)]);
+  if (perKey.success && !perOrg.success) void limiter.refund(`key:${key.id}`, rpm, WINDOW_SECONDS);
+  if (perOrg.success && !perKey.success) void limiter.refund(`org:${key.orgId}`, orgRpm, WINDOW_SECONDS);
   if (!perKey.success) return perKey;
-  const perOrg = await limiter.limit(`org:${key.orgId}`, rpm * ORG_CEILING_MULTIPLIER, WINDOW_SECONDS);
   if (!perOrg.success) return perOrg;
   return perOrg.remaining < perKey.remaining ? perOrg : perKey;
 }

@@ -16,6 +16,8 @@ export interface RateLimiter {
   readonly backend: "memory" | "redis" | "upstash";
   /** One request against `identifier`'s sliding window of `limit` requests per `windowSeconds`. */
   limit(identifier: string, limit: number, windowSeconds?: number): Promise<RateLimitOutcome>;
+  /** Gives back one request counted against `identifier` (a request refused by another limit). */
+  refund(identifier: string, limit: number, windowSeconds?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,10 @@ class MemoryLimiter implements RateLimiter {
     let w = this.windows.get(windowSeconds);
     if (!w) this.windows.set(windowSeconds, (w = new MemorySlidingWindow(limit, windowSeconds * 1000)));
     return w.check(identifier, Date.now(), limit);
+  }
+
+  async refund(identifier: string, _limit: number, windowSeconds = 60): Promise<void> {
+    this.windows.get(windowSeconds)?.refund(identifier, Date.now());
   }
 
   async close() {}
@@ -50,7 +56,7 @@ class UpstashLimiter implements RateLimiter {
     private readonly ephemeralCache: boolean,
   ) {}
 
-  async limit(identifier: string, limit: number, windowSeconds = 60): Promise<RateLimitOutcome> {
+  private limiterFor(limit: number, windowSeconds: number): Ratelimit {
     const k = `${limit}/${windowSeconds}`;
     let rl = this.limiters.get(k);
     if (!rl) {
@@ -65,6 +71,19 @@ class UpstashLimiter implements RateLimiter {
       });
       this.limiters.set(k, rl);
     }
+    return rl;
+  }
+
+  async refund(identifier: string, limit: number, windowSeconds = 60): Promise<void> {
+    try {
+      await this.limiterFor(limit, windowSeconds).limit(identifier, { rate: -1 });
+    } catch {
+      // A lost refund only makes the window stricter for a moment.
+    }
+  }
+
+  async limit(identifier: string, limit: number, windowSeconds = 60): Promise<RateLimitOutcome> {
+    const rl = this.limiterFor(limit, windowSeconds);
     try {
       const r = await rl.limit(identifier);
       return { success: r.success, limit: r.limit, remaining: Math.max(0, r.remaining), reset: r.reset, degraded: r.reason === "timeout" };

@@ -45,6 +45,12 @@ export class MemorySlidingWindow {
     return { success: true, limit, remaining: Math.max(0, limit - used - 1), reset };
   }
 
+  /** Takes back one request counted in the current window (never below zero). */
+  refund(key: string, now = Date.now()): void {
+    const b = this.buckets.get(key);
+    if (b && b.window === Math.floor(now / this.windowMs) && b.current > 0) b.current--;
+  }
+
   private sweep(window: number) {
     for (const [k, b] of this.buckets) if (b.window < window - 1) this.buckets.delete(k);
   }

@@ -107,6 +107,15 @@ describe(`rate limits on ${backend}`, () => {
     expect(results.filter((s) => s === 200)).toHaveLength(20);
   });
 
+  it("gives a count back to a window when the other limit refused the request", async () => {
+    await clearOfWindowEdge();
+    const id = `refund:${randomBytes(6).toString("hex")}`;
+    await limiter.limit(id, 5);
+    expect((await limiter.limit(id, 5)).remaining).toBe(3);
+    await limiter.refund(id, 5);
+    expect((await limiter.limit(id, 5)).remaining).toBe(3);
+  });
+
   it("slides the window: capacity comes back as the window moves", async () => {
     const id = `slide:${randomBytes(6).toString("hex")}`;
     const take = () => limiter.limit(id, 3, 2);
