@@ -3,6 +3,7 @@ import { memberships } from "./schema";
 import type { Db } from "./client";
 import { createOrganization, createUser, findOrg } from "@/lib/orgs/service";
 import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
+import { createRule } from "@/lib/workflows/rules";
 
 export const DEMO = {
   orgSlug: "demo",
@@ -76,6 +77,24 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: s
       { service: "Estimate visit", client_id: ids[4], starts_at: new Date(now + 3 * day).toISOString(), status: "pending" },
     ].map((data) => ({ kind: "create" as const, data })),
     { db, atomic: true },
+  );
+  // A workflow to show how rules read: a won deal makes its client active and tells the admins.
+  await createRule(
+    db,
+    { orgId: org.id, actor: ctx.actor, source: "system" },
+    {
+      name: "Won deal activates client",
+      enabled: true,
+      record_type: "opportunity",
+      trigger: "field_changed",
+      trigger_field: "stage",
+      conditions: [{ field: "stage", op: "changed_to", value: "closed_won" }],
+      actions: [
+        { type: "set_field", target: "client_id", field: "status", value: "active" },
+        { type: "notify", audience: "admins", title: "Deal won: {{title}}" },
+      ],
+    },
+    user.id,
   );
   return { created: true, org };
 }

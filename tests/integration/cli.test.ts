@@ -83,6 +83,24 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     expect(keys).toMatchObject({ code: 1, json: { error: { code: "not_found" } } });
   }, 60_000);
 
+  it.skipIf(usingPostgres)("db:seed creates the demo organization once, with records and a workflow rule", async () => {
+    const first = await smarfle("db:seed");
+    expect(first).toMatchObject({ code: 0, json: { created: true, slug: "demo", email: "demo@smarfle.dev" } });
+    const again = await smarfle("db:seed");
+    expect(again).toMatchObject({ code: 0, json: { created: false } });
+    const { PGlite } = await import("@electric-sql/pglite");
+    const pg = await PGlite.create({ dataDir: path.join(dataDir, "pglite") });
+    try {
+      const counts = await pg.query<{ clients: number; rules: number; audit: number }>(
+        "select (select count(*) from clients)::int as clients, (select count(*) from workflow_rules where enabled)::int as rules, (select count(*) from audit_log)::int as audit",
+      );
+      expect(counts.rows[0]).toMatchObject({ clients: 6, rules: 1 });
+      expect(counts.rows[0]!.audit).toBeGreaterThan(6);
+    } finally {
+      await pg.close();
+    }
+  }, 60_000);
+
   it.skipIf(usingPostgres)("refuses to open the embedded database while another process holds it", async () => {
     // This test process is alive: its pid in the lock file stands for a running dev server.
     const lock = path.join(dataDir, "pglite.lock");
