@@ -7,6 +7,7 @@ import { GET as me } from "@/app/api/v1/me/route";
 import { createRateLimiter, setRateLimiter, type RateLimiter } from "@/lib/rate-limit";
 import { RedisScriptAdapter } from "@/lib/rate-limit/redis-adapter";
 import { setOrgRateLimit } from "@/lib/orgs/service";
+import { revokeApiKey } from "@/lib/api-keys/keys";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { call, makeKey, randomIp } from "../helpers/api";
 
@@ -114,6 +115,17 @@ describe(`rate limits on ${backend}`, () => {
     expect((await limiter.limit(id, 5)).remaining).toBe(3);
     await limiter.refund(id, 5);
     expect((await limiter.limit(id, 5)).remaining).toBe(3);
+  });
+
+  it("refuses a key revoked since its last request without counting the refused request", async () => {
+    const { key, org, apiKey } = await starterKey();
+    await setOrgRateLimit(db, org.org.id, 2); // per key 2/min, the org 4/min
+    expect((await call(me, { key })).status).toBe(200);
+    await revokeApiKey(db, org.ctx, apiKey.id);
+    expect((await call(me, { key })).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 50));
+    // Only the first request counts against the org: 4 - 1 - this one = 2 left.
+    expect((await limiter.limit(`org:${org.org.id}`, 4)).remaining).toBe(2);
   });
 
   it("slides the window: capacity comes back as the window moves", async () => {
