@@ -43,7 +43,8 @@ export const inboundRequests = pgTable(
     reprocessedAt: timestamp("reprocessed_at", { withTimezone: true, mode: "date" }),
     ...createdAt,
   },
-  (t) => [index("inbound_requests_source_idx").on(t.sourceId, t.createdAt)],
+  // The second serves retention, which works per organization.
+  (t) => [index("inbound_requests_source_idx").on(t.sourceId, t.createdAt), index("inbound_requests_org_created_idx").on(t.orgId, t.createdAt)],
 );
 
 export const connectors = pgTable(

@@ -151,7 +151,7 @@ export function describeCondition(c: WorkflowCondition): string {
 export function describeAction(a: WorkflowAction, endpointLabel?: (id: string) => string): string {
   switch (a.type) {
     case "set_field":
-      return `set ${a.target === "self" ? "" : `its ${a.target.replace(/_id$/, "")}'s `}${a.field} to ${JSON.stringify(a.value)}`;
+      return `set ${a.target === "self" ? "" : `its ${a.target.replace(/_id$/, "").replace(/_/g, " ")}'s `}${a.field} to ${JSON.stringify(a.value)}`;
     case "notify":
       return `notify ${a.audience}: "${a.title}"`;
     case "webhook":

@@ -1,0 +1,1 @@
+CREATE INDEX "inbound_requests_org_created_idx" ON "inbound_requests" USING btree ("org_id","created_at");
