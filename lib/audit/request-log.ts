@@ -67,6 +67,10 @@ export function logApiRequest(entry: RequestLogEntry): void {
 
 /** Writes everything buffered. On failure the entries go back to the front of the buffer. */
 export async function flushRequestLog(db?: Executor): Promise<void> {
+  if (state.timer) {
+    clearTimeout(state.timer);
+    state.timer = undefined;
+  }
   while (state.flushing) await state.flushing;
   if (state.buffer.length === 0) return;
   const batch = state.buffer;
