@@ -5,7 +5,6 @@ import { createHmac } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { apiRequests, auditLog, organizations, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
-import { resetEnvCache } from "@/lib/env";
 import { ORG_ACTIONS } from "@/lib/actions";
 import { newId } from "@/lib/ids";
 import { encrypt } from "@/lib/crypto/encryption";
@@ -27,7 +26,9 @@ import * as importOne from "@/app/api/v1/imports/[id]/route";
 import { createTestOrg, dropTestOrgs, useTestDb, uniq, type TestOrg } from "../helpers/db";
 import { call, makeKey, randomIp } from "../helpers/api";
 import { waitFor } from "../helpers/receiver";
+import { allowPrivateUrls } from "../helpers/env";
 
+let restoreEnv: () => void;
 let handle: DbHandle;
 let db: Db;
 let org: TestOrg;
@@ -37,8 +38,7 @@ let feed: http.Server;
 let feedUrl: string;
 
 beforeAll(async () => {
-  process.env.SMARFLE_ALLOW_PRIVATE_URLS = "1";
-  resetEnvCache();
+  restoreEnv = allowPrivateUrls();
   handle = await useTestDb();
   db = handle.db;
   org = await createTestOrg(db, { plan: "business" });
@@ -57,8 +57,7 @@ afterAll(async () => {
   await new Promise((r) => feed.close(r));
   await dropTestOrgs(db, [org, other]);
   await handle.close();
-  delete process.env.SMARFLE_ALLOW_PRIVATE_URLS;
-  resetEnvCache();
+  restoreEnv();
 });
 
 /** The database's own refusal, unwrapped from drizzle's "Failed query" error. */

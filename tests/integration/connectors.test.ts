@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { and, eq } from "drizzle-orm";
 import { clients, connectors, notifications } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
-import { resetEnvCache } from "@/lib/env";
 import { runDueConnectors } from "@/lib/connectors/run";
 import * as list from "@/app/api/v1/connectors/route";
 import * as one from "@/app/api/v1/connectors/[id]/route";
@@ -12,6 +11,7 @@ import * as runNow from "@/app/api/v1/connectors/[id]/run/route";
 import * as runs from "@/app/api/v1/connectors/[id]/runs/route";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { call, makeKey } from "../helpers/api";
+import { allowPrivateUrls } from "../helpers/env";
 
 /** A local source system: 7 contacts served 3 per page, with cursor and updated_since paging. */
 interface Contact {
@@ -20,6 +20,7 @@ interface Contact {
   email: string;
   updated_at: string;
 }
+let restoreEnv: () => void;
 let contacts: Contact[] = [];
 let failing = false;
 const seenRequests: string[] = [];
@@ -54,8 +55,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
-  process.env.SMARFLE_ALLOW_PRIVATE_URLS = "1";
-  resetEnvCache();
+  restoreEnv = allowPrivateUrls();
   handle = await useTestDb();
   db = handle.db;
   org = await createTestOrg(db, { plan: "business" });
@@ -63,8 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  delete process.env.SMARFLE_ALLOW_PRIVATE_URLS;
-  resetEnvCache();
+  restoreEnv();
   await dropTestOrgs(db, [org]);
   await handle.close();
   source.closeAllConnections();

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { connectorRuns, connectors, imports, inboundRequests, inboundSources, users, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
-import { resetEnvCache } from "@/lib/env";
 import { newId } from "@/lib/ids";
 import { encrypt } from "@/lib/crypto/encryption";
 import { generateSecret } from "@/lib/webhooks/signing";
@@ -13,15 +12,16 @@ import { addMember, planUsage } from "@/lib/orgs/service";
 import { sendTestEvent } from "@/lib/webhooks/endpoints";
 import { createTestOrg, dropTestOrgs, uniq, useTestDb, type TestOrg } from "../helpers/db";
 import { makeKey } from "../helpers/api";
+import { allowPrivateUrls } from "../helpers/env";
 
+let restoreEnv: () => void;
 let handle: DbHandle;
 let db: Db;
 let org: TestOrg;
 let quiet: TestOrg;
 
 beforeAll(async () => {
-  process.env.SMARFLE_ALLOW_PRIVATE_URLS = "1";
-  resetEnvCache();
+  restoreEnv = allowPrivateUrls();
   handle = await useTestDb();
   db = handle.db;
   org = await createTestOrg(db, { plan: "pro" });
@@ -31,8 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dropTestOrgs(db, [org, quiet]);
   await handle.close();
-  delete process.env.SMARFLE_ALLOW_PRIVATE_URLS;
-  resetEnvCache();
+  restoreEnv();
 });
 
 describe("the integrations dashboard", () => {

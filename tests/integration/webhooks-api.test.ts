@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
 import type { Db, DbHandle } from "@/db/client";
-import { resetEnvCache } from "@/lib/env";
 import { createRecord, updateRecord } from "@/lib/records/pipeline";
 import * as hooks from "@/app/api/v1/webhooks/route";
 import * as hook from "@/app/api/v1/webhooks/[id]/route";
@@ -12,7 +11,9 @@ import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers
 import { call, makeKey } from "../helpers/api";
 import { startReceiver } from "../helpers/receiver";
 import { expectConforms, loadDocument, type OpenApiDoc } from "../helpers/openapi";
+import { allowPrivateUrls } from "../helpers/env";
 
+let restoreEnv: () => void;
 let handle: DbHandle;
 let db: Db;
 let org: TestOrg;
@@ -20,8 +21,7 @@ let key: string;
 let doc: OpenApiDoc;
 
 beforeAll(async () => {
-  process.env.SMARFLE_ALLOW_PRIVATE_URLS = "1";
-  resetEnvCache();
+  restoreEnv = allowPrivateUrls();
   handle = await useTestDb();
   db = handle.db;
   org = await createTestOrg(db, { plan: "business" });
@@ -30,8 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  delete process.env.SMARFLE_ALLOW_PRIVATE_URLS;
-  resetEnvCache();
+  restoreEnv();
   await dropTestOrgs(db, [org]);
   await handle.close();
 });

@@ -12,7 +12,9 @@ import { newId } from "@/lib/ids";
 import { attemptDelivery } from "@/lib/webhooks/deliver";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { startReceiver, waitFor } from "../helpers/receiver";
+import { allowPrivateUrls } from "../helpers/env";
 
+let restoreEnv: () => void;
 let handle: DbHandle;
 let db: Db;
 let worker: DeliveryWorker;
@@ -20,10 +22,8 @@ const orgs: TestOrg[] = [];
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  process.env.SMARFLE_ALLOW_PRIVATE_URLS = "1";
   // Compressed schedule: attempts due 0, 1, 2, 3, 4 and 5 s after the first.
-  process.env.WEBHOOK_RETRY_SCHEDULE = "0,1,2,3,4,5";
-  resetEnvCache();
+  restoreEnv = allowPrivateUrls({ WEBHOOK_RETRY_SCHEDULE: "0,1,2,3,4,5" });
   handle = await useTestDb();
   db = handle.db;
   worker = startWorker(db, { pollMs: 100, orgIds: () => orgs.map((o) => o.org.id) });
@@ -37,9 +37,7 @@ afterAll(async () => {
   await worker.stop();
   await dropTestOrgs(db, orgs);
   await handle.close();
-  delete process.env.SMARFLE_ALLOW_PRIVATE_URLS;
-  delete process.env.WEBHOOK_RETRY_SCHEDULE;
-  resetEnvCache();
+  restoreEnv();
 });
 
 async function newOrg() {

@@ -3,7 +3,6 @@ import { and, asc, eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { auditLog, clients, notifications, opportunities } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
-import { resetEnvCache } from "@/lib/env";
 import { ORG_ACTIONS } from "@/lib/actions";
 import { createRecord, updateRecord } from "@/lib/records/pipeline";
 import { createEndpoint } from "@/lib/webhooks/endpoints";
@@ -18,12 +17,14 @@ import { expectConforms, loadDocument } from "../helpers/openapi";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { call, makeKey, randomIp } from "../helpers/api";
 import { startReceiver, waitFor } from "../helpers/receiver";
+import { allowPrivateUrls } from "../helpers/env";
 
 /**
  * The rule of the issue, "when an opportunity's stage changes to closed_won, set its client's
  * status to active and send a webhook", fired through four doors — a UI edit, an API PATCH, a
  * bulk upsert and an import row — must do exactly the same each time, and never loop.
  */
+let restoreEnv: () => void;
 let handle: DbHandle;
 let db: Db;
 let worker: DeliveryWorker;
@@ -35,8 +36,7 @@ let endpointId: string;
 let ruleId: string;
 
 beforeAll(async () => {
-  process.env.SMARFLE_ALLOW_PRIVATE_URLS = "1";
-  resetEnvCache();
+  restoreEnv = allowPrivateUrls();
   handle = await useTestDb();
   db = handle.db;
   org = await createTestOrg(db, { plan: "business" });
@@ -75,8 +75,7 @@ afterAll(async () => {
   await receiver.close();
   await dropTestOrgs(db, [org]);
   await handle.close();
-  delete process.env.SMARFLE_ALLOW_PRIVATE_URLS;
-  resetEnvCache();
+  restoreEnv();
 });
 
 /** A lead client with an open opportunity, both created through the pipeline (no rule fires). */
