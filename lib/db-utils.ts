@@ -27,6 +27,12 @@ export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
+/** PostgreSQL's SQLSTATE of a failed query, whether the driver's error or drizzle's wrapper of it. */
+export function pgErrorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } } | null | undefined;
+  return e?.code ?? e?.cause?.code;
+}
+
 /**
  * Runs `write` once more if it hit a foreign-key violation: a batch joined with organizations
  * can still lose the race with an organization deleted while it ran; the second run's join
@@ -36,8 +42,7 @@ export async function retryOnForeignKeyRace<T>(write: () => Promise<T>): Promise
   try {
     return await write();
   } catch (err) {
-    const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-    if (code !== "23503") throw err;
+    if (pgErrorCode(err) !== "23503") throw err;
     return write();
   }
 }

@@ -2,9 +2,8 @@ import "server-only";
 import { z } from "zod";
 import { API_SCOPES } from "@/db/schema";
 import { createApiKey, GRACE_PERIODS, revokeApiKey, rotateApiKey, type GracePeriod } from "@/lib/api-keys/keys";
-import { defineOrgAction, type OrgActionContext } from "@/lib/auth/action";
+import { defineOrgAction, uiChange } from "@/lib/auth/action";
 
-const change = (ctx: OrgActionContext) => ({ orgId: ctx.org.id, actor: ctx.actor, source: "ui" as const });
 
 /** Form checkboxes arrive as one string or an array of strings. */
 const scopesField = z
@@ -29,7 +28,7 @@ export const createApiKeyAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), name: z.string().max(100), scopes: scopesField, expires: expiryField }),
   async run(ctx, input) {
-    const { key, apiKey } = await createApiKey(ctx.db, change(ctx), {
+    const { key, apiKey } = await createApiKey(ctx.db, uiChange(ctx), {
       name: input.name,
       scopes: input.scopes,
       expiresAt: input.expires,
@@ -44,7 +43,7 @@ export const rotateApiKeyAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id: keyId, grace: graceField }),
   async run(ctx, input) {
-    const { key, apiKey } = await rotateApiKey(ctx.db, change(ctx), input.id, input.grace, ctx.userId);
+    const { key, apiKey } = await rotateApiKey(ctx.db, uiChange(ctx), input.id, input.grace, ctx.userId);
     return { key, id: apiKey.id, prefix: apiKey.prefix, name: apiKey.name };
   },
 });
@@ -53,5 +52,5 @@ export const revokeApiKeyAction = defineOrgAction({
   name: "api_keys.revoke",
   role: "admin",
   input: z.object({ org: z.string(), id: keyId }),
-  run: (ctx, input) => revokeApiKey(ctx.db, change(ctx), input.id),
+  run: (ctx, input) => revokeApiKey(ctx.db, uiChange(ctx), input.id),
 });

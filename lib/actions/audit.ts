@@ -1,12 +1,12 @@
 import "server-only";
 import { z } from "zod";
 import { setRetention } from "@/lib/audit/retention";
-import { defineOrgAction } from "@/lib/auth/action";
+import { defineOrgAction, uiChange } from "@/lib/auth/action";
 
 /** How long the org's audit entries and request logs are kept: an owner's decision. */
 export const updateAuditRetentionAction = defineOrgAction({
   name: "audit.retention",
   role: "owner",
   input: z.object({ org: z.string(), auditDays: z.string().max(10), requestDays: z.string().max(10) }),
-  run: (ctx, input) => setRetention(ctx.db, { orgId: ctx.org.id, actor: ctx.actor, source: "ui" }, input),
+  run: (ctx, input) => setRetention(ctx.db, uiChange(ctx), input),
 });

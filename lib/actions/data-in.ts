@@ -7,10 +7,9 @@ import { createConnector, deleteConnector, updateConnector } from "@/lib/connect
 import { runConnectorNow } from "@/lib/connectors/run";
 import { applyMapping, parseMapping } from "@/lib/mapping/mapping";
 import { schemasFor, registry } from "@/lib/records/registry";
-import { defineOrgAction, type OrgActionContext } from "@/lib/auth/action";
+import { defineOrgAction, uiChange } from "@/lib/auth/action";
 import { AppError } from "@/lib/errors";
 
-const change = (ctx: OrgActionContext) => ({ orgId: ctx.org.id, actor: ctx.actor, source: "ui" as const });
 const id = z.string().min(1).max(64);
 
 function json(raw: string, path: string): unknown {
@@ -26,7 +25,7 @@ export const createSourceAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), name: z.string().max(100), kind: z.enum(INBOUND_KINDS), mapping: z.string().max(50_000) }),
   async run(ctx, input) {
-    const { source, secret } = await createSource(ctx.db, change(ctx), { name: input.name, kind: input.kind, mapping: json(input.mapping, "mapping") });
+    const { source, secret } = await createSource(ctx.db, uiChange(ctx), { name: input.name, kind: input.kind, mapping: json(input.mapping, "mapping") });
     return { id: source.id, secret };
   },
 });
@@ -36,7 +35,7 @@ export const updateSourceAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id, mapping: z.string().max(50_000).optional(), enabled: z.enum(["true", "false"]).optional() }),
   async run(ctx, input) {
-    const s = await updateSource(ctx.db, change(ctx), input.id, {
+    const s = await updateSource(ctx.db, uiChange(ctx), input.id, {
       ...(input.mapping !== undefined ? { mapping: json(input.mapping, "mapping") } : {}),
       ...(input.enabled ? { enabled: input.enabled === "true" } : {}),
     });
@@ -48,7 +47,7 @@ export const revealSourceSecretAction = defineOrgAction({
   name: "inbound.reveal_secret",
   role: "admin",
   input: z.object({ org: z.string(), id }),
-  run: async (ctx, input) => ({ secret: await revealSourceSecret(ctx.db, change(ctx), input.id) }),
+  run: async (ctx, input) => ({ secret: await revealSourceSecret(ctx.db, uiChange(ctx), input.id) }),
 });
 
 export const deleteSourceAction = defineOrgAction({
@@ -56,7 +55,7 @@ export const deleteSourceAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id }),
   async run(ctx, input) {
-    await deleteSource(ctx.db, change(ctx), input.id);
+    await deleteSource(ctx.db, uiChange(ctx), input.id);
     return { id: input.id };
   },
 });
@@ -105,7 +104,7 @@ export const createConnectorAction = defineOrgAction({
   role: "admin",
   input: connectorForm,
   async run(ctx, input) {
-    const c = await createConnector(ctx.db, change(ctx), {
+    const c = await createConnector(ctx.db, uiChange(ctx), {
       name: input.name,
       url: input.url,
       headers: input.headerName && input.headerValue ? { [input.headerName]: input.headerValue } : {},
@@ -123,7 +122,7 @@ export const updateConnectorAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id, enabled: z.enum(["true", "false"]) }),
   async run(ctx, input) {
-    const c = await updateConnector(ctx.db, change(ctx), input.id, { enabled: input.enabled === "true" });
+    const c = await updateConnector(ctx.db, uiChange(ctx), input.id, { enabled: input.enabled === "true" });
     return { id: c.id, status: c.status };
   },
 });
@@ -143,7 +142,7 @@ export const deleteConnectorAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id }),
   async run(ctx, input) {
-    await deleteConnector(ctx.db, change(ctx), input.id);
+    await deleteConnector(ctx.db, uiChange(ctx), input.id);
     return { id: input.id };
   },
 });

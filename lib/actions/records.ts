@@ -1,15 +1,11 @@
 import "server-only";
 import { z } from "zod";
 import { RECORD_TYPES, registry } from "@/lib/records/registry";
-import { createRecord, deleteRecord, updateRecord, type WriteContext } from "@/lib/records/pipeline";
-import { defineOrgAction, type OrgActionContext } from "@/lib/auth/action";
+import { createRecord, deleteRecord, updateRecord } from "@/lib/records/pipeline";
+import { defineOrgAction, uiChange } from "@/lib/auth/action";
 
 const recordType = z.enum(RECORD_TYPES);
 const recordId = z.string().min(1).max(64);
-
-function writeContext(ctx: OrgActionContext): WriteContext {
-  return { orgId: ctx.org.id, actor: ctx.actor, source: "ui" };
-}
 
 /**
  * Form fields arrive as `f.<field>` so they cannot collide with the action's own fields.
@@ -34,19 +30,19 @@ export const createRecordAction = defineOrgAction({
   name: "records.create",
   role: "member",
   input: createInput,
-  run: (ctx, input) => createRecord(writeContext(ctx), input.type, recordData(input, input.type), { db: ctx.db }),
+  run: (ctx, input) => createRecord(uiChange(ctx), input.type, recordData(input, input.type), { db: ctx.db }),
 });
 
 export const updateRecordAction = defineOrgAction({
   name: "records.update",
   role: "member",
   input: updateInput,
-  run: (ctx, input) => updateRecord(writeContext(ctx), input.type, input.id, recordData(input, input.type), { db: ctx.db }),
+  run: (ctx, input) => updateRecord(uiChange(ctx), input.type, input.id, recordData(input, input.type), { db: ctx.db }),
 });
 
 export const deleteRecordAction = defineOrgAction({
   name: "records.delete",
   role: "member",
   input: deleteInput,
-  run: (ctx, input) => deleteRecord(writeContext(ctx), input.type, input.id, { db: ctx.db }),
+  run: (ctx, input) => deleteRecord(uiChange(ctx), input.type, input.id, { db: ctx.db }),
 });

@@ -3,10 +3,9 @@ import { z } from "zod";
 import { ALL_EVENT_TYPES } from "@/lib/records/registry";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { createEndpoint, deleteEndpoint, redeliver, redeliverFailed, revealSecret, rotateEndpointSecret, sendTestEvent, updateEndpoint } from "@/lib/webhooks/endpoints";
-import { defineOrgAction, type OrgActionContext } from "@/lib/auth/action";
+import { defineOrgAction, uiChange } from "@/lib/auth/action";
 import { AppError } from "@/lib/errors";
 
-const change = (ctx: OrgActionContext) => ({ orgId: ctx.org.id, actor: ctx.actor, source: "ui" as const });
 const id = z.string().min(1).max(64);
 /** Checkboxes: absent, one value, or several. "all" (or none ticked) subscribes to everything. */
 const eventsField = z
@@ -20,7 +19,7 @@ export const createWebhookAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), url: z.string().max(2000), description: z.string().max(500).optional(), events: eventsField }),
   async run(ctx, input) {
-    const { endpoint } = await createEndpoint(ctx.db, change(ctx), { url: input.url, description: input.description || null, event_types: input.events });
+    const { endpoint } = await createEndpoint(ctx.db, uiChange(ctx), { url: input.url, description: input.description || null, event_types: input.events });
     return { id: endpoint.id };
   },
 });
@@ -34,7 +33,7 @@ export const updateWebhookAction = defineOrgAction({
     if (input.enabled) patch.enabled = input.enabled === "true";
     if (input.setEvents) patch.event_types = input.events ?? [];
     if (input.description !== undefined) patch.description = input.description || null;
-    const e = await updateEndpoint(ctx.db, change(ctx), input.id, patch);
+    const e = await updateEndpoint(ctx.db, uiChange(ctx), input.id, patch);
     return { id: e.id, status: e.status };
   },
 });
@@ -44,7 +43,7 @@ export const rotateWebhookSecretAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id, grace: z.enum(Object.keys(GRACE_PERIODS) as [GracePeriod, ...GracePeriod[]]) }),
   async run(ctx, input) {
-    const r = await rotateEndpointSecret(ctx.db, change(ctx), input.id, input.grace);
+    const r = await rotateEndpointSecret(ctx.db, uiChange(ctx), input.id, input.grace);
     return { secret: r.secret, previousExpiresAt: r.previousExpiresAt?.toISOString() ?? null };
   },
 });
@@ -53,7 +52,7 @@ export const revealWebhookSecretAction = defineOrgAction({
   name: "webhooks.reveal_secret",
   role: "admin",
   input: z.object({ org: z.string(), id }),
-  run: (ctx, input) => revealSecret(ctx.db, change(ctx), input.id),
+  run: (ctx, input) => revealSecret(ctx.db, uiChange(ctx), input.id),
 });
 
 export const deleteWebhookAction = defineOrgAction({
@@ -61,7 +60,7 @@ export const deleteWebhookAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id }),
   async run(ctx, input) {
-    if (!(await deleteEndpoint(ctx.db, change(ctx), input.id))) throw new AppError("not_found", "No such webhook endpoint.");
+    if (!(await deleteEndpoint(ctx.db, uiChange(ctx), input.id))) throw new AppError("not_found", "No such webhook endpoint.");
     return { id: input.id };
   },
 });
@@ -71,7 +70,7 @@ export const sendTestWebhookAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id, eventType: z.enum(ALL_EVENT_TYPES) }),
   async run(ctx, input) {
-    const { deliveryId, outcome } = await sendTestEvent(ctx.db, change(ctx), input.id, input.eventType);
+    const { deliveryId, outcome } = await sendTestEvent(ctx.db, uiChange(ctx), input.id, input.eventType);
     return { deliveryId, status: outcome.status, durationMs: outcome.durationMs, succeeded: outcome.decision.kind === "succeeded", error: outcome.decision.kind === "succeeded" ? null : outcome.decision.error };
   },
 });
@@ -81,7 +80,7 @@ export const redeliverAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), deliveryId: id }),
   async run(ctx, input) {
-    return { deliveryId: await redeliver(ctx.db, change(ctx), input.deliveryId) };
+    return { deliveryId: await redeliver(ctx.db, uiChange(ctx), input.deliveryId) };
   },
 });
 
@@ -90,6 +89,6 @@ export const redeliverFailedAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id, since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "pick a date") }),
   async run(ctx, input) {
-    return { count: await redeliverFailed(ctx.db, change(ctx), input.id, new Date(`${input.since}T00:00:00Z`)) };
+    return { count: await redeliverFailed(ctx.db, uiChange(ctx), input.id, new Date(`${input.since}T00:00:00Z`)) };
   },
 });

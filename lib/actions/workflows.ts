@@ -1,10 +1,9 @@
 import "server-only";
 import { z } from "zod";
 import { AppError } from "@/lib/errors";
-import { defineOrgAction, type OrgActionContext } from "@/lib/auth/action";
+import { defineOrgAction, uiChange } from "@/lib/auth/action";
 import { createRule, deleteRule, ruleView, setRuleEnabled, testRule, updateRule } from "@/lib/workflows/rules";
 
-const change = (ctx: OrgActionContext) => ({ orgId: ctx.org.id, actor: ctx.actor, source: "ui" as const });
 const id = z.string().min(1).max(64);
 
 /** The rule builder posts the whole rule as one JSON field. */
@@ -20,21 +19,21 @@ export const createWorkflowAction = defineOrgAction({
   name: "workflows.create",
   role: "admin",
   input: z.object({ org: z.string(), rule: z.string().max(100_000) }),
-  run: async (ctx, input) => ruleView(await createRule(ctx.db, change(ctx), ruleJson(input.rule), ctx.userId)),
+  run: async (ctx, input) => ruleView(await createRule(ctx.db, uiChange(ctx), ruleJson(input.rule), ctx.userId)),
 });
 
 export const updateWorkflowAction = defineOrgAction({
   name: "workflows.update",
   role: "admin",
   input: z.object({ org: z.string(), id, rule: z.string().max(100_000) }),
-  run: async (ctx, input) => ruleView(await updateRule(ctx.db, change(ctx), input.id, ruleJson(input.rule))),
+  run: async (ctx, input) => ruleView(await updateRule(ctx.db, uiChange(ctx), input.id, ruleJson(input.rule))),
 });
 
 export const setWorkflowEnabledAction = defineOrgAction({
   name: "workflows.set_enabled",
   role: "admin",
   input: z.object({ org: z.string(), id, enabled: z.enum(["true", "false"]) }),
-  run: async (ctx, input) => ruleView(await setRuleEnabled(ctx.db, change(ctx), input.id, input.enabled === "true")),
+  run: async (ctx, input) => ruleView(await setRuleEnabled(ctx.db, uiChange(ctx), input.id, input.enabled === "true")),
 });
 
 export const deleteWorkflowAction = defineOrgAction({
@@ -42,7 +41,7 @@ export const deleteWorkflowAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id }),
   run: async (ctx, input) => {
-    await deleteRule(ctx.db, change(ctx), input.id);
+    await deleteRule(ctx.db, uiChange(ctx), input.id);
     return { id: input.id };
   },
 });

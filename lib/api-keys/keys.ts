@@ -2,11 +2,11 @@ import "server-only";
 import { createHash } from "node:crypto";
 import { and, desc, eq, isNull, or, gt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { apiKeys, organizations, users, API_SCOPES, type ApiKey, type ApiScope, type PlanId, type Source } from "@/db/schema";
+import { apiKeys, organizations, users, API_SCOPES, type ApiKey, type ApiScope, type PlanId } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
-import { writeAudit, type Actor } from "@/lib/audit/write";
+import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
 
 export const KEY_PREFIX = "sk_live_";
@@ -42,12 +42,6 @@ export function keyStatus(k: Pick<ApiKey, "revokedAt" | "expiresAt" | "rotatedTo
   if (k.expiresAt && k.expiresAt <= now) return "expired";
   if (k.rotatedToId) return "rotating";
   return "active";
-}
-
-interface ChangeContext {
-  orgId: string;
-  actor: Actor;
-  source: Source;
 }
 
 const createInput = z.object({

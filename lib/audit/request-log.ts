@@ -40,15 +40,9 @@ const holder = globalThis as unknown as { __smarfleRequestLog?: State };
 holder.__smarfleRequestLog ??= { buffer: [], dropped: 0 };
 const state = holder.__smarfleRequestLog;
 
-let enabled: boolean | undefined;
-export function requestLogEnabled(): boolean {
-  enabled ??= env().SMARFLE_REQUEST_LOG;
-  return enabled;
-}
-
 /** Queues one entry; returns at once. */
 export function logApiRequest(entry: RequestLogEntry): void {
-  if (!requestLogEnabled()) return;
+  if (!env().SMARFLE_REQUEST_LOG) return;
   state.buffer.push(entry);
   if (state.buffer.length > MAX_BUFFERED) {
     const over = state.buffer.length - MAX_BUFFERED;

@@ -1,12 +1,12 @@
 import "server-only";
-import { eq, sql } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { organizations, type Source } from "@/db/schema";
+import { organizations } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { rowsOf } from "@/lib/db-utils";
 import { AppError, zodDetails } from "@/lib/errors";
 import { logError } from "@/lib/log";
-import { writeAudit, type Actor } from "./write";
+import { writeAudit, type ChangeContext } from "./write";
 
 /**
  * Retention, run by the scheduler (in-process timer, or QStash's schedule). Per organization:
@@ -30,10 +30,11 @@ export interface RetentionResult {
   idempotencyKeys: number;
 }
 
-async function deleteInBatches(db: Db, statement: () => ReturnType<typeof sql>): Promise<number> {
+/** Runs a `delete … limit BATCH` until it deletes fewer than a batch. */
+async function deleteInBatches(db: Db, statement: SQL): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = rowsOf<{ n: number }>(await db.execute(sql`with gone as (${statement()} returning 1) select count(*)::int as n from gone`))[0]?.n ?? 0;
+    const n = rowsOf<{ n: number }>(await db.execute(sql`with gone as (${statement} returning 1) select count(*)::int as n from gone`))[0]?.n ?? 0;
     total += Number(n);
     if (n < BATCH) return total;
   }
@@ -44,7 +45,7 @@ function deleteOlderThan(db: Db, table: "audit_log" | "api_requests" | "inbound_
   const t = sql.identifier(table);
   return deleteInBatches(
     db,
-    () => sql`delete from ${t} where id in (
+    sql`delete from ${t} where id in (
       select id from ${t} where org_id = ${orgId} and created_at < now() - make_interval(days => ${days}::int) limit ${BATCH})`,
   );
 }
@@ -60,7 +61,7 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
     result.inboundRequests += await deleteOlderThan(db, "inbound_requests", org.id, org.requests);
     result.webhookEvents += await deleteInBatches(
       db,
-      () => sql`delete from webhook_events where id in (
+      sql`delete from webhook_events where id in (
         select e.id from webhook_events e
         where e.org_id = ${org.id} and e.created_at < now() - make_interval(days => ${DELIVERY_LOG_RETENTION_DAYS}::int)
           and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
@@ -69,7 +70,7 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
   }
   result.idempotencyKeys = await deleteInBatches(
     db,
-    () => sql`delete from idempotency_keys where ctid in (
+    sql`delete from idempotency_keys where ctid in (
       select ctid from idempotency_keys where created_at < now() - make_interval(days => ${IDEMPOTENCY_KEY_RETENTION_DAYS}::int) limit ${BATCH})`,
   );
   return result;
@@ -89,7 +90,7 @@ export const retentionInput = z.object({
 });
 
 /** An owner's choice of how long the org's logs are kept; the change is itself audited. */
-export async function setRetention(db: Db, ctx: { orgId: string; actor: Actor; source: Source }, input: unknown) {
+export async function setRetention(db: Db, ctx: ChangeContext, input: unknown) {
   const parsed = retentionInput.safeParse(input);
   if (!parsed.success) throw new AppError("validation_failed", "Invalid retention.", zodDetails(parsed.error.issues));
   const { auditDays, requestDays } = parsed.data;

@@ -12,6 +12,13 @@ export interface Actor {
   label?: string | null;
 }
 
+/** Who changes something in an organization, and through which door: what every settings change is audited with. */
+export interface ChangeContext {
+  orgId: string;
+  actor: Actor;
+  source: Source;
+}
+
 export interface AuditInput {
   action: string;
   targetType: string;

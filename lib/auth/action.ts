@@ -4,7 +4,7 @@ import type { Organization, Role } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
 import { AppError, zodDetails, type ErrorCode, type ErrorDetail } from "@/lib/errors";
 import { getMembership, hasRole } from "@/lib/orgs/service";
-import type { Actor } from "@/lib/audit/write";
+import type { Actor, ChangeContext } from "@/lib/audit/write";
 import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 
@@ -30,6 +30,11 @@ export interface OrgAction<I, T> {
   invoke(userId: string | null | undefined, raw: unknown): Promise<ActionResult<T>>;
   /** For tests and composition: the input type this action validates. */
   readonly input: z.ZodType<I> | z.ZodType;
+}
+
+/** A change made through the settings UI, by the action's caller, in the action's org. */
+export function uiChange(ctx: OrgActionContext): ChangeContext {
+  return { orgId: ctx.org.id, actor: ctx.actor, source: "ui" };
 }
 
 const orgField = z.object({ org: z.string().min(1).max(100) });

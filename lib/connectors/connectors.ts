@@ -1,20 +1,14 @@
 import "server-only";
 import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { connectorRuns, connectors, type Connector, type Source } from "@/db/schema";
+import { connectorRuns, connectors, type Connector } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { decrypt, encrypt } from "@/lib/crypto/encryption";
-import { writeAudit, type Actor } from "@/lib/audit/write";
+import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { parseMapping } from "@/lib/mapping/mapping";
 import { assertSafeUrl } from "@/lib/webhooks/ssrf";
-
-export interface ChangeContext {
-  orgId: string;
-  actor: Actor;
-  source: Source;
-}
 
 export const paginationSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),

@@ -1,20 +1,14 @@
 import "server-only";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
-import { inboundRequests, inboundSources, INBOUND_KINDS, type InboundKind, type InboundSource, type Source } from "@/db/schema";
+import { inboundRequests, inboundSources, INBOUND_KINDS, type InboundKind, type InboundSource } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
 import { decrypt, encrypt } from "@/lib/crypto/encryption";
-import { writeAudit, type Actor } from "@/lib/audit/write";
+import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { parseMapping } from "@/lib/mapping/mapping";
 import { generateSecret } from "@/lib/webhooks/signing";
-
-export interface ChangeContext {
-  orgId: string;
-  actor: Actor;
-  source: Source;
-}
 
 export const sourceInput = z.strictObject({
   name: z.string().trim().min(1, "must not be empty").max(100),

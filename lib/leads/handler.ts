@@ -102,17 +102,17 @@ const wantsHtml = (req: Request, kind: BodyKind | null) => kind === "form" && !(
 
 export async function handleLead(req: Request): Promise<Response> {
   const started = performance.now();
+  const requestId = newId("req");
+  const ip = clientIp(req);
   const seen: { key?: VerifiedKey } = {};
-  const res = await lead(req, seen);
-  if (seen.key) logKeyedRequest(seen.key, req, res.status, started, res.headers.get("X-Request-Id")!, clientIp(req));
+  const res = await lead(req, requestId, ip, seen);
+  if (seen.key) logKeyedRequest(seen.key, req, res.status, started, requestId, ip);
   return res;
 }
 
-async function lead(req: Request, seen: { key?: VerifiedKey }): Promise<Response> {
-  const requestId = newId("req");
+async function lead(req: Request, requestId: string, ip: string, seen: { key?: VerifiedKey }): Promise<Response> {
   const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
   const origin = req.headers.get("origin");
-  const ip = clientIp(req);
   let kind: BodyKind | null = null;
   let key: VerifiedKey | null = null;
   corsHeaders(headers, origin, true);

@@ -8,8 +8,7 @@ import { newId, randomBase62 } from "@/lib/ids";
 import { rowsOf } from "@/lib/db-utils";
 import { hashPassword } from "@/lib/auth/password";
 import { planLimits } from "./plans";
-import { writeAudit, type Actor } from "@/lib/audit/write";
-import type { Source } from "@/db/schema";
+import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 
 export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("must be a valid email address"));
 export const passwordSchema = z.string().min(10, "must be at least 10 characters").max(200, "must be at most 200 characters");
@@ -134,12 +133,6 @@ export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 }
 
 export function hasRole(role: Role, atLeast: Role): boolean {
   return ROLE_RANK[role] >= ROLE_RANK[atLeast];
-}
-
-interface ChangeContext {
-  orgId: string;
-  actor: Actor;
-  source: Source;
 }
 
 export async function addMember(db: Executor, ctx: ChangeContext, input: { email: string; role: Role }) {

@@ -6,7 +6,7 @@ import { organizations, orgRecordCounters, type Source } from "@/db/schema";
 import { getDb, type Executor, type Tx } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId } from "@/lib/ids";
-import { chunk } from "@/lib/db-utils";
+import { chunk, pgErrorCode } from "@/lib/db-utils";
 import { writeAudit, type Actor, type AuditInput } from "@/lib/audit/write";
 import { notificationRecipients, notifyMembers, type NotificationInput } from "@/lib/notifications/notify";
 import { subscribedEndpoints, writeOutbox, signalDeliveriesCommitted, type OutboxEvent } from "@/lib/webhooks/outbox";
@@ -15,7 +15,7 @@ import { registry, schemasFor, type RecordType, type RecordTypeDef } from "./reg
 import { changedFields, serializeRecord, type ApiRecord } from "./serialize";
 import { eventsForChange } from "./events";
 import { invalidTextPaths } from "./text-safety";
-import { enabledRules } from "@/lib/workflows/rules";
+import { enabledRules, hasEnabledRulesSql } from "@/lib/workflows/rules";
 import { runWorkflows } from "@/lib/workflows/run";
 
 /**
@@ -75,7 +75,6 @@ export const recordTotalSql = sql<number>`(${organizations.recordCount} + coales
 
 interface Batch {
   def: RecordTypeDef;
-  planned: Planned[];
   results: (OpResult | undefined)[];
   fail(p: { index: number }, error: AppError): void;
   runnable(): Planned[];
@@ -141,7 +140,7 @@ function prepareBatch(type: RecordType, ops: WriteOp[], atomic: boolean): Batch 
   });
 
   const runnable = () => planned.filter((p) => !results[p.index]);
-  return { def, planned, results, fail, runnable };
+  return { def, results, fail, runnable };
 }
 
 /** Steps 2–9 in the caller's transaction; returns how many deliveries were queued. */
@@ -242,11 +241,13 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach =
 
   // 6. Plan limit: creates beyond the org's remaining quota are refused. What the later steps
   //    need to read is fetched here too, in one round trip (postgres.js pipelines these).
-  const [[org], endpoints, recipients, rules] = await Promise.all([
-    tx.select({ plan: organizations.plan, recordCount: recordTotalSql }).from(organizations).where(eq(organizations.id, ctx.orgId)),
+  const [[org], endpoints, recipients] = await Promise.all([
+    tx
+      .select({ plan: organizations.plan, recordCount: recordTotalSql, hasRules: ctx.skipWorkflows ? sql<boolean>`false` : hasEnabledRulesSql(ctx.orgId, def.type) })
+      .from(organizations)
+      .where(eq(organizations.id, ctx.orgId)),
     subscribedEndpoints(tx, ctx.orgId),
     def.type === "client" ? notificationRecipients(tx, ctx.orgId) : Promise.resolve([]),
-    ctx.skipWorkflows ? Promise.resolve([]) : enabledRules(tx, ctx.orgId, def.type),
   ]);
   if (!org) throw new AppError("not_found", "Organization not found.");
   const maxRecords = planLimits(org.plan).maxRecords;
@@ -328,10 +329,12 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach =
     writeOutbox(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch)), endpoints),
     updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
   ]);
-  if (rules.length === 0) return deliveries;
+  // Most orgs have no rules for a type: the org row above says so, and no query is spent on them.
+  if (!org.hasRules) return deliveries;
 
   // 9. Workflow rules, on the committed-to-be state. Their own writes go through this same
   //    pipeline (nested, in this transaction) and run no rules, so a rule cannot loop.
+  const rules = await enabledRules(tx, ctx.orgId, def.type);
   const fired = await runWorkflows(tx, ctx, def, rules, changes, endpoints, (t, ops, nestedCtx) => writeRecordsInTx(tx, nestedCtx, t, ops));
   for (const ch of changes) {
     const latest = ch.after && fired.latest.get(ch.after.id);
@@ -470,8 +473,7 @@ function planLimitError(max: number, plan: string): AppError {
 }
 
 function mapDatabaseError(err: unknown): unknown {
-  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-  if (code === "23505") return new AppError("conflict", "A record with the same unique value already exists.");
+  if (pgErrorCode(err) === "23505") return new AppError("conflict", "A record with the same unique value already exists.");
   return err;
 }
 

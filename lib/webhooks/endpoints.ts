@@ -1,12 +1,12 @@
 import "server-only";
 import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { organizations, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents, type Source, type WebhookEndpoint } from "@/db/schema";
+import { organizations, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents, type WebhookEndpoint } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { encrypt, decrypt } from "@/lib/crypto/encryption";
-import { writeAudit, type Actor } from "@/lib/audit/write";
+import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
 import { ALL_EVENT_TYPES, EVENT_TYPES } from "@/lib/records/registry";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
@@ -15,12 +15,6 @@ import { generateSecret } from "./signing";
 import { sampleEvent } from "./catalog";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { signalDeliveriesCommitted } from "./outbox";
-
-export interface ChangeContext {
-  orgId: string;
-  actor: Actor;
-  source: Source;
-}
 
 const eventTypesSchema = z
   .array(z.enum(EVENT_TYPES, { message: `must be one of: ${EVENT_TYPES.join(", ")}` }))

@@ -1,20 +1,14 @@
 import "server-only";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { CONDITION_OPS, WORKFLOW_TRIGGERS, webhookEndpoints, workflowRules, type Source, type WorkflowAction, type WorkflowRule } from "@/db/schema";
+import { CONDITION_OPS, WORKFLOW_TRIGGERS, webhookEndpoints, workflowRules, type WorkflowAction, type WorkflowRule } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
 import { AppError, zodDetails, type ErrorDetail } from "@/lib/errors";
 import { newId } from "@/lib/ids";
-import { writeAudit, type Actor } from "@/lib/audit/write";
+import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { RECORD_TYPES, registry, schemasFor, type RecordType, type RecordTypeDef } from "@/lib/records/registry";
 import { getRecord } from "@/lib/records/queries";
-import { OPS_WITHOUT_VALUE, conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate, type RuleDefinition } from "./engine";
-
-export interface ChangeContext {
-  orgId: string;
-  actor: Actor;
-  source: Source;
-}
+import { OPS_WITHOUT_VALUE, conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate } from "./engine";
 
 const scalar = z.union([z.string().max(500), z.number().finite(), z.boolean(), z.null()]);
 const fieldPath = z
@@ -125,10 +119,6 @@ export async function validateRule(db: Executor, orgId: string, input: unknown):
   return rule;
 }
 
-export function toDefinition(r: WorkflowRule): RuleDefinition {
-  return { id: r.id, name: r.name, recordType: r.recordType, trigger: r.trigger, triggerField: r.triggerField, conditions: r.conditions, actions: r.actions };
-}
-
 export function ruleView(r: WorkflowRule) {
   return {
     id: r.id,
@@ -143,6 +133,11 @@ export function ruleView(r: WorkflowRule) {
     created_at: r.createdAt.toISOString(),
     updated_at: r.updatedAt.toISOString(),
   };
+}
+
+/** Whether an org has enabled rules for a record type, as a column the pipeline reads with the org row. */
+export function hasEnabledRulesSql(orgId: string, type: RecordType): SQL<boolean> {
+  return sql<boolean>`exists (select 1 from ${workflowRules} w where w.org_id = ${orgId} and w.record_type = ${type} and w.enabled)`;
 }
 
 /** The enabled rules the pipeline evaluates for one org and record type. */

@@ -8,7 +8,7 @@ import { WORKFLOW_EVENT, registry, type RecordType, type RecordTypeDef } from "@
 import type { ApiRecord } from "@/lib/records/serialize";
 import type { OpResult, WriteContext, WriteOp } from "@/lib/records/pipeline";
 import { describeAction, describeTrigger, renderTemplate, ruleMatches } from "./engine";
-import { actionTargetType, setFieldPatch, toDefinition } from "./rules";
+import { actionTargetType, setFieldPatch } from "./rules";
 
 /**
  * Carries out the workflow rules a batch of changes triggers, inside the pipeline's
@@ -63,7 +63,7 @@ export async function runWorkflows(
   const firings: Firing[] = [];
   for (const ch of changes) {
     if (!ch.after) continue;
-    for (const rule of rules) if (ruleMatches(toDefinition(rule), ch.before, ch.after)) firings.push({ rule, record: ch.after, outcomes: [] });
+    for (const rule of rules) if (ruleMatches(rule, ch.before, ch.after)) firings.push({ rule, record: ch.after, outcomes: [] });
   }
   if (firings.length === 0) return result;
 
@@ -107,7 +107,7 @@ export async function runWorkflows(
           type: WORKFLOW_EVENT,
           recordType: def.type,
           recordId: f.record.id,
-          data: { object: "workflow_trigger", rule: { id: f.rule.id, name: f.rule.name, trigger: describeTrigger(toDefinition(f.rule), def.label.toLowerCase()) }, record: f.record },
+          data: { object: "workflow_trigger", rule: { id: f.rule.id, name: f.rule.name, trigger: describeTrigger(f.rule, def.label.toLowerCase()) }, record: f.record },
           endpointId: action.endpoint_id,
         });
       }
@@ -140,7 +140,7 @@ export async function runWorkflows(
       action: "workflow.fired",
       targetType: def.type,
       targetId: f.record.id,
-      after: { rule_id: f.rule.id, rule_name: f.rule.name, trigger: describeTrigger(toDefinition(f.rule), def.label.toLowerCase()), actions: f.outcomes },
+      after: { rule_id: f.rule.id, rule_name: f.rule.name, trigger: describeTrigger(f.rule, def.label.toLowerCase()), actions: f.outcomes },
     });
   }
   for (const g of byRule.values()) {

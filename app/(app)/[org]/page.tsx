@@ -79,39 +79,32 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
         </Card>
       </div>
 
-      <Card title="Most active integrations" className="mt-4" description={admin ? "Each opens its own log." : undefined}>
-        {stats.integrations.length === 0 ? (
-          <EmptyState title="Nothing has flowed in or out yet">
-            {admin ? (
-              <>
-                Create an <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>API key</Link>, add a{" "}
-                <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/webhooks`}>webhook</Link> or{" "}
-                <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/import`}>import a file</Link>.
-              </>
-            ) : (
-              "An admin can connect forms, webhooks and other systems in Settings."
-            )}
-          </EmptyState>
-        ) : (
-          <ul className="divide-y divide-slate-100" data-testid="integrations">
-            {stats.integrations.slice(0, 10).map((i) => (
-              <li key={`${i.kind}-${i.href}-${i.label}`} className="flex items-center justify-between gap-4 py-2 text-sm">
-                <div className="min-w-0">
-                  {admin ? (
+      {/* Integrations name webhook URLs (which often carry a token) and sources: admins only, like their settings. */}
+      {admin ? (
+        <Card title="Most active integrations" className="mt-4" description="Each opens its own log.">
+          {stats.integrations.length === 0 ? (
+            <EmptyState title="Nothing has flowed in or out yet">
+              Create an <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>API key</Link>, add a{" "}
+              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/webhooks`}>webhook</Link> or{" "}
+              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/import`}>import a file</Link>.
+            </EmptyState>
+          ) : (
+            <ul className="divide-y divide-slate-100" data-testid="integrations">
+              {stats.integrations.slice(0, 10).map((i) => (
+                <li key={`${i.kind}-${i.href}-${i.label}`} className="flex items-center justify-between gap-4 py-2 text-sm">
+                  <div className="min-w-0">
                     <Link href={orgLink(me.org.slug, i.href)} className="font-medium hover:underline">
                       {i.label}
                     </Link>
-                  ) : (
-                    <span className="font-medium">{i.label}</span>
-                  )}
-                  <span className="text-slate-500">: {i.detail}</span>
-                </div>
-                <Badge color={HEALTH[i.health].color}>{HEALTH[i.health].text}</Badge>
-              </li>
-            ))}
-          </ul>
-        )}
-      </Card>
+                    <span className="text-slate-500">: {i.detail}</span>
+                  </div>
+                  <Badge color={HEALTH[i.health].color}>{HEALTH[i.health].text}</Badge>
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+      ) : null}
 
       <Card title="Recent notifications" className="mt-6" actions={<Link href={`/${me.org.slug}/notifications`} className="text-sm text-brand-600 hover:underline">All notifications</Link>}>
         {notes.items.length === 0 ? (

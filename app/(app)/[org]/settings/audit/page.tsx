@@ -7,7 +7,7 @@ import { isAppError } from "@/lib/errors";
 import { AUDIT_KINDS, AUDIT_KIND_LABELS, AUDIT_TARGET_TYPES, auditActorChoices, describeEntry, parseAuditFilter, queryAuditStream, type AuditFilter, type AuditPage } from "@/lib/audit/query";
 import { RETENTION_LIMITS } from "@/lib/audit/retention";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
-import { Input, Select } from "@/components/ui/form";
+import { Field, Input, Select } from "@/components/ui/form";
 import { buttonClass } from "@/components/ui/button";
 import { RetentionForm } from "@/components/settings/audit";
 
@@ -53,8 +53,7 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
         }
       />
       <form method="get" action={base} className="mb-4 grid gap-3 rounded-lg bg-white p-4 ring-1 ring-slate-200 sm:grid-cols-2 lg:grid-cols-4" aria-label="Filter the audit log">
-        <div className="space-y-1 text-sm">
-          <label htmlFor="audit-kind" className="block font-medium text-slate-700">Kind</label>
+        <Field id="audit-kind" label="Kind">
           <Select id="audit-kind" name="kind" defaultValue={filter.kind ?? ""}>
             <option value="">Everything</option>
             {AUDIT_KINDS.map((k) => (
@@ -63,9 +62,8 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
               </option>
             ))}
           </Select>
-        </div>
-        <div className="space-y-1 text-sm">
-          <label htmlFor="audit-actor" className="block font-medium text-slate-700">Actor</label>
+        </Field>
+        <Field id="audit-actor" label="Actor">
           <Select id="audit-actor" name="actor" defaultValue={filter.actor ?? ""}>
             <option value="">Anyone</option>
             {actors.map((g) => (
@@ -78,9 +76,8 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
               </optgroup>
             ))}
           </Select>
-        </div>
-        <div className="space-y-1 text-sm">
-          <label htmlFor="audit-source" className="block font-medium text-slate-700">Source</label>
+        </Field>
+        <Field id="audit-source" label="Source">
           <Select id="audit-source" name="source" defaultValue={filter.source ?? ""}>
             <option value="">Any door</option>
             {SOURCES.map((s) => (
@@ -89,18 +86,16 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
               </option>
             ))}
           </Select>
-        </div>
-        <div className="space-y-1 text-sm">
-          <label htmlFor="audit-action" className="block font-medium text-slate-700">Action</label>
+        </Field>
+        <Field id="audit-action" label="Action">
           <Input id="audit-action" name="action" defaultValue={filter.action ?? ""} placeholder="client.updated, api_key, workflow…" list="audit-actions" />
           <datalist id="audit-actions">
             {["client.created", "client.updated", "client.deleted", "opportunity.updated", "workflow.fired", "api_key.created", "api_key.revoked", "webhook_endpoint", "member", "api.request", "webhook.attempt_failed"].map((a) => (
               <option key={a} value={a} />
             ))}
           </datalist>
-        </div>
-        <div className="space-y-1 text-sm">
-          <label htmlFor="audit-target_type" className="block font-medium text-slate-700">Target type</label>
+        </Field>
+        <Field id="audit-target_type" label="Target type">
           <Select id="audit-target_type" name="target_type" defaultValue={filter.target_type ?? ""}>
             <option value="">Anything</option>
             {AUDIT_TARGET_TYPES.map((t) => (
@@ -109,25 +104,21 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
               </option>
             ))}
           </Select>
-        </div>
-        <div className="space-y-1 text-sm">
-          <label htmlFor="audit-target_id" className="block font-medium text-slate-700">Target id</label>
+        </Field>
+        <Field id="audit-target_id" label="Target id">
           <Input id="audit-target_id" name="target_id" defaultValue={filter.target_id ?? ""} placeholder="cli_…, key_…" />
-        </div>
+        </Field>
         <div className="grid grid-cols-2 gap-2">
-          <div className="space-y-1 text-sm">
-            <label htmlFor="audit-from" className="block font-medium text-slate-700">From</label>
+          <Field id="audit-from" label="From">
             <Input type="date" id="audit-from" name="from" defaultValue={filter.from ?? ""} />
-          </div>
-          <div className="space-y-1 text-sm">
-            <label htmlFor="audit-to" className="block font-medium text-slate-700">To</label>
+          </Field>
+          <Field id="audit-to" label="To">
             <Input type="date" id="audit-to" name="to" defaultValue={filter.to ?? ""} />
-          </div>
+          </Field>
         </div>
-        <div className="space-y-1 text-sm">
-          <label htmlFor="audit-q" className="block font-medium text-slate-700">Search</label>
+        <Field id="audit-q" label="Search">
           <Input type="search" id="audit-q" name="q" defaultValue={filter.q ?? ""} placeholder="a name, an email, a request id…" />
-        </div>
+        </Field>
         <div className="flex items-end gap-2 sm:col-span-2 lg:col-span-4">
           <button type="submit" className={buttonClass("primary")}>
             Apply filters

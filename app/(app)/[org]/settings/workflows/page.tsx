@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
-import { listRules, toDefinition } from "@/lib/workflows/rules";
+import { listRules } from "@/lib/workflows/rules";
 import { describeAction, describeCondition, describeTrigger } from "@/lib/workflows/engine";
 import { registry, type RecordType } from "@/lib/records/registry";
 import { Badge, EmptyState, PageHeader } from "@/components/ui/layout";
@@ -36,7 +36,7 @@ export default async function WorkflowsPage({ params }: { params: Promise<{ org:
                     </Link>{" "}
                     <Badge color={r.enabled ? "green" : "gray"}>{r.enabled ? "enabled" : "disabled"}</Badge>
                     <p className="mt-1 text-sm text-slate-600">
-                      {describeTrigger(toDefinition(r), def.label.toLowerCase())}
+                      {describeTrigger(r, def.label.toLowerCase())}
                       {r.conditions.length ? `, and ${r.conditions.map(describeCondition).join(" and ")}` : ""}: {r.actions.map((a) => describeAction(a)).join(", then ")}.
                     </p>
                     <Link href={`/${me.org.slug}/settings/audit?actor=${encodeURIComponent(`workflow:${r.id}`)}`} className="text-xs text-brand-600 hover:underline">
