@@ -32,8 +32,10 @@ export async function benchServer({ scopes }) {
   };
   psql(`CREATE DATABASE ${dbName}`);
   let server;
+  const extras = [];
   const cleanup = async () => {
     await server?.stop();
+    for (const x of extras) await x.stop();
     psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     fs.rmSync(tmp, { recursive: true, force: true });
   };
@@ -51,7 +53,13 @@ export async function benchServer({ scopes }) {
       await server.stop();
       server = await startServer({ ...env, ...extra }, { port, logFile: path.join(tmp, "server.log"), readyPath: "/api/bench/static" });
     };
-    return { url: server.url, key, org, env, databaseUrl: env.DATABASE_URL, cleanup, restart };
+    /** A second server on its own port, same build and database, with `extra` in its environment. */
+    const startExtra = async (extra = {}) => {
+      const x = await startServer({ ...env, ...extra }, { port: await freePort(), logFile: path.join(tmp, `server-${extras.length + 2}.log`), readyPath: "/api/bench/static" });
+      extras.push(x);
+      return x;
+    };
+    return { url: server.url, key, org, env, databaseUrl: env.DATABASE_URL, cleanup, restart, startExtra };
   } catch (err) {
     await cleanup();
     throw err;
