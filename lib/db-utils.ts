@@ -34,15 +34,16 @@ export function pgErrorCode(err: unknown): string | undefined {
 }
 
 /**
- * Runs `write` once more if it hit a foreign-key violation: a batch joined with organizations
- * can still lose the race with an organization deleted while it ran; the second run's join
- * leaves that organization's rows out.
+ * Runs `write` once more if it lost a race with an organization being deleted: a batch joined
+ * with organizations can still hit a foreign-key violation, or a deadlock with the cascade. The
+ * second run's join leaves that organization's rows out.
  */
-export async function retryOnForeignKeyRace<T>(write: () => Promise<T>): Promise<T> {
+export async function retryOnOrgDeletionRace<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (pgErrorCode(err) !== "23503") throw err;
+    const code = pgErrorCode(err);
+    if (code !== "23503" && code !== "40P01") throw err;
     return write();
   }
 }

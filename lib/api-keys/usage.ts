@@ -3,7 +3,7 @@ import { and, asc, eq, gte, lte, sql } from "drizzle-orm";
 import { apiKeys, apiUsageDaily } from "@/db/schema";
 import { getDb, type Executor } from "@/db/client";
 import { logError } from "@/lib/log";
-import { retryOnForeignKeyRace } from "@/lib/db-utils";
+import { retryOnOrgDeletionRace } from "@/lib/db-utils";
 
 /**
  * API calls per org and day, and each key's last use, are counted in memory and written in one
@@ -53,7 +53,7 @@ export async function flushUsage(db?: Executor): Promise<void> {
           }),
           sql`, `,
         );
-        await retryOnForeignKeyRace(() => conn.execute(sql`
+        await retryOnOrgDeletionRace(() => conn.execute(sql`
           insert into ${apiUsageDaily} (org_id, day, calls)
           select v.org_id, v.day, v.calls from (values ${rows}) as v(org_id, day, calls)
           join organizations o on o.id = v.org_id

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { getDb, type Executor } from "@/db/client";
 import { env } from "@/lib/env";
 import { logError, logWarn } from "@/lib/log";
-import { retryOnForeignKeyRace } from "@/lib/db-utils";
+import { retryOnOrgDeletionRace } from "@/lib/db-utils";
 
 /**
  * The API request log. A request adds one entry to an in-memory buffer and goes on; the buffer
@@ -81,7 +81,7 @@ export async function flushRequestLog(db?: Executor): Promise<void> {
       );
       // One statement and one parameter for any batch size; entries of an org deleted meanwhile
       // are dropped by the join.
-      await retryOnForeignKeyRace(() => conn.execute(sql`
+      await retryOnOrgDeletionRace(() => conn.execute(sql`
         insert into api_requests (id, org_id, key_id, key_prefix, method, path, status, duration_ms, ip, created_at)
         select v.id, v.org_id, v.key_id, v.key_prefix, v.method, v.path, v.status, v.duration_ms, v.ip, v.created_at
         from jsonb_to_recordset(${rows}::jsonb)

@@ -4,6 +4,8 @@ import { migrateDb, openPglite, openPostgres, setDbHandle, type Db, type DbHandl
 import { memberships, organizations, users, type PlanId, type Role } from "@/db/schema";
 import { createOrganization } from "@/lib/orgs/service";
 import { newId } from "@/lib/ids";
+import { flushUsage } from "@/lib/api-keys/usage";
+import { flushRequestLog } from "@/lib/audit/request-log";
 import type { WriteContext } from "@/lib/records/pipeline";
 
 export const usingPostgres = Boolean(process.env.DATABASE_URL);
@@ -48,6 +50,9 @@ export async function createTestOrg(db: Db, options: { plan?: PlanId; name?: str
 
 export async function dropTestOrgs(db: Db, orgs: TestOrg[]): Promise<void> {
   if (orgs.length === 0) return;
+  // Write what this process still holds for these orgs first, so no batched flush races the
+  // cascade below (they can deadlock on the same rows).
+  await Promise.all([flushUsage(db), flushRequestLog(db)]);
   const userIds = orgs.flatMap((o) => Object.values(o.users).map((u) => u.id));
   await db.delete(organizations).where(inArray(organizations.id, orgs.map((o) => o.org.id)));
   if (userIds.length) await db.delete(users).where(inArray(users.id, userIds));
