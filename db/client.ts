@@ -20,6 +20,40 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+/**
+ * LISTEN on a channel for as long as the returned function has not been called. `onState` says
+ * whether notifications are being received: it turns false when the listening connection is
+ * lost (notifications sent meanwhile are missed) and true again once it listens anew.
+ */
+export type Listen = (channel: string, onNotify: (payload: string) => void, onState: (listening: boolean) => void) => () => Promise<void>;
+
+// On globalThis: Next.js may bundle this module more than once (instrumentation, routes), and
+// the handle is shared through globalThis too.
+const listeners: WeakMap<Db, Listen> = ((globalThis as unknown as { __smarfleListeners?: WeakMap<Db, Listen> }).__smarfleListeners ??= new WeakMap());
+
+/** How to LISTEN on the database behind `db`, if its driver can. */
+export function listenerFor(db: Db): Listen | undefined {
+  return listeners.get(db);
+}
+
+/** Keeps track of a handle's listeners so that closing the handle stops them first. */
+function listenerRegistry(start: Listen): { listen: Listen; stopAll(): Promise<void> } {
+  const stops = new Set<() => Promise<void>>();
+  return {
+    listen(channel, onNotify, onState) {
+      const stop = start(channel, onNotify, onState);
+      const once = async () => {
+        if (stops.delete(once)) await stop();
+      };
+      stops.add(once);
+      return once;
+    },
+    async stopAll() {
+      await Promise.all([...stops].map((s) => s()));
+    },
+  };
+}
+
 export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
 export const DEFAULT_PGLITE_DIR = path.join(process.cwd(), ".data", "pglite");
 
@@ -93,10 +127,29 @@ export async function openPglite(dataDir?: string, options: OpenOptions = {}): P
   try {
     const client = await PGlite.create(dataDir ? { dataDir } : {});
     const db = drizzle({ client, schema, logger: options.logger }) as unknown as Db;
+    // One process owns the embedded database, so every change arrives through this client.
+    const registry = listenerRegistry((channel, onNotify, onState) => {
+      let stopped = false;
+      const unsubscribe = client.listen(channel, onNotify).then(
+        (unsub) => {
+          if (!stopped) onState(true);
+          return unsub;
+        },
+        () => null,
+      );
+      return async () => {
+        stopped = true;
+        onState(false);
+        const unsub = await unsubscribe;
+        if (unsub && !client.closed) await unsub().catch(() => {});
+      };
+    });
+    listeners.set(db, registry.listen);
     return {
       db,
       driver: "pglite",
       async close() {
+        await registry.stopAll();
         await client.close();
         release();
       },
@@ -151,7 +204,84 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   const raw = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
   const client = preparingClient(raw);
   const db = drizzle({ client, schema, logger: options.logger }) as unknown as Db;
-  return { db, driver: "postgres", close: () => raw.end({ timeout: 5 }) };
+  const registry = listenerRegistry((channel, onNotify, onState) => listenOverPostgres(postgres, url, channel, onNotify, onState));
+  listeners.set(db, registry.listen);
+  return {
+    db,
+    driver: "postgres",
+    async close() {
+      await registry.stopAll();
+      await raw.end({ timeout: 5 });
+    },
+  };
+}
+
+const LISTEN_RETRY_MAX_MS = 10_000;
+
+/**
+ * LISTEN on a connection of its own, outside the pool. postgres.js's own `listen` re-subscribes
+ * after a lost connection but says nothing about the gap, and gives up if the database is down
+ * at that moment; here a lost connection is reported (`onState(false)`) and LISTEN is retried
+ * with backoff until it succeeds.
+ */
+function listenOverPostgres(
+  postgres: typeof import("postgres"),
+  url: string,
+  channel: string,
+  onNotify: (payload: string) => void,
+  onState: (listening: boolean) => void,
+): () => Promise<void> {
+  let stopped = false;
+  let listening = false;
+  let retryMs = 250;
+  let timer: NodeJS.Timeout | undefined;
+  const setListening = (v: boolean) => {
+    if (listening === v) return;
+    listening = v;
+    onState(v);
+  };
+  const retry = () => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void subscribe();
+    }, retryMs);
+    timer.unref();
+    retryMs = Math.min(retryMs * 2, LISTEN_RETRY_MAX_MS);
+  };
+  const conn = postgres(url, {
+    max: 1,
+    max_lifetime: null,
+    fetch_types: false,
+    connect_timeout: 5,
+    onnotice: () => {},
+    // Not in postgres.js's option types, but a documented connection option (its own listen uses it).
+    onnotify: (c: string, payload: string) => {
+      if (c === channel) onNotify(payload);
+    },
+    onclose: () => {
+      setListening(false);
+      retry();
+    },
+  } as Parameters<typeof postgres>[1]);
+  const subscribe = async () => {
+    if (stopped) return;
+    try {
+      await conn.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
+      retryMs = 250;
+      if (!stopped) setListening(true);
+    } catch {
+      setListening(false);
+      retry();
+    }
+  };
+  void subscribe();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    setListening(false);
+    await conn.end({ timeout: 1 });
+  };
 }
 
 /** Opens the database the environment names: PostgreSQL with DATABASE_URL, else embedded PGlite. */

@@ -3,11 +3,12 @@ import { createHash } from "node:crypto";
 import { and, desc, eq, isNull, or, gt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { apiKeys, organizations, users, API_SCOPES, type ApiKey, type ApiScope, type PlanId } from "@/db/schema";
-import type { Db, Executor } from "@/db/client";
+import { listenerFor, type Db, type Executor } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
+import { CREDENTIALS_CHANNEL, KeyCache } from "./cache";
 
 export const KEY_PREFIX = "sk_live_";
 /** 43 base62 characters carry 256 bits: at least the 32 random bytes the contract asks for. */
@@ -134,6 +135,7 @@ export async function revokeApiKey(db: Db, ctx: ChangeContext, id: string): Prom
       { action: "api_key.revoked", targetType: "api_key", targetId: id, before: { prefix: key.prefix, status: keyStatus(key) } },
     ]);
   });
+  credentialsChanged(ctx.orgId);
 }
 
 /**
@@ -183,6 +185,7 @@ export async function rotateApiKey(
     ]);
     return { key: generated.key, apiKey: fresh! };
   });
+  credentialsChanged(ctx.orgId);
   return result;
 }
 
@@ -199,7 +202,47 @@ export interface VerifiedKey {
   org: { id: string; slug: string; name: string; plan: PlanId; rateLimitRpm: number | null; leadAllowedOrigins: string[]; leadRedirectUrls: string[] };
 }
 
-const verifyCache = new WeakMap<object, ReturnType<typeof prepareLookup>>();
+type KeyRow = Awaited<ReturnType<ReturnType<typeof prepareLookup>["execute"]>>[number];
+
+interface Verifier {
+  lookup: ReturnType<typeof prepareLookup>;
+  cache: KeyCache<KeyRow>;
+}
+
+// Process-wide (see db/client.ts): every bundle of this module must share one cache per database.
+const shared = globalThis as unknown as { __smarfleKeyVerifiers?: WeakMap<Db, Verifier>; __smarfleKeyCaches?: Set<KeyCache<KeyRow>> };
+const verifiers = (shared.__smarfleKeyVerifiers ??= new WeakMap());
+const caches = (shared.__smarfleKeyCaches ??= new Set());
+
+function verifierFor(db: Db): Verifier {
+  let v = verifiers.get(db);
+  if (!v) {
+    const cache = new KeyCache<KeyRow>();
+    v = { lookup: prepareLookup(db), cache };
+    verifiers.set(db, v);
+    const listen = listenerFor(db);
+    if (listen) {
+      caches.add(cache);
+      listen(CREDENTIALS_CHANNEL, (orgId) => cache.invalidate(orgId || undefined), (live) => cache.setListening(live));
+    }
+  }
+  return v;
+}
+
+/** Whether `db`'s key cache is in use (hears the database) and how many keys it holds. */
+export function keyCacheState(db: Db): { listening: boolean; size: number } {
+  const { cache } = verifierFor(db);
+  return { listening: cache.listening, size: cache.size };
+}
+
+/**
+ * Drops an org's keys from this process's caches at once. The database notifies every server of
+ * the change anyway; this only closes the moment between our commit and that notification
+ * reaching us, so that the request after a revocation in this process is refused for certain.
+ */
+export function credentialsChanged(orgId: string): void {
+  for (const cache of caches) cache.invalidate(orgId);
+}
 
 function prepareLookup(db: Db) {
   return db
@@ -226,18 +269,21 @@ function prepareLookup(db: Db) {
 }
 
 /**
- * Looks a presented key up by its hash. The org's plan and rate-limit override come with it, so
- * an operator's change applies on the next request. Malformed keys are refused without a query.
+ * Looks a presented key up by its hash, in the cache (see KeyCache) or the database. The org's
+ * plan and rate-limit override come with it, so an operator's change applies on the next
+ * request. Malformed keys are refused without a query; expiry is checked on every request.
  */
 export async function verifyApiKey(db: Db, presented: string): Promise<VerifiedKey | null> {
   if (!KEY_PATTERN.test(presented)) return null;
-  let lookup = verifyCache.get(db);
-  if (!lookup) {
-    lookup = prepareLookup(db);
-    verifyCache.set(db, lookup);
+  const { lookup, cache } = verifierFor(db);
+  const hash = hashKey(presented);
+  let row = cache.get(hash);
+  if (!row) {
+    const stamp = cache.stamp();
+    [row] = await lookup.execute({ hash });
+    if (!row) return null;
+    cache.set(hash, row, stamp);
   }
-  const [row] = await lookup.execute({ hash: hashKey(presented) });
-  if (!row) return null;
   const now = new Date();
   if (row.revokedAt && row.revokedAt <= now) return null;
   if (row.expiresAt && row.expiresAt <= now) return null;

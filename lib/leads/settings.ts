@@ -5,6 +5,7 @@ import { organizations, type Source } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { writeAudit, type Actor } from "@/lib/audit/write";
+import { credentialsChanged } from "@/lib/api-keys/keys";
 
 const origin = z
   .string()
@@ -50,7 +51,7 @@ export async function updateLeadSettings(
 ) {
   const parsed = leadSettingsSchema.safeParse(input);
   if (!parsed.success) throw new AppError("validation_failed", "Invalid lead capture settings.", zodDetails(parsed.error.issues));
-  return db.transaction(async (tx) => {
+  const updated = await db.transaction(async (tx) => {
     const [before] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
     if (!before) throw new AppError("not_found", "Organization not found.");
     const [after] = await tx
@@ -69,4 +70,6 @@ export async function updateLeadSettings(
     ]);
     return after!;
   });
+  credentialsChanged(ctx.orgId);
+  return updated;
 }

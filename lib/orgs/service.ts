@@ -9,6 +9,7 @@ import { rowsOf } from "@/lib/db-utils";
 import { hashPassword } from "@/lib/auth/password";
 import { planLimits } from "./plans";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
+import { credentialsChanged } from "@/lib/api-keys/keys";
 
 export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("must be a valid email address"));
 export const passwordSchema = z.string().min(10, "must be at least 10 characters").max(200, "must be at most 200 characters");
@@ -227,7 +228,7 @@ export async function setOrgRateLimit(db: Executor, orgIdOrSlug: string, rpm: nu
   if (rpm !== null && (!Number.isInteger(rpm) || rpm < 1 || rpm > 1_000_000)) {
     throw new AppError("validation_failed", "Invalid rate limit.", [{ path: "rpm", message: "must be a whole number from 1 to 1000000" }]);
   }
-  return db.transaction(async (tx) => {
+  const updated = await db.transaction(async (tx) => {
     const org = await requireOrg(tx, orgIdOrSlug);
     const [updated] = await tx.update(organizations).set({ rateLimitRpm: rpm, updatedAt: new Date() }).where(eq(organizations.id, org.id)).returning();
     await writeAudit(tx, org.id, { type: "system", id: null, label: "operator" }, "system", [
@@ -235,6 +236,8 @@ export async function setOrgRateLimit(db: Executor, orgIdOrSlug: string, rpm: nu
     ]);
     return updated!;
   });
+  credentialsChanged(updated.id);
+  return updated;
 }
 
 /** How many records an org has, for display (the pipeline keeps the counters). */

@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { auditLog, clients, notifications, organizations, webhookEvents } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { OPTIONS, POST } from "@/app/api/webhook/leads/route";
+import { updateLeadSettings } from "@/lib/leads/settings";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { makeKey, randomIp } from "../helpers/api";
 
@@ -28,6 +29,12 @@ function post(body: BodyInit, headers: Record<string, string>, query = "") {
 }
 
 const countClients = async (email: string) => (await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, email)))).length;
+
+/** Changes the org's lead capture settings the way Settings → Lead capture does. */
+async function setLeadSettings(patch: { allowedOrigins?: string[]; redirectUrls?: string[] }) {
+  const [current] = await db.select().from(organizations).where(eq(organizations.id, org.org.id));
+  await updateLeadSettings(db, org.ctx, { allowedOrigins: patch.allowedOrigins ?? current!.leadAllowedOrigins, redirectUrls: patch.redirectUrls ?? current!.leadRedirectUrls });
+}
 
 describe("lead capture", () => {
   it("turns a JSON lead into a client with status lead, an audit row, notifications and client_created", async () => {
@@ -67,7 +74,7 @@ describe("lead capture", () => {
   });
 
   it("redirects a form to an allowed redirect_to URL and never to another one", async () => {
-    await db.update(organizations).set({ leadRedirectUrls: ["https://acme.example/thanks"] }).where(eq(organizations.id, org.org.id));
+    await setLeadSettings({ redirectUrls: ["https://acme.example/thanks"] });
     const ok = await post(new URLSearchParams({ name: "R1", redirect_to: "https://acme.example/thanks?from=form" }).toString(), { "content-type": "application/x-www-form-urlencoded" }, `?key=${leadsKey}`);
     expect(ok.status).toBe(303);
     expect(ok.headers.get("location")).toBe("https://acme.example/thanks?from=form");
@@ -91,7 +98,7 @@ describe("lead capture", () => {
   });
 
   it("enforces the allowed origins and answers CORS preflights", async () => {
-    await db.update(organizations).set({ leadAllowedOrigins: ["https://acme.example"] }).where(eq(organizations.id, org.org.id));
+    await setLeadSettings({ allowedOrigins: ["https://acme.example"] });
     try {
       const pre = OPTIONS(new Request("http://127.0.0.1/api/webhook/leads", { method: "OPTIONS", headers: { origin: "https://acme.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type,x-api-key" } }));
       expect(pre.status).toBe(204);
@@ -106,7 +113,7 @@ describe("lead capture", () => {
       expect(refused.headers.get("access-control-allow-origin")).toBeNull();
       expect(await countClients("cors-bad@example.com")).toBe(0);
     } finally {
-      await db.update(organizations).set({ leadAllowedOrigins: [] }).where(eq(organizations.id, org.org.id));
+      await setLeadSettings({ allowedOrigins: [] });
     }
   });
 
