@@ -1,19 +1,95 @@
 import "server-only";
+import { getTableColumns, getTableName, is, sql, SQL } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Executor } from "@/db/client";
 
-// PostgreSQL allows 65,535 bind parameters per statement; stay well under it.
-const MAX_PARAMS = 30_000;
+type Column = ReturnType<typeof getTableColumns>[string];
 
-/** Multi-row INSERT, split only when a batch would exceed the bind-parameter limit. */
-export async function insertChunked<T extends Record<string, unknown>>(tx: Executor, table: PgTable, rows: T[]): Promise<void> {
-  if (rows.length === 0) return;
-  const perRow = Math.max(1, Object.keys(rows[0]!).length);
-  const size = Math.max(1, Math.floor(MAX_PARAMS / perRow));
-  for (let i = 0; i < rows.length; i += size) {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    await tx.insert(table).values(rows.slice(i, i + size) as any);
+/** Column types whose JavaScript values go into JSON as they are and come out as PostgreSQL reads them. */
+const JSON_SAFE = new Set(["PgText", "PgInteger", "PgSmallInt", "PgBigInt53", "PgBoolean", "PgTimestamp", "PgJsonb", "PgNumericNumber", "PgArray", "PgDateString"]);
+
+interface InsertPlan {
+  text: [string, string];
+  columns: [string, Column][];
+}
+
+const plans = new Map<string, InsertPlan>();
+
+function planInsert(table: PgTable, keys: string[], options: InsertOptions): InsertPlan {
+  const cacheKey = JSON.stringify([getTableName(table), keys, options.upsert ?? null, options.returning ?? false]);
+  let plan = plans.get(cacheKey);
+  if (plan) return plan;
+  const all = getTableColumns(table);
+  const columns = keys.map((k) => {
+    const col = all[k];
+    if (!col) throw new Error(`insertRows: ${getTableName(table)} has no column ${k}`);
+    if (!JSON_SAFE.has(col.columnType)) throw new Error(`insertRows: column type ${col.columnType} (${col.name}) is not supported`);
+    return [k, col] as [string, Column];
+  });
+  const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const names = columns.map(([, c]) => q(c.name)).join(", ");
+  const defs = columns.map(([, c]) => `${q(c.name)} ${c.getSQLType()}`).join(", ");
+  let suffix = `) as r(${defs})`;
+  if (options.upsert) {
+    const set = options.upsert.set.map((k) => `${q(all[k]!.name)} = excluded.${q(all[k]!.name)}`).join(", ");
+    suffix += ` on conflict (${q(all[options.upsert.target]!.name)}) do update set ${set}`;
+    if (options.upsert.where) suffix += ` where ${options.upsert.where}`;
   }
+  if (options.returning) suffix += " returning *";
+  plan = { text: [`insert into ${q(getTableName(table))} (${names}) select ${names} from jsonb_to_recordset(`, `::jsonb${suffix}`], columns };
+  plans.set(cacheKey, plan);
+  return plan;
+}
+
+export interface InsertOptions {
+  /** ON CONFLICT (target) DO UPDATE SET each of `set` from EXCLUDED [WHERE where]; keys are property names, `where` is SQL. */
+  upsert?: { target: string; set: readonly string[]; where?: string };
+  returning?: boolean;
+}
+
+/**
+ * Multi-row INSERT of any size as one statement with one parameter: the rows travel as a JSON
+ * array and PostgreSQL unpacks them with jsonb_to_recordset. The statement's text depends only
+ * on the table and the columns, so it is prepared once per connection, and building it costs
+ * nothing per row (query builders spend most of a bulk insert's time on per-value parameters).
+ *
+ * Every column the rows carry is written; an absent value is the column's default when that is a
+ * value or a function, else NULL. A column whose default is SQL (defaultNow) is written only if
+ * the rows carry it. With `returning`, the written rows come back as the table's objects.
+ */
+export async function insertRows<T extends Record<string, unknown>>(tx: Executor, table: PgTable, rows: T[], options: InsertOptions = {}): Promise<T[]> {
+  if (rows.length === 0) return [];
+  const all = getTableColumns(table);
+  const keys = Object.keys(all).filter((k) => {
+    const col = all[k]!;
+    if (!col.hasDefault || col.defaultFn || !is(col.default, SQL)) return true;
+    return rows[0]![k] !== undefined;
+  });
+  const plan = planInsert(table, keys, options);
+  const payload = rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, col] of plan.columns) {
+      let v = row[k];
+      if (v === undefined) {
+        if (col.defaultFn) v = col.defaultFn();
+        else if (col.hasDefault && !is(col.default, SQL)) v = col.default;
+        else if (col.hasDefault) throw new Error(`insertRows: ${col.name} is missing in some rows`);
+      }
+      out[col.name] = v ?? null;
+    }
+    return out;
+  });
+  const result = await tx.execute(sql`${sql.raw(plan.text[0])}${JSON.stringify(payload)}${sql.raw(plan.text[1])}`);
+  if (!options.returning) return [];
+  const decoders = Object.entries(all);
+  return rowsOf<Record<string, unknown>>(result).map((raw) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, col] of decoders) {
+      const v = raw[col.name];
+      out[k] = v === null || v === undefined ? null : col.mapFromDriverValue(v);
+    }
+    return out as T;
+  });
 }
 
 export function chunk<T>(items: T[], size: number): T[][] {

@@ -2,7 +2,7 @@ import "server-only";
 import { auditLog, type ActorType, type Source } from "@/db/schema";
 import type { Executor } from "@/db/client";
 import { newId } from "@/lib/ids";
-import { insertChunked } from "@/lib/db-utils";
+import { insertRows } from "@/lib/db-utils";
 
 /** Who made a change: a person, an API key, an inbound source, a connector, an import or the system. */
 export interface Actor {
@@ -31,7 +31,7 @@ export interface AuditInput {
 export async function writeAudit(tx: Executor, orgId: string, actor: Actor, source: Source, entries: AuditInput[]): Promise<void> {
   if (entries.length === 0) return;
   const now = new Date();
-  await insertChunked(
+  await insertRows(
     tx,
     auditLog,
     entries.map((e) => ({

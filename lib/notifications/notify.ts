@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { memberships, notifications, type Role } from "@/db/schema";
 import type { Executor } from "@/db/client";
 import { newId } from "@/lib/ids";
-import { insertChunked } from "@/lib/db-utils";
+import { insertRows } from "@/lib/db-utils";
 
 export interface NotificationInput {
   kind: string;
@@ -28,7 +28,7 @@ export async function notifyMembers(tx: Executor, orgId: string, items: Notifica
   const rows = members.flatMap((m) =>
     items.map((n) => ({ id: newId("ntf"), orgId, userId: m.userId, kind: n.kind, title: n.title, body: n.body ?? null, link: n.link ?? null, createdAt: now })),
   );
-  await insertChunked(tx, notifications, rows);
+  await insertRows(tx, notifications, rows);
 }
 
 export async function listNotifications(db: Executor, orgId: string, userId: string, limit = 20) {

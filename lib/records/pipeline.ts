@@ -1,12 +1,12 @@
 import "server-only";
-import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, getTableName, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { randomInt } from "node:crypto";
 import { organizations, orgRecordCounters, type Source } from "@/db/schema";
 import { getDb, type Executor, type Tx } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId } from "@/lib/ids";
-import { chunk, pgErrorCode } from "@/lib/db-utils";
+import { insertRows, pgErrorCode } from "@/lib/db-utils";
 import { writeAudit, type Actor, type AuditInput } from "@/lib/audit/write";
 import { notificationRecipients, notifyMembers, type NotificationInput } from "@/lib/notifications/notify";
 import { subscribedEndpoints, writeOutbox, signalDeliveriesCommitted, type OutboxEvent } from "@/lib/webhooks/outbox";
@@ -288,20 +288,11 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach =
   }
 
   const written = new Map<string, Row>();
-  const perRow = def.fields.length + 8;
-  const set: Record<string, SQL> = {};
-  for (const name of [...def.fields.map((f) => f.column), "externalId", "customFields", "version", "updatedAt"]) {
-    set[name] = sql.raw(`excluded."${c(name).name}"`);
-  }
-  for (const part of chunk(writes, Math.floor(30_000 / perRow))) {
-    const rows = (await tx
-      .insert(table)
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      .values(part as any)
-      .onConflictDoUpdate({ target: c("id"), set, setWhere: sql`${c("orgId")} = excluded.org_id` })
-      .returning()) as Row[];
-    for (const r of rows) written.set(r.id, r);
-  }
+  const rows = await insertRows(tx, table, writes, {
+    upsert: { target: "id", set: [...def.fields.map((f) => f.column), "externalId", "customFields", "version", "updatedAt"], where: `"${getTableName(table)}"."org_id" = excluded."org_id"` },
+    returning: true,
+  });
+  for (const r of rows) written.set(r.id, r);
   for (const { p, before, row } of pending) {
     const saved = written.get(row.id);
     if (!saved) throw new Error(`pipeline: row ${row.id} was not written`);

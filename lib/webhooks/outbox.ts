@@ -4,7 +4,7 @@ import { and, eq } from "drizzle-orm";
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
 import type { Executor } from "@/db/client";
 import { newId } from "@/lib/ids";
-import { insertChunked } from "@/lib/db-utils";
+import { insertRows } from "@/lib/db-utils";
 
 export interface OutboxEvent {
   type: string;
@@ -44,7 +44,7 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
     createdAt: now,
   }));
   const endpoints = endpointsKnown ?? (await subscribedEndpoints(tx, orgId));
-  await insertChunked(tx, webhookEvents, eventRows);
+  await insertRows(tx, webhookEvents, eventRows);
   if (endpoints.length === 0) return 0;
 
   const deliveries = eventRows.flatMap((e, i) =>
@@ -64,7 +64,7 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
         updatedAt: now,
       })),
   );
-  await insertChunked(tx, webhookDeliveries, deliveries);
+  await insertRows(tx, webhookDeliveries, deliveries);
   return deliveries.length;
 }
 
