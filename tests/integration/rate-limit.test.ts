@@ -199,4 +199,23 @@ describe.skipIf(!REDIS_URL)("the plain-Redis adapter", () => {
       client.disconnect();
     }
   });
+
+  it("sends the checks made in one turn of the event loop to Redis as one pipeline", async () => {
+    const client = new IORedis(REDIS_URL!);
+    const adapter = new RedisScriptAdapter(client);
+    let pipelines = 0;
+    const pipeline = client.pipeline.bind(client);
+    client.pipeline = ((...a: Parameters<typeof pipeline>) => (pipelines++, pipeline(...a))) as typeof client.pipeline;
+    try {
+      const rl = new Ratelimit({ redis: adapter as never, limiter: Ratelimit.slidingWindow(5, "10 s"), ephemeralCache: false, prefix: `t${randomBytes(4).toString("hex")}` });
+      expect((await rl.limit("warm")).success).toBe(true); // loads the script
+      pipelines = 0;
+      const results = await Promise.all(Array.from({ length: 20 }, () => rl.limit("burst")));
+      expect(results.filter((r) => r.success)).toHaveLength(5);
+      expect(results.map((r) => r.remaining).sort((a, b) => b - a).slice(0, 5)).toEqual([4, 3, 2, 1, 0]);
+      expect(pipelines).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+  });
 });
