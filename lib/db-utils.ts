@@ -10,7 +10,8 @@ const JSON_SAFE = new Set(["PgText", "PgInteger", "PgSmallInt", "PgBigInt53", "P
 
 interface InsertPlan {
   text: [string, string];
-  columns: [string, Column][];
+  /** Columns whose default the rows' missing values take (a value or a function). */
+  defaults: [string, Column][];
 }
 
 const plans = new Map<string, InsertPlan>();
@@ -27,8 +28,8 @@ function planInsert(table: PgTable, keys: string[], options: InsertOptions): Ins
     return [k, col] as [string, Column];
   });
   const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  const names = columns.map(([, c]) => q(c.name)).join(", ");
-  const defs = columns.map(([, c]) => `${q(c.name)} ${c.getSQLType()}`).join(", ");
+  // The JSON objects keep the rows' own property names; the record definition maps them to columns.
+  const defs = columns.map(([k, c]) => `${q(k)} ${c.getSQLType()}`).join(", ");
   let suffix = `) as r(${defs})`;
   if (options.upsert) {
     const set = options.upsert.set.map((k) => `${q(all[k]!.name)} = excluded.${q(all[k]!.name)}`).join(", ");
@@ -36,9 +37,22 @@ function planInsert(table: PgTable, keys: string[], options: InsertOptions): Ins
     if (options.upsert.where) suffix += ` where ${options.upsert.where}`;
   }
   if (options.returning) suffix += " returning *";
-  plan = { text: [`insert into ${q(getTableName(table))} (${names}) select ${names} from jsonb_to_recordset(`, `::jsonb${suffix}`], columns };
+  plan = {
+    text: [`insert into ${q(getTableName(table))} (${columns.map(([, c]) => q(c.name)).join(", ")}) select ${columns.map(([k]) => `r.${q(k)}`).join(", ")} from jsonb_to_recordset(`, `::jsonb${suffix}`],
+    defaults: columns.filter(([, c]) => c.defaultFn || (c.hasDefault && !is(c.default, SQL))),
+  };
   plans.set(cacheKey, plan);
   return plan;
+}
+
+function withDefaults<T extends Record<string, unknown>>(row: T, defaults: [string, Column][]): T {
+  let out = row;
+  for (const [k, col] of defaults) {
+    if (row[k] !== undefined) continue;
+    if (out === row) out = { ...row };
+    (out as Record<string, unknown>)[k] = col.defaultFn ? col.defaultFn() : col.default;
+  }
+  return out;
 }
 
 export interface InsertOptions {
@@ -66,19 +80,12 @@ export async function insertRows<T extends Record<string, unknown>>(tx: Executor
     return rows[0]![k] !== undefined;
   });
   const plan = planInsert(table, keys, options);
-  const payload = rows.map((row) => {
-    const out: Record<string, unknown> = {};
-    for (const [k, col] of plan.columns) {
-      let v = row[k];
-      if (v === undefined) {
-        if (col.defaultFn) v = col.defaultFn();
-        else if (col.hasDefault && !is(col.default, SQL)) v = col.default;
-        else if (col.hasDefault) throw new Error(`insertRows: ${col.name} is missing in some rows`);
-      }
-      out[col.name] = v ?? null;
-    }
-    return out;
-  });
+  // Rows go out as they are (JSON.stringify writes a Date as ISO 8601 and leaves undefined out,
+  // which reads as NULL); only a row missing a value with a default is copied to fill it in.
+  const payload = plan.defaults.length === 0 ? rows : rows.map((row) => withDefaults(row, plan.defaults));
+  for (const [k, col] of Object.entries(all)) {
+    if (!keys.includes(k) && rows.some((r) => r[k] !== undefined)) throw new Error(`insertRows: ${col.name} is missing in some rows`);
+  }
   const result = await tx.execute(sql`${sql.raw(plan.text[0])}${JSON.stringify(payload)}${sql.raw(plan.text[1])}`);
   if (!options.returning) return [];
   const decoders = Object.entries(all);
