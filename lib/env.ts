@@ -62,6 +62,13 @@ const schema = z
       .enum(["0", "1", ""])
       .optional()
       .transform((v) => v !== "0"),
+    /**
+     * Keep verified API keys in memory, trusted while the database's change notifications arrive
+     * (LISTEN on a session of its own). Default: on, except in serverless mode (QSTASH_TOKEN), where
+     * a frozen instance would hear of a revocation only after serving its next request. Set `0`
+     * behind a transaction-pooling PgBouncer, which cannot carry LISTEN.
+     */
+    SMARFLE_KEY_CACHE: z.enum(["0", "1", ""]).optional(),
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   })
   .superRefine((v, ctx) => {

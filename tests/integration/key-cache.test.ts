@@ -4,6 +4,7 @@ import { apiKeys, organizations } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { GET as me } from "@/app/api/v1/me/route";
 import { keyCacheState, verifyApiKey } from "@/lib/api-keys/keys";
+import { resetEnvCache } from "@/lib/env";
 import { createTestOrg, dropTestOrgs, openTestDb, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 import { call, makeKey } from "../helpers/api";
 
@@ -96,6 +97,28 @@ describe("API key cache", () => {
     lookups = 0;
     expect((await call(me, { key })).status).toBe(200);
     expect(lookups).toBe(0);
+  });
+
+  // A second handle on the same database: PostgreSQL only (each in-memory PGlite is its own).
+  it.runIf(usingPostgres)("is off with SMARFLE_KEY_CACHE=0 and in serverless mode: every request looks its key up", async () => {
+    const { key } = await makeKey(db, org, ["read"]);
+    for (const setting of [{ SMARFLE_KEY_CACHE: "0" }, { QSTASH_TOKEN: "t", QSTASH_CURRENT_SIGNING_KEY: "a", QSTASH_NEXT_SIGNING_KEY: "b" }]) {
+      let counted = 0;
+      const saved = { ...process.env };
+      Object.assign(process.env, setting);
+      resetEnvCache();
+      const plain = await openTestDb({ logger: { logQuery: (q) => void (/from "api_keys"/.test(q) && counted++) } });
+      try {
+        for (let i = 0; i < 3; i++) expect(await verifyApiKey(plain.db, key)).toMatchObject({ orgId: org.org.id });
+        expect(counted).toBe(3);
+        expect(keyCacheState(plain.db)).toEqual({ listening: false, size: 0 });
+      } finally {
+        for (const k of Object.keys(setting)) delete process.env[k];
+        Object.assign(process.env, saved);
+        resetEnvCache();
+        await plain.close();
+      }
+    }
   });
 
   it.runIf(usingPostgres)("is bypassed while its listening connection is down, and resumes after", async () => {
