@@ -11,9 +11,10 @@ import { createRecord, writeRecords, type WriteContext } from "./pipeline";
  * that writes it, and the plan limit is applied by the pipeline as for any batch (exactly near
  * the limit).
  *
- * No timer: a create that finds a free slot is written at once (a batch of one); only while
- * `MAX_IN_FLIGHT` batches of the same writer are being written do later ones wait, and the next
- * batch takes all of them. So an idle server adds no latency.
+ * No timer: a create that finds a free slot is written at the end of the current event-loop turn,
+ * with whatever else arrived in that turn; only while `MAX_IN_FLIGHT` batches of the same writer
+ * are being written do later ones wait, and the next batch takes all of them. So an idle server
+ * adds no latency.
  *
  * If a whole batch fails (a database error, or the exact plan-limit re-check refusing the batch
  * as a whole), each of its records is retried on its own, so one record's failure never becomes
@@ -34,6 +35,8 @@ interface Lane {
   type: RecordType;
   queue: Waiter[];
   inFlight: number;
+  /** A drain is about to start (at the end of this event-loop turn). */
+  starting: boolean;
 }
 
 const holder = globalThis as unknown as { __smarfleCoalesce?: Map<string, Lane> };
@@ -42,11 +45,20 @@ const lanes = (holder.__smarfleCoalesce ??= new Map());
 export function createRecordCoalesced(ctx: WriteContext, type: RecordType, data: unknown): Promise<ApiRecord> {
   const key = JSON.stringify([ctx.orgId, ctx.source, ctx.actor.type, ctx.actor.id, ctx.actor.label ?? null, type]);
   let lane = lanes.get(key);
-  if (!lane) lanes.set(key, (lane = { ctx, type, queue: [], inFlight: 0 }));
+  if (!lane) lanes.set(key, (lane = { ctx, type, queue: [], inFlight: 0, starting: false }));
   const l = lane;
   return new Promise<ApiRecord>((resolve, reject) => {
     l.queue.push({ data, resolve, reject });
-    if (l.inFlight < MAX_IN_FLIGHT) void drain(key, l);
+    if (l.inFlight < MAX_IN_FLIGHT && !l.starting) {
+      // Start at the end of this turn of the event loop, so that the creates that arrive in the
+      // same turn (several requests read from the network at once) share the batch instead of
+      // the first one going alone.
+      l.starting = true;
+      setImmediate(() => {
+        l.starting = false;
+        void drain(key, l);
+      });
+    }
   });
 }
 
@@ -59,7 +71,7 @@ async function drain(key: string, lane: Lane): Promise<void> {
     }
   } finally {
     lane.inFlight--;
-    if (lane.inFlight === 0 && lane.queue.length === 0) lanes.delete(key);
+    if (lane.inFlight === 0 && lane.queue.length === 0 && !lane.starting) lanes.delete(key);
   }
 }
 

@@ -59,6 +59,14 @@ describe("concurrent leads share transactions (group commit) with the outcome of
     expect(notes.every((x) => x.title.startsWith("New lead: "))).toBe(true);
   });
 
+  it("puts the creates that arrive in one turn of the event loop into one batch, the first one included", async () => {
+    const org = await newOrg("business");
+    const made = await Promise.all(Array.from({ length: 25 }, (_, i) => createRecordCoalesced(org.ctx, "client", { name: `Turn ${i}` })));
+    expect(new Set(made.map((r) => r.id)).size).toBe(25);
+    const rows = await db.select().from(clients).where(eq(clients.orgId, org.org.id));
+    expect(new Set(rows.map((r) => r.createdAt.getTime())).size).toBe(1);
+  });
+
   it("keeps a bad record's failure to itself", async () => {
     const org = await newOrg("business");
     const outcomes = await Promise.allSettled(
