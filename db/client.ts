@@ -114,6 +114,8 @@ export interface OpenOptions {
   /** drizzle's query logger; tests use it to count statements. */
   logger?: { logQuery(query: string, params: unknown[]): void };
   max?: number;
+  /** How often a PostgreSQL listener checks that its notifications still arrive (default 5 s). */
+  listenHeartbeatMs?: number;
 }
 
 export async function openPglite(dataDir?: string, options: OpenOptions = {}): Promise<DbHandle> {
@@ -204,7 +206,7 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   const raw = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
   const client = preparingClient(raw);
   const db = drizzle({ client, schema, logger: options.logger }) as unknown as Db;
-  const registry = listenerRegistry((channel, onNotify, onState) => listenOverPostgres(postgres, url, channel, onNotify, onState));
+  const registry = listenerRegistry((channel, onNotify, onState) => listenOverPostgres(postgres, url, channel, onNotify, onState, options.listenHeartbeatMs));
   listeners.set(db, registry.listen);
   return {
     db,
@@ -217,12 +219,21 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 }
 
 const LISTEN_RETRY_MAX_MS = 10_000;
+const LISTEN_HEARTBEAT_MS = 5_000;
+/** Payloads a listener sends itself to check the channel; never passed on. */
+const PING_PREFIX = "smarfle:ping:";
+let listenerCount = 0;
 
 /**
  * LISTEN on a connection of its own, outside the pool. postgres.js's own `listen` re-subscribes
  * after a lost connection but says nothing about the gap, and gives up if the database is down
- * at that moment; here a lost connection is reported (`onState(false)`) and LISTEN is retried
- * with backoff until it succeeds.
+ * at that moment. Here:
+ *
+ * - a closed connection is reported at once (`onState(false)`) and LISTEN is retried with
+ *   backoff, on a new connection, until it succeeds;
+ * - a connection that dies without closing (a firewall or NAT dropping an idle connection) is
+ *   caught by a heartbeat: every `heartbeatMs` the listener notifies itself, and if the previous
+ *   ping has not come back it gives the connection up as lost.
  */
 function listenOverPostgres(
   postgres: typeof import("postgres"),
@@ -230,11 +241,17 @@ function listenOverPostgres(
   channel: string,
   onNotify: (payload: string) => void,
   onState: (listening: boolean) => void,
+  heartbeatMs = LISTEN_HEARTBEAT_MS,
 ): () => Promise<void> {
+  type Conn = ReturnType<typeof postgres>;
+  const id = ++listenerCount;
   let stopped = false;
   let listening = false;
   let retryMs = 250;
   let timer: NodeJS.Timeout | undefined;
+  let conn: Conn | null = null;
+  let pingSent = 0;
+  let pingPending = false;
   const setListening = (v: boolean) => {
     if (listening === v) return;
     listening = v;
@@ -244,43 +261,69 @@ function listenOverPostgres(
     if (stopped || timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      void subscribe();
+      void connect();
     }, retryMs);
     timer.unref();
     retryMs = Math.min(retryMs * 2, LISTEN_RETRY_MAX_MS);
   };
-  const conn = postgres(url, {
-    max: 1,
-    max_lifetime: null,
-    fetch_types: false,
-    connect_timeout: 5,
-    onnotice: () => {},
-    // Not in postgres.js's option types, but a documented connection option (its own listen uses it).
-    onnotify: (c: string, payload: string) => {
-      if (c === channel) onNotify(payload);
-    },
-    onclose: () => {
-      setListening(false);
-      retry();
-    },
-  } as Parameters<typeof postgres>[1]);
-  const subscribe = async () => {
+  /** The connection is gone or unresponsive: stop trusting it and start over. */
+  const drop = (c: Conn) => {
+    if (c !== conn) return;
+    conn = null;
+    pingPending = false;
+    setListening(false);
+    void c.end({ timeout: 0 }).catch(() => {});
+    retry();
+  };
+  const connect = async () => {
     if (stopped) return;
+    const c: Conn = postgres(url, {
+      // Shows in pg_stat_activity which process and listener a connection belongs to.
+      connection: { application_name: `smarfle-listen-${process.pid}-${id}` },
+      max: 1,
+      max_lifetime: null,
+      fetch_types: false,
+      connect_timeout: 5,
+      onnotice: () => {},
+      // Not in postgres.js's option types, but a connection option (its own listen uses it).
+      onnotify: (ch: string, payload: string) => {
+        if (c !== conn || ch !== channel) return;
+        if (payload.startsWith(PING_PREFIX)) {
+          if (payload === `${PING_PREFIX}${pingSent}`) pingPending = false;
+          return;
+        }
+        onNotify(payload);
+      },
+      onclose: () => drop(c),
+    } as Parameters<typeof postgres>[1]);
+    conn = c;
     try {
-      await conn.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
+      await c.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
+      if (stopped || c !== conn) return;
       retryMs = 250;
-      if (!stopped) setListening(true);
+      setListening(true);
     } catch {
-      setListening(false);
-      retry();
+      drop(c);
     }
   };
-  void subscribe();
+  const heartbeat = setInterval(() => {
+    const c = conn;
+    if (!listening || !c) return;
+    if (pingPending) return drop(c); // the last ping never came back
+    pingPending = true;
+    pingSent++;
+    c.unsafe("select pg_notify($1, $2)", [channel, `${PING_PREFIX}${pingSent}`]).catch(() => drop(c));
+  }, heartbeatMs);
+  heartbeat.unref();
+  void connect();
   return async () => {
     stopped = true;
+    clearInterval(heartbeat);
     clearTimeout(timer);
     setListening(false);
-    await conn.end({ timeout: 1 });
+    const c = conn;
+    conn = null;
+    if (c) await c.end({ timeout: 1 });
   };
 }
 

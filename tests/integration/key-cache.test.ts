@@ -99,6 +99,37 @@ describe("API key cache", () => {
     expect(lookups).toBe(0);
   });
 
+  it.runIf(usingPostgres)("stops trusting a listener whose connection hangs without closing, and reconnects", async () => {
+    const { key, apiKey } = await makeKey(db, org, ["read"]);
+    let counted = 0;
+    const watched = await openTestDb({ listenHeartbeatMs: 100, logger: { logQuery: (q) => void (/from "api_keys"/.test(q) && counted++) } });
+    let pid: number | undefined;
+    try {
+      expect(await verifyApiKey(watched.db, key)).not.toBeNull(); // starts its listener
+      await vi.waitFor(() => expect(keyCacheState(watched.db).listening).toBe(true), { timeout: 5000, interval: 20 });
+      const rows = (await other.db.execute(sql`select pid, application_name from pg_stat_activity where application_name like ${`smarfle-listen-${process.pid}-%`}`)) as unknown as { pid: number; application_name: string }[];
+      const seq = (r: { application_name: string }) => Number(r.application_name.split("-").pop());
+      pid = rows.sort((a, b) => seq(b) - seq(a))[0]!.pid; // the newest listener of this process: watched's
+      expect(await verifyApiKey(watched.db, key)).not.toBeNull();
+      // Freeze its backend: the connection stays open but nothing comes back, as behind a NAT
+      // that dropped it. The heartbeat notices and the cache stops being used.
+      process.kill(pid, "SIGSTOP");
+      await vi.waitFor(() => expect(keyCacheState(watched.db).listening).toBe(false), { timeout: 5000, interval: 20 });
+      await other.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, apiKey.id));
+      counted = 0;
+      expect(await verifyApiKey(watched.db, key)).toBeNull();
+      expect(counted).toBe(1);
+      // It listens again on a new connection.
+      await vi.waitFor(() => expect(keyCacheState(watched.db).listening).toBe(true), { timeout: 5000, interval: 20 });
+    } finally {
+      if (pid) {
+        process.kill(pid, "SIGCONT");
+        await other.db.execute(sql`select pg_terminate_backend(${pid})`);
+      }
+      await watched.close();
+    }
+  });
+
   // A second handle on the same database: PostgreSQL only (each in-memory PGlite is its own).
   it.runIf(usingPostgres)("is off with SMARFLE_KEY_CACHE=0 and in serverless mode: every request looks its key up", async () => {
     const { key } = await makeKey(db, org, ["read"]);
