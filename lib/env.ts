@@ -101,6 +101,14 @@ export function env(): Env {
   return cached;
 }
 
+/**
+ * Serverless mode (DESIGN.md "Runtime modes"): QStash delivers webhooks and runs the schedules,
+ * and an instance may be frozen as soon as it has answered, so nothing may wait on a timer.
+ */
+export function serverless(): boolean {
+  return Boolean(env().QSTASH_TOKEN);
+}
+
 /** Tests and the CLI change the environment between runs; this drops the cached parse. */
 export function resetEnvCache(): void {
   cached = undefined;

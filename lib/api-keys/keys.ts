@@ -4,7 +4,7 @@ import { and, desc, eq, isNull, or, gt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { apiKeys, organizations, users, API_SCOPES, type ApiKey, type ApiScope, type PlanId } from "@/db/schema";
 import { listenerFor, type Db, type Executor } from "@/db/client";
-import { env } from "@/lib/env";
+import { env, serverless } from "@/lib/env";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
@@ -232,7 +232,7 @@ function verifierFor(db: Db): Verifier {
 
 function keyCacheEnabled(): boolean {
   const e = env();
-  return e.SMARFLE_KEY_CACHE === "1" || (e.SMARFLE_KEY_CACHE !== "0" && !e.QSTASH_TOKEN);
+  return e.SMARFLE_KEY_CACHE === "1" || (e.SMARFLE_KEY_CACHE !== "0" && !serverless());
 }
 
 /** Whether `db`'s key cache is in use (hears the database) and how many keys it holds. */

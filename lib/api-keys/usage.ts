@@ -3,6 +3,7 @@ import { and, asc, eq, gte, lte, sql } from "drizzle-orm";
 import { apiKeys, apiUsageDaily } from "@/db/schema";
 import { getDb, type Executor } from "@/db/client";
 import { logError } from "@/lib/log";
+import { serverless } from "@/lib/env";
 import { retryOnOrgDeletionRace } from "@/lib/db-utils";
 
 /**
@@ -29,7 +30,7 @@ export function recordApiCall(orgId: string, keyId: string | null, now = new Dat
   const k = `${orgId}|${utcDay(now)}`;
   usage.pending.calls.set(k, (usage.pending.calls.get(k) ?? 0) + 1);
   if (keyId) usage.pending.lastUsed.set(keyId, now);
-  if (!usage.timer) {
+  if (!usage.timer && !serverless()) {
     usage.timer = setInterval(() => void flushUsage().catch(() => {}), FLUSH_INTERVAL_MS);
     usage.timer.unref();
   }

@@ -1,7 +1,7 @@
 import "server-only";
 import { sql } from "drizzle-orm";
 import { getDb, type Executor } from "@/db/client";
-import { env } from "@/lib/env";
+import { env, serverless } from "@/lib/env";
 import { logError, logWarn } from "@/lib/log";
 import { retryOnOrgDeletionRace } from "@/lib/db-utils";
 
@@ -50,7 +50,8 @@ export function logApiRequest(entry: RequestLogEntry): void {
     state.dropped += over;
   }
   if (state.buffer.length >= FLUSH_AT) void flushRequestLog().catch(() => {});
-  else if (!state.timer) {
+  // Serverless: the request flushes after its response instead (see logKeyedRequest).
+  else if (!state.timer && !serverless()) {
     state.timer = setTimeout(() => {
       state.timer = undefined;
       void flushRequestLog().catch(() => {});

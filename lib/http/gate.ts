@@ -5,8 +5,10 @@ import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/keys";
-import { recordApiCall } from "@/lib/api-keys/usage";
-import { logApiRequest } from "@/lib/audit/request-log";
+import { flushUsage, recordApiCall } from "@/lib/api-keys/usage";
+import { flushRequestLog, logApiRequest } from "@/lib/audit/request-log";
+import { serverless } from "@/lib/env";
+import { runAfterResponse } from "./after";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { planLimits } from "@/lib/orgs/plans";
 import type { Actor } from "@/lib/audit/write";
@@ -164,6 +166,15 @@ export function apiRoute<P extends RouteParams = RouteParams>(
   }
 }
 
+/**
+ * In serverless mode an instance can be frozen once it has answered, so the buffered request
+ * log and usage counts are written after each response (Next.js `after`, which keeps the
+ * function running for it) rather than on a timer that might never fire.
+ */
+function flushAfterResponse(): void {
+  runAfterResponse(() => Promise.all([flushRequestLog(), flushUsage()]).catch(() => {}));
+}
+
 /** One entry in the API request log (buffered; written in batches off the request's path). */
 export function logKeyedRequest(key: VerifiedKey, req: Request, status: number, started: number, requestId: string, ip: string): void {
   const url = req.url;
@@ -182,4 +193,5 @@ export function logKeyedRequest(key: VerifiedKey, req: Request, status: number, 
     ip: ip || null,
     at: new Date(),
   });
+  if (serverless()) flushAfterResponse();
 }
