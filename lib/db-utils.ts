@@ -14,7 +14,25 @@ interface InsertPlan {
   defaults: [string, Column][];
 }
 
+/** What insertRows needs to know of a table, worked out once. */
+interface TableMeta {
+  columns: [string, Column][];
+  /** Columns whose default is SQL (defaultNow): written only when the rows carry them. */
+  sqlDefaulted: string[];
+}
+
+const metas = new WeakMap<PgTable, TableMeta>();
 const plans = new Map<string, InsertPlan>();
+
+function tableMeta(table: PgTable): TableMeta {
+  let meta = metas.get(table);
+  if (!meta) {
+    const columns = Object.entries(getTableColumns(table));
+    meta = { columns, sqlDefaulted: columns.filter(([, c]) => c.hasDefault && !c.defaultFn && is(c.default, SQL)).map(([k]) => k) };
+    metas.set(table, meta);
+  }
+  return meta;
+}
 
 function planInsert(table: PgTable, keys: string[], options: InsertOptions): InsertPlan {
   const cacheKey = JSON.stringify([getTableName(table), keys, options.upsert ?? null, options.returning ?? false]);
@@ -73,25 +91,20 @@ export interface InsertOptions {
  */
 export async function insertRows<T extends Record<string, unknown>>(tx: Executor, table: PgTable, rows: T[], options: InsertOptions = {}): Promise<T[]> {
   if (rows.length === 0) return [];
-  const all = getTableColumns(table);
-  const keys = Object.keys(all).filter((k) => {
-    const col = all[k]!;
-    if (!col.hasDefault || col.defaultFn || !is(col.default, SQL)) return true;
-    return rows[0]![k] !== undefined;
-  });
+  const meta = tableMeta(table);
+  const first = rows[0]!;
+  const omitted = meta.sqlDefaulted.filter((k) => first[k] === undefined);
+  for (const k of omitted) if (rows.some((r) => r[k] !== undefined)) throw new Error(`insertRows: ${k} is missing in some rows`);
+  const keys = meta.columns.map(([k]) => k).filter((k) => !omitted.includes(k));
   const plan = planInsert(table, keys, options);
   // Rows go out as they are (JSON.stringify writes a Date as ISO 8601 and leaves undefined out,
   // which reads as NULL); only a row missing a value with a default is copied to fill it in.
   const payload = plan.defaults.length === 0 ? rows : rows.map((row) => withDefaults(row, plan.defaults));
-  for (const [k, col] of Object.entries(all)) {
-    if (!keys.includes(k) && rows.some((r) => r[k] !== undefined)) throw new Error(`insertRows: ${col.name} is missing in some rows`);
-  }
   const result = await tx.execute(sql`${sql.raw(plan.text[0])}${JSON.stringify(payload)}${sql.raw(plan.text[1])}`);
   if (!options.returning) return [];
-  const decoders = Object.entries(all);
   return rowsOf<Record<string, unknown>>(result).map((raw) => {
     const out: Record<string, unknown> = {};
-    for (const [k, col] of decoders) {
+    for (const [k, col] of meta.columns) {
       const v = raw[col.name];
       out[k] = v === null || v === undefined ? null : col.mapFromDriverValue(v);
     }

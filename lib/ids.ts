@@ -2,16 +2,27 @@ import { randomBytes } from "node:crypto";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/** Uniform base62 string: rejection sampling keeps every character equally likely. For secrets. */
-export function randomBase62(length: number): string {
+/** Uniform base62 string from random bytes: rejection sampling keeps every character equally likely. */
+function base62(length: number, nextByte: () => number): string {
   let out = "";
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248) out += BASE62[byte % 62];
-      if (out.length === length) break;
-    }
+    const byte = nextByte();
+    if (byte < 248) out += BASE62[byte % 62];
   }
   return out;
+}
+
+/** For secrets: bytes drawn fresh from the CSPRNG for this string alone. */
+export function randomBase62(length: number): string {
+  let bytes = randomBytes(length * 2);
+  let at = 0;
+  return base62(length, () => {
+    if (at === bytes.length) {
+      bytes = randomBytes(length * 2);
+      at = 0;
+    }
+    return bytes[at++]!;
+  });
 }
 
 // Ids draw their random part from a block of CSPRNG bytes, each byte used once: one call per
@@ -20,17 +31,12 @@ const POOL_SIZE = 4096;
 let pool = randomBytes(POOL_SIZE);
 let poolAt = 0;
 
-function pooledBase62(length: number): string {
-  let out = "";
-  while (out.length < length) {
-    if (poolAt === POOL_SIZE) {
-      pool = randomBytes(POOL_SIZE);
-      poolAt = 0;
-    }
-    const byte = pool[poolAt++]!;
-    if (byte < 248) out += BASE62[byte % 62];
+function pooledByte(): number {
+  if (poolAt === POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolAt = 0;
   }
-  return out;
+  return pool[poolAt++]!;
 }
 
 let lastMs = 0;
@@ -48,7 +54,7 @@ export function newId(prefix: IdPrefix): string {
     lastMs = now;
     seq = 0;
   }
-  return `${prefix}_${encodeFixed(now, 9)}${encodeFixed(seq % 3844, 2)}${pooledBase62(12)}`;
+  return `${prefix}_${encodeFixed(now, 9)}${encodeFixed(seq % 3844, 2)}${base62(12, pooledByte)}`;
 }
 
 function encodeFixed(n: number, width: number): string {
