@@ -1,5 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { migrateDb, openPostgres, setDbHandle, type DbHandle } from "@/db/client";
+import { setDbHandle, type DbHandle } from "@/db/client";
+import { openPostgres } from "@/db/drivers/postgres";
+import { migrateDb } from "@/db/migrate";
 
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 

@@ -1,12 +1,14 @@
 import { parseArgs } from "node:util";
-import { closeDb, DatabaseLockedError, migrateDb, openConfigured, setDbHandle, type DbHandle } from "@/db/client";
+import { closeDb, openConfigured, setDbHandle, type DbHandle } from "@/db/client";
+import { migrateDb, migrationStatus } from "@/db/migrate";
+import { DatabaseLockedError } from "@/db/pglite-lock";
 import { seedDemo, DEMO } from "@/db/seed";
 import { AppError } from "@/lib/errors";
 import { EnvError } from "@/lib/env";
 import { memberships, type PlanId, type Role } from "@/db/schema";
 import { createOrganization, createUser, planSchema, requireOrg, roleSchema, setOrgRateLimit } from "@/lib/orgs/service";
 import { planLimits } from "@/lib/orgs/plans";
-import { createApiKey } from "@/lib/api-keys/keys";
+import { createApiKey, listApiKeys, revokeApiKey } from "@/lib/api-keys/keys";
 import { describeError } from "@/lib/log";
 
 /**
@@ -22,14 +24,19 @@ Commands:
   org:create --name N [--plan starter|pro|business]
   user:create --email E --password P --org O [--role owner|admin|member]
   key:create --org O --name N --scopes read,write
+  key:list --org O                             the org's API keys (never the keys themselves)
+  key:revoke --org O --key KEY_ID              refuse a key from now on (audited)
   org:set-limit --org O --rpm N                raise (or lower) one org's API rate limit
 
-O is an organization id (org_…) or slug.`;
+O is an organization id (org_…) or slug. On the embedded database every command applies pending
+migrations first; on PostgreSQL, run db:migrate after an upgrade.`;
 
 type Flags = Record<string, string | boolean | undefined>;
 
 interface Command {
   needsDb: boolean;
+  /** Commands that bring the schema up to date themselves skip the "schema is behind" check. */
+  migrates?: boolean;
   run(flags: Flags, handle: DbHandle): Promise<{ json: unknown; text: string }>;
 }
 
@@ -44,6 +51,7 @@ function required(flags: Flags, name: string): string {
 const commands: Record<string, Command> = {
   "db:migrate": {
     needsDb: true,
+    migrates: true,
     async run(_flags, handle) {
       await migrateDb(handle);
       return { json: { ok: true, driver: handle.driver }, text: `Migrations applied (${handle.driver}).` };
@@ -51,6 +59,7 @@ const commands: Record<string, Command> = {
   },
   "db:seed": {
     needsDb: true,
+    migrates: true,
     async run(_flags, handle) {
       await migrateDb(handle);
       const result = await seedDemo(handle.db);
@@ -109,6 +118,37 @@ const commands: Record<string, Command> = {
       };
     },
   },
+  "key:list": {
+    needsDb: true,
+    async run(flags, handle) {
+      const org = await requireOrg(handle.db, required(flags, "org"));
+      const keys = await listApiKeys(handle.db, org.id);
+      const json = keys.map((k) => ({
+        id: k.id,
+        name: k.name,
+        prefix: k.prefix,
+        scopes: k.scopes,
+        status: k.status,
+        creator: k.creator,
+        created_at: k.createdAt.toISOString(),
+        last_used_at: k.lastUsedAt?.toISOString() ?? null,
+        expires_at: k.expiresAt?.toISOString() ?? null,
+      }));
+      const text = keys.length
+        ? keys.map((k) => `${k.id}  ${k.prefix}…  ${k.status.padEnd(8)}  ${k.scopes.join(",").padEnd(24)}  ${k.name}`).join("\n")
+        : `${org.name} has no API keys.`;
+      return { json: { org: org.id, data: json }, text };
+    },
+  },
+  "key:revoke": {
+    needsDb: true,
+    async run(flags, handle) {
+      const org = await requireOrg(handle.db, required(flags, "org"));
+      const keyId = required(flags, "key");
+      await revokeApiKey(handle.db, { orgId: org.id, actor: { type: "system", id: null, label: "operator" }, source: "system" }, keyId);
+      return { json: { id: keyId, org: org.id, revoked: true }, text: `Revoked API key ${keyId} of ${org.name}: it is refused from now on.` };
+    },
+  },
   "org:set-limit": {
     needsDb: true,
     async run(flags, handle) {
@@ -123,6 +163,22 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+/**
+ * The embedded database belongs to this install, so it is brought up to date on the spot (as
+ * `npm run dev` does). A PostgreSQL database may be shared with running servers: say what to do
+ * instead of failing later on a missing table or column.
+ */
+async function ensureSchema(handle: DbHandle): Promise<void> {
+  if (handle.driver === "pglite") return migrateDb(handle);
+  const { pending } = await migrationStatus(handle);
+  if (pending.length > 0) {
+    throw new AppError(
+      "unavailable",
+      `The database schema is behind this version of Smarfle (${pending.length} migration${pending.length === 1 ? "" : "s"} pending: ${pending.join(", ")}). Run \`npx smarfle db:migrate\` first.`,
+    );
+  }
+}
 
 function errorOf(err: unknown): { code: string; message: string; details?: unknown } {
   if (err instanceof AppError) return { code: err.code, message: err.message, details: err.details };
@@ -156,6 +212,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: "string" },
       scopes: { type: "string" },
       rpm: { type: "string" },
+      key: { type: "string" },
     },
   });
   const json = flags.json === true;
@@ -168,6 +225,7 @@ async function main(argv: string[]): Promise<number> {
     if (command.needsDb) {
       handle = await openConfigured();
       setDbHandle(handle);
+      if (!command.migrates) await ensureSchema(handle);
     }
     const out = await command.run(flags, handle!);
     console.log(json ? JSON.stringify(out.json) : out.text);

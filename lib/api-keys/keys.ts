@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 import { and, desc, eq, isNull, or, gt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { apiKeys, organizations, users, API_SCOPES, type ApiKey, type ApiScope, type PlanId } from "@/db/schema";
-import { listenerFor, type Db, type Executor } from "@/db/client";
+import type { Db, Executor } from "@/db/client";
+import { listenerFor } from "@/db/listen";
 import { env, serverless } from "@/lib/env";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
@@ -210,7 +211,7 @@ interface Verifier {
   cache: KeyCache<KeyRow>;
 }
 
-// Process-wide (see db/client.ts): every bundle of this module must share one cache per database.
+// Process-wide (see db/listen.ts): every bundle of this module must share one cache per database.
 const shared = globalThis as unknown as { __smarfleKeyVerifiers?: WeakMap<Db, Verifier>; __smarfleKeyCaches?: Set<KeyCache<KeyRow>> };
 const verifiers = (shared.__smarfleKeyVerifiers ??= new WeakMap());
 const caches = (shared.__smarfleKeyCaches ??= new Set());

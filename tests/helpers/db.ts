@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { eq, inArray } from "drizzle-orm";
-import { migrateDb, openPglite, openPostgres, setDbHandle, type Db, type DbHandle, type OpenOptions } from "@/db/client";
+import { setDbHandle, type Db, type DbHandle, type OpenOptions } from "@/db/client";
+import { openPglite } from "@/db/drivers/pglite";
+import { openPostgres } from "@/db/drivers/postgres";
+import { migrateDb } from "@/db/migrate";
 import { memberships, organizations, users, type PlanId, type Role } from "@/db/schema";
 import { createOrganization } from "@/lib/orgs/service";
 import { newId } from "@/lib/ids";

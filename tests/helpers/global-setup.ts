@@ -1,4 +1,5 @@
-import { migrateDb, openPostgres } from "@/db/client";
+import { openPostgres } from "@/db/drivers/postgres";
+import { migrateDb } from "@/db/migrate";
 
 /**
  * Against PostgreSQL (DATABASE_URL set), migrate once for the whole run; each test file then

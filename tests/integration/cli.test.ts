@@ -4,8 +4,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { inArray } from "drizzle-orm";
-import { organizations, users } from "@/db/schema";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { apiKeys, auditLog, organizations, users } from "@/db/schema";
+import { openPglite } from "@/db/drivers/pglite";
 import { openTestDb, uniq, usingPostgres } from "../helpers/db";
 
 const run = promisify(execFile);
@@ -15,8 +16,13 @@ const created = { orgs: [] as string[], users: [] as string[] };
 
 /** Runs the real CLI as an operator would, on the same database driver as the rest of the suite. */
 async function smarfle(...args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  return smarfleIn({}, ...args);
+}
+
+async function smarfleIn(extraEnv: Record<string, string>, ...args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
   const env = { ...process.env };
   if (!usingPostgres) env.PGLITE_DATA_DIR = path.join(dataDir, "pglite");
+  Object.assign(env, extraEnv);
   try {
     const { stdout, stderr } = await run(process.execPath, [path.join(root, "bin/smarfle.mjs"), ...args, "--json"], { env, cwd: root });
     return { code: 0, json: JSON.parse(stdout), stderr };
@@ -70,6 +76,69 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     expect(String(key.json.key).startsWith(String(key.json.prefix))).toBe(true);
     const badScope = await smarfle("key:create", "--org", json.slug as string, "--name", "x", "--scopes", "read,everything");
     expect(badScope).toMatchObject({ code: 1, json: { error: { code: "validation_failed" } } });
+  }, 60_000);
+
+  it("key:list shows an org's keys without the secret, key:revoke refuses one at once and is audited", async () => {
+    const org = await smarfle("org:create", "--name", `Leak ${uniq()}`);
+    created.orgs.push(org.json.id as string);
+    const made = await smarfle("key:create", "--org", org.json.slug as string, "--name", "Leaked", "--scopes", "read");
+    const listed = await smarfle("key:list", "--org", org.json.slug as string);
+    expect(listed.code).toBe(0);
+    expect(listed.json).toMatchObject({ org: org.json.id, data: [{ id: made.json.id, name: "Leaked", prefix: made.json.prefix, status: "active", scopes: ["read"] }] });
+    expect(JSON.stringify(listed.json)).not.toContain(String(made.json.key));
+
+    const revoked = await smarfle("key:revoke", "--org", org.json.id as string, "--key", made.json.id as string);
+    expect(revoked).toMatchObject({ code: 0, json: { id: made.json.id, revoked: true } });
+    const after = await smarfle("key:list", "--org", org.json.id as string);
+    expect((after.json.data as { status: string }[])[0]!.status).toBe("revoked");
+
+    // The CLI's own database: on PGlite, the data directory it used (not this file's in-memory one).
+    const handle = usingPostgres ? await openTestDb() : await openPglite(path.join(dataDir, "pglite"));
+    try {
+      const entries = await handle.db.select().from(auditLog).where(and(eq(auditLog.orgId, org.json.id as string), eq(auditLog.action, "api_key.revoked")));
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ actorType: "system", actorLabel: "operator", targetId: made.json.id });
+      const [gone] = await handle.db.select().from(apiKeys).where(eq(apiKeys.id, made.json.id as string));
+      expect(gone!.revokedAt).not.toBeNull();
+    } finally {
+      await handle.close();
+    }
+
+    // Another org's key cannot be revoked by naming the wrong org.
+    const other = await smarfle("org:create", "--name", `Other ${uniq()}`);
+    created.orgs.push(other.json.id as string);
+    const theirs = await smarfle("key:create", "--org", other.json.id as string, "--name", "Theirs", "--scopes", "read");
+    const crossed = await smarfle("key:revoke", "--org", org.json.id as string, "--key", theirs.json.id as string);
+    expect(crossed).toMatchObject({ code: 1, json: { error: { code: "not_found" } } });
+    const missingKey = await smarfle("key:revoke", "--org", org.json.id as string);
+    expect(missingKey).toMatchObject({ code: 1, json: { error: { code: "validation_failed" } } });
+  }, 60_000);
+
+  it.skipIf(usingPostgres)("on a fresh embedded database, any command applies the migrations first", async () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-cli-fresh-"));
+    try {
+      const made = await smarfleIn({ PGLITE_DATA_DIR: path.join(fresh, "pglite") }, "org:create", "--name", "First Org");
+      expect(made).toMatchObject({ code: 0, json: { name: "First Org", slug: "first-org" } });
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it.runIf(usingPostgres)("on PostgreSQL, a command against a schema that is behind says to run db:migrate", async () => {
+    const url = new URL(process.env.DATABASE_URL!);
+    const name = `smarfle_cli_${uniq("empty").replace(/-/g, "_")}`;
+    const admin = await openTestDb();
+    try {
+      await admin.db.execute(sql.raw(`create database ${name}`));
+      url.pathname = `/${name}`;
+      const { code, json } = await smarfleIn({ DATABASE_URL: url.toString() }, "org:create", "--name", "Too Early");
+      expect(code).toBe(1);
+      expect(json).toMatchObject({ error: { code: "unavailable" } });
+      expect(String((json.error as { message: string }).message)).toMatch(/schema is behind.*Run `npx smarfle db:migrate`/);
+    } finally {
+      await admin.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
+      await admin.close();
+    }
   }, 60_000);
 
   it("answers bad input with a JSON error and a non-zero exit code", async () => {
