@@ -28,6 +28,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: ErrorDetail[] = [],
+    /** Seconds a client should wait before retrying: sent as Retry-After (always, for `unavailable`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = "AppError";
@@ -35,7 +37,8 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string) => new AppError("not_found", `${what} not found.`);
+/** What a 503 tells a client to wait when nothing more precise is known. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** zod issues → the documented `details` list, one entry per bad field. */
 export function zodDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, prefix = ""): ErrorDetail[] {

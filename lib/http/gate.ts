@@ -3,7 +3,6 @@ import type { ApiScope } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
 import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
-import { logError } from "@/lib/log";
 import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/keys";
 import { flushUsage, recordApiCall } from "@/lib/api-keys/usage";
 import { flushRequestLog, logApiRequest } from "@/lib/audit/request-log";
@@ -12,7 +11,7 @@ import { runAfterResponse } from "./after";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { planLimits } from "@/lib/orgs/plans";
 import type { Actor } from "@/lib/audit/write";
-import { clientIp, errorResponse, jsonResponse } from "./respond";
+import { clientIp, errorResponse, jsonResponse, unexpectedError } from "./respond";
 
 /**
  * The API gate: every /api/v1 route handler is wrapped by `apiRoute`. In order:
@@ -160,8 +159,7 @@ export function apiRoute<P extends RouteParams = RouteParams>(
       return result.status === 204 ? new Response(null, { status: 204, headers }) : jsonResponse(result.body, result.status ?? 200, headers);
     } catch (err) {
       if (err instanceof AppError) return errorResponse(err, requestId, headers);
-      logError("api", err, { request_id: requestId, method: req.method, path: new URL(req.url).pathname });
-      return errorResponse(new AppError("internal_error", "Something went wrong on our side. Quote the request id when you contact support."), requestId, headers);
+      return errorResponse(unexpectedError(err, "api", { request_id: requestId, method: req.method, path: new URL(req.url).pathname }), requestId, headers);
     }
   }
 }

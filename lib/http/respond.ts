@@ -1,5 +1,7 @@
 import "server-only";
-import { AppError, ERROR_STATUS, type ErrorCode, type ErrorDetail } from "@/lib/errors";
+import { isDatabaseUnreachable } from "@/db/errors";
+import { AppError, ERROR_STATUS, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode, type ErrorDetail } from "@/lib/errors";
+import { logError, logWarn } from "@/lib/log";
 
 /** The documented error body: {"error": {"code", "message", "details", "request_id"}}. */
 export function errorBody(code: ErrorCode, message: string, details: ErrorDetail[], requestId: string) {
@@ -8,6 +10,8 @@ export function errorBody(code: ErrorCode, message: string, details: ErrorDetail
 
 export function errorResponse(err: AppError, requestId: string, headers: Headers = new Headers()): Response {
   headers.set("content-type", "application/json; charset=utf-8");
+  const retryAfter = err.retryAfterSeconds ?? (err.code === "unavailable" ? UNAVAILABLE_RETRY_AFTER_SECONDS : undefined);
+  if (retryAfter !== undefined) headers.set("Retry-After", String(retryAfter));
   return new Response(JSON.stringify(errorBody(err.code, err.message, err.details, requestId)), { status: ERROR_STATUS[err.code], headers });
 }
 
@@ -21,4 +25,24 @@ export function clientIp(req: Request): string {
   const fwd = req.headers.get("x-forwarded-for");
   const first = fwd?.split(",")[0]?.trim();
   return first || req.headers.get("x-real-ip") || "unknown";
+}
+
+let lastOutageLog = 0;
+
+/**
+ * An error no handler expected, as the client should see it. A database that cannot be reached
+ * is an outage, not a bug: `503 unavailable` with Retry-After, logged once every 10 s at most
+ * (under load every request fails the same way). Anything else is logged with its context and
+ * becomes a 500 with no detail.
+ */
+export function unexpectedError(err: unknown, context: string, fields: Record<string, string | number | undefined> = {}): AppError {
+  if (isDatabaseUnreachable(err)) {
+    if (Date.now() - lastOutageLog > 10_000) {
+      lastOutageLog = Date.now();
+      logWarn(context, `database unreachable; answering 503 (${(err as Error)?.message ?? String(err)})`);
+    }
+    return new AppError("unavailable", "The service is briefly unavailable. Retry after the time in Retry-After.");
+  }
+  logError(context, err, fields);
+  return new AppError("internal_error", "Something went wrong on our side. Quote the request id when you contact support.");
 }

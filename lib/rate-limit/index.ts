@@ -18,6 +18,8 @@ export interface RateLimiter {
   limit(identifier: string, limit: number, windowSeconds?: number): Promise<RateLimitOutcome>;
   /** Gives back one request counted against `identifier` (a request refused by another limit). */
   refund(identifier: string, limit: number, windowSeconds?: number): Promise<void>;
+  /** Resolves when the store answers (readiness checks); the in-memory store always does. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,8 @@ class MemoryLimiter implements RateLimiter {
   async refund(identifier: string, _limit: number, windowSeconds = 60): Promise<void> {
     this.windows.get(windowSeconds)?.refund(identifier, Date.now());
   }
+
+  async ping() {}
 
   async close() {}
 }
@@ -54,7 +58,12 @@ class UpstashLimiter implements RateLimiter {
     private readonly redis: RedisLike,
     private readonly onClose: () => Promise<void>,
     private readonly ephemeralCache: boolean,
+    private readonly pingStore: () => Promise<unknown>,
   ) {}
+
+  async ping(): Promise<void> {
+    await this.pingStore();
+  }
 
   private limiterFor(limit: number, windowSeconds: number): Ratelimit {
     const k = `${limit}/${windowSeconds}`;
@@ -113,7 +122,7 @@ export async function createRateLimiter(options: LimiterOptions): Promise<RateLi
   if (options.upstash) {
     const { Redis } = await import("@upstash/redis");
     const redis = new Redis({ url: options.upstash.url, token: options.upstash.token, enableTelemetry: false });
-    return new UpstashLimiter("upstash", redis, async () => {}, options.ephemeralCache ?? true);
+    return new UpstashLimiter("upstash", redis, async () => {}, options.ephemeralCache ?? true, () => redis.ping());
   }
   if (options.redisUrl) {
     const { default: IORedis } = await import("ioredis");
@@ -140,7 +149,7 @@ export async function createRateLimiter(options: LimiterOptions): Promise<RateLi
       client.once("error", done);
     });
     const adapter = new RedisScriptAdapter(client) as unknown as RedisLike;
-    return new UpstashLimiter("redis", adapter, async () => void client.disconnect(), options.ephemeralCache ?? true);
+    return new UpstashLimiter("redis", adapter, async () => void client.disconnect(), options.ephemeralCache ?? true, () => client.ping());
   }
   return new MemoryLimiter();
 }
