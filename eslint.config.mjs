@@ -15,6 +15,45 @@ export default defineConfig([
       ],
     },
   },
+  // The layering (see README "Layout"): routes and pages on top, then UI components, then the
+  // domain (lib/), then the database (db/). Nothing reaches upwards.
+  {
+    files: ["lib/**"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["@/app", "@/app/**", "@/components", "@/components/**", "**/app/**", "**/components/**"], message: "lib/ is the domain: it must not import routes or UI (app/, components/)." }] },
+      ],
+    },
+  },
+  {
+    files: ["db/**"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["@/lib/*", "@/lib/**", "!@/lib/env", "../lib/**"], message: "db/ is the database layer: it must not import a capability from lib/ (configuration from lib/env is the exception)." },
+            { group: ["@/app", "@/app/**", "@/components", "@/components/**"], message: "db/ must not import routes or UI." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["components/**"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["@/db/**", "@/db/*", "drizzle-orm", "drizzle-orm/**", "postgres", "@electric-sql/pglite"], allowTypeImports: true, message: "components/ must not query the database: call a function in lib/." },
+            { regex: "^@/app(/(?!.*/actions$).*)?$", message: "components/ must not import routes or pages (server actions excepted)." },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ["lib/env.ts", "instrumentation.ts", "tests/**", "bench/**", "bin/**", "drizzle.config.ts", "vitest.config.ts", "eslint.config.mjs"],
     rules: { "no-restricted-properties": "off" },

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { closeDb, openConfigured, setDbHandle, type DbHandle } from "@/db/client";
 import { migrateDb, migrationStatus } from "@/db/migrate";
 import { DatabaseLockedError } from "@/db/pglite-lock";
-import { seedDemo, DEMO } from "@/db/seed";
+import { seedDemo, DEMO } from "@/lib/demo/seed";
 import { AppError } from "@/lib/errors";
 import { EnvError } from "@/lib/env";
 import { memberships, type PlanId, type Role } from "@/db/schema";

@@ -4,6 +4,6 @@
  */
 export const dynamic = "force-dynamic";
 
-export function GET(): Response {
+export async function GET(): Promise<Response> {
   return Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } });
 }

@@ -1,6 +1,6 @@
 import "server-only";
-import { memberships } from "./schema";
-import type { Db } from "./client";
+import { memberships } from "@/db/schema";
+import type { Db } from "@/db/client";
 import { createOrganization, createUser, findOrg } from "@/lib/orgs/service";
 import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
 import { createRule } from "@/lib/workflows/rules";
