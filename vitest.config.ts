@@ -19,6 +19,8 @@ export default defineConfig({
     env: {
       // A fixed key for encrypting webhook secrets in tests (never used outside them).
       SMARFLE_ENCRYPTION_KEY: "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTMyYnk=",
+      // Every request writes an access line at info; tests show warnings and errors only.
+      LOG_LEVEL: "warn",
     },
     hookTimeout: 60_000,
   },

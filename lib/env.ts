@@ -70,6 +70,10 @@ const schema = z
      */
     SMARFLE_KEY_CACHE: z.enum(["0", "1", ""]).optional(),
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    /** pino's level for the JSON log lines: one of fatal, error, warn, info, debug, trace, silent. */
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Turns on GET /api/metrics (Prometheus text), readable with `Authorization: Bearer <token>`. */
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })
   .superRefine((v, ctx) => {
     if (v.UPSTASH_REDIS_REST_URL && !v.UPSTASH_REDIS_REST_TOKEN) {

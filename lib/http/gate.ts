@@ -7,6 +7,8 @@ import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/keys";
 import { flushUsage, recordApiCall } from "@/lib/api-keys/usage";
 import { flushRequestLog, logApiRequest } from "@/lib/audit/request-log";
 import { serverless } from "@/lib/env";
+import { logger } from "@/lib/log";
+import { metrics, observeHttp, routePattern } from "@/lib/ops/metrics";
 import { runAfterResponse } from "./after";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { planLimits } from "@/lib/orgs/plans";
@@ -137,6 +139,7 @@ export function apiRoute<P extends RouteParams = RouteParams>(
     const seen: { key?: VerifiedKey } = {};
     const res = await gated(req, route, requestId, headers, ip, seen);
     if (seen.key) logKeyedRequest(seen.key, req, res.status, started, requestId, ip);
+    observeRequest(req, res.status, started, requestId, seen.key?.orgId);
     return res;
   };
 
@@ -162,6 +165,18 @@ export function apiRoute<P extends RouteParams = RouteParams>(
       return errorResponse(unexpectedError(err, "api", { request_id: requestId, method: req.method, path: new URL(req.url).pathname }), requestId, headers);
     }
   }
+}
+
+/** The access log line and the HTTP metrics of one answered request. */
+export function observeRequest(req: Request, status: number, started: number, requestId: string, orgId?: string): void {
+  const seconds = (performance.now() - started) / 1000;
+  const { pathname } = new URL(req.url);
+  observeHttp(pathname, req.method, status, seconds);
+  if (status === 429) metrics().rateLimited.inc({ limit: pathname.startsWith("/api/v1") ? "api" : "public" });
+  logger().info(
+    { request_id: requestId, org_id: orgId, method: req.method, route: routePattern(pathname), status, duration_ms: Math.round(seconds * 1000) },
+    "request",
+  );
 }
 
 /**

@@ -40,6 +40,10 @@ try {
     stdio: "inherit",
   });
   code = run.status ?? 1;
+  await server.stop();
+  server = undefined;
+  await new Promise((r) => setTimeout(r, 300)); // the log stream's last writes
+  if (!logIsClean(fs.readFileSync(logFile, "utf8"))) code = 1;
 } catch (err) {
   console.error(`e2e: ${err.message}`);
 } finally {
@@ -53,3 +57,37 @@ try {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(code);
+
+/**
+ * The server's log of the whole run: JSON lines (besides Next.js's own start-up banner) that
+ * never carry an API key, a webhook or inbound secret, or the session secret.
+ */
+function logIsClean(log) {
+  const leaks = [
+    [/sk_live_[0-9A-Za-z]{16,}/, "an API key"],
+    [/whsec_[A-Za-z0-9+/=]{16,}/, "a webhook signing secret"],
+    [new RegExp(env.AUTH_SECRET.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "AUTH_SECRET"],
+  ];
+  let clean = true;
+  for (const [pattern, what] of leaks) {
+    if (pattern.test(log)) {
+      console.error(`e2e: the server log contains ${what}`);
+      clean = false;
+    }
+  }
+  const lines = log.split("\n").filter((l) => l.startsWith("{"));
+  const unparsable = lines.filter((l) => {
+    try {
+      const entry = JSON.parse(l);
+      return typeof entry.level !== "string" || typeof entry.time !== "string";
+    } catch {
+      return true;
+    }
+  });
+  if (lines.length === 0 || unparsable.length > 0) {
+    console.error(`e2e: expected JSON log lines with level and time; ${lines.length} lines, ${unparsable.length} malformed`);
+    clean = false;
+  }
+  if (clean) console.log(`e2e: server log checked: ${lines.length} JSON lines, no key or secret`);
+  return clean;
+}
