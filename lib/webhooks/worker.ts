@@ -53,8 +53,13 @@ export async function claimDue(db: Db, limit: number, perEndpoint: number, lease
       select id, row_number() over (partition by endpoint_id order by next_attempt_at, id) as rn
       from candidates
     ), picked as (
+      -- The candidates come from the statement's snapshot; another server may have leased or
+      -- finished one of them since. Conditions on d itself are checked again on the row's
+      -- current version once it is locked (a join condition alone would not be), so such a row
+      -- drops out instead of being leased twice.
       select d.id from webhook_deliveries d join due on due.id = d.id
       where due.rn <= ${perEndpoint}
+        and d.status = 'pending' and (d.locked_until is null or d.locked_until < now())
       order by due.rn, d.next_attempt_at
       limit ${limit}
       for update of d skip locked
@@ -63,6 +68,7 @@ export async function claimDue(db: Db, limit: number, perEndpoint: number, lease
        set locked_until = now() + make_interval(secs => ${leaseSeconds}),
            dispatched_at = coalesce(w.dispatched_at, now())
       from picked where w.id = picked.id
+        and w.status = 'pending' and (w.locked_until is null or w.locked_until < now())
     returning w.id`);
   return rowsOf<{ id: string }>(result).map((r) => r.id);
 }
