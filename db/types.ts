@@ -20,6 +20,8 @@ export interface OpenOptions {
   /** drizzle's query logger; tests use it to count statements. */
   logger?: { logQuery(query: string, params: unknown[]): void };
   max?: number;
+  /** PostgreSQL's application_name for the pool's connections (how a server shows in pg_stat_activity). */
+  applicationName?: string;
   /** How often a PostgreSQL listener checks that its notifications still arrive (default 5 s). */
   listenHeartbeatMs?: number;
 }

@@ -1,5 +1,5 @@
 import "server-only";
-import { getDb } from "@/db/client";
+import { getDbHandle } from "@/db/client";
 import { env } from "@/lib/env";
 import { logError } from "@/lib/log";
 import { flushUsage } from "@/lib/api-keys/usage";
@@ -9,6 +9,7 @@ import { startConnectorScheduler } from "@/lib/connectors/run";
 import { resumeImports } from "@/lib/imports/imports";
 import { flushRequestLog } from "@/lib/audit/request-log";
 import { startRetentionSchedule } from "@/lib/audit/retention";
+import { watchForPerServerLimits } from "@/lib/ops/fleet";
 
 /**
  * The server's background work. Without QStash: the local delivery worker (which also covers
@@ -24,7 +25,8 @@ export async function startBackground(): Promise<void> {
   let stopScheduler: (() => Promise<void>) | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
   try {
-    const db = await getDb();
+    const handle = await getDbHandle();
+    const db = handle.db;
     // With QStash, connector runs and retention come from its every-minute schedule (/api/internal/sweep).
     if (env().QSTASH_TOKEN) stopQstash = startQstashDispatcher(db);
     else {
@@ -32,6 +34,7 @@ export async function startBackground(): Promise<void> {
       stopScheduler = startConnectorScheduler(db);
       stopRetention = startRetentionSchedule(db);
     }
+    if (handle.driver === "postgres") watchForPerServerLimits(db);
     // Imports interrupted by a restart carry on from their last committed batch.
     await resumeImports(db);
   } catch (err) {

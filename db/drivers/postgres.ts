@@ -48,7 +48,12 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   const { drizzle } = await import("drizzle-orm/postgres-js");
   // connect_timeout: with the database unreachable, a request fails (503) within seconds
   // instead of waiting out postgres.js's default 30 s.
-  const raw = postgres(url, { max: options.max ?? 10, connect_timeout: CONNECT_TIMEOUT_SECONDS, onnotice: () => {} });
+  const raw = postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    onnotice: () => {},
+    ...(options.applicationName ? { connection: { application_name: options.applicationName } } : {}),
+  });
   const client = preparingClient(raw);
   const db = drizzle({ client, schema, logger: options.logger }) as unknown as Db;
   const registry = listenerRegistry((channel, onNotify, onState) => listenOverPostgres(postgres, url, channel, onNotify, onState, options.listenHeartbeatMs));
