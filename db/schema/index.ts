@@ -6,3 +6,4 @@ export * from "./api-keys";
 export * from "./idempotency";
 export * from "./data-in";
 export * from "./workflows";
+export * from "./operations";

@@ -1,11 +1,12 @@
 import "server-only";
-import { eq, sql, type SQL } from "drizzle-orm";
+import { eq, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { organizations } from "@/db/schema";
+import { organizations, scheduledRuns } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { rowsOf } from "@/lib/db-utils";
 import { AppError, zodDetails } from "@/lib/errors";
 import { logError } from "@/lib/log";
+import { runOncePerSlot } from "@/lib/ops/scheduled-runs";
 import { writeAudit, type ChangeContext } from "./write";
 
 /**
@@ -19,6 +20,8 @@ import { writeAudit, type ChangeContext } from "./write";
 
 export const DELIVERY_LOG_RETENTION_DAYS = 30;
 export const IDEMPOTENCY_KEY_RETENTION_DAYS = 7;
+/** How long the record of each fleet-wide job run is kept. */
+const SCHEDULED_RUN_RETENTION_DAYS = 7;
 export const RETENTION_LIMITS = { audit: { min: 30, max: 3650 }, requests: { min: 7, max: 365 } } as const;
 const BATCH = 5_000;
 
@@ -56,24 +59,47 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
     .select({ id: organizations.id, audit: organizations.auditRetentionDays, requests: organizations.requestLogRetentionDays })
     .from(organizations);
   for (const org of orgs) {
-    result.auditEntries += await deleteOlderThan(db, "audit_log", org.id, org.audit);
-    result.apiRequests += await deleteOlderThan(db, "api_requests", org.id, org.requests);
-    result.inboundRequests += await deleteOlderThan(db, "inbound_requests", org.id, org.requests);
-    result.webhookEvents += await deleteInBatches(
-      db,
-      sql`delete from webhook_events where id in (
-        select e.id from webhook_events e
-        where e.org_id = ${org.id} and e.created_at < now() - make_interval(days => ${DELIVERY_LOG_RETENTION_DAYS}::int)
-          and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
-        limit ${BATCH})`,
-    );
+    const removed = {
+      audit_entries: await deleteOlderThan(db, "audit_log", org.id, org.audit),
+      api_requests: await deleteOlderThan(db, "api_requests", org.id, org.requests),
+      inbound_requests: await deleteOlderThan(db, "inbound_requests", org.id, org.requests),
+      webhook_events: await deleteInBatches(
+        db,
+        sql`delete from webhook_events where id in (
+          select e.id from webhook_events e
+          where e.org_id = ${org.id} and e.created_at < now() - make_interval(days => ${DELIVERY_LOG_RETENTION_DAYS}::int)
+            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
+          limit ${BATCH})`,
+      ),
+    };
+    result.auditEntries += removed.audit_entries;
+    result.apiRequests += removed.api_requests;
+    result.inboundRequests += removed.inbound_requests;
+    result.webhookEvents += removed.webhook_events;
+    // What was removed is itself on the record, in the org's own audit log.
+    if (Object.values(removed).some((n) => n > 0)) {
+      await writeAudit(db, org.id, { type: "system", id: null, label: "retention" }, "system", [
+        { action: "retention.enforced", targetType: "organization", targetId: org.id, after: { ...removed, audit_days: org.audit, request_log_days: org.requests } },
+      ]);
+    }
   }
   result.idempotencyKeys = await deleteInBatches(
     db,
     sql`delete from idempotency_keys where ctid in (
       select ctid from idempotency_keys where created_at < now() - make_interval(days => ${IDEMPOTENCY_KEY_RETENTION_DAYS}::int) limit ${BATCH})`,
   );
+  await db.delete(scheduledRuns).where(lt(scheduledRuns.slot, sql`now() - make_interval(days => ${SCHEDULED_RUN_RETENTION_DAYS}::int)`));
   return result;
+}
+
+const HOUR_MS = 60 * 60_000;
+
+/**
+ * The hourly retention run, once per hour across every server (and QStash's every-minute sweep):
+ * whoever claims the hour first runs it.
+ */
+export function runHourlyRetention(db: Db, now = new Date()) {
+  return runOncePerSlot(db, "retention", HOUR_MS, async () => ({ ...(await enforceRetention(db)) }), now);
 }
 
 export const retentionInput = z.object({
@@ -111,12 +137,15 @@ export async function setRetention(db: Db, ctx: ChangeContext, input: unknown) {
   });
 }
 
-/** The in-process schedule: shortly after start, then hourly. */
-export function startRetentionSchedule(db: Db, everyMs = 60 * 60_000, firstAfterMs = 60_000): () => Promise<void> {
+/**
+ * The in-process schedule: every server looks every few minutes, shortly after start first; the
+ * hour's run happens once, on whichever server claims it (see runHourlyRetention).
+ */
+export function startRetentionSchedule(db: Db, everyMs = 5 * 60_000, firstAfterMs = 60_000): () => Promise<void> {
   let running: Promise<unknown> | null = null;
   const tick = () => {
     if (running) return;
-    running = enforceRetention(db)
+    running = runHourlyRetention(db)
       .catch((err) => logError("retention", err))
       .finally(() => (running = null));
   };

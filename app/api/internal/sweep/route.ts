@@ -2,17 +2,18 @@ import { getDb } from "@/db/client";
 import { readText } from "@/lib/http/body";
 import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
 import { runDueConnectors } from "@/lib/connectors/run";
-import { enforceRetention } from "@/lib/audit/retention";
+import { runHourlyRetention } from "@/lib/audit/retention";
 
 /**
  * QStash's every-minute schedule: re-dispatches deliveries committed but never published, and
- * runs the connectors that are due, and once an hour applies the retention rules.
+ * runs the connectors that are due, and applies the retention rules if no server has this hour.
  */
 export async function POST(req: Request): Promise<Response> {
   const raw = await readText(req, 16 * 1024).catch(() => null);
   if (raw === null || !(await verifyQstash(req, raw))) return Response.json({ error: { code: "unauthorized", message: "Invalid QStash signature." } }, { status: 401 });
   const db = await getDb();
   const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_run: await runDueConnectors(db) };
-  if (new Date().getUTCMinutes() === 7) body.retention = await enforceRetention(db);
+  const retention = await runHourlyRetention(db);
+  if (retention.ran) body.retention = retention.result;
   return Response.json(body);
 }
