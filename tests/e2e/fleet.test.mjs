@@ -1,0 +1,138 @@
+// Several app servers on one PostgreSQL and Redis: two production servers of the same build share
+// the work. Leads sent alternately to both make one client each and one delivery each (no
+// delivery attempted twice at once, none duplicated while the receiver never fails); a key
+// revoked elsewhere is refused by both within a second. Needs PostgreSQL (DATABASE_URL): the
+// embedded database belongs to one process.
+import assert from "node:assert/strict";
+import { randomBytes, randomInt } from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import postgres from "postgres";
+import { freePort, smarfle, startServer } from "../../scripts/prod-server.mjs";
+
+const LEADS = 2000;
+const CONCURRENCY = 16;
+const skip = !process.env.DATABASE_URL && "needs DATABASE_URL";
+
+/** A receiver that counts each webhook-id and notices one arriving while it is still being answered. */
+function startReceiver() {
+  const seen = new Map();
+  const inFlight = new Set();
+  let overlaps = 0;
+  const server = http.createServer((req, res) => {
+    const id = req.headers["webhook-id"];
+    if (inFlight.has(id)) overlaps++;
+    inFlight.add(id);
+    req.resume();
+    req.on("end", () => {
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      setTimeout(() => {
+        inFlight.delete(id);
+        res.end("ok");
+      }, randomInt(1, 15));
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/hook`,
+        seen,
+        overlaps: () => overlaps,
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      }),
+    ),
+  );
+}
+
+async function until(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test("two servers on one database: every lead once, every delivery once, revocation everywhere", { skip, timeout: 240_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-fleet-"));
+  const env = {
+    ...process.env,
+    NODE_ENV: "production",
+    SMARFLE_ALLOW_PRIVATE_URLS: "1",
+    // Behind a load balancer: the client address is the last X-Forwarded-For entry.
+    TRUST_PROXY_HOPS: "1",
+    AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+  };
+  const sql = postgres(process.env.DATABASE_URL, { max: 2, onnotice: () => {} });
+  const receiver = await startReceiver();
+  const servers = [];
+  try {
+    const org = smarfle(env, "org:create", "--name", `Fleet ${Date.now()}`, "--plan", "business", "--json");
+    smarfle(env, "org:set-limit", "--org", org.id, "--rpm", "100000");
+    const admin = smarfle(env, "key:create", "--org", org.id, "--name", "fleet admin", "--scopes", "admin", "--json");
+    const leads = smarfle(env, "key:create", "--org", org.id, "--name", "fleet form", "--scopes", "leads", "--json");
+    for (const name of ["a", "b"]) {
+      const port = await freePort();
+      servers.push(await startServer({ ...env, PORT: String(port) }, { port, logFile: path.join(tmp, `${name}.log`), readyPath: "/api/health" }));
+    }
+    const [a, b] = servers;
+    const call = (server, p, { key = admin.key, method = "GET", body } = {}) =>
+      fetch(`${server.url}${p}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-forwarded-for": `198.51.100.${randomInt(1, 255)}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    const sub = await call(a, "/api/v1/webhooks", { method: "POST", body: { url: receiver.url, event_types: ["client_created"] } });
+    assert.ok(sub.ok, `subscribe: ${sub.status} ${await sub.clone().text()}`);
+
+    // 2,000 leads, alternately to each server, a few at a time.
+    let next = 0;
+    const failures = [];
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < LEADS; i = next++) {
+          const res = await call(i % 2 ? b : a, "/api/webhook/leads", { key: leads.key, method: "POST", body: { name: `Fleet lead ${i}`, email: `lead-${i}@fleet.example`, source: "fleet test" } });
+          if (res.status !== 201) failures.push(`${i}: ${res.status} ${await res.text()}`);
+          else await res.arrayBuffer();
+        }
+      }),
+    );
+    assert.deepEqual(failures.slice(0, 5), [], `${failures.length} leads refused`);
+
+    const [{ n: clients }] = await sql`select count(*)::int as n from clients where org_id = ${org.id}`;
+    assert.equal(clients, LEADS, "one client per lead");
+
+    await until(() => receiver.seen.size >= LEADS, 120_000, `${LEADS} deliveries (have ${receiver.seen.size})`);
+    // Give a late duplicate the time to show up before counting.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const received = [...receiver.seen.values()].reduce((s, n) => s + n, 0);
+    assert.equal(receiver.seen.size, LEADS, "one distinct delivery per lead");
+    assert.equal(received, LEADS, `no delivery sent twice (${received - LEADS} duplicates)`);
+    assert.equal(receiver.overlaps(), 0, "no delivery attempted twice at once");
+    const [{ n: attempts }] = await sql`select count(*)::int as n from webhook_attempts where org_id = ${org.id}`;
+    assert.equal(attempts, LEADS, "one attempt logged per delivery");
+
+    // Both servers know the key (cached); revoked elsewhere, each refuses it within a second.
+    for (const s of servers) assert.equal((await call(s, "/api/v1/me")).status, 200);
+    smarfle(env, "key:revoke", "--org", org.id, "--key", admin.id);
+    const revokedAt = Date.now();
+    for (const s of servers) {
+      await until(async () => (await call(s, "/api/v1/me")).status === 401, 5_000, "the revoked key to be refused");
+      const after = Date.now() - revokedAt;
+      assert.ok(after < 1_000 + 500, `refused within a second of the revocation (${after} ms, CLI exit included)`);
+    }
+    console.log(`# fleet: ${LEADS} leads over 2 servers → ${clients} clients, ${receiver.seen.size} deliveries, ${received - LEADS} duplicates`);
+  } finally {
+    for (const s of servers) await s.stop().catch(() => {});
+    receiver.close();
+    await sql.end();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
