@@ -112,12 +112,6 @@ export async function insertRows<T extends Record<string, unknown>>(tx: Executor
   });
 }
 
-export function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /** `db.execute` answers an array (postgres.js) or `{ rows }` (PGlite): the rows either way. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];

@@ -9,7 +9,3 @@ export const timestamps = {
 export const createdAt = {
   createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
 };
-
-export const orgScope = {
-  orgId: text("org_id").notNull(),
-};
