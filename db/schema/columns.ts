@@ -1,4 +1,4 @@
-import { text, timestamp } from "drizzle-orm/pg-core";
+import { timestamp } from "drizzle-orm/pg-core";
 
 /** Shared column groups, spread into every table that needs them. */
 export const timestamps = {
