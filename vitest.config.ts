@@ -12,6 +12,8 @@ export default defineConfig({
   test: {
     include: ["tests/unit/**/*.test.ts", "tests/integration/**/*.test.ts"],
     globalSetup: ["tests/helpers/global-setup.ts"],
+    // Stands in for server.mjs: lets tests give each request a client address.
+    setupFiles: ["tests/helpers/peer.ts"],
     pool: "forks",
     // Two cores: two test files at a time, each with its own database handle.
     maxWorkers: 2,

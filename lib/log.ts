@@ -25,3 +25,12 @@ export function logError(context: string, err: unknown, fields: Record<string, s
 export function logWarn(context: string, message: string): void {
   console.warn(`[${context}] ${message}`);
 }
+
+/** One line for an expected event (a refused sign-in, a lock-out): no stack, no secrets. */
+export function logEvent(context: string, fields: Record<string, string | number | boolean | null | undefined>): void {
+  const extra = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === "string" && /[\s"=]/.test(v) ? JSON.stringify(v) : v}`)
+    .join(" ");
+  console.info(`[${context}] ${extra}`);
+}

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { simpleParser } from "mailparser";
 import { chromium } from "playwright-core";
 
 export const baseUrl = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
@@ -66,4 +67,26 @@ export async function startReceiver(answer = () => ({ status: 200, body: "ok" })
       server.close();
     },
   };
+}
+
+/**
+ * Waits for a message to `to` (and matching `subject`, a RegExp) to reach the tests' SMTP server
+ * (tests/e2e/run.mjs); resolves to {subject, text, link} with the first link to the app in it.
+ */
+export async function waitForMail(to, subject = /./, { timeoutMs = 15_000 } = {}) {
+  const dir = process.env.E2E_MAIL_DIR;
+  if (!dir) throw new Error("E2E_MAIL_DIR is not set: run the browser tests with npm run test:e2e");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const file of fs.readdirSync(dir).sort().reverse()) {
+      const mail = await simpleParser(fs.readFileSync(path.join(dir, file)));
+      const recipients = [mail.to].flat().flatMap((a) => a?.value ?? []).map((a) => a.address?.toLowerCase());
+      if (recipients.includes(to.toLowerCase()) && subject.test(mail.subject ?? "")) {
+        const link = (mail.text ?? "").match(/https?:\/\/\S+/)?.[0] ?? null;
+        return { subject: mail.subject, text: mail.text ?? "", link };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail to ${to} matching ${subject} within ${timeoutMs} ms`);
 }

@@ -46,8 +46,8 @@ describe("the integrations dashboard", () => {
     const dead = newId("we");
     await db.insert(webhookEndpoints).values([
       // Nothing listens on port 9: the test event below fails at once, without leaving the machine.
-      { id: healthy, orgId: org.org.id, url: "http://127.0.0.1:9/hook", description: "CRM sync", secretCiphertext: encrypt(generateSecret()) },
-      { id: dead, orgId: org.org.id, url: "https://gone.example/hook", secretCiphertext: encrypt(generateSecret()), status: "disabled", disabledReason: "every delivery failed for 5 days" },
+      { id: healthy, orgId: org.org.id, url: "http://127.0.0.1:9/hook", description: "CRM sync", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }) },
+      { id: dead, orgId: org.org.id, url: "https://gone.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }), status: "disabled", disabledReason: "every delivery failed for 5 days" },
     ]);
     // Deliveries of one of the pipeline's events: five delivered, two failed for good.
     const [{ id: firstEvent }] = (await db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.orgId, org.org.id)).limit(1)) as [{ id: string }];
@@ -60,7 +60,7 @@ describe("the integrations dashboard", () => {
     expect((await sendTestEvent(db, ctx, healthy, "client_created")).outcome.decision.kind).not.toBe("succeeded");
 
     const sourceId = newId("src");
-    await db.insert(inboundSources).values({ id: sourceId, orgId: org.org.id, name: "Shop", kind: "shopify", secretCiphertext: encrypt("s"), mapping: { target: "client", fields: { name: "n" } } });
+    await db.insert(inboundSources).values({ id: sourceId, orgId: org.org.id, name: "Shop", kind: "shopify", secretCiphertext: encrypt("s", { orgId: org.org.id, column: "inbound_sources.secret" }), mapping: { target: "client", fields: { name: "n" } } });
     await db.insert(inboundRequests).values([
       { id: newId("inr"), orgId: org.org.id, sourceId, verified: true, status: "processed", httpStatus: 200, headers: {}, body: "{}" },
       { id: newId("inr"), orgId: org.org.id, sourceId, verified: false, status: "rejected", httpStatus: 401, headers: {}, body: "{}" },

@@ -61,13 +61,13 @@ describe("sign-up and sign-in", () => {
     expect(await checkCredentials(db, { email, password: "correct horse battery" }, ip)).toMatchObject({ ok: true });
     expect(await checkCredentials(db, { email: "nobody@example.test", password: "whatever" }, ip)).toEqual({ ok: false, reason: "invalid" });
     const outcomes = [];
-    for (let i = 0; i < 10; i++) outcomes.push(await checkCredentials(db, { email, password: "wrong password" }, ip));
-    expect(outcomes.slice(0, 9).every((o) => !o.ok && o.reason === "invalid")).toBe(true);
-    const limited = outcomes[9]!;
+    for (let i = 0; i < 11; i++) outcomes.push(await checkCredentials(db, { email, password: "wrong password" }, ip));
+    expect(outcomes.slice(0, 10).every((o) => !o.ok && o.reason === "invalid")).toBe(true);
+    const limited = outcomes[10]!;
     expect(limited).toMatchObject({ ok: false, reason: "rate_limited" });
-    // Even the right password is refused while limited; another address is not affected.
+    // Even the right password is refused while the account is locked, from any address.
     expect(await checkCredentials(db, { email, password: "correct horse battery" }, ip)).toMatchObject({ reason: "rate_limited" });
-    expect(await checkCredentials(db, { email, password: "correct horse battery" }, `${ip}1`)).toMatchObject({ ok: true });
+    expect(await checkCredentials(db, { email, password: "correct horse battery" }, `${ip}1`)).toMatchObject({ reason: "rate_limited" });
   });
 });
 

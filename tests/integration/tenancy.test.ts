@@ -37,13 +37,13 @@ beforeAll(async () => {
   bClientId = (await createRecord(b.ctx, "client", { name: "B's client" })).id;
   bKeyId = (await makeKey(db, b, ["read"])).apiKey.id;
   bEndpointId = newId("we");
-  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret()) });
+  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: b.org.id, column: "webhook_endpoints.secret" }) });
   await createRecord(b.ctx, "client", { name: "B's second client" });
   bDeliveryId = (await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, bEndpointId)))[0]!.id;
   bImportId = newId("imp");
   await db.insert(imports).values({ id: bImportId, orgId: b.org.id, recordType: "client", filename: "b.csv", format: "csv", status: "draft" });
   bSourceId = newId("src");
-  await db.insert(inboundSources).values({ id: bSourceId, orgId: b.org.id, name: "B shop", kind: "shopify", secretCiphertext: encrypt("s"), mapping: { target: "client", fields: { name: "n" } } });
+  await db.insert(inboundSources).values({ id: bSourceId, orgId: b.org.id, name: "B shop", kind: "shopify", secretCiphertext: encrypt("s", { orgId: b.org.id, column: "inbound_sources.secret" }), mapping: { target: "client", fields: { name: "n" } } });
   bRequestId = newId("inr");
   await db.insert(inboundRequests).values({ id: bRequestId, orgId: b.org.id, sourceId: bSourceId, verified: true, status: "failed", httpStatus: 400, headers: {}, body: '{"n":"x"}' });
   bConnectorId = newId("con");
