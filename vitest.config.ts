@@ -7,6 +7,10 @@ export default defineConfig({
       "@": path.resolve(import.meta.dirname),
       // Outside Next.js the guard has nothing to guard: server modules are all we load here.
       "server-only": path.resolve(import.meta.dirname, "tests/helpers/server-only.ts"),
+      // next-auth imports these without an extension, which Node's ESM resolver does not complete.
+      "next/server": path.resolve(import.meta.dirname, "node_modules/next/server.js"),
+      "next/headers": path.resolve(import.meta.dirname, "node_modules/next/headers.js"),
+      "next/navigation": path.resolve(import.meta.dirname, "node_modules/next/navigation.js"),
     },
   },
   test: {
@@ -23,5 +27,7 @@ export default defineConfig({
       SMARFLE_ENCRYPTION_KEY: "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTMyYnk=",
     },
     hookTimeout: 60_000,
+    // Processed by vite, so the next/* aliases above reach next-auth's imports.
+    server: { deps: { inline: ["next-auth"] } },
   },
 });

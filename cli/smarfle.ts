@@ -2,7 +2,8 @@ import { parseArgs } from "node:util";
 import { closeDb, DatabaseLockedError, migrateDb, openConfigured, setDbHandle, type DbHandle } from "@/db/client";
 import { seedDemo, DEMO } from "@/db/seed";
 import { AppError } from "@/lib/errors";
-import { EnvError } from "@/lib/env";
+import { env, EnvError } from "@/lib/env";
+import { reencryptAll } from "@/lib/crypto/reencrypt";
 import { memberships, type PlanId, type Role } from "@/db/schema";
 import { createOrganization, createUser, planSchema, requireOrg, roleSchema, setOrgRateLimit } from "@/lib/orgs/service";
 import { planLimits } from "@/lib/orgs/plans";
@@ -18,11 +19,12 @@ const USAGE = `Usage: smarfle <command> [options] [--json]
 
 Commands:
   db:migrate                                   apply pending database migrations
-  db:seed                                      create the demo organization (once)
+  db:seed [--force]                            create the demo organization (once; --force in production)
   org:create --name N [--plan starter|pro|business]
   user:create --email E --password P --org O [--role owner|admin|member]
   key:create --org O --name N --scopes read,write
   org:set-limit --org O --rpm N                raise (or lower) one org's API rate limit
+  secrets:reencrypt [--org O]                  rewrite every stored secret under SMARFLE_ENCRYPTION_KEY
 
 O is an organization id (org_…) or slug.`;
 
@@ -51,7 +53,11 @@ const commands: Record<string, Command> = {
   },
   "db:seed": {
     needsDb: true,
-    async run(_flags, handle) {
+    async run(flags, handle) {
+      // The demo owner's password is in the README: never on a production database by accident.
+      if (env().NODE_ENV === "production" && flags.force !== true) {
+        throw new AppError("forbidden", "db:seed creates a demo owner whose password is public; it refuses to run with NODE_ENV=production unless given --force.");
+      }
       await migrateDb(handle);
       const result = await seedDemo(handle.db);
       const text = result.created
@@ -80,7 +86,8 @@ const commands: Record<string, Command> = {
       const orgRef = required(flags, "org");
       const { user, org } = await handle.db.transaction(async (tx) => {
         const org = await requireOrg(tx, orgRef);
-        const user = await createUser(tx, { email, password });
+        // An operator vouches for the address.
+        const user = await createUser(tx, { email, password, verified: true });
         await tx.insert(memberships).values({ orgId: org.id, userId: user.id, role });
         return { user, org };
       });
@@ -106,6 +113,19 @@ const commands: Record<string, Command> = {
       return {
         json: { id: apiKey.id, key, prefix: apiKey.prefix, scopes: apiKey.scopes, org: org.id },
         text: `Created API key ${apiKey.name} (${apiKey.id}) for ${org.name} with scopes ${apiKey.scopes.join(", ")}.\n\n  ${key}\n\nThis is the only time the key is shown. Store it now.`,
+      };
+    },
+  },
+  "secrets:reencrypt": {
+    needsDb: true,
+    async run(flags, handle) {
+      const org = typeof flags.org === "string" ? await requireOrg(handle.db, flags.org) : undefined;
+      const reports = await reencryptAll(handle.db, { orgId: org?.id });
+      const rewritten = reports.reduce((n, r) => n + r.rewritten, 0);
+      const lines = reports.map((r) => `  ${r.table}.${r.column}: ${r.rewritten} of ${r.checked} rewritten`);
+      return {
+        json: { rewritten, columns: reports },
+        text: `${rewritten} secret(s) rewritten under the current key.\n${lines.join("\n")}${rewritten ? "\nRun it once more: it should rewrite nothing. Then SMARFLE_ENCRYPTION_KEY_PREVIOUS can go." : ""}`,
       };
     },
   },
@@ -156,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: "string" },
       scopes: { type: "string" },
       rpm: { type: "string" },
+      force: { type: "boolean" },
     },
   });
   const json = flags.json === true;

@@ -53,14 +53,14 @@ export async function createOrganization(
   throw new AppError("conflict", "Could not find a free slug for this organization.");
 }
 
-export async function createUser(db: Executor, input: { email: string; password: string; name?: string }): Promise<User> {
+export async function createUser(db: Executor, input: { email: string; password: string; name?: string; verified?: boolean }): Promise<User> {
   const email = parse(emailSchema, input.email, "email");
   const password = parse(passwordSchema, input.password, "password");
   const name = (input.name ?? "").trim().slice(0, 100) || email.split("@")[0]!;
   const passwordHash = await hashPassword(password);
   const [user] = await db
     .insert(users)
-    .values({ id: newId("usr"), email, name, passwordHash })
+    .values({ id: newId("usr"), email, name, passwordHash, emailVerifiedAt: input.verified ? new Date() : null })
     .onConflictDoNothing()
     .returning();
   if (!user) throw new AppError("conflict", "A user with this email already exists.", [{ path: "email", message: "already registered" }]);

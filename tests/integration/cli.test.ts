@@ -15,7 +15,11 @@ const created = { orgs: [] as string[], users: [] as string[] };
 
 /** Runs the real CLI as an operator would, on the same database driver as the rest of the suite. */
 async function smarfle(...args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
-  const env = { ...process.env };
+  return smarfleWith({}, ...args);
+}
+
+async function smarfleWith(extra: Record<string, string>, ...args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  const env = { ...process.env, ...extra };
   if (!usingPostgres) env.PGLITE_DATA_DIR = path.join(dataDir, "pglite");
   try {
     const { stdout, stderr } = await run(process.execPath, [path.join(root, "bin/smarfle.mjs"), ...args, "--json"], { env, cwd: root });
@@ -42,6 +46,12 @@ afterAll(async () => {
 });
 
 describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
+  it("db:seed refuses in production without --force", async () => {
+    const { code, json } = await smarfleWith({ NODE_ENV: "production" }, "db:seed");
+    expect(code).toBe(1);
+    expect(json).toMatchObject({ error: { code: "forbidden", message: expect.stringContaining("--force") } });
+  });
+
   it("org:create --json prints id, slug, name and plan", async () => {
     const name = `Acme ${uniq()}`;
     const { code, json } = await smarfle("org:create", "--name", name, "--plan", "pro");
