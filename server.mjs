@@ -19,29 +19,15 @@ const arg = (...names) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-// As `next start` / `next dev` do; the environment is validated after this, in lib/env.ts.
+// As `next start` / `next dev` do. The app validates the rest of the environment (lib/env.ts) as
+// it starts (instrumentation.ts), and exits naming what is missing or malformed.
 process.env.NODE_ENV ??= dev ? "development" : "production";
-
-const { tsImport } = await import("tsx/esm/api");
-const { env, missingProductionSecret, missingSecretMessage } = await tsImport("./lib/env.ts", import.meta.url);
-let config;
-try {
-  config = env();
-} catch (err) {
-  console.error(err.message);
-  process.exit(1);
-}
-const missing = missingProductionSecret(config);
-if (missing) {
-  console.error(`Refusing to start: ${missingSecretMessage(missing)}`);
-  process.exit(1);
-}
 
 const PEER_HEADER = "x-smarfle-peer";
 const token = randomBytes(24).toString("base64url");
 globalThis[Symbol.for("smarfle.peer-token")] = token;
 
-const port = Number(arg("-p", "--port") ?? config.PORT);
+const port = Number(arg("-p", "--port") ?? process.env.PORT ?? 3000);
 const hostname = arg("-H", "--hostname");
 
 const { default: next } = await import("next");

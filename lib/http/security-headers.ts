@@ -1,14 +1,8 @@
 /**
- * The security headers every page carries. Static ones are set for every response in
- * next.config.ts; the Content-Security-Policy needs a fresh nonce per page and is set in proxy.ts
- * (pages only: the API answers JSON, and a proxy on every API request halved throughput here).
+ * The page Content-Security-Policy (set in proxy.ts, pages only: the API answers JSON, and a proxy
+ * on every API request halved throughput here). The static headers every response carries are in
+ * next.config.ts.
  */
-export const STATIC_SECURITY_HEADERS = [
-  { key: "X-Content-Type-Options", value: "nosniff" },
-  { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
-  // For browsers that predate CSP's frame-ancestors.
-  { key: "X-Frame-Options", value: "DENY" },
-] as const;
 
 /** Inline script runs only with this response's nonce (Next.js puts it on its own scripts). */
 export function contentSecurityPolicy(nonce: string, dev: boolean): string {

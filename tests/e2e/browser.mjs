@@ -23,18 +23,32 @@ export async function snapshot(page, name) {
 
 export const uniq = (label) => `${label}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
+/**
+ * Signs up through the form ("check your inbox"), then signs in: a new account starts with its
+ * address unconfirmed. Resolves once the browser is in the new organization.
+ */
+export async function signUpAndSignIn(page, { name, email, password, orgName }) {
+  await page.goto("/sign-up");
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByLabel("Organization name").fill(orgName);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByText("Check your inbox").waitFor({ timeout: 20_000 });
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => !["/sign-in", "/orgs"].includes(url.pathname), { timeout: 20_000 });
+  return new URL(page.url()).pathname;
+}
+
 /** Signs a new owner up through the form; resolves to their organization's path (`/acme-xyz`). */
 export async function signUpNewOwner(page, label = "Owner") {
   const email = `${uniq(label.toLowerCase())}@example.test`;
   const orgName = uniq(`${label} Org`);
-  await page.goto("/sign-up");
-  await page.getByLabel("Your name").fill(label);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("a long test password");
-  await page.getByLabel("Organization name").fill(orgName);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL((url) => url.pathname.startsWith(`/${orgName.toLowerCase().split(" ")[0]}`), { timeout: 20_000 });
-  return { orgPath: new URL(page.url()).pathname, email };
+  const orgPath = await signUpAndSignIn(page, { name: label, email, password: "a long test password", orgName });
+  return { orgPath, email };
 }
 
 /** Accepts the confirm() dialogs that destructive buttons ask. */
