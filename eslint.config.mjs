@@ -55,7 +55,7 @@ export default defineConfig([
     },
   },
   {
-    files: ["lib/env.ts", "instrumentation.ts", "tests/**", "bench/**", "bin/**", "drizzle.config.ts", "vitest.config.ts", "eslint.config.mjs"],
+    files: ["lib/env.ts", "instrumentation.ts", "server.mjs", "tests/**", "bench/**", "bin/**", "drizzle.config.ts", "vitest.config.ts", "eslint.config.mjs"],
     rules: { "no-restricted-properties": "off" },
   },
 ]);

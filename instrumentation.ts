@@ -5,6 +5,8 @@
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs" && process.env.NEXT_PHASE !== "phase-production-build") {
+    const { checkStartup } = await import("./lib/startup");
+    checkStartup();
     const { startBackground } = await import("./lib/background");
     await startBackground();
   }

@@ -32,7 +32,7 @@ async function main() {
   try {
     for (const format of ["csv", "xlsx"] as const) {
       const org = await createOrganization(handle.db, { name: `Import bench ${format}`, plan: "business" });
-      await handle.db.insert(webhookEndpoints).values({ id: newId("we"), orgId: org.id, url: "https://receiver.example/hook", eventTypes: ["client_created"], secretCiphertext: encrypt(generateSecret()) });
+      await handle.db.insert(webhookEndpoints).values({ id: newId("we"), orgId: org.id, url: "https://receiver.example/hook", eventTypes: ["client_created"], secretCiphertext: encrypt(generateSecret(), { orgId: org.id, column: "webhook_endpoints.secret" }) });
       const file = path.join(tmp, `clients.${format}`);
       if (format === "csv") await writeCsv(file, ROWS);
       else await writeXlsx(file, ROWS);

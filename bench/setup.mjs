@@ -28,6 +28,9 @@ export async function benchServer({ scopes }) {
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     AUTH_SECRET: randomBytes(32).toString("base64"),
+    SMARFLE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    // The baseline routes under /api/bench/* answer 404 without it.
+    SMARFLE_BENCH: "1",
     NEXT_TELEMETRY_DISABLED: "1",
   };
   psql(`CREATE DATABASE ${dbName}`);

@@ -4,7 +4,8 @@ import { migrateDb, migrationStatus } from "@/db/migrate";
 import { DatabaseLockedError } from "@/db/pglite-lock";
 import { seedDemo, DEMO } from "@/lib/demo/seed";
 import { AppError } from "@/lib/errors";
-import { EnvError } from "@/lib/env";
+import { env, EnvError } from "@/lib/env";
+import { reencryptAll } from "@/lib/crypto/reencrypt";
 import { memberships, type PlanId, type Role } from "@/db/schema";
 import { createOrganization, createUser, planSchema, requireOrg, roleSchema, setOrgRateLimit } from "@/lib/orgs/service";
 import { planLimits } from "@/lib/orgs/plans";
@@ -20,13 +21,14 @@ const USAGE = `Usage: smarfle <command> [options] [--json]
 
 Commands:
   db:migrate                                   apply pending database migrations
-  db:seed                                      create the demo organization (once)
+  db:seed [--force]                            create the demo organization (once; --force in production)
   org:create --name N [--plan starter|pro|business]
   user:create --email E --password P --org O [--role owner|admin|member]
   key:create --org O --name N --scopes read,write
   key:list --org O                             the org's API keys (never the keys themselves)
   key:revoke --org O --key KEY_ID              refuse a key from now on (audited)
   org:set-limit --org O --rpm N                raise (or lower) one org's API rate limit
+  secrets:reencrypt [--org O]                  rewrite every stored secret under SMARFLE_ENCRYPTION_KEY
 
 O is an organization id (org_…) or slug. On the embedded database every command applies pending
 migrations first; on PostgreSQL, run db:migrate after an upgrade.`;
@@ -60,7 +62,11 @@ const commands: Record<string, Command> = {
   "db:seed": {
     needsDb: true,
     migrates: true,
-    async run(_flags, handle) {
+    async run(flags, handle) {
+      // The demo owner's password is in the README: never on a production database by accident.
+      if (env().NODE_ENV === "production" && flags.force !== true) {
+        throw new AppError("forbidden", "db:seed creates a demo owner whose password is public; it refuses to run with NODE_ENV=production unless given --force.");
+      }
       await migrateDb(handle);
       const result = await seedDemo(handle.db);
       const text = result.created
@@ -89,7 +95,8 @@ const commands: Record<string, Command> = {
       const orgRef = required(flags, "org");
       const { user, org } = await handle.db.transaction(async (tx) => {
         const org = await requireOrg(tx, orgRef);
-        const user = await createUser(tx, { email, password });
+        // An operator vouches for the address.
+        const user = await createUser(tx, { email, password, verified: true });
         await tx.insert(memberships).values({ orgId: org.id, userId: user.id, role });
         return { user, org };
       });
@@ -147,6 +154,19 @@ const commands: Record<string, Command> = {
       const keyId = required(flags, "key");
       await revokeApiKey(handle.db, { orgId: org.id, actor: { type: "system", id: null, label: "operator" }, source: "system" }, keyId);
       return { json: { id: keyId, org: org.id, revoked: true }, text: `Revoked API key ${keyId} of ${org.name}: it is refused from now on.` };
+    },
+  },
+  "secrets:reencrypt": {
+    needsDb: true,
+    async run(flags, handle) {
+      const org = typeof flags.org === "string" ? await requireOrg(handle.db, flags.org) : undefined;
+      const reports = await reencryptAll(handle.db, { orgId: org?.id });
+      const rewritten = reports.reduce((n, r) => n + r.rewritten, 0);
+      const lines = reports.map((r) => `  ${r.table}.${r.column}: ${r.rewritten} of ${r.checked} rewritten`);
+      return {
+        json: { rewritten, columns: reports },
+        text: `${rewritten} secret(s) rewritten under the current key.\n${lines.join("\n")}${rewritten ? "\nRun it once more: it should rewrite nothing. Then SMARFLE_ENCRYPTION_KEY_PREVIOUS can go." : ""}`,
+      };
     },
   },
   "org:set-limit": {
@@ -213,6 +233,7 @@ async function main(argv: string[]): Promise<number> {
       scopes: { type: "string" },
       rpm: { type: "string" },
       key: { type: "string" },
+      force: { type: "boolean" },
     },
   });
   const json = flags.json === true;

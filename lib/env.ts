@@ -47,6 +47,26 @@ const schema = z
         .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes in base64 (try: openssl rand -base64 32)")
         .optional(),
     ),
+    /** The key that encrypted secrets before SMARFLE_ENCRYPTION_KEY: still decrypts during a key change. */
+    SMARFLE_ENCRYPTION_KEY_PREVIOUS: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes in base64 (try: openssl rand -base64 32)")
+        .optional(),
+    ),
+    /**
+     * How many proxies of your own stand in front of the app. 0: the client address is the TCP
+     * peer and X-Forwarded-For is ignored; N: the N-th address from the right of X-Forwarded-For.
+     */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /** Outgoing mail, e.g. smtp://user:pass@mail.example:587 (smtps:// for TLS from the start). */
+    SMTP_URL: optionalUrl(["smtp://", "smtps://"]),
+    EMAIL_FROM: optionalString.pipe(z.string().max(200).optional()),
+    /** `1` serves the benchmarks' baseline routes under /api/bench/*; they answer 404 otherwise. */
+    SMARFLE_BENCH: z
+      .enum(["0", "1", ""])
+      .optional()
+      .transform((v) => v === "1"),
     SMARFLE_ALLOW_PRIVATE_URLS: z
       .enum(["0", "1", ""])
       .optional()
@@ -111,6 +131,23 @@ export function env(): Env {
  */
 export function serverless(): boolean {
   return Boolean(env().QSTASH_TOKEN);
+}
+
+/**
+ * With NODE_ENV=production and a shared database, every server must use the same secrets: one
+ * generated under .data/ by each server would disagree with the others (sessions, every encrypted
+ * secret). Returns the first missing variable, or null.
+ */
+export function missingProductionSecret(e: Env = env()): "AUTH_SECRET" | "SMARFLE_ENCRYPTION_KEY" | null {
+  if (e.NODE_ENV !== "production" || !e.DATABASE_URL) return null;
+  if (!e.AUTH_SECRET) return "AUTH_SECRET";
+  if (!e.SMARFLE_ENCRYPTION_KEY) return "SMARFLE_ENCRYPTION_KEY";
+  return null;
+}
+
+/** The message `npm start` exits with when a production secret is missing. */
+export function missingSecretMessage(name: string): string {
+  return `${name} is required when NODE_ENV=production and DATABASE_URL is set (every server must share it; try: openssl rand -base64 32)`;
 }
 
 /** Tests and the CLI change the environment between runs; this drops the cached parse. */

@@ -89,4 +89,5 @@ export type IdPrefix =
   | "con"
   | "run"
   | "imp"
-  | "wfr";
+  | "wfr"
+  | "ivt";

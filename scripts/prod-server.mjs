@@ -1,6 +1,6 @@
-// Helpers shared by the browser tests and the benchmarks: build the app, migrate, start
-// `next start` on 127.0.0.1 and stop it again. The server is started as `node …/next start` so its
-// pid is the server's own.
+// Helpers shared by the browser tests and the benchmarks: build the app, migrate, start the
+// production server on 127.0.0.1 exactly as `npm start` does (server.mjs) and stop it again. It is
+// started as `node server.mjs` so its pid is the server's own.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const nextBin = path.join(root, "node_modules/next/dist/bin/next");
 const smarfleBin = path.join(root, "bin/smarfle.mjs");
+const serverScript = path.join(root, "server.mjs");
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -53,9 +54,9 @@ async function waitFor(url, child, timeoutMs) {
   throw new Error(`server did not answer at ${url} within ${timeoutMs} ms`);
 }
 
-/** Starts `next start`; the log goes to `logFile`. Resolves once it answers HTTP. */
+/** Starts the production server (server.mjs, what `npm start` runs); the log goes to `logFile`. Resolves once it answers HTTP. */
 export async function startServer(env, { port, logFile, readyPath = "/" }) {
-  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [serverScript, "-p", String(port), "-H", "127.0.0.1"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const log = fs.createWriteStream(logFile);
   child.stdout.pipe(log);
   child.stderr.pipe(log);

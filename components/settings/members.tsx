@@ -2,13 +2,14 @@
 
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select } from "@/components/ui/form";
-import { addMember, changeMemberRole, removeMember } from "@/app/(app)/[org]/actions";
+import { changeMemberRole, inviteMember, removeMember, resendInvitation, revokeInvitation } from "@/app/(app)/[org]/actions";
 
 const roles = ["member", "admin", "owner"] as const;
 
-export function AddMemberForm({ org }: { org: string }) {
+/** `canInviteOwners`: admins may invite members and admins only. */
+export function InviteMemberForm({ org, canInviteOwners }: { org: string; canInviteOwners: boolean }) {
   return (
-    <ActionForm action={addMember} resetOnSuccess className="flex flex-wrap items-start gap-3">
+    <ActionForm action={inviteMember} resetOnSuccess success={() => <p className="text-sm text-green-700">Invitation sent.</p>} className="flex flex-wrap items-start gap-3">
       <input type="hidden" name="org" value={org} />
       <div className="w-72 space-y-1">
         <label htmlFor="member-email" className="block text-sm font-medium text-slate-700">
@@ -22,13 +23,15 @@ export function AddMemberForm({ org }: { org: string }) {
           Role
         </label>
         <Select id="member-role" name="role" defaultValue="member">
-          {roles.map((r) => (
-            <option key={r}>{r}</option>
-          ))}
+          {roles
+            .filter((r) => canInviteOwners || r !== "owner")
+            .map((r) => (
+              <option key={r}>{r}</option>
+            ))}
         </Select>
       </div>
       <div className="pt-6">
-        <SubmitButton>Add member</SubmitButton>
+        <SubmitButton>Send invitation</SubmitButton>
       </div>
     </ActionForm>
   );
@@ -51,6 +54,23 @@ export function MemberControls({ org, userId, role, email }: { org: string; user
         <input type="hidden" name="org" value={org} />
         <input type="hidden" name="userId" value={userId} />
         <SubmitButton variant="danger">Remove</SubmitButton>
+      </ActionForm>
+    </div>
+  );
+}
+
+export function InvitationControls({ org, id, email }: { org: string; id: string; email: string }) {
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <ActionForm action={resendInvitation} success={() => <span className="text-xs text-green-700">Sent again.</span>}>
+        <input type="hidden" name="org" value={org} />
+        <input type="hidden" name="id" value={id} />
+        <SubmitButton variant="secondary">Resend</SubmitButton>
+      </ActionForm>
+      <ActionForm action={revokeInvitation} confirm={`Revoke the invitation to ${email}?`}>
+        <input type="hidden" name="org" value={org} />
+        <input type="hidden" name="id" value={id} />
+        <SubmitButton variant="danger">Revoke</SubmitButton>
       </ActionForm>
     </div>
   );

@@ -31,6 +31,11 @@ export function SignInForm({ callbackUrl }: { callbackUrl?: string }) {
         {pending ? "Signing in…" : "Sign in"}
       </Button>
       <p className="text-center text-sm text-slate-500">
+        <Link href="/forgot-password" className="hover:underline">
+          Forgot your password?
+        </Link>
+      </p>
+      <p className="text-center text-sm text-slate-500">
         New to Smarfle?{" "}
         <Link href="/sign-up" className="font-medium text-brand-600 hover:underline">
           Create an account
@@ -42,6 +47,19 @@ export function SignInForm({ callbackUrl }: { callbackUrl?: string }) {
 
 export function SignUpForm() {
   const [state, action, pending] = useActionState(signUpAction, null);
+  if (state?.ok && state.data?.sentTo) {
+    return (
+      <div className="space-y-3 text-sm" role="status">
+        <p className="font-medium">Check your inbox</p>
+        <p className="text-slate-600">
+          We sent a message to <strong>{state.data.sentTo}</strong>. Open its link to confirm your address, then sign in.
+        </p>
+        <Link href="/sign-in" className="inline-block font-medium text-brand-600 hover:underline">
+          Sign in
+        </Link>
+      </div>
+    );
+  }
   const message = state && !state.ok && state.error.details.length === 0 ? state.error.message : state && !state.ok ? "Please correct the fields below." : null;
   return (
     <form action={action} onSubmit={submitWith(action)} className="space-y-4">

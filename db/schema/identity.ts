@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, integer, pgTable, primaryKey, smallint, text, uniqueIndex, index } from "drizzle-orm/pg-core";
+import { bigint, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, index } from "drizzle-orm/pg-core";
 import { createdAt, timestamps } from "./columns";
 
 export const users = pgTable(
@@ -9,6 +9,17 @@ export const users = pgTable(
     email: text("email").notNull(),
     name: text("name").notNull(),
     passwordHash: text("password_hash").notNull(),
+    /** Set when the owner of the address opened the verification link (or an operator created the user). */
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true, mode: "date" }),
+    /**
+     * Every session carries the version it was issued under; a password change or reset, "sign out
+     * everywhere" and removal from an org bump it, and every request compares.
+     */
+    sessionVersion: integer("session_version").notNull().default(1),
+    /** Failed sign-ins in the current 15-minute window (lib/auth/sign-in.ts), and the lock-out they caused. */
+    failedSignIns: integer("failed_sign_ins").notNull().default(0),
+    failedSignInsSince: timestamp("failed_sign_ins_since", { withTimezone: true, mode: "date" }),
+    signInLockedUntil: timestamp("sign_in_locked_until", { withTimezone: true, mode: "date" }),
     ...timestamps,
   },
   (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
@@ -79,6 +90,54 @@ export const orgRecordCounters = pgTable(
   (t) => [primaryKey({ columns: [t.orgId, t.shard] })],
 );
 
+export const AUTH_TOKEN_PURPOSES = ["verify_email", "reset_password"] as const;
+export type AuthTokenPurpose = (typeof AUTH_TOKEN_PURPOSES)[number];
+
+/** Single-use links sent by email. Only the SHA-256 of the token is stored. */
+export const authTokens = pgTable(
+  "auth_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    purpose: text("purpose", { enum: AUTH_TOKEN_PURPOSES }).notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The address the link was sent to: verifying proves this one. */
+    email: text("email").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    ...createdAt,
+  },
+  (t) => [index("auth_tokens_user_idx").on(t.userId)],
+);
+
+/** An invitation to join an org with a role, accepted by whoever proves they own `email`. */
+export const invitations = pgTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    invitedByUserId: text("invited_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    acceptedAt: timestamp("accepted_at", { withTimezone: true, mode: "date" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("invitations_token_key").on(t.tokenHash),
+    // One open invitation per address and org; resending replaces its token.
+    uniqueIndex("invitations_open_key")
+      .on(t.orgId, sql`lower(${t.email})`)
+      .where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
+export type Invitation = typeof invitations.$inferSelect;
 export type Organization = typeof organizations.$inferSelect;
 export type Membership = typeof memberships.$inferSelect;

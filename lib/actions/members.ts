@@ -1,14 +1,34 @@
 import "server-only";
 import { z } from "zod";
-import { addMember, changeMemberRole, removeMember, roleSchema } from "@/lib/orgs/service";
-import { defineOrgAction, uiChange } from "@/lib/auth/action";
+import { changeMemberRole, removeMember, roleSchema } from "@/lib/orgs/service";
+import { inviteMember, resendInvitation, revokeInvitation } from "@/lib/orgs/invitations";
+import { defineOrgAction, uiChange, type OrgActionContext } from "@/lib/auth/action";
 
+const inviter = (ctx: OrgActionContext) => ({ ...uiChange(ctx), inviterRole: ctx.role, inviterEmail: ctx.actor.label ?? "A member" });
 
-export const addMemberAction = defineOrgAction({
-  name: "members.add",
-  role: "owner",
+/** Owners invite any role; admins members and admins (checked in inviteMember). */
+export const inviteMemberAction = defineOrgAction({
+  name: "members.invite",
+  role: "admin",
   input: z.object({ org: z.string(), email: z.string().max(254), role: roleSchema }),
-  run: (ctx, input) => addMember(ctx.db, uiChange(ctx), { email: input.email, role: input.role }),
+  run: async (ctx, input) => {
+    const inv = await inviteMember(ctx.db, inviter(ctx), { email: input.email, role: input.role });
+    return { id: inv.id, email: inv.email };
+  },
+});
+
+export const resendInvitationAction = defineOrgAction({
+  name: "members.resend_invitation",
+  role: "admin",
+  input: z.object({ org: z.string(), id: z.string().min(1).max(64) }),
+  run: (ctx, input) => resendInvitation(ctx.db, inviter(ctx), input.id),
+});
+
+export const revokeInvitationAction = defineOrgAction({
+  name: "members.revoke_invitation",
+  role: "admin",
+  input: z.object({ org: z.string(), id: z.string().min(1).max(64) }),
+  run: (ctx, input) => revokeInvitation(ctx.db, inviter(ctx), input.id),
 });
 
 export const changeMemberRoleAction = defineOrgAction({

@@ -32,7 +32,7 @@ export const connectorPatch = connectorInput.partial().extend({ enabled: z.boole
 
 /** Headers are credentials: only their names are ever shown back. */
 export function connectorView(c: Connector) {
-  const headerNames = c.headersCiphertext ? Object.keys(JSON.parse(decrypt(c.headersCiphertext)) as object) : [];
+  const headerNames = c.headersCiphertext ? Object.keys(JSON.parse(decrypt(c.headersCiphertext, { orgId: c.orgId, column: "connectors.headers" })) as object) : [];
   return {
     id: c.id,
     object: "connector" as const,
@@ -72,7 +72,7 @@ export async function createConnector(db: Db, ctx: ChangeContext, input: unknown
         orgId: ctx.orgId,
         name: data.name,
         url,
-        headersCiphertext: data.headers && Object.keys(data.headers).length ? encrypt(JSON.stringify(data.headers)) : null,
+        headersCiphertext: data.headers && Object.keys(data.headers).length ? encrypt(JSON.stringify(data.headers), { orgId: ctx.orgId, column: "connectors.headers" }) : null,
         intervalMinutes: data.interval_minutes,
         recordsPath: data.records_path ?? null,
         pagination: data.pagination,
@@ -106,7 +106,7 @@ export async function updateConnector(db: Db, ctx: ChangeContext, id: string, in
     const set: Partial<typeof connectors.$inferInsert> = { updatedAt: new Date() };
     if (data.name !== undefined) set.name = data.name;
     if (url !== undefined) set.url = url;
-    if (data.headers !== undefined) set.headersCiphertext = Object.keys(data.headers).length ? encrypt(JSON.stringify(data.headers)) : null;
+    if (data.headers !== undefined) set.headersCiphertext = Object.keys(data.headers).length ? encrypt(JSON.stringify(data.headers), { orgId: ctx.orgId, column: "connectors.headers" }) : null;
     if (data.interval_minutes !== undefined) set.intervalMinutes = data.interval_minutes;
     if (data.records_path !== undefined) set.recordsPath = data.records_path;
     if (data.pagination !== undefined) Object.assign(set, { pagination: data.pagination, cursor: null });

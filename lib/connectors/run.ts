@@ -33,7 +33,7 @@ export async function runConnector(db: Db, connector: Connector, trigger: "sched
   try {
     const pagination = paginationSchema.parse(connector.pagination);
     const mapping = parseMapping(connector.mapping);
-    const headers = connector.headersCiphertext ? (JSON.parse(decrypt(connector.headersCiphertext)) as Record<string, string>) : {};
+    const headers = connector.headersCiphertext ? (JSON.parse(decrypt(connector.headersCiphertext, { orgId: connector.orgId, column: "connectors.headers" })) as Record<string, string>) : {};
     const ctx = { orgId: connector.orgId, actor: { type: "connector" as const, id: connector.id, label: connector.name }, source: "connector" as const };
 
     let url: string | null = connector.url;

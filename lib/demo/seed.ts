@@ -18,7 +18,7 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: s
   if (existing) return { created: false, org: existing };
 
   const org = await createOrganization(db, { name: DEMO.orgName, plan: "pro", slug: DEMO.orgSlug });
-  const user = await createUser(db, { email: DEMO.email, password: DEMO.password, name: "Dana Demo" });
+  const user = await createUser(db, { email: DEMO.email, password: DEMO.password, name: "Dana Demo", verified: true });
   await db.insert(memberships).values({ orgId: org.id, userId: user.id, role: "owner" });
 
   const ctx: WriteContext = { orgId: org.id, actor: { type: "system", id: null, label: "seed" }, source: "system" };

@@ -20,12 +20,8 @@ export function jsonResponse(body: unknown, status = 200, headers: Headers = new
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-/** The client's address as the first proxy saw it (Next.js sets x-forwarded-for). */
-export function clientIp(req: Request): string {
-  const fwd = req.headers.get("x-forwarded-for");
-  const first = fwd?.split(",")[0]?.trim();
-  return first || req.headers.get("x-real-ip") || "unknown";
-}
+/** The client's address (lib/http/client-address.ts: the TCP peer, or per TRUST_PROXY_HOPS). */
+export { clientAddress as clientIp } from "./client-address";
 
 let lastOutageLog = 0;
 

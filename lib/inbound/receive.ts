@@ -100,7 +100,7 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
     const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">) =>
       db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body: raw, ...values });
 
-    const verified = verifyInbound(source.kind, decrypt(source.secretCiphertext), req.headers, raw);
+    const verified = verifyInbound(source.kind, decrypt(source.secretCiphertext, { orgId: source.orgId, column: "inbound_sources.secret" }), req.headers, raw);
     if (!verified.ok) {
       await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason });
       return fail(new AppError("unauthorized", `Signature check failed: ${verified.reason}.`));

@@ -44,7 +44,7 @@ export async function createSource(db: Db, ctx: ChangeContext, input: unknown): 
   return db.transaction(async (tx) => {
     const [source] = await tx
       .insert(inboundSources)
-      .values({ id: newId("src"), orgId: ctx.orgId, name: r.data.name, kind: r.data.kind, secretCiphertext: encrypt(secret), mapping })
+      .values({ id: newId("src"), orgId: ctx.orgId, name: r.data.name, kind: r.data.kind, secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "inbound_sources.secret" }), mapping })
       .returning();
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "inbound_source.created", targetType: "inbound_source", targetId: source!.id, after: { name: source!.name, kind: source!.kind } }]);
     return { source: source!, secret };
@@ -67,7 +67,7 @@ export async function getSource(db: Db, orgId: string, id: string): Promise<Inbo
 export async function revealSourceSecret(db: Db, ctx: ChangeContext, id: string): Promise<string> {
   const s = await getSource(db, ctx.orgId, id);
   await writeAudit(db, ctx.orgId, ctx.actor, ctx.source, [{ action: "inbound_source.secret_revealed", targetType: "inbound_source", targetId: id }]);
-  return decrypt(s.secretCiphertext);
+  return decrypt(s.secretCiphertext, { orgId: ctx.orgId, column: "inbound_sources.secret" });
 }
 
 export async function updateSource(db: Db, ctx: ChangeContext, id: string, input: unknown): Promise<InboundSource> {

@@ -7,7 +7,6 @@ import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
 import { rowsOf } from "@/lib/db-utils";
 import { hashPassword } from "@/lib/auth/password";
-import { planLimits } from "./plans";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { credentialsChanged } from "@/lib/api-keys/keys";
 
@@ -53,14 +52,14 @@ export async function createOrganization(
   throw new AppError("conflict", "Could not find a free slug for this organization.");
 }
 
-export async function createUser(db: Executor, input: { email: string; password: string; name?: string }): Promise<User> {
+export async function createUser(db: Executor, input: { email: string; password: string; name?: string; verified?: boolean }): Promise<User> {
   const email = parse(emailSchema, input.email, "email");
   const password = parse(passwordSchema, input.password, "password");
   const name = (input.name ?? "").trim().slice(0, 100) || email.split("@")[0]!;
   const passwordHash = await hashPassword(password);
   const [user] = await db
     .insert(users)
-    .values({ id: newId("usr"), email, name, passwordHash })
+    .values({ id: newId("usr"), email, name, passwordHash, emailVerifiedAt: input.verified ? new Date() : null })
     .onConflictDoNothing()
     .returning();
   if (!user) throw new AppError("conflict", "A user with this email already exists.", [{ path: "email", message: "already registered" }]);
@@ -136,28 +135,6 @@ export function hasRole(role: Role, atLeast: Role): boolean {
   return ROLE_RANK[role] >= ROLE_RANK[atLeast];
 }
 
-export async function addMember(db: Executor, ctx: ChangeContext, input: { email: string; role: Role }) {
-  const email = parse(emailSchema, input.email, "email");
-  const role = parse(roleSchema, input.role, "role");
-  return db.transaction(async (tx) => {
-    const user = await findUserByEmail(tx, email);
-    if (!user) throw new AppError("not_found", "No user with this email. They need to sign up first.", [{ path: "email", message: "not registered" }]);
-    // The org row's lock makes the count exact against a concurrent add.
-    const [org] = await tx.select({ plan: organizations.plan }).from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
-    const max = org ? planLimits(org.plan).maxMembers : null;
-    if (max !== null) {
-      const [n] = await tx.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.orgId, ctx.orgId));
-      if ((n?.n ?? 0) >= max) throw new AppError("plan_limit_reached", `Your ${org!.plan} plan allows ${max} members. Remove a member or upgrade the plan to add more.`);
-    }
-    const [row] = await tx.insert(memberships).values({ orgId: ctx.orgId, userId: user.id, role }).onConflictDoNothing().returning();
-    if (!row) throw new AppError("conflict", "This user is already a member.", [{ path: "email", message: "already a member" }]);
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
-      { action: "member.added", targetType: "member", targetId: user.id, after: { email: user.email, role } },
-    ]);
-    return row;
-  });
-}
-
 /** Refuses changes that would leave an organization without an owner. */
 async function assertOwnerRemains(tx: Executor, orgId: string, userId: string) {
   const [r] = await tx
@@ -204,6 +181,8 @@ export async function removeMember(db: Executor, ctx: ChangeContext, input: { us
     const current = await lockMember(tx, ctx.orgId, input.userId);
     if (current.role === "owner") await assertOwnerRemains(tx, ctx.orgId, input.userId);
     await tx.delete(memberships).where(and(eq(memberships.orgId, ctx.orgId), eq(memberships.userId, input.userId)));
+    // Their open sessions end on their next request, whatever page they have open.
+    await tx.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1` }).where(eq(users.id, input.userId));
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       { action: "member.removed", targetType: "member", targetId: input.userId, before: { role: current.role } },
     ]);

@@ -41,20 +41,20 @@ export async function loadJobs(db: Db, ids: string[]): Promise<DeliveryJob[]> {
 
 // Decrypting is cheap but not free; an endpoint's secret is asked for on every attempt.
 const secretCache = new Map<string, string>();
-function plain(ciphertext: string): string {
+function plain(orgId: string, ciphertext: string): string {
   let v = secretCache.get(ciphertext);
   if (v === undefined) {
-    v = decrypt(ciphertext);
+    v = decrypt(ciphertext, { orgId, column: "webhook_endpoints.secret" });
     if (secretCache.size > 10_000) secretCache.clear();
     secretCache.set(ciphertext, v);
   }
   return v;
 }
 
-export function signingSecrets(endpoint: Pick<WebhookEndpoint, "secretCiphertext" | "previousSecretCiphertext" | "previousSecretExpiresAt">, now = new Date()): string[] {
-  const secrets = [plain(endpoint.secretCiphertext)];
+export function signingSecrets(endpoint: Pick<WebhookEndpoint, "orgId" | "secretCiphertext" | "previousSecretCiphertext" | "previousSecretExpiresAt">, now = new Date()): string[] {
+  const secrets = [plain(endpoint.orgId, endpoint.secretCiphertext)];
   if (endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
-    secrets.push(plain(endpoint.previousSecretCiphertext));
+    secrets.push(plain(endpoint.orgId, endpoint.previousSecretCiphertext));
   }
   return secrets;
 }

@@ -68,7 +68,7 @@ export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown)
     }
     const [endpoint] = await tx
       .insert(webhookEndpoints)
-      .values({ id: newId("we"), orgId: ctx.orgId, url: url.toString(), description: data.description ?? null, eventTypes: data.event_types ?? [], secretCiphertext: encrypt(secret) })
+      .values({ id: newId("we"), orgId: ctx.orgId, url: url.toString(), description: data.description ?? null, eventTypes: data.event_types ?? [], secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }) })
       .returning();
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       { action: "webhook_endpoint.created", targetType: "webhook_endpoint", targetId: endpoint!.id, after: { url: endpoint!.url, event_types: endpoint!.eventTypes } },
@@ -99,9 +99,9 @@ export async function revealSecret(db: Db, ctx: ChangeContext, id: string): Prom
   await writeAudit(db, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_endpoint.secret_revealed", targetType: "webhook_endpoint", targetId: id }]);
   const previous =
     e.previousSecretCiphertext && e.previousSecretExpiresAt && e.previousSecretExpiresAt > new Date()
-      ? { secret: decrypt(e.previousSecretCiphertext), expires_at: e.previousSecretExpiresAt.toISOString() }
+      ? { secret: decrypt(e.previousSecretCiphertext, { orgId: e.orgId, column: "webhook_endpoints.secret" }), expires_at: e.previousSecretExpiresAt.toISOString() }
       : null;
-  return { secret: decrypt(e.secretCiphertext), previous };
+  return { secret: decrypt(e.secretCiphertext, { orgId: e.orgId, column: "webhook_endpoints.secret" }), previous };
 }
 
 async function lockEndpoint(tx: Executor, orgId: string, id: string): Promise<WebhookEndpoint> {
@@ -149,7 +149,7 @@ export async function rotateEndpointSecret(db: Db, ctx: ChangeContext, id: strin
     const before = await lockEndpoint(tx, ctx.orgId, id);
     await tx
       .update(webhookEndpoints)
-      .set({ secretCiphertext: encrypt(secret), previousSecretCiphertext: seconds > 0 ? before.secretCiphertext : null, previousSecretExpiresAt: previousExpiresAt, updatedAt: new Date() })
+      .set({ secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }), previousSecretCiphertext: seconds > 0 ? before.secretCiphertext : null, previousSecretExpiresAt: previousExpiresAt, updatedAt: new Date() })
       .where(eq(webhookEndpoints.id, id));
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_endpoint.secret_rotated", targetType: "webhook_endpoint", targetId: id, after: { grace } }]);
   });

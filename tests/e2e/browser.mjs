@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { simpleParser } from "mailparser";
 import { chromium } from "playwright-core";
 
 export const baseUrl = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
@@ -22,18 +23,32 @@ export async function snapshot(page, name) {
 
 export const uniq = (label) => `${label}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
+/**
+ * Signs up through the form ("check your inbox"), then signs in: a new account starts with its
+ * address unconfirmed. Resolves once the browser is in the new organization.
+ */
+export async function signUpAndSignIn(page, { name, email, password, orgName }) {
+  await page.goto("/sign-up");
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByLabel("Organization name").fill(orgName);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByText("Check your inbox").waitFor({ timeout: 20_000 });
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => !["/sign-in", "/orgs"].includes(url.pathname), { timeout: 20_000 });
+  return new URL(page.url()).pathname;
+}
+
 /** Signs a new owner up through the form; resolves to their organization's path (`/acme-xyz`). */
 export async function signUpNewOwner(page, label = "Owner") {
   const email = `${uniq(label.toLowerCase())}@example.test`;
   const orgName = uniq(`${label} Org`);
-  await page.goto("/sign-up");
-  await page.getByLabel("Your name").fill(label);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("a long test password");
-  await page.getByLabel("Organization name").fill(orgName);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL((url) => url.pathname.startsWith(`/${orgName.toLowerCase().split(" ")[0]}`), { timeout: 20_000 });
-  return { orgPath: new URL(page.url()).pathname, email };
+  const orgPath = await signUpAndSignIn(page, { name: label, email, password: "a long test password", orgName });
+  return { orgPath, email };
 }
 
 /** Accepts the confirm() dialogs that destructive buttons ask. */
@@ -66,4 +81,26 @@ export async function startReceiver(answer = () => ({ status: 200, body: "ok" })
       server.close();
     },
   };
+}
+
+/**
+ * Waits for a message to `to` (and matching `subject`, a RegExp) to reach the tests' SMTP server
+ * (tests/e2e/run.mjs); resolves to {subject, text, link} with the first link to the app in it.
+ */
+export async function waitForMail(to, subject = /./, { timeoutMs = 15_000 } = {}) {
+  const dir = process.env.E2E_MAIL_DIR;
+  if (!dir) throw new Error("E2E_MAIL_DIR is not set: run the browser tests with npm run test:e2e");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const file of fs.readdirSync(dir).sort().reverse()) {
+      const mail = await simpleParser(fs.readFileSync(path.join(dir, file)));
+      const recipients = [mail.to].flat().flatMap((a) => a?.value ?? []).map((a) => a.address?.toLowerCase());
+      if (recipients.includes(to.toLowerCase()) && subject.test(mail.subject ?? "")) {
+        const link = (mail.text ?? "").match(/https?:\/\/\S+/)?.[0] ?? null;
+        return { subject: mail.subject, text: mail.text ?? "", link };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail to ${to} matching ${subject} within ${timeoutMs} ms`);
 }

@@ -1,4 +1,4 @@
-// Browser tests against a production build: build, migrate, `next start` on 127.0.0.1, run the
+// Browser tests against a production build: build, migrate, the production server (server.mjs) on 127.0.0.1, run the
 // tests in tests/e2e with Node's test runner, stop the server. Uses DATABASE_URL when set, else a
 // throwaway embedded database. Set E2E_SKIP_BUILD=1 to reuse an existing .next build, and
 // E2E_ONLY=<part of a file name> to run only the matching test files.
@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { SMTPServer } from "smtp-server";
 import { build, freePort, root, smarfle, startServer } from "../../scripts/prod-server.mjs";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-e2e-"));
@@ -17,12 +18,37 @@ const env = {
   PORT: String(port),
   APP_URL: `http://127.0.0.1:${port}`,
   AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+  SMARFLE_ENCRYPTION_KEY: process.env.SMARFLE_ENCRYPTION_KEY ?? randomBytes(32).toString("base64"),
   NEXT_TELEMETRY_DISABLED: "1",
   // The browser tests' webhook receiver listens on 127.0.0.1.
   SMARFLE_ALLOW_PRIVATE_URLS: "1",
 };
 if (!env.DATABASE_URL) env.PGLITE_DATA_DIR = path.join(tmp, "pglite");
 const logFile = path.join(tmp, "server.log");
+
+// A real SMTP server on 127.0.0.1: every message the app sends lands as a file in E2E_MAIL_DIR,
+// where the tests read it (tests/e2e/browser.mjs waitForMail).
+const mailDir = path.join(tmp, "mail");
+fs.mkdirSync(mailDir);
+let mailCount = 0;
+const smtp = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ["STARTTLS"],
+  logger: false,
+  onData(stream, _session, done) {
+    const chunks = [];
+    stream.on("data", (c) => chunks.push(c));
+    stream.on("end", () => {
+      fs.writeFileSync(path.join(mailDir, `${String(++mailCount).padStart(5, "0")}.eml`), Buffer.concat(chunks));
+      done();
+    });
+  },
+});
+const smtpPort = await freePort();
+await new Promise((resolve) => smtp.listen(smtpPort, "127.0.0.1", resolve));
+env.SMTP_URL = `smtp://127.0.0.1:${smtpPort}`;
+env.EMAIL_FROM = "Smarfle Tests <tests@smarfle.test>";
+env.E2E_MAIL_DIR = mailDir;
 
 let code = 1;
 let server;
@@ -50,6 +76,7 @@ try {
   console.error(`e2e: ${err.message}`);
 } finally {
   await server?.stop();
+  smtp.close();
   if (code !== 0 && fs.existsSync(logFile)) {
     console.error("e2e: last lines of the server log:");
     console.error(fs.readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n"));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { baseUrl, launch, snapshot, uniq } from "./browser.mjs";
+import { baseUrl, launch, signUpAndSignIn, snapshot, uniq, waitForMail } from "./browser.mjs";
 
 let browser;
 let firstOrgPath;
@@ -19,15 +19,18 @@ test("sign up → create a client → see it in the list → sign out and back i
   const orgName = uniq("Bright Plumbing");
   const clientName = uniq("Ada Client");
   try {
-    await page.goto("/sign-up");
-    await page.getByLabel("Your name").fill("Owen Owner");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(password);
-    await page.getByLabel("Organization name").fill(orgName);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL((url) => /^\/bright-plumbing[^/]*$/.test(url.pathname), { timeout: 20_000 });
-    const orgPath = new URL(page.url()).pathname;
+    const orgPath = await signUpAndSignIn(page, { name: "Owen Owner", email, password, orgName });
+    assert.match(orgPath, /^\/bright-plumbing[^/]*$/);
     firstOrgPath = orgPath;
+
+    // The address is unconfirmed until the emailed link is opened; then the banner goes.
+    await page.getByText("Confirm your email address").waitFor();
+    const mail = await waitForMail(email, /Confirm/);
+    await page.goto(mail.link);
+    await page.getByRole("button", { name: "Confirm my address" }).click();
+    await page.getByText(`${email} is confirmed.`).waitFor();
+    await page.goto(orgPath);
+    assert.equal(await page.getByText("Confirm your email address").count(), 0);
 
     await page.getByRole("link", { name: "Clients", exact: true }).click();
     await page.waitForURL(`**${orgPath}/records/clients`);
@@ -76,13 +79,8 @@ test("a signed-in user cannot open another organization's pages", async () => {
   const context = await browser.newContext({ baseURL: baseUrl });
   const page = await context.newPage();
   try {
-    await page.goto("/sign-up");
-    await page.getByLabel("Your name").fill("Mallory");
-    await page.getByLabel("Email").fill(`${uniq("mallory")}@example.test`);
-    await page.getByLabel("Password").fill("another long password");
-    await page.getByLabel("Organization name").fill(uniq("Mallory Co"));
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL(/\/mallory-co/);
+    const path = await signUpAndSignIn(page, { name: "Mallory", email: `${uniq("mallory")}@example.test`, password: "another long password", orgName: uniq("Mallory Co") });
+    assert.match(path, /\/mallory-co/);
     // The organization made by the first test exists; this user is simply not in it.
     assert.ok(firstOrgPath, "the sign-up test must run first");
     const res = await page.goto(`${firstOrgPath}/records/clients`);

@@ -3,8 +3,12 @@ import type { Db } from "@/db/client";
 import type { TestOrg } from "./db";
 
 import { randomInt } from "node:crypto";
+import { peerHeader } from "./peer";
 
 export const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+
+/** A request from a fresh client address (what server.mjs would report as the TCP peer). */
+export const fromRandomIp = (ip: string = randomIp()) => peerHeader(ip);
 
 // Route handlers type their own params; any handler of this shape may be called here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,7 +26,7 @@ export async function call(
   }
   // A fresh client address per call unless a test names one: per-IP limits are shared by every
   // test file using the same Redis.
-  headers.set("x-forwarded-for", options.ip ?? randomIp());
+  for (const [k, v] of Object.entries(fromRandomIp(options.ip))) headers.set(k, v);
   let body: BodyInit | undefined;
   if (options.body !== undefined) {
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);

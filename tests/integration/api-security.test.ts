@@ -39,7 +39,7 @@ beforeAll(async () => {
   bRecordId = (await createRecord(b.ctx, "client", { name: "Only B may see me" })).id;
   aAdminKey = (await makeKey(db, a, ["admin"])).key;
   bEndpointId = newId("we");
-  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret()) });
+  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: b.org.id, column: "webhook_endpoints.secret" }) });
   bConnectorId = newId("con");
   await db.insert(connectors).values({ id: bConnectorId, orgId: b.org.id, name: "B feed", url: "https://b.example/feed", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
   bImportId = newId("imp");

@@ -24,7 +24,7 @@ import { POST as inbound } from "@/app/api/inbound/[source]/route";
 import * as imports from "@/app/api/v1/imports/route";
 import * as importOne from "@/app/api/v1/imports/[id]/route";
 import { createTestOrg, dropTestOrgs, useTestDb, uniq, type TestOrg } from "../helpers/db";
-import { call, makeKey, randomIp } from "../helpers/api";
+import { call, makeKey, randomIp, fromRandomIp } from "../helpers/api";
 import { waitFor } from "../helpers/receiver";
 import { allowPrivateUrls } from "../helpers/env";
 
@@ -93,7 +93,7 @@ describe("the audit trail", () => {
     const src = (await call(sources.POST, { method: "POST", key: keys.key, body: { name: "Door shop", kind: "hmac_sha256_hex", mapping: { target: "client", external_id: "id", fields: { name: "name" } } } })).body as { id: string; secret: string };
     const body = JSON.stringify({ id: "door-1", name: "Door Inbound" });
     const signed = await inbound(
-      new Request(`http://127.0.0.1/api/inbound/${src.id}`, { method: "POST", body, headers: { "content-type": "application/json", "x-signature": createHmac("sha256", src.secret).update(body).digest("hex"), "x-forwarded-for": randomIp() } }),
+      new Request(`http://127.0.0.1/api/inbound/${src.id}`, { method: "POST", body, headers: { "content-type": "application/json", "x-signature": createHmac("sha256", src.secret).update(body).digest("hex"), ...fromRandomIp() } }),
       { params: Promise.resolve({ source: src.id }) },
     );
     expect(signed.status).toBe(200);
@@ -104,10 +104,10 @@ describe("the audit trail", () => {
     const form = new FormData();
     form.set("type", "client");
     form.set("file", new Blob(["Name\nDoor Import\n"]), "door.csv");
-    const upload = await imports.POST(new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${keys.key}`, "x-forwarded-for": randomIp() } }), { params: Promise.resolve({}) });
+    const upload = await imports.POST(new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${keys.key}`, ...fromRandomIp() } }), { params: Promise.resolve({}) });
     const job = (await upload.json()) as { id: string };
     await waitFor(async () => {
-      const r = await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${job.id}`, { headers: { authorization: `Bearer ${keys.key}`, "x-forwarded-for": randomIp() } }), { params: Promise.resolve({ id: job.id }) });
+      const r = await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${job.id}`, { headers: { authorization: `Bearer ${keys.key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id: job.id }) });
       return ((await r.json()) as { status: string }).status === "completed";
     }, { what: "import" });
     // 7. The bulk endpoint.
@@ -203,7 +203,7 @@ describe("the audit trail", () => {
       { id: ids.recentRequest, orgId: org.org.id, method: "GET", path: "/recent", status: 200, durationMs: 1, createdAt: recent },
     ]);
     const endpointId = newId("we");
-    await db.insert(webhookEndpoints).values({ id: endpointId, orgId: org.org.id, url: "https://receiver.example/h", secretCiphertext: encrypt(generateSecret()) });
+    await db.insert(webhookEndpoints).values({ id: endpointId, orgId: org.org.id, url: "https://receiver.example/h", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }) });
     const oldEvent = newId("evt");
     await db.insert(webhookEvents).values({ id: oldEvent, orgId: org.org.id, type: "client_created", recordType: "client", recordId: "cli_x", data: {}, createdAt: old });
     await db.insert(webhookDeliveries).values({ id: newId("dlv"), orgId: org.org.id, eventId: oldEvent, endpointId, status: "succeeded", createdAt: old });

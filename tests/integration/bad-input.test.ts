@@ -9,7 +9,7 @@ import * as bulk from "@/app/api/v1/records/[type]/bulk/route";
 import { revokeApiKey } from "@/lib/api-keys/keys";
 import { createRecord } from "@/lib/records/pipeline";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { makeKey, randomIp } from "../helpers/api";
+import { makeKey, fromRandomIp } from "../helpers/api";
 
 /**
  * A table of malformed requests for each public write endpoint. Each must answer with its exact
@@ -134,17 +134,17 @@ async function snapshot() {
 type Send = (body: string | null, headers: Record<string, string>) => Promise<Response>;
 
 const endpoints: [string, () => Case[], Send][] = [
-  ["POST /api/webhook/leads", leadCases, (body, headers) => leads(new Request("http://127.0.0.1/api/webhook/leads", { method: "POST", body, headers: { "x-forwarded-for": randomIp(), ...headers } }))],
+  ["POST /api/webhook/leads", leadCases, (body, headers) => leads(new Request("http://127.0.0.1/api/webhook/leads", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }))],
   [
     "POST /api/v1/records/client",
     recordCases,
-    (body, headers) => list.POST(new Request("http://127.0.0.1/api/v1/records/client", { method: "POST", body, headers: { "x-forwarded-for": randomIp(), ...headers } }), { params: Promise.resolve({ type: "client" }) }),
+    (body, headers) => list.POST(new Request("http://127.0.0.1/api/v1/records/client", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }), { params: Promise.resolve({ type: "client" }) }),
   ],
   [
     "PATCH /api/v1/records/client/{id}",
     recordCases,
     (body, headers) =>
-      one.PATCH(new Request(`http://127.0.0.1/api/v1/records/client/${existingId}`, { method: "PATCH", body, headers: { "x-forwarded-for": randomIp(), ...headers } }), {
+      one.PATCH(new Request(`http://127.0.0.1/api/v1/records/client/${existingId}`, { method: "PATCH", body, headers: { ...fromRandomIp(), ...headers } }), {
         params: Promise.resolve({ type: "client", id: existingId }),
       }),
   ],
@@ -177,7 +177,7 @@ describe("POST /api/v1/records/client/bulk refuses malformed batches", () => {
   it("answers each with its code and writes nothing", async () => {
     const before = await snapshot();
     const send = (body: string, headers: Record<string, string> = { ...JSON_CT, "x-api-key": keys.full! }) =>
-      bulk.POST(new Request("http://127.0.0.1/api/v1/records/client/bulk", { method: "POST", body, headers: { "x-forwarded-for": randomIp(), ...headers } }), { params: Promise.resolve({ type: "client" }) });
+      bulk.POST(new Request("http://127.0.0.1/api/v1/records/client/bulk", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }), { params: Promise.resolve({ type: "client" }) });
     const cases: [string, number, string][] = [
       ["{", 400, "invalid_json"],
       ["{}", 400, "validation_failed"],

@@ -48,6 +48,12 @@ afterAll(async () => {
 });
 
 describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
+  it("db:seed refuses in production without --force", async () => {
+    const { code, json } = await smarfleIn({ NODE_ENV: "production" }, "db:seed");
+    expect(code).toBe(1);
+    expect(json).toMatchObject({ error: { code: "forbidden", message: expect.stringContaining("--force") } });
+  });
+
   it("org:create --json prints id, slug, name and plan", async () => {
     const name = `Acme ${uniq()}`;
     const { code, json } = await smarfle("org:create", "--name", name, "--plan", "pro");

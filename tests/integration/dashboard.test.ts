@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { connectorRuns, connectors, imports, inboundRequests, inboundSources, users, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
+import { connectorRuns, connectors, imports, inboundRequests, inboundSources, memberships, users, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { newId } from "@/lib/ids";
 import { encrypt } from "@/lib/crypto/encryption";
@@ -8,7 +8,8 @@ import { generateSecret } from "@/lib/webhooks/signing";
 import { createRecord } from "@/lib/records/pipeline";
 import { dashboardStats } from "@/lib/dashboard/stats";
 import { recordApiCall, flushUsage } from "@/lib/api-keys/usage";
-import { addMember, planUsage } from "@/lib/orgs/service";
+import { planUsage } from "@/lib/orgs/service";
+import { inviteMember } from "@/lib/orgs/invitations";
 import { sendTestEvent } from "@/lib/webhooks/endpoints";
 import { createTestOrg, dropTestOrgs, uniq, useTestDb, type TestOrg } from "../helpers/db";
 import { makeKey } from "../helpers/api";
@@ -46,8 +47,8 @@ describe("the integrations dashboard", () => {
     const dead = newId("we");
     await db.insert(webhookEndpoints).values([
       // Nothing listens on port 9: the test event below fails at once, without leaving the machine.
-      { id: healthy, orgId: org.org.id, url: "http://127.0.0.1:9/hook", description: "CRM sync", secretCiphertext: encrypt(generateSecret()) },
-      { id: dead, orgId: org.org.id, url: "https://gone.example/hook", secretCiphertext: encrypt(generateSecret()), status: "disabled", disabledReason: "every delivery failed for 5 days" },
+      { id: healthy, orgId: org.org.id, url: "http://127.0.0.1:9/hook", description: "CRM sync", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }) },
+      { id: dead, orgId: org.org.id, url: "https://gone.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }), status: "disabled", disabledReason: "every delivery failed for 5 days" },
     ]);
     // Deliveries of one of the pipeline's events: five delivered, two failed for good.
     const [{ id: firstEvent }] = (await db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.orgId, org.org.id)).limit(1)) as [{ id: string }];
@@ -60,7 +61,7 @@ describe("the integrations dashboard", () => {
     expect((await sendTestEvent(db, ctx, healthy, "client_created")).outcome.decision.kind).not.toBe("succeeded");
 
     const sourceId = newId("src");
-    await db.insert(inboundSources).values({ id: sourceId, orgId: org.org.id, name: "Shop", kind: "shopify", secretCiphertext: encrypt("s"), mapping: { target: "client", fields: { name: "n" } } });
+    await db.insert(inboundSources).values({ id: sourceId, orgId: org.org.id, name: "Shop", kind: "shopify", secretCiphertext: encrypt("s", { orgId: org.org.id, column: "inbound_sources.secret" }), mapping: { target: "client", fields: { name: "n" } } });
     await db.insert(inboundRequests).values([
       { id: newId("inr"), orgId: org.org.id, sourceId, verified: true, status: "processed", httpStatus: 200, headers: {}, body: "{}" },
       { id: newId("inr"), orgId: org.org.id, sourceId, verified: false, status: "rejected", httpStatus: 401, headers: {}, body: "{}" },
@@ -112,9 +113,12 @@ describe("plans", () => {
       emails.push(email);
       await db.insert(users).values({ id: newId("usr"), email, name: "m", passwordHash: "x" });
     }
-    await addMember(db, ctx, { email: emails[0]!, role: "member" });
-    await addMember(db, ctx, { email: emails[1]!, role: "member" });
-    await expect(addMember(db, ctx, { email: emails[2]!, role: "member" })).rejects.toMatchObject({ code: "plan_limit_reached" });
+    for (const email of emails.slice(0, 2)) {
+      const [u] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
+      await db.insert(memberships).values({ orgId: quiet.org.id, userId: u!.id, role: "member" });
+    }
+    const inviter = { ...ctx, inviterRole: "owner" as const, inviterEmail: "owner@example.test" };
+    await expect(inviteMember(db, inviter, { email: emails[2]!, role: "member" })).rejects.toMatchObject({ code: "plan_limit_reached" });
     await makeKey(db, quiet, ["read"]);
     expect(await planUsage(db, quiet.org.id)).toEqual({ records: 0, apiKeys: 1, webhookEndpoints: 0, members: 5 });
     await db.delete(users).where(eq(users.email, emails[0]!));

@@ -14,7 +14,7 @@ import { encrypt } from "@/lib/crypto/encryption";
 import { generateSecret } from "@/lib/webhooks/signing";
 import { previewFile } from "@/lib/imports/imports";
 import { createTestOrg, dropTestOrgs, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
-import { makeKey, randomIp } from "../helpers/api";
+import { makeKey, fromRandomIp } from "../helpers/api";
 import { waitFor } from "../helpers/receiver";
 import { invalidRows, writeCsv, writeXlsx } from "../helpers/sheets";
 
@@ -40,20 +40,20 @@ async function upload(key: string, file: string, fields: Record<string, string>)
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   form.set("file", new Blob([fs.readFileSync(file)]), path.basename(file));
-  const req = new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } });
+  const req = new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } });
   const res = await imports.POST(req, { params: Promise.resolve({}) });
   return { status: res.status, body: await res.json() };
 }
 
 const status = async (key: string, id: string) =>
-  (await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), { params: Promise.resolve({ id }) })).json();
+  (await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id }) })).json();
 
 async function importAndCheck(format: "csv" | "xlsx") {
   const org = await createTestOrg(db, { plan: "business" });
   orgs.push(org);
   const key = (await makeKey(db, org, ["bulk"])).key;
   const endpointId = newId("we");
-  await db.insert(webhookEndpoints).values({ id: endpointId, orgId: org.org.id, url: "https://receiver.example/hook", eventTypes: ["client_created"], secretCiphertext: encrypt(generateSecret()) });
+  await db.insert(webhookEndpoints).values({ id: endpointId, orgId: org.org.id, url: "https://receiver.example/hook", eventTypes: ["client_created"], secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }) });
   const file = path.join(tmp, `clients-${format}.${format}`);
   if (format === "csv") await writeCsv(file, ROWS);
   else await writeXlsx(file, ROWS);
@@ -80,7 +80,7 @@ async function importAndCheck(format: "csv" | "xlsx") {
   expect(sample).toMatchObject({ name: "Client 7", email: "client7@import.test", company: "Company 7" });
 
   // The failed rows, downloadable with their line number and reason.
-  const res = await importErrors.GET(new Request(`http://127.0.0.1/api/v1/imports/${started.body.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), {
+  const res = await importErrors.GET(new Request(`http://127.0.0.1/api/v1/imports/${started.body.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
     params: Promise.resolve({ id: started.body.id }),
   });
   expect(res.headers.get("content-type")).toContain("text/csv");

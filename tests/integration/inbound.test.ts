@@ -10,7 +10,7 @@ import * as requestsRoute from "@/app/api/v1/inbound-sources/[id]/requests/route
 import * as sourceRoute from "@/app/api/v1/inbound-sources/[id]/route";
 import { reprocessRequest } from "@/lib/inbound/receive";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { call, makeKey, randomIp } from "../helpers/api";
+import { call, makeKey, fromRandomIp } from "../helpers/api";
 
 let handle: DbHandle;
 let db: Db;
@@ -50,7 +50,7 @@ async function createSource(kind: string, mapping: object = shopifyMapping) {
 }
 
 function send(sourceId: string, body: string, headers: Record<string, string>) {
-  return inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", "x-forwarded-for": randomIp(), ...headers } }), {
+  return inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", ...fromRandomIp(), ...headers } }), {
     params: Promise.resolve({ source: sourceId }),
   });
 }

@@ -5,7 +5,7 @@ import type { Db, DbHandle } from "@/db/client";
 import { POST } from "@/app/api/webhook/leads/route";
 import { createRecordCoalesced } from "@/lib/records/coalesce";
 import { createTestOrg, dropTestOrgs, setRecordCount, useTestDb, type TestOrg } from "../helpers/db";
-import { makeKey, randomIp } from "../helpers/api";
+import { makeKey, fromRandomIp } from "../helpers/api";
 
 let handle: DbHandle;
 let db: Db;
@@ -38,7 +38,7 @@ describe("concurrent leads share transactions (group commit) with the outcome of
           new Request("http://127.0.0.1/api/webhook/leads", {
             method: "POST",
             body: JSON.stringify({ name: `Lead ${i}`, email: `l${i}@example.com` }),
-            headers: { "content-type": "application/json", "x-api-key": key, "x-forwarded-for": randomIp() },
+            headers: { "content-type": "application/json", "x-api-key": key, ...fromRandomIp() },
           }),
         ),
       ),

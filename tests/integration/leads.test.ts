@@ -5,7 +5,7 @@ import type { Db, DbHandle } from "@/db/client";
 import { OPTIONS, POST } from "@/app/api/webhook/leads/route";
 import { updateLeadSettings } from "@/lib/leads/settings";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { makeKey, randomIp } from "../helpers/api";
+import { makeKey, fromRandomIp } from "../helpers/api";
 
 let handle: DbHandle;
 let db: Db;
@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 function post(body: BodyInit, headers: Record<string, string>, query = "") {
-  return POST(new Request(`http://127.0.0.1/api/webhook/leads${query}`, { method: "POST", body, headers: { "x-forwarded-for": randomIp(), ...headers } }));
+  return POST(new Request(`http://127.0.0.1/api/webhook/leads${query}`, { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }));
 }
 
 const countClients = async (email: string) => (await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, email)))).length;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { clients, memberships } from "@/db/schema";
+import { clients, invitations, memberships } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { ORG_ACTIONS } from "@/lib/actions";
 import { createRecord } from "@/lib/records/pipeline";
@@ -28,6 +28,7 @@ let bSourceId: string;
 let bRequestId: string;
 let bConnectorId: string;
 let bRuleId: string;
+let bInvitationId: string;
 
 beforeAll(async () => {
   handle = await useTestDb();
@@ -37,15 +38,17 @@ beforeAll(async () => {
   bClientId = (await createRecord(b.ctx, "client", { name: "B's client" })).id;
   bKeyId = (await makeKey(db, b, ["read"])).apiKey.id;
   bEndpointId = newId("we");
-  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret()) });
+  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: b.org.id, column: "webhook_endpoints.secret" }) });
   await createRecord(b.ctx, "client", { name: "B's second client" });
   bDeliveryId = (await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, bEndpointId)))[0]!.id;
   bImportId = newId("imp");
   await db.insert(imports).values({ id: bImportId, orgId: b.org.id, recordType: "client", filename: "b.csv", format: "csv", status: "draft" });
   bSourceId = newId("src");
-  await db.insert(inboundSources).values({ id: bSourceId, orgId: b.org.id, name: "B shop", kind: "shopify", secretCiphertext: encrypt("s"), mapping: { target: "client", fields: { name: "n" } } });
+  await db.insert(inboundSources).values({ id: bSourceId, orgId: b.org.id, name: "B shop", kind: "shopify", secretCiphertext: encrypt("s", { orgId: b.org.id, column: "inbound_sources.secret" }), mapping: { target: "client", fields: { name: "n" } } });
   bRequestId = newId("inr");
   await db.insert(inboundRequests).values({ id: bRequestId, orgId: b.org.id, sourceId: bSourceId, verified: true, status: "failed", httpStatus: 400, headers: {}, body: '{"n":"x"}' });
+  bInvitationId = newId("ivt");
+  await db.insert(invitations).values({ id: bInvitationId, orgId: b.org.id, email: "invitee@example.test", role: "member", tokenHash: `test-${bInvitationId}`, expiresAt: new Date(Date.now() + 86_400_000) });
   bConnectorId = newId("con");
   await db.insert(connectors).values({ id: bConnectorId, orgId: b.org.id, name: "B feed", url: "https://b.example/feed", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
   bRuleId = newId("wfr");
@@ -68,8 +71,11 @@ function inputFor(name: string, org: string): Record<string, unknown> {
       return { org, type: "client", id: bClientId, "f.name": "Hijacked" };
     case "deleteRecordAction":
       return { org, type: "client", id: bClientId };
-    case "addMemberAction":
-      return { org, email: a.users.member.email, role: "admin" };
+    case "inviteMemberAction":
+      return { org, email: b.users.member.email, role: "admin" };
+    case "resendInvitationAction":
+    case "revokeInvitationAction":
+      return { org, id: bInvitationId };
     case "changeMemberRoleAction":
       return { org, userId: b.users.member.id, role: "owner" };
     case "removeMemberAction":
@@ -152,7 +158,8 @@ async function snapshotB() {
   const [req] = await db.select().from(inboundRequests).where(eq(inboundRequests.id, bRequestId));
   const [con] = await db.select().from(connectors).where(eq(connectors.id, bConnectorId));
   const rules = await db.select().from(workflowRules).where(eq(workflowRules.orgId, b.org.id));
-  return { rules: JSON.stringify(rules), retention: `${orgRow!.auditRetentionDays}/${orgRow!.requestLogRetentionDays}`, source: JSON.stringify(src), request: JSON.stringify(req), connector: JSON.stringify(con), importStatus: imp!.status, endpoints: JSON.stringify(endpoints), deliveries: deliveries.length, client: cl, members: mem.map((m) => `${m.userId}:${m.role}`).sort(), keys: keys.map((k) => `${k.id}:${k.revokedAt}:${k.expiresAt}`).sort(), origins: orgRow!.leadAllowedOrigins };
+  const invites = await db.select().from(invitations).where(eq(invitations.orgId, b.org.id));
+  return { invitations: JSON.stringify(invites), rules: JSON.stringify(rules), retention: `${orgRow!.auditRetentionDays}/${orgRow!.requestLogRetentionDays}`, source: JSON.stringify(src), request: JSON.stringify(req), connector: JSON.stringify(con), importStatus: imp!.status, endpoints: JSON.stringify(endpoints), deliveries: deliveries.length, client: cl, members: mem.map((m) => `${m.userId}:${m.role}`).sort(), keys: keys.map((k) => `${k.id}:${k.revokedAt}:${k.expiresAt}`).sort(), origins: orgRow!.leadAllowedOrigins };
 }
 
 describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) => {
@@ -168,7 +175,7 @@ describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) =>
   it("cannot reach another org's records or members through the caller's own org", async () => {
     const before = await snapshotB();
     const result = await action.invoke(a.users.owner.id, inputFor(name, a.org.slug));
-    if (["createRecordAction", "markNotificationsReadAction", "addMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction"].includes(name)) {
+    if (["createRecordAction", "markNotificationsReadAction", "inviteMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction"].includes(name)) {
       // These touch only org A; the point is that org B is unchanged.
       expect(result.ok || result.error.code !== "internal_error").toBe(true);
     } else {

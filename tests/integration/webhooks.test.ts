@@ -251,7 +251,7 @@ describe("the SSRF guard", () => {
       }
       // An endpoint that slipped in (saved before the guard, or DNS changed): refused when sending.
       const id = newId("we");
-      await db.insert(webhookEndpoints).values({ id, orgId: org.org.id, url: r.url, eventTypes: ["client_created"], secretCiphertext: encrypt("whsec_" + Buffer.alloc(24, 1).toString("base64")) });
+      await db.insert(webhookEndpoints).values({ id, orgId: org.org.id, url: r.url, eventTypes: ["client_created"], secretCiphertext: encrypt("whsec_" + Buffer.alloc(24, 1).toString("base64"), { orgId: org.org.id, column: "webhook_endpoints.secret" }) });
       await worker.stop();
       await createRecord(org.ctx, "client", { name: "SSRF" });
       const [d] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, id));

@@ -15,7 +15,7 @@ import * as importOne from "@/app/api/v1/imports/[id]/route";
 import * as events from "@/app/api/v1/events/route";
 import { expectConforms, loadDocument } from "../helpers/openapi";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { call, makeKey, randomIp } from "../helpers/api";
+import { call, makeKey, fromRandomIp } from "../helpers/api";
 import { startReceiver, waitFor } from "../helpers/receiver";
 import { allowPrivateUrls } from "../helpers/env";
 
@@ -153,11 +153,11 @@ describe("a workflow rule fires the same through every door", () => {
     form.set("type", "opportunity");
     form.set("mapping", JSON.stringify({ target: "opportunity", external_id: "Deal ID", fields: { stage: { from: "Stage", map: { "Closed Won": "closed_won" } } } }));
     form.set("file", new Blob(["Deal ID,Stage\nimport-deal-1,Closed Won\n"]), "deals.csv");
-    const req = new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } });
+    const req = new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } });
     const started = (await (await imports.POST(req, { params: Promise.resolve({}) })).json()) as { id: string };
     await waitFor(
       async () => {
-        const r = await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${started.id}`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), { params: Promise.resolve({ id: started.id }) });
+        const r = await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${started.id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id: started.id }) });
         const s = (await r.json()) as { status: string; updated: number };
         return s.status === "completed" ? s : null;
       },

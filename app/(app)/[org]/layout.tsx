@@ -3,6 +3,7 @@ import { getDb } from "@/db/client";
 import { listUserOrgs } from "@/lib/orgs/service";
 import { listNotifications } from "@/lib/notifications/notify";
 import { requireMembership } from "@/lib/auth/session";
+import { accountOf } from "@/lib/auth/account";
 import { hasRole } from "@/lib/orgs/service";
 import { RECORD_TYPES, registry } from "@/lib/records/registry";
 import { signOutAction } from "@/app/(auth)/actions";
@@ -13,7 +14,7 @@ export default async function OrgLayout({ children, params }: { children: React.
   const { org: slug } = await params;
   const me = await requireMembership(slug);
   const db = await getDb();
-  const [orgs, notes] = await Promise.all([listUserOrgs(db, me.userId), listNotifications(db, me.org.id, me.userId, 1)]);
+  const [orgs, notes, account] = await Promise.all([listUserOrgs(db, me.userId), listNotifications(db, me.org.id, me.userId, 1), accountOf(db, me.userId)]);
   const base = `/${me.org.slug}`;
   return (
     <div className="min-h-screen">
@@ -32,7 +33,9 @@ export default async function OrgLayout({ children, params }: { children: React.
                 {notes.unread}
               </span>
             </Link>
-            <span className="hidden text-sm text-slate-500 sm:inline">{me.email}</span>
+            <Link href="/account" className="hidden rounded-md px-2 py-1 text-sm text-slate-500 hover:bg-slate-100 sm:inline">
+              {me.email}
+            </Link>
             <form action={signOutAction}>
               <button type="submit" className="rounded-md px-2 py-1 text-sm text-slate-600 hover:bg-slate-100">
                 Sign out
@@ -41,6 +44,14 @@ export default async function OrgLayout({ children, params }: { children: React.
           </div>
         </div>
       </header>
+      {account && !account.emailVerifiedAt ? (
+        <div role="status" className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">
+          Confirm your email address: open the link we sent to {account.email}. Until then you cannot join other organizations.{" "}
+          <Link href="/account" className="font-medium underline">
+            Send it again
+          </Link>
+        </div>
+      ) : null}
       <div className="flex">
         <nav aria-label="Main" className="w-52 shrink-0 space-y-0.5 border-r border-slate-200 bg-slate-100/60 p-3" style={{ minHeight: "calc(100vh - 3rem)" }}>
           <NavLink href={base} exact>

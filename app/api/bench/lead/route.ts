@@ -1,6 +1,9 @@
+import { benchDisabled } from "@/lib/http/bench";
+
 /**
  * The lead benchmark's baseline: a bare route handler answering a POST with a fixed body shaped
- * like what POST /api/webhook/leads returns (the new client, 201) — no key, no limiter, no body
+ * like what POST /api/webhook/leads returns (the new client, 201) (served only with
+ * SMARFLE_BENCH=1) — no key, no limiter, no body
  * parsing, no database — so bench/leads.mjs can show what capturing a lead costs.
  */
 const BODY = JSON.stringify({
@@ -21,5 +24,5 @@ const BODY = JSON.stringify({
 });
 
 export function POST(): Response {
-  return new Response(BODY, { status: 201, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } });
+  return benchDisabled() ?? new Response(BODY, { status: 201, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } });
 }

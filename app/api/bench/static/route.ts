@@ -1,6 +1,9 @@
+import { benchDisabled } from "@/lib/http/bench";
+
 /**
  * The benchmarks' baseline: a bare route handler returning a fixed body shaped like
- * GET /api/v1/me — no key, no limiter, no database — so bench/ can show what the gate costs.
+ * GET /api/v1/me (served only with
+ * SMARFLE_BENCH=1) — no key, no limiter, no database — so bench/ can show what the gate costs.
  */
 const BODY = JSON.stringify({
   object: "api_key",
@@ -14,5 +17,5 @@ const BODY = JSON.stringify({
 });
 
 export function GET(): Response {
-  return new Response(BODY, { headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } });
+  return benchDisabled() ?? new Response(BODY, { headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } });
 }

@@ -1,20 +1,57 @@
 import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
 import { hasRole, listMembers } from "@/lib/orgs/service";
+import { listOpenInvitations } from "@/lib/orgs/invitations";
+import { emailUnavailableReason } from "@/lib/email/send";
 import { Badge, Card, PageHeader, Table, Td, Th } from "@/components/ui/layout";
-import { AddMemberForm, MemberControls } from "@/components/settings/members";
+import { InvitationControls, InviteMemberForm, MemberControls } from "@/components/settings/members";
+
+const day = (d: Date) => d.toLocaleDateString("en-US", { dateStyle: "medium", timeZone: "UTC" });
 
 export default async function MembersPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
   const me = await requireMembership(slug);
-  const members = await listMembers(await getDb(), me.org.id);
+  const db = await getDb();
   const owner = hasRole(me.role, "owner");
+  const admin = hasRole(me.role, "admin");
+  const [members, invitations] = await Promise.all([listMembers(db, me.org.id), admin ? listOpenInvitations(db, me.org.id) : Promise.resolve([])]);
+  const noEmail = emailUnavailableReason();
   return (
     <>
-      <PageHeader title="Members" description={owner ? "Add people who already have a Smarfle account, change their role or remove them." : "Owners manage the members of this organization."} />
-      {owner ? (
-        <Card title="Add a member" className="mb-4">
-          <AddMemberForm org={me.org.slug} />
+      <PageHeader
+        title="Members"
+        description={admin ? "Invite people by email: they join once they open the link and sign in or sign up with that address." : "Owners and admins manage the members of this organization."}
+      />
+      {admin ? (
+        <Card title="Invite someone" className="mb-4">
+          {noEmail ? <p className="mb-3 text-sm text-amber-700">{noEmail}</p> : null}
+          <InviteMemberForm org={me.org.slug} canInviteOwners={owner} />
+        </Card>
+      ) : null}
+      {admin && invitations.length ? (
+        <Card title="Pending invitations" className="mb-4">
+          <Table>
+            <thead className="bg-slate-50">
+              <tr>
+                <Th>Email</Th>
+                <Th>Role</Th>
+                <Th>Expires</Th>
+                <Th />
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {invitations.map((i) => (
+                <tr key={i.id}>
+                  <Td>{i.email}</Td>
+                  <Td>
+                    <Badge color="gray">{i.role}</Badge>
+                  </Td>
+                  <Td className="text-slate-500">{i.expiresAt < new Date() ? "expired" : day(i.expiresAt)}</Td>
+                  <Td>{owner || i.role !== "owner" ? <InvitationControls org={me.org.slug} id={i.id} email={i.email} /> : null}</Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
         </Card>
       ) : null}
       <Table>
@@ -35,7 +72,7 @@ export default async function MembersPage({ params }: { params: Promise<{ org: s
               <Td>
                 <Badge color={m.role === "owner" ? "blue" : "gray"}>{m.role}</Badge>
               </Td>
-              <Td className="text-slate-500">{m.createdAt.toLocaleDateString("en-US", { dateStyle: "medium", timeZone: "UTC" })}</Td>
+              <Td className="text-slate-500">{day(m.createdAt)}</Td>
               {owner ? <Td>{m.userId === me.userId ? <span className="text-xs text-slate-400">you</span> : <MemberControls org={me.org.slug} userId={m.userId} role={m.role} email={m.email} />}</Td> : null}
             </tr>
           ))}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// `npm start`: Next.js behind a plain Node HTTP server, so the app knows each request's TCP peer
+// (route handlers get a Request without a socket). On every request the server replaces any
+// `x-smarfle-peer` header with "<token> <peer address>"; the token is drawn here at start-up and
+// shared with the app (same process) on globalThis. lib/http/client-address.ts trusts the header
+// only with that token, so a client cannot forge its address.
+//
+//   node server.mjs [--dev] [-p PORT] [-H HOST]
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const dev = args.includes("--dev");
+const arg = (...names) => {
+  const i = args.findIndex((a) => names.includes(a));
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+// As `next start` / `next dev` do. The app validates the rest of the environment (lib/env.ts) as
+// it starts (instrumentation.ts), and exits naming what is missing or malformed.
+process.env.NODE_ENV ??= dev ? "development" : "production";
+
+const PEER_HEADER = "x-smarfle-peer";
+const token = randomBytes(24).toString("base64url");
+globalThis[Symbol.for("smarfle.peer-token")] = token;
+
+const port = Number(arg("-p", "--port") ?? process.env.PORT ?? 3000);
+const hostname = arg("-H", "--hostname");
+
+const { default: next } = await import("next");
+const server = http.createServer();
+const app = next({ dev, dir: root, hostname: hostname ?? "localhost", port, httpServer: server });
+const handle = app.getRequestHandler();
+await app.prepare();
+
+server.on("request", (req, res) => {
+  // Node keeps one value per (lower-cased) header name: this replaces whatever the client sent.
+  req.headers[PEER_HEADER] = `${token} ${req.socket.remoteAddress ?? ""}`;
+  handle(req, res).catch((err) => {
+    console.error("[server] request failed", err);
+    if (!res.headersSent) res.statusCode = 500;
+    res.end();
+  });
+});
+if (dev) {
+  const upgrade = app.getUpgradeHandler();
+  server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));
+}
+
+server.listen(port, hostname, () => {
+  console.log(`Smarfle ${dev ? "(development) " : ""}listening on http://${hostname ?? "localhost"}:${port}`);
+});
