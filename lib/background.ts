@@ -15,6 +15,7 @@ import { startRetentionSchedule } from "@/lib/audit/retention";
  * committed-but-undispatched deliveries, being a poller of the table). With QStash: a dispatcher
  * that publishes committed deliveries, plus a sweeper for any left undispatched.
  */
+const IMPORT_SWEEP_MS = 60_000;
 const holder = globalThis as unknown as { __smarfleBackground?: { stop(): Promise<void> } };
 
 export async function startBackground(): Promise<void> {
@@ -23,6 +24,7 @@ export async function startBackground(): Promise<void> {
   let stopQstash: (() => Promise<void>) | undefined;
   let stopScheduler: (() => Promise<void>) | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
+  let stopImportSweep: (() => void) | undefined;
   try {
     const db = await getDb();
     // With QStash, connector runs and retention come from its every-minute schedule (/api/internal/sweep).
@@ -32,8 +34,12 @@ export async function startBackground(): Promise<void> {
       stopScheduler = startConnectorScheduler(db);
       stopRetention = startRetentionSchedule(db);
     }
-    // Imports interrupted by a restart carry on from their last committed batch.
+    // Imports interrupted by a restart carry on from their last committed batch; waiting ones
+    // start when their organization's turn comes.
     await resumeImports(db);
+    const importSweep = setInterval(() => void resumeImports(db).catch((err) => logError("import", err)), IMPORT_SWEEP_MS);
+    importSweep.unref();
+    stopImportSweep = () => clearInterval(importSweep);
   } catch (err) {
     logError("background", err);
     return;
@@ -43,6 +49,7 @@ export async function startBackground(): Promise<void> {
     await stopQstash?.();
     await stopScheduler?.();
     await stopRetention?.();
+    stopImportSweep?.();
     await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
   };
   holder.__smarfleBackground = { stop };

@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  import_file_rejected: 422,
   rate_limited: 429,
   internal_error: 500,
   unavailable: 503,

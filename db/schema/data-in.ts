@@ -1,4 +1,5 @@
-import { boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt, timestamps } from "./columns";
 import { orgIdColumn, users } from "./identity";
 
@@ -115,12 +116,23 @@ export const imports = pgTable(
     updated: integer("updated").notNull().default(0),
     failed: integer("failed").notNull().default(0),
     error: text("error"),
+    /** The error code of a failed import (`import_file_rejected` when the file broke a limit). */
+    errorCode: text("error_code"),
+    /** How many times a run of this import started: one interrupted twice is failed, not resumed. */
+    attempts: integer("attempts").notNull().default(0),
+    /** Refreshed while a server runs the import: a running import without a fresh one was interrupted. */
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date" }),
     createdByUserId: text("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
     createdByKeyId: text("created_by_key_id"),
     ...createdAt,
     finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
   },
-  (t) => [index("imports_org_idx").on(t.orgId, t.createdAt)],
+  (t) => [
+    index("imports_org_idx").on(t.orgId, t.createdAt),
+    // One running import per organization, whichever server runs it.
+    uniqueIndex("imports_one_running_idx").on(t.orgId).where(sql`${t.status} = 'running'`),
+    index("imports_status_idx").on(t.status, t.createdAt),
+  ],
 );
 
 export const importErrors = pgTable(

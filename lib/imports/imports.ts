@@ -3,17 +3,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { importErrors, imports, type ImportJob, type Source } from "@/db/schema";
 import type { Db } from "@/db/client";
-import { AppError } from "@/lib/errors";
+import { AppError, type ErrorCode } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 import { writeAudit, type Actor } from "@/lib/audit/write";
 import { applyMapping, mappingByName, parseMapping, type Mapping } from "@/lib/mapping/mapping";
 import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/records/registry";
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
-import { formatOf, readRows, type FileFormat } from "./readers";
+import { pgErrorCode } from "@/lib/db-utils";
+import { countRows, formatOf, readRows, type FileFormat } from "./readers";
 
 /**
  * File import: the upload is streamed to disk, then read row by row and written in batches of
@@ -114,6 +115,7 @@ export function importView(j: ImportJob) {
     updated: j.updated,
     failed: j.failed,
     error: j.error,
+    error_code: j.errorCode,
     created_at: j.createdAt.toISOString(),
     finished_at: j.finishedAt?.toISOString() ?? null,
   };
@@ -132,35 +134,122 @@ function describe(err: AppError): string {
   return details ? `${err.message} ${details}` : err.message;
 }
 
-const running = new Set<string>();
+/** A running import whose server has not reported for this long was interrupted, and may be resumed. */
+export const IMPORT_STALE_AFTER_MS = 2 * 60_000;
+const HEARTBEAT_MS = 20_000;
+/** Import runs at once in one server (each also holds a parser process). */
+export const MAX_RUNNING_IMPORTS = 2;
+/** Runs an import may start: one interrupted this many times is failed rather than resumed. */
+export const MAX_IMPORT_ATTEMPTS = 2;
 
-/** Runs an import in the background of this process (resuming where it stopped, if it had started). */
+const running = new Set<string>();
+/** Imports asked to run in this process, oldest first; each waits for its organization's turn. */
+const queue: string[] = [];
+const waiters = new Map<string, (() => void)[]>();
+let pumping: Promise<void> | null = null;
+let pumpAgain = false;
+
+/**
+ * Runs an import in the background of this process (resuming where it stopped, if it had
+ * started) once its organization has no other import running and a slot is free. Resolves when
+ * the import has finished, or cannot run.
+ */
 export function startImport(db: Db, id: string): Promise<void> {
-  if (running.has(id)) return Promise.resolve();
-  running.add(id);
-  return runImport(db, id)
-    .catch((err) => logError("import", err, { import: id }))
-    .finally(() => running.delete(id));
+  return new Promise<void>((resolve) => {
+    waiters.set(id, [...(waiters.get(id) ?? []), resolve]);
+    if (!queue.includes(id) && !running.has(id)) queue.push(id);
+    void pump(db);
+  });
 }
 
-async function runImport(db: Db, id: string): Promise<void> {
-  const [job] = await db.select().from(imports).where(eq(imports.id, id));
-  if (!job || job.status === "completed" || job.status === "failed" || job.status === "draft") return;
+function settle(id: string) {
+  for (const resolve of waiters.get(id) ?? []) resolve();
+  waiters.delete(id);
+}
+
+function pump(db: Db): Promise<void> {
+  if (pumping) {
+    pumpAgain = true;
+    return pumping;
+  }
+  pumping = (async () => {
+    do {
+      pumpAgain = false;
+      for (const id of [...queue]) {
+        if (running.size >= MAX_RUNNING_IMPORTS) break;
+        const claim = await claimImport(db, id).catch((err) => {
+          logError("import", err, { import: id });
+          return "gone" as const;
+        });
+        if (claim === "busy") continue;
+        queue.splice(queue.indexOf(id), 1);
+        if (claim === "gone") {
+          settle(id);
+          continue;
+        }
+        running.add(id);
+        void runImport(db, claim)
+          .catch((err) => logError("import", err, { import: id }))
+          .finally(() => {
+            running.delete(id);
+            settle(id);
+            void pump(db);
+          });
+      }
+    } while (pumpAgain);
+  })().finally(() => (pumping = null));
+  return pumping;
+}
+
+/**
+ * Marks an import running, counting the attempt. The partial unique index on running imports
+ * makes this fail while another import of the organization runs (here or on another server).
+ */
+async function claimImport(db: Db, id: string): Promise<ImportJob | "busy" | "gone"> {
+  try {
+    const stale = new Date(Date.now() - IMPORT_STALE_AFTER_MS);
+    const [job] = await db
+      .update(imports)
+      .set({ status: "running", attempts: sql`${imports.attempts} + 1`, heartbeatAt: new Date() })
+      .where(
+        and(
+          eq(imports.id, id),
+          or(eq(imports.status, "pending"), and(eq(imports.status, "running"), or(isNull(imports.heartbeatAt), lt(imports.heartbeatAt, stale)))),
+        ),
+      )
+      .returning();
+    return job ?? "gone";
+  } catch (err) {
+    if (pgErrorCode(err) === "23505") return "busy";
+    throw err;
+  }
+}
+
+async function runImport(db: Db, job: ImportJob): Promise<void> {
+  const id = job.id;
   const file = fileOf(job);
-  const fail = async (message: string) => {
-    await db.update(imports).set({ status: "failed", error: message, finishedAt: new Date() }).where(eq(imports.id, id));
+  const fail = async (code: ErrorCode, message: string) => {
+    await db.update(imports).set({ status: "failed", error: message, errorCode: code, finishedAt: new Date() }).where(eq(imports.id, id));
     fs.rmSync(file, { force: true });
   };
-  if (!fs.existsSync(file)) return fail("The uploaded file is no longer available; upload it again.");
+  if (job.attempts > MAX_IMPORT_ATTEMPTS)
+    return fail("internal_error", `This import was interrupted ${MAX_IMPORT_ATTEMPTS} times (the server stopped while it ran), so it is not resumed again; upload the file again to retry.`);
+  if (!fs.existsSync(file)) return fail("not_found", "The uploaded file is no longer available; upload it again.");
   const type = job.recordType as RecordType;
+  const format = job.format as FileFormat;
   const ctx = { orgId: job.orgId, actor: { type: "import" as const, id: job.id, label: job.filename }, source: "import" as const };
+  const heartbeat = setInterval(() => {
+    db.update(imports)
+      .set({ heartbeatAt: new Date() })
+      .where(and(eq(imports.id, id), eq(imports.status, "running")))
+      .catch((err: unknown) => logError("import", err, { import: id }));
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   try {
-    // Pass 1: count rows, for the progress bar (streaming, cheap next to the writes).
-    if (job.status === "pending") {
-      let total = 0;
-      // eslint-disable-next-line @typescript-eslint/no-unused-vars
-      for await (const _row of readRows(file, job.format as FileFormat)) total++;
-      await db.update(imports).set({ status: "running", total }).where(eq(imports.id, id));
+    // Pass 1: count rows for the progress bar, checking every limit of the file before any write.
+    if (job.processed === 0) {
+      const total = await countRows(file, format);
+      await db.update(imports).set({ total }).where(eq(imports.id, id));
     }
     // Pass 2: write in batches, skipping what an earlier run of this import already committed.
     let skip = job.processed;
@@ -172,7 +261,7 @@ async function runImport(db: Db, id: string): Promise<void> {
       batch = [];
       await writeBatch(db, job.id, type, mapping!, rows, ctx);
     };
-    for await (const row of readRows(file, job.format as FileFormat)) {
+    for await (const row of readRows(file, format)) {
       mapping ??= mappingByName(type, row.headers);
       if (skip > 0) {
         skip--;
@@ -188,8 +277,13 @@ async function runImport(db: Db, id: string): Promise<void> {
     ]);
     fs.rmSync(file, { force: true });
   } catch (err) {
-    await fail(err instanceof AppError ? describe(err) : `The file could not be read: ${(err as Error).message}`);
-    if (!(err instanceof AppError)) logError("import", err, { import: id });
+    if (err instanceof AppError) await fail(err.code, describe(err));
+    else {
+      await fail("internal_error", `The file could not be read: ${(err as Error).message}`);
+      logError("import", err, { import: id });
+    }
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
@@ -241,7 +335,10 @@ export async function previewDraft(db: Db, orgId: string, id: string, mappingInp
   return previewFile(file, job.format as FileFormat, job.recordType as RecordType, mappingInput);
 }
 
-/** Imports that were running when the process stopped, picked up again at start-up. */
+/**
+ * Imports waiting for their turn, or interrupted when a server stopped: picked up at start-up and
+ * then every minute (a running import whose heartbeat is fresh belongs to a live server and is left alone).
+ */
 export async function resumeImports(db: Db): Promise<number> {
   const open = await db
     .select({ id: imports.id, format: imports.format })
