@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { connectorRuns, connectors, type Connector } from "@/db/schema";
 import type { Db } from "@/db/client";
@@ -84,8 +84,14 @@ export async function createConnector(db: Db, ctx: ChangeContext, input: unknown
   });
 }
 
-export async function listConnectors(db: Db, orgId: string) {
-  return db.select().from(connectors).where(eq(connectors.orgId, orgId)).orderBy(desc(connectors.createdAt));
+/** Newest first; with `page`, `limit` of them after `cursor` (ids sort by creation time). */
+export async function listConnectors(db: Db, orgId: string, page?: { limit: number; cursor?: string }) {
+  const q = db
+    .select()
+    .from(connectors)
+    .where(and(eq(connectors.orgId, orgId), ...(page?.cursor ? [lt(connectors.id, page.cursor)] : [])))
+    .orderBy(desc(connectors.id));
+  return page ? q.limit(page.limit) : q;
 }
 
 export async function getConnector(db: Db, orgId: string, id: string): Promise<Connector> {
@@ -139,7 +145,7 @@ export async function listRuns(db: Db, orgId: string, connectorId: string, limit
     .from(connectorRuns)
     .where(and(eq(connectorRuns.orgId, orgId), eq(connectorRuns.connectorId, connectorId)))
     .orderBy(desc(connectorRuns.startedAt), desc(connectorRuns.id))
-    .limit(Math.min(Math.max(limit, 1), 100));
+    .limit(Math.min(Math.max(limit, 1), 101));
 }
 
 export function runView(r: typeof connectorRuns.$inferSelect) {

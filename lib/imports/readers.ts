@@ -1,5 +1,6 @@
 import "server-only";
-import { fork, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { AppError } from "@/lib/errors";
 
@@ -67,6 +68,14 @@ type Reply =
   | { type: "rejected"; message: string }
   | { type: "unreadable"; message: string };
 
+/**
+ * The parser's script, found at run time in the app's directory. (Resolved through the file
+ * system on purpose: the bundler must leave it a separate plain Node program, not bundle it.)
+ */
+function parserScript(): string {
+  return path.join(fs.realpathSync(process.cwd()), "lib", "imports", "parse-child.mjs");
+}
+
 /** One parser process reading one file. */
 class Parser {
   private child: ChildProcess;
@@ -74,8 +83,7 @@ class Parser {
   private exited: Error | null = null;
 
   constructor(file: string, format: FileFormat) {
-    this.child = fork(path.join(process.cwd(), "lib", "imports", "parse-child.mjs"), [], {
-      execArgv: [`--max-old-space-size=${PARSER_HEAP_MB}`],
+    this.child = spawn(process.execPath, [`--max-old-space-size=${PARSER_HEAP_MB}`, parserScript()], {
       // The parser needs no configuration, and gets none of the server's secrets.
       env: { NODE_ENV: "production" },
       stdio: ["ignore", "ignore", "pipe", "ipc"],

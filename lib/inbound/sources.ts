@@ -51,8 +51,14 @@ export async function createSource(db: Db, ctx: ChangeContext, input: unknown): 
   });
 }
 
-export async function listSources(db: Db, orgId: string) {
-  return db.select().from(inboundSources).where(eq(inboundSources.orgId, orgId)).orderBy(desc(inboundSources.createdAt));
+/** Newest first; with `page`, `limit` of them after `cursor` (ids sort by creation time). */
+export async function listSources(db: Db, orgId: string, page?: { limit: number; cursor?: string }) {
+  const q = db
+    .select()
+    .from(inboundSources)
+    .where(and(eq(inboundSources.orgId, orgId), ...(page?.cursor ? [lt(inboundSources.id, page.cursor)] : [])))
+    .orderBy(desc(inboundSources.id));
+  return page ? q.limit(page.limit) : q;
 }
 
 export async function getSource(db: Db, orgId: string, id: string): Promise<InboundSource> {

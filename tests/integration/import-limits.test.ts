@@ -7,6 +7,8 @@ import { clients, imports as importsTable } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import * as importsRoute from "@/app/api/v1/imports/route";
 import * as importOne from "@/app/api/v1/imports/[id]/route";
+import * as importErrorsCsv from "@/app/api/v1/imports/[id]/errors.csv/route";
+import { parse } from "csv-parse/sync";
 import { newId } from "@/lib/ids";
 import { isAppError } from "@/lib/errors";
 import { IMPORT_LIMITS } from "@/lib/imports/readers";
@@ -14,7 +16,7 @@ import { previewFile, startImport, uploadsDir } from "@/lib/imports/imports";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { makeKey, randomIp } from "../helpers/api";
 import { waitFor } from "../helpers/receiver";
-import { writeWideCsv, writeXlsxBomb } from "../helpers/hostile-files";
+import { writeWideCsv, writeXlsxBomb } from "../helpers/hostile-files.mjs";
 import { writeCsv } from "../helpers/sheets";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-import-limits-"));
@@ -161,5 +163,20 @@ describe("import files are bounded", () => {
     const ok = await upload(otherKey, file);
     await startImport(db, ok.body.id);
     expect(await status(otherKey, ok.body.id)).toMatchObject({ status: "completed" });
+  }, 60_000);
+
+  it("errors.csv neutralizes spreadsheet formulas from the uploaded rows", async () => {
+    const file = path.join(tmp, "formulas.csv");
+    fs.writeFileSync(file, `Name,Email,=cmd|' /C calc'!A0\n"=HYPERLINK(""http://evil.test"",""x"")",not-an-email,+1\n@SUM(1),-2,\tx\n`);
+    const { done, key } = await importToEnd(file);
+    expect(done).toMatchObject({ status: "completed", failed: 2 });
+    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), {
+      params: Promise.resolve({ id: done.id }),
+    });
+    const rows = parse(await res.text()) as string[][];
+    expect(rows[0]).toEqual(["line", "reason", "Name", "Email", "'=cmd|' /C calc'!A0"]);
+    expect(rows[1]!.slice(2)).toEqual([`'=HYPERLINK("http://evil.test","x")`, "not-an-email", "'+1"]);
+    expect(rows[2]!.slice(2)).toEqual(["'@SUM(1)", "'-2", "'\tx"]);
+    for (const cell of rows.flat()) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
   }, 60_000);
 });

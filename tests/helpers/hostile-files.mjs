@@ -5,7 +5,8 @@ import archiver from "archiver";
 
 /**
  * Hostile import files, generated as streams so that the test never holds them (or what they
- * decompress to) in memory: what a free account could upload to take a server down.
+ * decompress to) in memory: what a free account could upload to take a server down. Plain
+ * JavaScript, shared by the integration tests and the browser tests' fault test.
  */
 
 const CONTENT_TYPES = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -24,7 +25,8 @@ const SHEET = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
  * 1 KB strings (which a parser caching shared strings keeps, every one), in a file about a
  * thousandth of that size.
  */
-export async function writeXlsxBomb(path: string, inflatedBytes: number): Promise<void> {
+/** @param {string} path @param {number} inflatedBytes @returns {Promise<void>} */
+export async function writeXlsxBomb(path, inflatedBytes) {
   const filler = "A".repeat(1000);
   const perString = `<si><t>${filler}</t></si>`.length;
   const count = Math.ceil(inflatedBytes / perString);
@@ -48,8 +50,11 @@ export async function writeXlsxBomb(path: string, inflatedBytes: number): Promis
   await closed;
 }
 
-/** A CSV whose every row has `columns` empty columns: a few bytes each, millions of cells. */
-export async function writeWideCsv(path: string, columns: number, rows: number): Promise<void> {
+/**
+ * A CSV whose every row has `columns` empty columns: a few bytes each, millions of cells.
+ * @param {string} path @param {number} columns @param {number} rows @returns {Promise<void>}
+ */
+export async function writeWideCsv(path, columns, rows) {
   const row = `x${",".repeat(columns - 1)}\n`;
   const out = fs.createWriteStream(path);
   for (let i = 0; i < rows; i++) if (!out.write(row)) await once(out, "drain");
