@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt, timestamps } from "./columns";
 import { orgIdColumn, users } from "./identity";
 
@@ -33,7 +33,8 @@ export const inboundRequests = pgTable(
       .notNull()
       .references(() => inboundSources.id, { onDelete: "cascade" }),
     verified: boolean("verified").notNull(),
-    status: text("status", { enum: ["processed", "failed", "rejected"] }).notNull(),
+    /** rejected: the signature failed (the body is kept to 4 KB); duplicate: a delivery already received. */
+    status: text("status", { enum: ["processed", "failed", "rejected", "duplicate"] }).notNull(),
     httpStatus: integer("http_status").notNull(),
     headers: jsonb("headers").$type<Record<string, string>>().notNull(),
     body: text("body").notNull(),
@@ -46,6 +47,22 @@ export const inboundRequests = pgTable(
   },
   // The second serves retention, which works per organization.
   (t) => [index("inbound_requests_source_idx").on(t.sourceId, t.createdAt), index("inbound_requests_org_created_idx").on(t.orgId, t.createdAt)],
+);
+
+/**
+ * The provider's delivery ids an inbound source has accepted (`webhook-id`, `X-Shopify-Webhook-Id`,
+ * or a SHA-256 of the body for the generic kind): a repeat within the retention window is a replay.
+ */
+export const inboundDeliveries = pgTable(
+  "inbound_deliveries",
+  {
+    sourceId: text("source_id")
+      .notNull()
+      .references(() => inboundSources.id, { onDelete: "cascade" }),
+    deliveryId: text("delivery_id").notNull(),
+    ...createdAt,
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.deliveryId] }), index("inbound_deliveries_created_idx").on(t.createdAt)],
 );
 
 export const connectors = pgTable(
@@ -96,7 +113,7 @@ export const connectorRuns = pgTable(
     cursorBefore: text("cursor_before"),
     cursorAfter: text("cursor_after"),
   },
-  (t) => [index("connector_runs_connector_idx").on(t.connectorId, t.startedAt)],
+  (t) => [index("connector_runs_connector_idx").on(t.connectorId, t.startedAt), index("connector_runs_started_idx").on(t.startedAt)],
 );
 
 export const imports = pgTable(
@@ -122,6 +139,8 @@ export const imports = pgTable(
     attempts: integer("attempts").notNull().default(0),
     /** Refreshed while a server runs the import: a running import without a fresh one was interrupted. */
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date" }),
+    /** The uploaded file's size, counted against the organization's cap on waiting uploads. */
+    sizeBytes: integer("size_bytes").notNull().default(0),
     createdByUserId: text("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
     createdByKeyId: text("created_by_key_id"),
     ...createdAt,

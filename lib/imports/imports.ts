@@ -24,6 +24,12 @@ import { countRows, formatOf, readRows, type FileFormat } from "./readers";
  */
 
 export const IMPORT_MAX_BYTES = 100 * 1024 * 1024;
+/** Bytes of uploads one organization may have waiting (drafts, pending and running imports). */
+export const PENDING_UPLOAD_BYTES_PER_ORG = 300 * 1024 * 1024;
+/** A draft nobody started is deleted, with its file, after this long. */
+export const DRAFT_TTL_HOURS = 24;
+/** Finished imports, with their error rows, are kept this long. */
+export const FINISHED_IMPORT_RETENTION_DAYS = 30;
 const BATCH = 1000;
 
 export const uploadsDir = () => path.join(process.cwd(), ".data", "imports");
@@ -68,6 +74,15 @@ export async function createImport(
     if (input.size === 0) throw new AppError("validation_failed", "The file is empty.", [{ path: "file", message: "is empty" }]);
     const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
     if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
+    const [waiting] = await db
+      .select({ bytes: sql<number>`coalesce(sum(${imports.sizeBytes}), 0)::bigint` })
+      .from(imports)
+      .where(and(eq(imports.orgId, ctx.orgId), inArray(imports.status, ["draft", "pending", "running"])));
+    if (Number(waiting?.bytes ?? 0) + input.size > PENDING_UPLOAD_BYTES_PER_ORG)
+      throw new AppError(
+        "payload_too_large",
+        `This organization's uploads waiting to be imported would exceed ${PENDING_UPLOAD_BYTES_PER_ORG / 1024 / 1024} MB; wait for them to finish or discard drafts first.`,
+      );
     const id = newId("imp");
     const kept = fileOf({ id, format });
     fs.mkdirSync(path.dirname(kept), { recursive: true });
@@ -80,7 +95,18 @@ export async function createImport(
     }
     const [job] = await db
       .insert(imports)
-      .values({ id, orgId: ctx.orgId, recordType: input.type, filename: input.filename.slice(0, 255), format, mapping, status: input.draft ? "draft" : "pending", createdByUserId: ctx.userId ?? null, createdByKeyId: ctx.keyId ?? null })
+      .values({
+        id,
+        orgId: ctx.orgId,
+        recordType: input.type,
+        filename: input.filename.slice(0, 255),
+        format,
+        mapping,
+        status: input.draft ? "draft" : "pending",
+        sizeBytes: input.size,
+        createdByUserId: ctx.userId ?? null,
+        createdByKeyId: ctx.keyId ?? null,
+      })
       .returning();
     await writeAudit(db, ctx.orgId, ctx.actor, ctx.source, [{ action: "import.created", targetType: "import", targetId: id, after: { filename: job!.filename, type: input.type } }]);
     return job!;
@@ -327,12 +353,59 @@ export async function confirmDraft(db: Db, orgId: string, id: string, mappingInp
   return updated;
 }
 
-/** The preview of a draft with a given mapping (the file stays on disk until the import runs). */
+/**
+ * The preview of a draft with a given mapping (the file stays on disk until the import runs). A
+ * file that breaks a limit fails the draft and is deleted at once.
+ */
 export async function previewDraft(db: Db, orgId: string, id: string, mappingInput?: unknown) {
   const job = await getImport(db, orgId, id);
   const file = fileOf(job);
   if (!fs.existsSync(file)) throw new AppError("not_found", "The uploaded file is no longer available; upload it again.");
-  return previewFile(file, job.format as FileFormat, job.recordType as RecordType, mappingInput);
+  try {
+    return await previewFile(file, job.format as FileFormat, job.recordType as RecordType, mappingInput);
+  } catch (err) {
+    if (err instanceof AppError && err.code === "import_file_rejected") {
+      await db.update(imports).set({ status: "failed", error: err.message, errorCode: err.code, finishedAt: new Date() }).where(and(eq(imports.id, id), eq(imports.status, "draft")));
+      fs.rmSync(file, { force: true });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Import housekeeping, run with retention: drafts nobody started are deleted after a day,
+ * finished imports (and their error rows) after 30 days, and upload files that no waiting
+ * import owns — left by a crash mid-upload, or by an import that ended — are removed.
+ */
+export async function importRetention(db: Db): Promise<{ drafts: number; finished: number; files: number }> {
+  const drafts = await db
+    .delete(imports)
+    .where(and(eq(imports.status, "draft"), lt(imports.createdAt, new Date(Date.now() - DRAFT_TTL_HOURS * 3600_000))))
+    .returning({ id: imports.id });
+  const finished = await db
+    .delete(imports)
+    .where(and(inArray(imports.status, ["completed", "failed"]), lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000))))
+    .returning({ id: imports.id });
+  let files = 0;
+  const dir = uploadsDir();
+  const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  const ids = names.map((n) => /^(imp_[A-Za-z0-9]+)\.(csv|xlsx)$/.exec(n)?.[1]).filter((id): id is string => Boolean(id));
+  const live = new Set(
+    ids.length
+      ? (await db.select({ id: imports.id }).from(imports).where(and(inArray(imports.id, ids), inArray(imports.status, ["draft", "pending", "running"])))).map((r) => r.id)
+      : [],
+  );
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const id = /^(imp_[A-Za-z0-9]+)\.(csv|xlsx)$/.exec(name)?.[1];
+    // Anything younger than an hour may be an upload still being written or recorded.
+    const old = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+    if (old < Date.now() - 3600_000 && (id ? !live.has(id) : true)) {
+      fs.rmSync(file, { force: true });
+      files++;
+    }
+  }
+  return { drafts: drafts.length, finished: finished.length, files };
 }
 
 /**
