@@ -9,6 +9,7 @@ import { decrypt, encrypt } from "@/lib/crypto/encryption";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { parseMapping } from "@/lib/mapping/mapping";
 import { assertSafeUrl } from "@/lib/webhooks/ssrf";
+import { assertQuota } from "@/lib/orgs/quotas";
 
 export const paginationSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
@@ -65,6 +66,7 @@ export async function createConnector(db: Db, ctx: ChangeContext, input: unknown
   const url = (await assertSafeUrl(data.url)).toString();
   const mapping = parseMapping(data.mapping);
   return db.transaction(async (tx) => {
+    await assertQuota(tx, ctx.orgId, "connector");
     const [c] = await tx
       .insert(connectors)
       .values({
