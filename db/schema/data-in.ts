@@ -99,9 +99,13 @@ export const connectorRuns = pgTable(
     connectorId: text("connector_id")
       .notNull()
       .references(() => connectors.id, { onDelete: "cascade" }),
-    status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
+    /** queued: waiting for a slot (its organization's and the server's); running: under a lease. */
+    status: text("status", { enum: ["queued", "running", "succeeded", "failed"] }).notNull(),
     trigger: text("trigger", { enum: ["schedule", "manual"] }).notNull(),
+    /** When it was queued, then when it started. */
     startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull(),
+    /** A running run past its lease was interrupted (its server stopped) and is failed by the next sweep. */
+    leaseUntil: timestamp("lease_until", { withTimezone: true, mode: "date" }),
     finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
     durationMs: integer("duration_ms"),
     pages: integer("pages").notNull().default(0),
@@ -113,7 +117,13 @@ export const connectorRuns = pgTable(
     cursorBefore: text("cursor_before"),
     cursorAfter: text("cursor_after"),
   },
-  (t) => [index("connector_runs_connector_idx").on(t.connectorId, t.startedAt), index("connector_runs_started_idx").on(t.startedAt)],
+  (t) => [
+    index("connector_runs_connector_idx").on(t.connectorId, t.startedAt),
+    index("connector_runs_started_idx").on(t.startedAt),
+    // A connector never has two runs queued or running at once, whichever server claims them.
+    uniqueIndex("connector_runs_one_active_idx").on(t.connectorId).where(sql`${t.status} in ('queued', 'running')`),
+    index("connector_runs_active_idx").on(t.status, t.orgId).where(sql`${t.status} in ('queued', 'running')`),
+  ],
 );
 
 export const imports = pgTable(

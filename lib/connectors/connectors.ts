@@ -19,11 +19,29 @@ export const paginationSchema = z.discriminatedUnion("type", [
 ]);
 export type Pagination = z.infer<typeof paginationSchema>;
 
+/**
+ * Headers that belong to the connection or the message framing, not to the source's credentials:
+ * setting them could smuggle a second request or confuse a proxy on the way.
+ */
+export const FORBIDDEN_CONNECTOR_HEADERS = /^(host|content-length|transfer-encoding|connection|upgrade|te|keep-alive|expect|proxy-.*)$/i;
+export const MAX_CONNECTOR_HEADERS = 20;
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "must be a header name");
+const headerValue = z
+  .string()
+  .max(4000)
+  .refine((v) => !/[\r\n\0]/.test(v), "may not contain line breaks or NUL");
+const connectorHeaders = z
+  .record(headerName, headerValue)
+  .superRefine((headers, ctx) => {
+    const names = Object.keys(headers);
+    if (names.length > MAX_CONNECTOR_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CONNECTOR_HEADERS} headers` });
+    for (const name of names)
+      if (FORBIDDEN_CONNECTOR_HEADERS.test(name)) ctx.addIssue({ code: "custom", path: [name], message: `${name} may not be set: it belongs to the connection, not to the source's credentials` });
+  });
 export const connectorInput = z.strictObject({
   name: z.string().trim().min(1).max(100),
   url: z.string().trim().max(2000),
-  headers: z.record(headerName, z.string().max(4000)).optional(),
+  headers: connectorHeaders.optional(),
   interval_minutes: z.number().int().min(5, "at least 5 minutes").max(1440, "at most 24 hours (1440 minutes)"),
   records_path: z.string().max(200).nullable().optional(),
   pagination: paginationSchema.default({ type: "none" }),

@@ -1,7 +1,7 @@
 import { getDb } from "@/db/client";
 import { readText } from "@/lib/http/body";
 import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
-import { runDueConnectors } from "@/lib/connectors/run";
+import { connectorRunsSettled, runDueConnectors } from "@/lib/connectors/run";
 import { enforceRetention } from "@/lib/audit/retention";
 
 /**
@@ -12,7 +12,9 @@ export async function POST(req: Request): Promise<Response> {
   const raw = await readText(req, 16 * 1024).catch(() => null);
   if (raw === null || !(await verifyQstash(req, raw))) return Response.json({ error: { code: "unauthorized", message: "Invalid QStash signature." } }, { status: 401 });
   const db = await getDb();
-  const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_run: await runDueConnectors(db) };
+  const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_queued: await runDueConnectors(db) };
   if (new Date().getUTCMinutes() === 7) body.retention = await enforceRetention(db);
+  // The runs started here finish within this request (each has a time budget).
+  await connectorRunsSettled();
   return Response.json(body);
 }
