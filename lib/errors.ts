@@ -25,6 +25,8 @@ export interface ErrorDetail {
 
 export class AppError extends Error {
   readonly status: number;
+  /** For rate_limited: seconds until a retry can succeed, sent as Retry-After. */
+  retryAfterSeconds?: number;
   constructor(
     readonly code: ErrorCode,
     message: string,

@@ -13,6 +13,7 @@ import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { AppError } from "@/lib/errors";
 import { runAfterResponse } from "@/lib/http/after";
 import { env } from "@/lib/env";
+import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { fetchJson } from "./fetch";
 import { getConnector, paginationSchema } from "./connectors";
 
@@ -171,6 +172,7 @@ export function sameOriginNextUrl(next: string, base: string): string {
  */
 export async function runConnectorNow(db: Db, orgId: string, id: string) {
   const connector = await getConnector(db, orgId, id);
+  await limitOutbound(orgId, "connector_run");
   const run = await enqueueRun(db, connector, "manual");
   if (!run) throw new AppError("conflict", "This connector already has a run queued or running.");
   return run;

@@ -8,6 +8,7 @@ export function errorBody(code: ErrorCode, message: string, details: ErrorDetail
 
 export function errorResponse(err: AppError, requestId: string, headers: Headers = new Headers()): Response {
   headers.set("content-type", "application/json; charset=utf-8");
+  if (err.retryAfterSeconds !== undefined) headers.set("Retry-After", String(err.retryAfterSeconds));
   return new Response(JSON.stringify(errorBody(err.code, err.message, err.details, requestId)), { status: ERROR_STATUS[err.code], headers });
 }
 
