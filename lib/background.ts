@@ -16,6 +16,7 @@ import { watchForPerServerLimits } from "@/lib/ops/fleet";
  * committed-but-undispatched deliveries, being a poller of the table). With QStash: a dispatcher
  * that publishes committed deliveries, plus a sweeper for any left undispatched.
  */
+const IMPORT_SWEEP_MS = 60_000;
 const holder = globalThis as unknown as { __smarfleBackground?: { stop(): Promise<void> } };
 
 export async function startBackground(): Promise<void> {
@@ -24,6 +25,7 @@ export async function startBackground(): Promise<void> {
   let stopQstash: (() => Promise<void>) | undefined;
   let stopScheduler: (() => Promise<void>) | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
+  let stopImportSweep: (() => void) | undefined;
   try {
     const handle = await getDbHandle();
     const db = handle.db;
@@ -35,8 +37,12 @@ export async function startBackground(): Promise<void> {
       stopRetention = startRetentionSchedule(db);
     }
     if (handle.driver === "postgres") watchForPerServerLimits(db);
-    // Imports interrupted by a restart carry on from their last committed batch.
+    // Imports interrupted by a restart carry on from their last committed batch; waiting ones
+    // start when their organization's turn comes.
     await resumeImports(db);
+    const importSweep = setInterval(() => void resumeImports(db).catch((err) => logError("import", err)), IMPORT_SWEEP_MS);
+    importSweep.unref();
+    stopImportSweep = () => clearInterval(importSweep);
   } catch (err) {
     logError("background", err);
     return;
@@ -46,6 +52,7 @@ export async function startBackground(): Promise<void> {
     await stopQstash?.();
     await stopScheduler?.();
     await stopRetention?.();
+    stopImportSweep?.();
     await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
   };
   holder.__smarfleBackground = { stop };

@@ -89,6 +89,8 @@ const schema = z
      * behind a transaction-pooling PgBouncer, which cannot carry LISTEN.
      */
     SMARFLE_KEY_CACHE: z.enum(["0", "1", ""]).optional(),
+    /** A connector run's wall-clock budget; its lease is two minutes longer. */
+    CONNECTOR_RUN_BUDGET_SECONDS: z.coerce.number().int("must be a whole number of seconds").min(1).max(3600).default(300),
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
     /** pino's level for the JSON log lines: one of fatal, error, warn, info, debug, trace, silent. */
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

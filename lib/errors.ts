@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  import_file_rejected: 422,
   rate_limited: 429,
   internal_error: 500,
   unavailable: 503,
@@ -29,7 +30,7 @@ export class AppError extends Error {
     message: string,
     readonly details: ErrorDetail[] = [],
     /** Seconds a client should wait before retrying: sent as Retry-After (always, for `unavailable`). */
-    readonly retryAfterSeconds?: number,
+    public retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = "AppError";

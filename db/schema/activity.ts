@@ -73,7 +73,7 @@ export const notifications = pgTable(
     readAt: timestamp("read_at", { withTimezone: true, mode: "date" }),
     ...createdAt,
   },
-  (t) => [index("notifications_user_org_idx").on(t.userId, t.orgId, t.createdAt)],
+  (t) => [index("notifications_user_org_idx").on(t.userId, t.orgId, t.createdAt), index("notifications_created_idx").on(t.createdAt)],
 );
 
 export type AuditEntry = typeof auditLog.$inferSelect;

@@ -1,4 +1,5 @@
-import { boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt, timestamps } from "./columns";
 import { orgIdColumn, users } from "./identity";
 
@@ -32,7 +33,8 @@ export const inboundRequests = pgTable(
       .notNull()
       .references(() => inboundSources.id, { onDelete: "cascade" }),
     verified: boolean("verified").notNull(),
-    status: text("status", { enum: ["processed", "failed", "rejected"] }).notNull(),
+    /** rejected: the signature failed (the body is kept to 4 KB); duplicate: a delivery already received. */
+    status: text("status", { enum: ["processed", "failed", "rejected", "duplicate"] }).notNull(),
     httpStatus: integer("http_status").notNull(),
     headers: jsonb("headers").$type<Record<string, string>>().notNull(),
     body: text("body").notNull(),
@@ -45,6 +47,22 @@ export const inboundRequests = pgTable(
   },
   // The second serves retention, which works per organization.
   (t) => [index("inbound_requests_source_idx").on(t.sourceId, t.createdAt), index("inbound_requests_org_created_idx").on(t.orgId, t.createdAt)],
+);
+
+/**
+ * The provider's delivery ids an inbound source has accepted (`webhook-id`, `X-Shopify-Webhook-Id`,
+ * or a SHA-256 of the body for the generic kind): a repeat within the retention window is a replay.
+ */
+export const inboundDeliveries = pgTable(
+  "inbound_deliveries",
+  {
+    sourceId: text("source_id")
+      .notNull()
+      .references(() => inboundSources.id, { onDelete: "cascade" }),
+    deliveryId: text("delivery_id").notNull(),
+    ...createdAt,
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.deliveryId] }), index("inbound_deliveries_created_idx").on(t.createdAt)],
 );
 
 export const connectors = pgTable(
@@ -81,9 +99,13 @@ export const connectorRuns = pgTable(
     connectorId: text("connector_id")
       .notNull()
       .references(() => connectors.id, { onDelete: "cascade" }),
-    status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
+    /** queued: waiting for a slot (its organization's and the server's); running: under a lease. */
+    status: text("status", { enum: ["queued", "running", "succeeded", "failed"] }).notNull(),
     trigger: text("trigger", { enum: ["schedule", "manual"] }).notNull(),
+    /** When it was queued, then when it started. */
     startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull(),
+    /** A running run past its lease was interrupted (its server stopped) and is failed by the next sweep. */
+    leaseUntil: timestamp("lease_until", { withTimezone: true, mode: "date" }),
     finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
     durationMs: integer("duration_ms"),
     pages: integer("pages").notNull().default(0),
@@ -95,7 +117,13 @@ export const connectorRuns = pgTable(
     cursorBefore: text("cursor_before"),
     cursorAfter: text("cursor_after"),
   },
-  (t) => [index("connector_runs_connector_idx").on(t.connectorId, t.startedAt)],
+  (t) => [
+    index("connector_runs_connector_idx").on(t.connectorId, t.startedAt),
+    index("connector_runs_started_idx").on(t.startedAt),
+    // A connector never has two runs queued or running at once, whichever server claims them.
+    uniqueIndex("connector_runs_one_active_idx").on(t.connectorId).where(sql`${t.status} in ('queued', 'running')`),
+    index("connector_runs_active_idx").on(t.status, t.orgId).where(sql`${t.status} in ('queued', 'running')`),
+  ],
 );
 
 export const imports = pgTable(
@@ -115,12 +143,25 @@ export const imports = pgTable(
     updated: integer("updated").notNull().default(0),
     failed: integer("failed").notNull().default(0),
     error: text("error"),
+    /** The error code of a failed import (`import_file_rejected` when the file broke a limit). */
+    errorCode: text("error_code"),
+    /** How many times a run of this import started: one interrupted twice is failed, not resumed. */
+    attempts: integer("attempts").notNull().default(0),
+    /** Refreshed while a server runs the import: a running import without a fresh one was interrupted. */
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date" }),
+    /** The uploaded file's size, counted against the organization's cap on waiting uploads. */
+    sizeBytes: integer("size_bytes").notNull().default(0),
     createdByUserId: text("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
     createdByKeyId: text("created_by_key_id"),
     ...createdAt,
     finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
   },
-  (t) => [index("imports_org_idx").on(t.orgId, t.createdAt)],
+  (t) => [
+    index("imports_org_idx").on(t.orgId, t.createdAt),
+    // One running import per organization, whichever server runs it.
+    uniqueIndex("imports_one_running_idx").on(t.orgId).where(sql`${t.status} = 'running'`),
+    index("imports_status_idx").on(t.status, t.createdAt),
+  ],
 );
 
 export const importErrors = pgTable(

@@ -4,7 +4,7 @@ import { INBOUND_KINDS } from "@/db/schema";
 import { createSource, deleteSource, revealSourceSecret, updateSource } from "@/lib/inbound/sources";
 import { reprocessRequest } from "@/lib/inbound/receive";
 import { createConnector, deleteConnector, updateConnector } from "@/lib/connectors/connectors";
-import { runConnectorNow } from "@/lib/connectors/run";
+import { kickConnectorRuns, runConnectorNow } from "@/lib/connectors/run";
 import { applyMapping, parseMapping } from "@/lib/mapping/mapping";
 import { schemasFor, registry } from "@/lib/records/registry";
 import { defineOrgAction, uiChange } from "@/lib/auth/action";
@@ -133,7 +133,8 @@ export const runConnectorAction = defineOrgAction({
   input: z.object({ org: z.string(), id }),
   async run(ctx, input) {
     const r = await runConnectorNow(ctx.db, ctx.org.id, input.id);
-    return { status: r.status, fetched: r.fetched, created: r.created, updated: r.updated, failed: r.failed, error: r.error };
+    kickConnectorRuns(ctx.db);
+    return { id: r.id, status: r.status };
   },
 });
 

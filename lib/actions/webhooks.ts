@@ -5,6 +5,7 @@ import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { createEndpoint, deleteEndpoint, redeliver, redeliverFailed, revealSecret, rotateEndpointSecret, sendTestEvent, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { defineOrgAction, uiChange } from "@/lib/auth/action";
 import { AppError } from "@/lib/errors";
+import { limitOutbound } from "@/lib/rate-limit/outbound";
 
 const id = z.string().min(1).max(64);
 /** Checkboxes: absent, one value, or several. "all" (or none ticked) subscribes to everything. */
@@ -70,6 +71,7 @@ export const sendTestWebhookAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id, eventType: z.enum(ALL_EVENT_TYPES) }),
   async run(ctx, input) {
+    await limitOutbound(ctx.org.id, "test_event");
     const { deliveryId, outcome } = await sendTestEvent(ctx.db, uiChange(ctx), input.id, input.eventType);
     return { deliveryId, status: outcome.status, durationMs: outcome.durationMs, succeeded: outcome.decision.kind === "succeeded", error: outcome.decision.kind === "succeeded" ? null : outcome.decision.error };
   },

@@ -2,6 +2,7 @@ import "server-only";
 import { stringify } from "csv-stringify/sync";
 import type { Executor } from "@/db/client";
 import { describeEntry, queryAuditStream, type AuditFilter } from "./query";
+import { spreadsheetSafe } from "@/lib/csv";
 
 /** The most rows one export holds; narrow the filter for more. */
 export const EXPORT_MAX_ROWS = 100_000;
@@ -37,17 +38,12 @@ export function auditCsvStream(db: Executor, orgId: string, filter: AuditFilter)
           e.before ? JSON.stringify(e.before) : "",
           e.after ? JSON.stringify(e.after) : "",
         ]);
-        // A leading =, +, - or @ would run as a formula in a spreadsheet: quote it out.
-        controller.enqueue(encoder.encode(stringify(rows.map((r) => r.map(neutralize)))));
+        controller.enqueue(encoder.encode(stringify(rows.map((r) => r.map(spreadsheetSafe)))));
       }
       cursor = page.nextCursor;
       if (!cursor || written >= EXPORT_MAX_ROWS) controller.close();
     },
   });
-}
-
-function neutralize(v: string): string {
-  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
 }
 
 export async function auditCsv(db: Executor, orgId: string, filter: AuditFilter): Promise<string> {

@@ -8,14 +8,18 @@ import { AppError, zodDetails } from "@/lib/errors";
 import { logError } from "@/lib/log";
 import { runOncePerSlot } from "@/lib/ops/scheduled-runs";
 import { writeAudit, type ChangeContext } from "./write";
+import { DELIVERY_ID_RETENTION_DAYS } from "@/lib/inbound/receive";
+import { importRetention } from "@/lib/imports/imports";
 
 /**
  * Retention, run by the scheduler (in-process timer, or QStash's schedule). Per organization:
  * audit entries older than its audit retention (default 90 days), API and inbound request logs
  * older than its request-log retention (default 30 days). For everyone: webhook events older
  * than 30 days whose deliveries are all finished (their deliveries and attempts go with them),
- * and idempotency keys older than 7 days. Deletes run in small batches so no statement holds
- * locks for long; the append-only trigger on the two logs refuses anything younger.
+ * idempotency keys and inbound delivery ids older than 7 days, notifications older than 90 days,
+ * finished connector runs older than 30 days, and imports (see importRetention). Deletes run in
+ * small batches so no statement holds locks for long; the append-only trigger on the two logs
+ * refuses anything younger.
  */
 
 export const DELIVERY_LOG_RETENTION_DAYS = 30;
@@ -25,12 +29,19 @@ const SCHEDULED_RUN_RETENTION_DAYS = 7;
 export const RETENTION_LIMITS = { audit: { min: 30, max: 3650 }, requests: { min: 7, max: 365 } } as const;
 const BATCH = 5_000;
 
+export const NOTIFICATION_RETENTION_DAYS = 90;
+export const CONNECTOR_RUN_RETENTION_DAYS = 30;
+
 export interface RetentionResult {
   auditEntries: number;
   apiRequests: number;
   inboundRequests: number;
   webhookEvents: number;
   idempotencyKeys: number;
+  inboundDeliveryIds: number;
+  notifications: number;
+  connectorRuns: number;
+  imports: { drafts: number; finished: number; files: number };
 }
 
 /** Runs a `delete … limit BATCH` until it deletes fewer than a batch. */
@@ -54,7 +65,17 @@ function deleteOlderThan(db: Db, table: "audit_log" | "api_requests" | "inbound_
 }
 
 export async function enforceRetention(db: Db): Promise<RetentionResult> {
-  const result: RetentionResult = { auditEntries: 0, apiRequests: 0, inboundRequests: 0, webhookEvents: 0, idempotencyKeys: 0 };
+  const result: RetentionResult = {
+    auditEntries: 0,
+    apiRequests: 0,
+    inboundRequests: 0,
+    webhookEvents: 0,
+    idempotencyKeys: 0,
+    inboundDeliveryIds: 0,
+    notifications: 0,
+    connectorRuns: 0,
+    imports: { drafts: 0, finished: 0, files: 0 },
+  };
   const orgs = await db
     .select({ id: organizations.id, audit: organizations.auditRetentionDays, requests: organizations.requestLogRetentionDays })
     .from(organizations);
@@ -89,6 +110,22 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
       select ctid from idempotency_keys where created_at < now() - make_interval(days => ${IDEMPOTENCY_KEY_RETENTION_DAYS}::int) limit ${BATCH})`,
   );
   await db.delete(scheduledRuns).where(lt(scheduledRuns.slot, sql`now() - make_interval(days => ${SCHEDULED_RUN_RETENTION_DAYS}::int)`));
+  result.inboundDeliveryIds = await deleteInBatches(
+    db,
+    sql`delete from inbound_deliveries where ctid in (
+      select ctid from inbound_deliveries where created_at < now() - make_interval(days => ${DELIVERY_ID_RETENTION_DAYS}::int) limit ${BATCH})`,
+  );
+  result.notifications = await deleteInBatches(
+    db,
+    sql`delete from notifications where id in (
+      select id from notifications where created_at < now() - make_interval(days => ${NOTIFICATION_RETENTION_DAYS}::int) limit ${BATCH})`,
+  );
+  result.connectorRuns = await deleteInBatches(
+    db,
+    sql`delete from connector_runs where id in (
+      select id from connector_runs where started_at < now() - make_interval(days => ${CONNECTOR_RUN_RETENTION_DAYS}::int) and finished_at is not null limit ${BATCH})`,
+  );
+  result.imports = await importRetention(db);
   return result;
 }
 

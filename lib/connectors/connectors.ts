@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { connectorRuns, connectors, type Connector } from "@/db/schema";
 import type { Db } from "@/db/client";
@@ -9,6 +9,7 @@ import { decrypt, encrypt } from "@/lib/crypto/encryption";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { parseMapping } from "@/lib/mapping/mapping";
 import { assertSafeUrl } from "@/lib/webhooks/ssrf";
+import { assertQuota } from "@/lib/orgs/quotas";
 
 export const paginationSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
@@ -18,11 +19,29 @@ export const paginationSchema = z.discriminatedUnion("type", [
 ]);
 export type Pagination = z.infer<typeof paginationSchema>;
 
+/**
+ * Headers that belong to the connection or the message framing, not to the source's credentials:
+ * setting them could smuggle a second request or confuse a proxy on the way.
+ */
+export const FORBIDDEN_CONNECTOR_HEADERS = /^(host|content-length|transfer-encoding|connection|upgrade|te|keep-alive|expect|proxy-.*)$/i;
+export const MAX_CONNECTOR_HEADERS = 20;
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "must be a header name");
+const headerValue = z
+  .string()
+  .max(4000)
+  .refine((v) => !/[\r\n\0]/.test(v), "may not contain line breaks or NUL");
+const connectorHeaders = z
+  .record(headerName, headerValue)
+  .superRefine((headers, ctx) => {
+    const names = Object.keys(headers);
+    if (names.length > MAX_CONNECTOR_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CONNECTOR_HEADERS} headers` });
+    for (const name of names)
+      if (FORBIDDEN_CONNECTOR_HEADERS.test(name)) ctx.addIssue({ code: "custom", path: [name], message: `${name} may not be set: it belongs to the connection, not to the source's credentials` });
+  });
 export const connectorInput = z.strictObject({
   name: z.string().trim().min(1).max(100),
   url: z.string().trim().max(2000),
-  headers: z.record(headerName, z.string().max(4000)).optional(),
+  headers: connectorHeaders.optional(),
   interval_minutes: z.number().int().min(5, "at least 5 minutes").max(1440, "at most 24 hours (1440 minutes)"),
   records_path: z.string().max(200).nullable().optional(),
   pagination: paginationSchema.default({ type: "none" }),
@@ -65,6 +84,7 @@ export async function createConnector(db: Db, ctx: ChangeContext, input: unknown
   const url = (await assertSafeUrl(data.url)).toString();
   const mapping = parseMapping(data.mapping);
   return db.transaction(async (tx) => {
+    await assertQuota(tx, ctx.orgId, "connector");
     const [c] = await tx
       .insert(connectors)
       .values({
@@ -84,8 +104,14 @@ export async function createConnector(db: Db, ctx: ChangeContext, input: unknown
   });
 }
 
-export async function listConnectors(db: Db, orgId: string) {
-  return db.select().from(connectors).where(eq(connectors.orgId, orgId)).orderBy(desc(connectors.createdAt));
+/** Newest first; with `page`, `limit` of them after `cursor` (ids sort by creation time). */
+export async function listConnectors(db: Db, orgId: string, page?: { limit: number; cursor?: string }) {
+  const q = db
+    .select()
+    .from(connectors)
+    .where(and(eq(connectors.orgId, orgId), ...(page?.cursor ? [lt(connectors.id, page.cursor)] : [])))
+    .orderBy(desc(connectors.id));
+  return page ? q.limit(page.limit) : q;
 }
 
 export async function getConnector(db: Db, orgId: string, id: string): Promise<Connector> {
@@ -139,7 +165,7 @@ export async function listRuns(db: Db, orgId: string, connectorId: string, limit
     .from(connectorRuns)
     .where(and(eq(connectorRuns.orgId, orgId), eq(connectorRuns.connectorId, connectorId)))
     .orderBy(desc(connectorRuns.startedAt), desc(connectorRuns.id))
-    .limit(Math.min(Math.max(limit, 1), 100));
+    .limit(Math.min(Math.max(limit, 1), 101));
 }
 
 export function runView(r: typeof connectorRuns.$inferSelect) {

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import { connectorRuns, connectors, type Connector } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { newId } from "@/lib/ids";
@@ -11,6 +11,9 @@ import { notifyMembers } from "@/lib/notifications/notify";
 import { applyMapping, getPath, parseMapping } from "@/lib/mapping/mapping";
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { AppError } from "@/lib/errors";
+import { runAfterResponse } from "@/lib/http/after";
+import { env } from "@/lib/env";
+import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { fetchJson } from "./fetch";
 import { getConnector, paginationSchema } from "./connectors";
 
@@ -18,15 +21,32 @@ import { getConnector, paginationSchema } from "./connectors";
  * One connector run: fetch page after page from the source, map each record, write them through
  * the pipeline's batch path (upsert by external id), and keep the cursor so the next run only
  * fetches what changed. Every run is logged; 5 failures in a row pause the connector.
+ *
+ * Scheduled and manual runs go through one queue (connector_runs rows in status queued): at most
+ * 2 running per organization, round-robin across organizations, 6 at once per server. A run has a
+ * 5-minute budget and a 100-page cap; a partial unique index keeps each connector to one queued or
+ * running run, whichever server claims it.
  */
 
 export const MAX_PAGES = 100;
 export const PAUSE_AFTER_FAILURES = 5;
+/** Runs of one organization at once, across servers. */
+export const MAX_RUNS_PER_ORG = 2;
+/** Runs one server executes at once, whoever they belong to. */
+export const MAX_RUNS_PER_SERVER = 6;
+/** A run's wall-clock budget (CONNECTOR_RUN_BUDGET_SECONDS, default 5 minutes): shorter than its lease. */
+const runBudgetMs = () => env().CONNECTOR_RUN_BUDGET_SECONDS * 1000;
+const runLeaseMs = () => runBudgetMs() + 2 * 60_000;
+const CLAIM_LOCK = 7_240_011; // pg advisory lock key of the run queue
 
-export async function runConnector(db: Db, connector: Connector, trigger: "schedule" | "manual") {
+/** Runs a claimed run (status running, under its lease) of `connector`, within the time budget. */
+async function runConnector(db: Db, connector: Connector, runId: string) {
   const started = new Date();
-  const runId = newId("run");
-  await db.insert(connectorRuns).values({ id: runId, orgId: connector.orgId, connectorId: connector.id, status: "running", trigger, startedAt: started, cursorBefore: connector.cursor });
+  await db.update(connectorRuns).set({ cursorBefore: connector.cursor }).where(eq(connectorRuns.id, runId));
+  const budget = new AbortController();
+  const budgetMs = runBudgetMs();
+  const budgetTimer = setTimeout(() => budget.abort(new AppError("unavailable", `The run took longer than its budget of ${budgetMs / 1000} s and was stopped.`)), budgetMs);
+  budgetTimer.unref();
   const counts = { pages: 0, fetched: 0, created: 0, updated: 0, failed: 0 };
   let cursor = connector.cursor;
   let error: string | null = null;
@@ -43,8 +63,10 @@ export async function runConnector(db: Db, connector: Connector, trigger: "sched
       url = u.toString();
     }
     let highest = pagination.type === "updated_since" ? cursor : null;
+    // At most MAX_PAGES a run; with a cursor, the next run carries on from there.
     while (url && counts.pages < MAX_PAGES) {
-      const body = await fetchJson(url, headers);
+      budget.signal.throwIfAborted();
+      const body = await fetchJson(url, headers, budget.signal);
       counts.pages++;
       const list = connector.recordsPath ? getPath(body, connector.recordsPath) : body;
       if (!Array.isArray(list)) throw new AppError("validation_failed", `No list of records at ${connector.recordsPath ? `"${connector.recordsPath}"` : "the top of the response"}.`);
@@ -70,7 +92,7 @@ export async function runConnector(db: Db, connector: Connector, trigger: "sched
       url = null;
       if (pagination.type === "next_url") {
         const next = getPath(body, pagination.path);
-        if (typeof next === "string" && next) url = new URL(next, connector.url).toString();
+        if (typeof next === "string" && next) url = sameOriginNextUrl(next, connector.url);
       } else if (pagination.type === "cursor") {
         const next = getPath(body, pagination.path);
         if ((typeof next === "string" || typeof next === "number") && String(next) !== "" && list.length > 0) {
@@ -84,7 +106,9 @@ export async function runConnector(db: Db, connector: Connector, trigger: "sched
     if (pagination.type === "updated_since") cursor = highest;
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
-    if (!(err instanceof AppError) && !/answered|timed out|refused|not JSON|larger than|resolve|private|not allowed/i.test(error)) logError("connector run", err, { connector: connector.id });
+    if (!(err instanceof AppError) && !/answered|timed out|refused|not JSON|larger than|resolve|private|not allowed|budget|hang up|reset/i.test(error)) logError("connector run", err, { connector: connector.id });
+  } finally {
+    clearTimeout(budgetTimer);
   }
 
   const finished = new Date();
@@ -92,7 +116,7 @@ export async function runConnector(db: Db, connector: Connector, trigger: "sched
   await db.transaction(async (tx) => {
     await tx
       .update(connectorRuns)
-      .set({ status: ok ? "succeeded" : "failed", finishedAt: finished, durationMs: finished.getTime() - started.getTime(), ...counts, error, cursorAfter: ok ? cursor : connector.cursor })
+      .set({ status: ok ? "succeeded" : "failed", finishedAt: finished, durationMs: finished.getTime() - started.getTime(), ...counts, error, cursorAfter: ok ? cursor : connector.cursor, leaseUntil: null })
       .where(eq(connectorRuns.id, runId));
     const failures = ok ? 0 : connector.consecutiveFailures + 1;
     const pause = failures >= PAUSE_AFTER_FAILURES;
@@ -124,36 +148,144 @@ export async function runConnector(db: Db, connector: Connector, trigger: "sched
   return run!;
 }
 
-/** "Run now" from the UI or API: runs at once (refused while a scheduled run holds it). */
-export async function runConnectorNow(db: Db, orgId: string, id: string) {
-  const connector = await getConnector(db, orgId, id);
-  const claimed = await db
-    .update(connectors)
-    .set({ lockedUntil: sql`now() + interval '10 minutes'` })
-    .where(and(eq(connectors.id, id), sql`(${connectors.lockedUntil} is null or ${connectors.lockedUntil} < now())`))
-    .returning({ id: connectors.id });
-  if (claimed.length === 0) throw new AppError("conflict", "This connector is running right now.");
-  return runConnector(db, connector, "manual");
+/**
+ * The next page's URL, resolved against the connector's: it must stay on the connector's origin,
+ * since the stored headers (credentials) go with every request. Another origin fails the run
+ * before anything is sent there.
+ */
+export function sameOriginNextUrl(next: string, base: string): string {
+  let url: URL;
+  try {
+    url = new URL(next, base);
+  } catch {
+    throw new AppError("validation_failed", `The next page's URL is not a URL: ${next.slice(0, 200)}`);
+  }
+  const origin = new URL(base).origin;
+  if (url.origin !== origin)
+    throw new AppError("validation_failed", `The next page's URL is on ${url.origin}, not on the connector's origin ${origin}; the connector's headers are only sent to its own origin, so the run stopped.`);
+  return url.toString();
 }
 
-/** Claims and runs the active connectors whose next run is due. */
-export async function runDueConnectors(db: Db, options: { orgIds?: string[] } = {}): Promise<number> {
-  const orgs = options.orgIds ? sql`and org_id = any(${`{${options.orgIds.join(",")}}`}::text[])` : sql``;
-  const result = await db.execute(sql`
-    update connectors c set locked_until = now() + interval '10 minutes'
-    from (
-      select id from connectors
-      where status = 'active' and next_run_at <= now() and (locked_until is null or locked_until < now()) ${orgs}
-      order by next_run_at limit 20
-      for update skip locked
-    ) due where c.id = due.id
-    returning c.id`);
-  const ids = rowsOf<{ id: string }>(result).map((r) => r.id);
-  for (const id of ids) {
-    const [c] = await db.select().from(connectors).where(eq(connectors.id, id));
-    if (c) await runConnector(db, c, "schedule").catch((err) => logError("connector run", err, { connector: id }));
+/**
+ * "Run now" from the UI or API: queues a run and answers at once with it (status queued). A
+ * connector with a run already queued or running is refused with 409.
+ */
+export async function runConnectorNow(db: Db, orgId: string, id: string) {
+  const connector = await getConnector(db, orgId, id);
+  await limitOutbound(orgId, "connector_run");
+  const run = await enqueueRun(db, connector, "manual");
+  if (!run) throw new AppError("conflict", "This connector already has a run queued or running.");
+  return run;
+}
+
+async function enqueueRun(db: Db, connector: Pick<Connector, "id" | "orgId" | "cursor">, trigger: "schedule" | "manual") {
+  const [run] = await db
+    .insert(connectorRuns)
+    .values({ id: newId("run"), orgId: connector.orgId, connectorId: connector.id, status: "queued", trigger, startedAt: new Date(), cursorBefore: connector.cursor })
+    .onConflictDoNothing()
+    .returning();
+  return run ?? null;
+}
+
+/** Queues a run for every active connector whose next run is due and has none queued or running. */
+export async function enqueueDueConnectors(db: Db, options: { orgIds?: string[] } = {}): Promise<number> {
+  const orgs = options.orgIds ? sql`and c.org_id = any(${`{${options.orgIds.join(",")}}`}::text[])` : sql``;
+  const due = rowsOf<Pick<Connector, "id" | "orgId" | "cursor">>(
+    await db.execute(sql`
+      select c.id, c.org_id as "orgId", c.cursor from connectors c
+      where c.status = 'active' and c.next_run_at <= now() ${orgs}
+        and not exists (select 1 from connector_runs r where r.connector_id = c.id and r.status in ('queued', 'running'))
+      order by c.next_run_at limit 500`),
+  );
+  let queued = 0;
+  for (const c of due) if (await enqueueRun(db, c, "schedule")) queued++;
+  return queued;
+}
+
+/** Fails runs whose lease ran out (their server stopped mid-run), freeing their slots. */
+async function expireLeases(db: Db): Promise<void> {
+  await db
+    .update(connectorRuns)
+    .set({ status: "failed", finishedAt: new Date(), error: "The run was interrupted (its server stopped) and did not finish.", leaseUntil: null })
+    .where(and(eq(connectorRuns.status, "running"), lt(connectorRuns.leaseUntil, new Date())));
+}
+
+/**
+ * Claims up to `slots` queued runs, fairly: at most MAX_RUNS_PER_ORG running per organization,
+ * and round-robin — every organization's oldest queued run before anyone's second. Claims are
+ * serialized across servers by a transaction-scoped advisory lock, so the per-organization cap
+ * holds with several app servers.
+ */
+async function claimRuns(db: Db, slots: number, orgIds?: string[]): Promise<{ id: string; connectorId: string }[]> {
+  if (slots <= 0) return [];
+  const orgs = orgIds ? sql`and org_id = any(${`{${orgIds.join(",")}}`}::text[])` : sql``;
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`);
+    const picked = rowsOf<{ id: string }>(
+      await tx.execute(sql`
+        with busy as (
+          select org_id, count(*)::int as n from connector_runs where status = 'running' group by org_id
+        ), queued as (
+          select id, org_id, started_at, row_number() over (partition by org_id order by started_at, id) as rn
+          from connector_runs where status = 'queued' ${orgs}
+        )
+        select q.id from queued q left join busy b on b.org_id = q.org_id
+        where coalesce(b.n, 0) + q.rn <= ${MAX_RUNS_PER_ORG}
+        order by q.rn, q.started_at, q.id
+        limit ${slots}`),
+    ).map((r) => r.id);
+    if (picked.length === 0) return [];
+    return tx
+      .update(connectorRuns)
+      .set({ status: "running", startedAt: new Date(), leaseUntil: new Date(Date.now() + runLeaseMs()) })
+      .where(and(inArray(connectorRuns.id, picked), eq(connectorRuns.status, "queued")))
+      .returning({ id: connectorRuns.id, connectorId: connectorRuns.connectorId });
+  });
+}
+
+const executing = new Map<string, Promise<void>>();
+
+/**
+ * Starts as many queued runs as this server has room for (MAX_RUNS_PER_SERVER at once), each in
+ * the background; every run that ends makes room for the next. Resolves once the claimed runs
+ * have started; `settled()` waits for them to end.
+ */
+export async function pumpConnectorRuns(db: Db, options: { orgIds?: string[] } = {}): Promise<number> {
+  await expireLeases(db);
+  const claimed = await claimRuns(db, MAX_RUNS_PER_SERVER - executing.size, options.orgIds);
+  for (const { id, connectorId } of claimed) {
+    const task = (async () => {
+      const [c] = await db.select().from(connectors).where(eq(connectors.id, connectorId));
+      if (c) await runConnector(db, c, id);
+    })()
+      .catch((err) => logError("connector run", err, { run: id }))
+      .finally(() => {
+        executing.delete(id);
+        void pumpConnectorRuns(db, options).catch((err) => logError("connector scheduler", err));
+      });
+    executing.set(id, task);
   }
-  return ids.length;
+  return claimed.length;
+}
+
+/** Starts queued runs after the response, and (serverless) keeps the function alive until they end. */
+export function kickConnectorRuns(db: Db): void {
+  runAfterResponse(async () => {
+    await pumpConnectorRuns(db);
+    await connectorRunsSettled();
+  });
+}
+
+/** Waits until this server runs no connector run (tests, and the serverless sweep). */
+export async function connectorRunsSettled(): Promise<void> {
+  while (executing.size > 0) await Promise.all(executing.values());
+}
+
+/** One scheduler step: queue what is due, then start what there is room for. */
+export async function runDueConnectors(db: Db, options: { orgIds?: string[] } = {}): Promise<number> {
+  const queued = await enqueueDueConnectors(db, options);
+  await pumpConnectorRuns(db, options);
+  return queued;
 }
 
 /** The in-process scheduler: checks for due connectors every 30 s. */

@@ -1,6 +1,7 @@
 import "server-only";
 import { stringify } from "csv-stringify/sync";
 import type { Db } from "@/db/client";
+import { spreadsheetSafe } from "@/lib/csv";
 import { errorRows, getImport } from "./imports";
 
 /** The failed rows as CSV — line, reason, then the row's own columns — streamed page by page. */
@@ -22,9 +23,11 @@ export async function errorsCsvStream(db: Db, orgId: string, id: string): Promis
       let out = "";
       if (!columns) {
         columns = (e.row ?? []).map(([k]) => k);
-        out += stringify([["line", "reason", ...columns]]);
+        out += stringify([["line", "reason", ...columns.map(spreadsheetSafe)]]);
       }
-      out += stringify([[e.line, e.reason, ...columns.map((c) => (row.get(c) === null || row.get(c) === undefined ? "" : String(row.get(c))))]]);
+      // The rows are what a tenant uploaded: no cell may run as a formula in the admin's spreadsheet.
+      const cells = [e.reason, ...columns.map((c) => (row.get(c) === null || row.get(c) === undefined ? "" : String(row.get(c))))].map(spreadsheetSafe);
+      out += stringify([[e.line, ...cells]]);
       controller.enqueue(encoder.encode(out));
     },
   });

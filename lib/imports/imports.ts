@@ -3,17 +3,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { importErrors, imports, type ImportJob, type Source } from "@/db/schema";
 import type { Db } from "@/db/client";
-import { AppError } from "@/lib/errors";
+import { AppError, type ErrorCode } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 import { writeAudit, type Actor } from "@/lib/audit/write";
 import { applyMapping, mappingByName, parseMapping, type Mapping } from "@/lib/mapping/mapping";
 import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/records/registry";
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
-import { formatOf, readRows, type FileFormat } from "./readers";
+import { pgErrorCode } from "@/lib/db-utils";
+import { countRows, formatOf, readRows, type FileFormat } from "./readers";
 
 /**
  * File import: the upload is streamed to disk, then read row by row and written in batches of
@@ -23,6 +24,12 @@ import { formatOf, readRows, type FileFormat } from "./readers";
  */
 
 export const IMPORT_MAX_BYTES = 100 * 1024 * 1024;
+/** Bytes of uploads one organization may have waiting (drafts, pending and running imports). */
+export const PENDING_UPLOAD_BYTES_PER_ORG = 300 * 1024 * 1024;
+/** A draft nobody started is deleted, with its file, after this long. */
+export const DRAFT_TTL_HOURS = 24;
+/** Finished imports, with their error rows, are kept this long. */
+export const FINISHED_IMPORT_RETENTION_DAYS = 30;
 const BATCH = 1000;
 
 export const uploadsDir = () => path.join(process.cwd(), ".data", "imports");
@@ -67,6 +74,15 @@ export async function createImport(
     if (input.size === 0) throw new AppError("validation_failed", "The file is empty.", [{ path: "file", message: "is empty" }]);
     const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
     if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
+    const [waiting] = await db
+      .select({ bytes: sql<number>`coalesce(sum(${imports.sizeBytes}), 0)::bigint` })
+      .from(imports)
+      .where(and(eq(imports.orgId, ctx.orgId), inArray(imports.status, ["draft", "pending", "running"])));
+    if (Number(waiting?.bytes ?? 0) + input.size > PENDING_UPLOAD_BYTES_PER_ORG)
+      throw new AppError(
+        "payload_too_large",
+        `This organization's uploads waiting to be imported would exceed ${PENDING_UPLOAD_BYTES_PER_ORG / 1024 / 1024} MB; wait for them to finish or discard drafts first.`,
+      );
     const id = newId("imp");
     const kept = fileOf({ id, format });
     fs.mkdirSync(path.dirname(kept), { recursive: true });
@@ -79,7 +95,18 @@ export async function createImport(
     }
     const [job] = await db
       .insert(imports)
-      .values({ id, orgId: ctx.orgId, recordType: input.type, filename: input.filename.slice(0, 255), format, mapping, status: input.draft ? "draft" : "pending", createdByUserId: ctx.userId ?? null, createdByKeyId: ctx.keyId ?? null })
+      .values({
+        id,
+        orgId: ctx.orgId,
+        recordType: input.type,
+        filename: input.filename.slice(0, 255),
+        format,
+        mapping,
+        status: input.draft ? "draft" : "pending",
+        sizeBytes: input.size,
+        createdByUserId: ctx.userId ?? null,
+        createdByKeyId: ctx.keyId ?? null,
+      })
       .returning();
     await writeAudit(db, ctx.orgId, ctx.actor, ctx.source, [{ action: "import.created", targetType: "import", targetId: id, after: { filename: job!.filename, type: input.type } }]);
     return job!;
@@ -114,6 +141,7 @@ export function importView(j: ImportJob) {
     updated: j.updated,
     failed: j.failed,
     error: j.error,
+    error_code: j.errorCode,
     created_at: j.createdAt.toISOString(),
     finished_at: j.finishedAt?.toISOString() ?? null,
   };
@@ -132,35 +160,122 @@ function describe(err: AppError): string {
   return details ? `${err.message} ${details}` : err.message;
 }
 
-const running = new Set<string>();
+/** A running import whose server has not reported for this long was interrupted, and may be resumed. */
+export const IMPORT_STALE_AFTER_MS = 2 * 60_000;
+const HEARTBEAT_MS = 20_000;
+/** Import runs at once in one server (each also holds a parser process). */
+export const MAX_RUNNING_IMPORTS = 2;
+/** Runs an import may start: one interrupted this many times is failed rather than resumed. */
+export const MAX_IMPORT_ATTEMPTS = 2;
 
-/** Runs an import in the background of this process (resuming where it stopped, if it had started). */
+const running = new Set<string>();
+/** Imports asked to run in this process, oldest first; each waits for its organization's turn. */
+const queue: string[] = [];
+const waiters = new Map<string, (() => void)[]>();
+let pumping: Promise<void> | null = null;
+let pumpAgain = false;
+
+/**
+ * Runs an import in the background of this process (resuming where it stopped, if it had
+ * started) once its organization has no other import running and a slot is free. Resolves when
+ * the import has finished, or cannot run.
+ */
 export function startImport(db: Db, id: string): Promise<void> {
-  if (running.has(id)) return Promise.resolve();
-  running.add(id);
-  return runImport(db, id)
-    .catch((err) => logError("import", err, { import: id }))
-    .finally(() => running.delete(id));
+  return new Promise<void>((resolve) => {
+    waiters.set(id, [...(waiters.get(id) ?? []), resolve]);
+    if (!queue.includes(id) && !running.has(id)) queue.push(id);
+    void pump(db);
+  });
 }
 
-async function runImport(db: Db, id: string): Promise<void> {
-  const [job] = await db.select().from(imports).where(eq(imports.id, id));
-  if (!job || job.status === "completed" || job.status === "failed" || job.status === "draft") return;
+function settle(id: string) {
+  for (const resolve of waiters.get(id) ?? []) resolve();
+  waiters.delete(id);
+}
+
+function pump(db: Db): Promise<void> {
+  if (pumping) {
+    pumpAgain = true;
+    return pumping;
+  }
+  pumping = (async () => {
+    do {
+      pumpAgain = false;
+      for (const id of [...queue]) {
+        if (running.size >= MAX_RUNNING_IMPORTS) break;
+        const claim = await claimImport(db, id).catch((err) => {
+          logError("import", err, { import: id });
+          return "gone" as const;
+        });
+        if (claim === "busy") continue;
+        queue.splice(queue.indexOf(id), 1);
+        if (claim === "gone") {
+          settle(id);
+          continue;
+        }
+        running.add(id);
+        void runImport(db, claim)
+          .catch((err) => logError("import", err, { import: id }))
+          .finally(() => {
+            running.delete(id);
+            settle(id);
+            void pump(db);
+          });
+      }
+    } while (pumpAgain);
+  })().finally(() => (pumping = null));
+  return pumping;
+}
+
+/**
+ * Marks an import running, counting the attempt. The partial unique index on running imports
+ * makes this fail while another import of the organization runs (here or on another server).
+ */
+async function claimImport(db: Db, id: string): Promise<ImportJob | "busy" | "gone"> {
+  try {
+    const stale = new Date(Date.now() - IMPORT_STALE_AFTER_MS);
+    const [job] = await db
+      .update(imports)
+      .set({ status: "running", attempts: sql`${imports.attempts} + 1`, heartbeatAt: new Date() })
+      .where(
+        and(
+          eq(imports.id, id),
+          or(eq(imports.status, "pending"), and(eq(imports.status, "running"), or(isNull(imports.heartbeatAt), lt(imports.heartbeatAt, stale)))),
+        ),
+      )
+      .returning();
+    return job ?? "gone";
+  } catch (err) {
+    if (pgErrorCode(err) === "23505") return "busy";
+    throw err;
+  }
+}
+
+async function runImport(db: Db, job: ImportJob): Promise<void> {
+  const id = job.id;
   const file = fileOf(job);
-  const fail = async (message: string) => {
-    await db.update(imports).set({ status: "failed", error: message, finishedAt: new Date() }).where(eq(imports.id, id));
+  const fail = async (code: ErrorCode, message: string) => {
+    await db.update(imports).set({ status: "failed", error: message, errorCode: code, finishedAt: new Date() }).where(eq(imports.id, id));
     fs.rmSync(file, { force: true });
   };
-  if (!fs.existsSync(file)) return fail("The uploaded file is no longer available; upload it again.");
+  if (job.attempts > MAX_IMPORT_ATTEMPTS)
+    return fail("internal_error", `This import was interrupted ${MAX_IMPORT_ATTEMPTS} times (the server stopped while it ran), so it is not resumed again; upload the file again to retry.`);
+  if (!fs.existsSync(file)) return fail("not_found", "The uploaded file is no longer available; upload it again.");
   const type = job.recordType as RecordType;
+  const format = job.format as FileFormat;
   const ctx = { orgId: job.orgId, actor: { type: "import" as const, id: job.id, label: job.filename }, source: "import" as const };
+  const heartbeat = setInterval(() => {
+    db.update(imports)
+      .set({ heartbeatAt: new Date() })
+      .where(and(eq(imports.id, id), eq(imports.status, "running")))
+      .catch((err: unknown) => logError("import", err, { import: id }));
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   try {
-    // Pass 1: count rows, for the progress bar (streaming, cheap next to the writes).
-    if (job.status === "pending") {
-      let total = 0;
-      // eslint-disable-next-line @typescript-eslint/no-unused-vars
-      for await (const _row of readRows(file, job.format as FileFormat)) total++;
-      await db.update(imports).set({ status: "running", total }).where(eq(imports.id, id));
+    // Pass 1: count rows for the progress bar, checking every limit of the file before any write.
+    if (job.processed === 0) {
+      const total = await countRows(file, format);
+      await db.update(imports).set({ total }).where(eq(imports.id, id));
     }
     // Pass 2: write in batches, skipping what an earlier run of this import already committed.
     let skip = job.processed;
@@ -172,7 +287,7 @@ async function runImport(db: Db, id: string): Promise<void> {
       batch = [];
       await writeBatch(db, job.id, type, mapping!, rows, ctx);
     };
-    for await (const row of readRows(file, job.format as FileFormat)) {
+    for await (const row of readRows(file, format)) {
       mapping ??= mappingByName(type, row.headers);
       if (skip > 0) {
         skip--;
@@ -188,8 +303,13 @@ async function runImport(db: Db, id: string): Promise<void> {
     ]);
     fs.rmSync(file, { force: true });
   } catch (err) {
-    await fail(err instanceof AppError ? describe(err) : `The file could not be read: ${(err as Error).message}`);
-    if (!(err instanceof AppError)) logError("import", err, { import: id });
+    if (err instanceof AppError) await fail(err.code, describe(err));
+    else {
+      await fail("internal_error", `The file could not be read: ${(err as Error).message}`);
+      logError("import", err, { import: id });
+    }
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
@@ -233,15 +353,65 @@ export async function confirmDraft(db: Db, orgId: string, id: string, mappingInp
   return updated;
 }
 
-/** The preview of a draft with a given mapping (the file stays on disk until the import runs). */
+/**
+ * The preview of a draft with a given mapping (the file stays on disk until the import runs). A
+ * file that breaks a limit fails the draft and is deleted at once.
+ */
 export async function previewDraft(db: Db, orgId: string, id: string, mappingInput?: unknown) {
   const job = await getImport(db, orgId, id);
   const file = fileOf(job);
   if (!fs.existsSync(file)) throw new AppError("not_found", "The uploaded file is no longer available; upload it again.");
-  return previewFile(file, job.format as FileFormat, job.recordType as RecordType, mappingInput);
+  try {
+    return await previewFile(file, job.format as FileFormat, job.recordType as RecordType, mappingInput);
+  } catch (err) {
+    if (err instanceof AppError && err.code === "import_file_rejected") {
+      await db.update(imports).set({ status: "failed", error: err.message, errorCode: err.code, finishedAt: new Date() }).where(and(eq(imports.id, id), eq(imports.status, "draft")));
+      fs.rmSync(file, { force: true });
+    }
+    throw err;
+  }
 }
 
-/** Imports that were running when the process stopped, picked up again at start-up. */
+/**
+ * Import housekeeping, run with retention: drafts nobody started are deleted after a day,
+ * finished imports (and their error rows) after 30 days, and upload files that no waiting
+ * import owns — left by a crash mid-upload, or by an import that ended — are removed.
+ */
+export async function importRetention(db: Db): Promise<{ drafts: number; finished: number; files: number }> {
+  const drafts = await db
+    .delete(imports)
+    .where(and(eq(imports.status, "draft"), lt(imports.createdAt, new Date(Date.now() - DRAFT_TTL_HOURS * 3600_000))))
+    .returning({ id: imports.id });
+  const finished = await db
+    .delete(imports)
+    .where(and(inArray(imports.status, ["completed", "failed"]), lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000))))
+    .returning({ id: imports.id });
+  let files = 0;
+  const dir = uploadsDir();
+  const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  const ids = names.map((n) => /^(imp_[A-Za-z0-9]+)\.(csv|xlsx)$/.exec(n)?.[1]).filter((id): id is string => Boolean(id));
+  const live = new Set(
+    ids.length
+      ? (await db.select({ id: imports.id }).from(imports).where(and(inArray(imports.id, ids), inArray(imports.status, ["draft", "pending", "running"])))).map((r) => r.id)
+      : [],
+  );
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const id = /^(imp_[A-Za-z0-9]+)\.(csv|xlsx)$/.exec(name)?.[1];
+    // Anything younger than an hour may be an upload still being written or recorded.
+    const old = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+    if (old < Date.now() - 3600_000 && (id ? !live.has(id) : true)) {
+      fs.rmSync(file, { force: true });
+      files++;
+    }
+  }
+  return { drafts: drafts.length, finished: finished.length, files };
+}
+
+/**
+ * Imports waiting for their turn, or interrupted when a server stopped: picked up at start-up and
+ * then every minute (a running import whose heartbeat is fresh belongs to a live server and is left alone).
+ */
 export async function resumeImports(db: Db): Promise<number> {
   const open = await db
     .select({ id: imports.id, format: imports.format })

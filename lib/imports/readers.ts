@@ -1,19 +1,43 @@
 import "server-only";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import { parse } from "csv-parse";
-import ExcelJS from "exceljs";
+import path from "node:path";
+import { AppError } from "@/lib/errors";
 
 /**
- * Streaming readers for CSV and Excel files: rows come out one at a time as
- * {header → value} objects with their line number; no file is ever held in memory whole.
+ * Readers for CSV and Excel files. The parsing happens in a child process with its own heap limit
+ * (lib/imports/parse-child.mjs), so a hostile file costs that process, never the server: it is
+ * refused by the limits below, or the child runs out of its own memory or time and is killed.
+ * Rows come back in batches, on request, so no file is ever held in memory whole.
  */
 
 export type FileFormat = "csv" | "xlsx";
+
+export const IMPORT_LIMITS = {
+  /** The most an .xlsx may decompress to, whatever its size… */
+  maxUnzippedBytes: 1024 * 1024 * 1024,
+  /** …and relative to its size (a real workbook compresses 5–20 times). */
+  maxUnzipRatio: 100,
+  maxColumns: 1_000,
+  /** Excel's own limit for the text of one cell. */
+  maxCellChars: 32_767,
+  maxRowBytes: 1024 * 1024,
+} as const;
+
+/** The parser process's heap: a file that needs more is refused. */
+export const PARSER_HEAP_MB = 384;
+/** The longest the parser may take to produce one batch of rows. */
+export const PARSER_STEP_TIMEOUT_MS = 60_000;
+/** At most this many parser processes at once in one server. */
+export const MAX_PARSERS = 4;
+const ROWS_PER_MESSAGE = 500;
+const ROWS_PER_COUNT_STEP = 20_000;
 
 export interface SheetRow {
   /** The row's line in the file (1 is the header row). */
   line: number;
   values: Record<string, unknown>;
+  headers: string[];
 }
 
 export function formatOf(filename: string): FileFormat | null {
@@ -21,75 +45,138 @@ export function formatOf(filename: string): FileFormat | null {
   return ext === "csv" || ext === "txt" ? "csv" : ext === "xlsx" ? "xlsx" : null;
 }
 
-function uniqueHeaders(raw: unknown[]): string[] {
-  const seen = new Map<string, number>();
-  return raw.map((h, i) => {
-    const base = String(h ?? "").trim() || `column_${i + 1}`;
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    return n ? `${base}_${n + 1}` : base;
-  });
+export const fileRejected = (message: string) => new AppError("import_file_rejected", message);
+
+let parsers = 0;
+const waiting: (() => void)[] = [];
+async function parserSlot(): Promise<() => void> {
+  if (parsers >= MAX_PARSERS) await new Promise<void>((resolve) => waiting.push(resolve));
+  else parsers++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const next = waiting.shift();
+    if (next) next();
+    else parsers--;
+  };
 }
 
-async function* csvRows(path: string): AsyncGenerator<SheetRow & { headers: string[] }> {
-  const parser = fs.createReadStream(path).pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, trim: false, max_record_size: 1_000_000 }),
-  );
-  let headers: string[] | null = null;
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    if (!headers) {
-      headers = uniqueHeaders(record);
-      continue;
-    }
-    const values: Record<string, unknown> = {};
-    headers.forEach((h, i) => (values[h] = record[i] ?? ""));
-    yield { line: info.lines, values, headers };
+type Reply =
+  | { type: "rows"; headers: string[]; rows: { line: number; cells: unknown[] }[]; done: boolean }
+  | { type: "skipped"; count: number; done: boolean }
+  | { type: "rejected"; message: string }
+  | { type: "unreadable"; message: string };
+
+/**
+ * The parser's script, found at run time in the app's directory. (Resolved through the file
+ * system on purpose: the bundler must leave it a separate plain Node program, not bundle it.)
+ */
+function parserScript(): string {
+  return path.join(fs.realpathSync(process.cwd()), "lib", "imports", "parse-child.mjs");
+}
+
+/** One parser process reading one file. */
+class Parser {
+  private child: ChildProcess;
+  private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
+  private exited: Error | null = null;
+
+  constructor(file: string, format: FileFormat) {
+    this.child = spawn(process.execPath, [`--max-old-space-size=${PARSER_HEAP_MB}`, parserScript()], {
+      // The parser needs no configuration, and gets none of the server's secrets.
+      env: { NODE_ENV: "production" },
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "advanced",
+    });
+    // Keep only the tail of what the child prints (a V8 out-of-memory report), for the log.
+    this.child.stderr?.resume();
+    this.child.on("message", (msg: Reply) => {
+      const p = this.pending;
+      this.pending = null;
+      p?.resolve(msg);
+    });
+    this.child.on("exit", (code, signal) => {
+      this.exited =
+        code === 0 && !signal
+          ? new Error("The file reader stopped.")
+          : fileRejected(`The file needs more than ${PARSER_HEAP_MB} MB of memory to read; split it into smaller files.`);
+      const p = this.pending;
+      this.pending = null;
+      p?.reject(this.exited);
+    });
+    this.child.on("error", (err) => {
+      const p = this.pending;
+      this.pending = null;
+      p?.reject(err);
+    });
+    this.child.send({ type: "open", path: file, format, limits: IMPORT_LIMITS });
+  }
+
+  async ask(msg: { type: "next" | "skip"; count: number }): Promise<Exclude<Reply, { type: "rejected" | "unreadable" }>> {
+    if (this.exited) throw this.exited;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending = null;
+        this.close();
+        reject(fileRejected(`The file took longer than ${PARSER_STEP_TIMEOUT_MS / 1000} s to read ${msg.count.toLocaleString("en-US")} rows; the limit is ${PARSER_STEP_TIMEOUT_MS / 1000} s.`));
+      }, PARSER_STEP_TIMEOUT_MS);
+      this.pending = {
+        resolve: (r) => (clearTimeout(timer), resolve(r)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      };
+      this.child.send(msg);
+    });
+    if (reply.type === "rejected") throw fileRejected(reply.message);
+    if (reply.type === "unreadable") throw fileRejected(`The file could not be read: ${reply.message}`);
+    return reply;
+  }
+
+  close() {
+    if (this.child.exitCode === null && !this.child.killed) this.child.kill("SIGKILL");
   }
 }
 
-/** An Excel cell as plain data: rich text joined, formulas by their result, midnight dates as dates. */
-export function cellValue(v: unknown): unknown {
-  if (v === null || v === undefined) return "";
-  if (v instanceof Date) {
-    const iso = v.toISOString();
-    return iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : iso;
-  }
-  if (typeof v === "object") {
-    const o = v as { richText?: { text: string }[]; text?: unknown; result?: unknown; error?: unknown; hyperlink?: string };
-    if (o.richText) return o.richText.map((t) => t.text).join("");
-    if ("result" in o) return cellValue(o.result);
-    if (o.error !== undefined) return "";
-    if (o.text !== undefined) return cellValue(o.text);
-    return JSON.stringify(v);
-  }
-  return v;
-}
-
-async function* xlsxRows(path: string): AsyncGenerator<SheetRow & { headers: string[] }> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { sharedStrings: "cache", worksheets: "emit", hyperlinks: "ignore", styles: "cache", entries: "ignore" });
-  for await (const sheet of reader) {
-    let headers: string[] | null = null;
-    for await (const row of sheet) {
-      const cells = (row.values as unknown[]).slice(1).map(cellValue);
-      if (!headers) {
-        headers = uniqueHeaders(cells);
-        continue;
+/** Reads a file's data rows, as {header → value} objects with their line number. */
+export async function* readRows(file: string, format: FileFormat): AsyncGenerator<SheetRow> {
+  const release = await parserSlot();
+  const parser = new Parser(file, format);
+  try {
+    for (;;) {
+      const reply = (await parser.ask({ type: "next", count: ROWS_PER_MESSAGE })) as Extract<Reply, { type: "rows" }>;
+      const headers = reply.headers;
+      for (const row of reply.rows) {
+        const values: Record<string, unknown> = {};
+        headers.forEach((h, i) => (values[h] = row.cells[i] ?? ""));
+        yield { line: row.line, values, headers };
       }
-      if (cells.every((c) => c === "")) continue;
-      const values: Record<string, unknown> = {};
-      headers.forEach((h, i) => (values[h] = cells[i] ?? ""));
-      yield { line: row.number, values, headers };
+      if (reply.done) return;
     }
-    return; // the first worksheet is the data
+  } finally {
+    parser.close();
+    release();
   }
 }
 
-export function readRows(path: string, format: FileFormat) {
-  return format === "csv" ? csvRows(path) : xlsxRows(path);
+/** Counts a file's data rows, checking every limit on the way, without sending them over. */
+export async function countRows(file: string, format: FileFormat): Promise<number> {
+  const release = await parserSlot();
+  const parser = new Parser(file, format);
+  try {
+    let total = 0;
+    for (;;) {
+      const reply = (await parser.ask({ type: "skip", count: ROWS_PER_COUNT_STEP })) as Extract<Reply, { type: "skipped" }>;
+      total += reply.count;
+      if (reply.done) return total;
+    }
+  } finally {
+    parser.close();
+    release();
+  }
 }
 
 /** The header row alone (for suggesting a mapping). */
-export async function readHeaders(path: string, format: FileFormat): Promise<string[]> {
-  for await (const row of readRows(path, format)) return row.headers;
+export async function readHeaders(file: string, format: FileFormat): Promise<string[]> {
+  for await (const row of readRows(file, format)) return row.headers;
   return [];
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import fs from "node:fs";
 import { Readable } from "node:stream";
 import Busboy from "busboy";
 import { AppError } from "@/lib/errors";
@@ -40,8 +41,29 @@ export async function readMultipart(req: Request): Promise<ParsedUpload> {
     busboy.on("error", (err) => reject(new AppError("validation_failed", `The multipart body could not be read: ${(err as Error).message}`)));
   });
   Readable.fromWeb(req.body as import("node:stream/web").ReadableStream).pipe(busboy);
-  await done;
-  const saved = saving ? await (saving as Promise<{ path: string; size: number }>) : null;
-  if (truncated) throw new AppError("payload_too_large", `Files up to ${IMPORT_MAX_BYTES / 1024 / 1024} MB can be imported.`);
+  let saved: { path: string; size: number } | null = null;
+  try {
+    await done;
+    saved = saving ? await (saving as Promise<{ path: string; size: number }>) : null;
+    if (truncated) throw new AppError("payload_too_large", `Files up to ${IMPORT_MAX_BYTES / 1024 / 1024} MB can be imported.`);
+  } catch (err) {
+    // Whatever part of the file reached the disk goes.
+    const partial = saved ?? (saving ? await (saving as Promise<{ path: string; size: number }>).catch(() => null) : null);
+    if (partial) fs.rmSync(partial.path, { force: true });
+    throw err;
+  }
   return { fields, file: saved ? { ...saved, filename } : null };
+}
+
+/**
+ * Reads a multipart upload and hands it to `handle`; the temporary file is deleted when it ends,
+ * however it ends (an import that keeps the file has moved it by then).
+ */
+export async function withUpload<T>(req: Request, handle: (upload: ParsedUpload) => Promise<T>): Promise<T> {
+  const upload = await readMultipart(req);
+  try {
+    return await handle(upload);
+  } finally {
+    if (upload.file) fs.rmSync(upload.file.path, { force: true });
+  }
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { and, eq } from "drizzle-orm";
-import { inboundRequests, inboundSources, type InboundSource } from "@/db/schema";
+import { createHash } from "node:crypto";
+import { inboundDeliveries, inboundRequests, inboundSources, type InboundSource } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
 import { newId } from "@/lib/ids";
@@ -15,13 +16,19 @@ import { getRateLimiter } from "@/lib/rate-limit";
 import { verifyInbound } from "./verify";
 
 /**
- * POST /api/inbound/{sourceId}: verify the signature over the raw body, map the payload onto a
- * record, upsert it by external id through the pipeline (so a re-sent order never duplicates),
- * and log the request whatever happened.
+ * POST /api/inbound/{sourceId}: verify the signature over the raw body, drop a delivery already
+ * received (replay), map the payload onto a record, upsert it by external id through the
+ * pipeline (so a re-sent order never duplicates), and log the request whatever happened.
  */
 
 export const INBOUND_BODY_LIMIT = 1024 * 1024;
 const PER_SOURCE_RPM = 600;
+/** Requests with a bad signature each source logs per minute; more are refused unlogged. */
+export const REJECTED_PER_SOURCE_RPM = 60;
+/** How much of a rejected request's body is kept. */
+export const REJECTED_BODY_BYTES = 4096;
+/** How long a delivery id is remembered (retention deletes older ones). */
+export const DELIVERY_ID_RETENTION_DAYS = 7;
 const LOGGED_HEADERS = /^(content-type|user-agent|x-signature|x-shopify-[a-z-]+|webhook-(id|timestamp|signature)|x-request-id|x-github-[a-z-]+)$/;
 
 function loggedHeaders(headers: Headers): Record<string, string> {
@@ -69,6 +76,16 @@ async function process(db: Db, source: InboundSource, rawBody: string): Promise<
   }
 }
 
+/**
+ * The delivery id a provider gives each event (the same on its retries): a repeat is a replay.
+ * The generic kind has none, so its body's digest stands in.
+ */
+export function deliveryIdOf(kind: InboundSource["kind"], headers: Headers, rawBody: string): string {
+  const given = kind === "standard_webhooks" ? headers.get("webhook-id") : kind === "shopify" ? headers.get("x-shopify-webhook-id") : null;
+  if (given && given.length <= 200) return `id:${given}`;
+  return `sha256:${createHash("sha256").update(rawBody, "utf8").digest("hex")}`;
+}
+
 export async function handleInbound(req: Request, sourceId: string): Promise<Response> {
   const requestId = newId("inr");
   const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
@@ -86,9 +103,6 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
       rateLimitHeaders(headers, limited);
       return fail(limited.success ? new AppError("not_found", "No such inbound source.") : new AppError("rate_limited", "Too many requests."));
     }
-    const limited = await (await getRateLimiter()).limit(`inbound:${source.id}`, PER_SOURCE_RPM);
-    rateLimitHeaders(headers, limited);
-    if (!limited.success) return fail(new AppError("rate_limited", `This source accepts ${PER_SOURCE_RPM} requests per minute.`));
 
     let raw: string;
     try {
@@ -97,15 +111,40 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
       if (err instanceof AppError) return fail(err);
       throw err;
     }
-    const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">) =>
-      db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body: raw, ...values });
+    const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">, body = raw) =>
+      db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body, ...values });
 
+    // Verify first: a request whose signature fails spends a small budget of its own, never the
+    // sender's, and is logged with the start of its body only.
+    const limiter = await getRateLimiter();
     const verified = verifyInbound(source.kind, decrypt(source.secretCiphertext, { orgId: source.orgId, column: "inbound_sources.secret" }), req.headers, raw);
     if (!verified.ok) {
-      await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason });
+      const limited = await limiter.limit(`inbound-rejected:${source.id}`, REJECTED_PER_SOURCE_RPM);
+      rateLimitHeaders(headers, limited);
+      if (!limited.success) return fail(new AppError("rate_limited", `Too many requests with a bad signature: this source logs ${REJECTED_PER_SOURCE_RPM} per minute.`));
+      await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason }, truncateUtf8(raw, REJECTED_BODY_BYTES));
       return fail(new AppError("unauthorized", `Signature check failed: ${verified.reason}.`));
     }
-    const result = await process(db, source, raw);
+    const limited = await limiter.limit(`inbound:${source.id}`, PER_SOURCE_RPM);
+    rateLimitHeaders(headers, limited);
+    if (!limited.success) return fail(new AppError("rate_limited", `This source accepts ${PER_SOURCE_RPM} requests per minute.`));
+
+    // Replay protection: the first request to claim a delivery id processes it.
+    const deliveryId = deliveryIdOf(source.kind, req.headers, raw);
+    const claimed = await db.insert(inboundDeliveries).values({ sourceId: source.id, deliveryId }).onConflictDoNothing().returning({ deliveryId: inboundDeliveries.deliveryId });
+    if (claimed.length === 0) {
+      await log({ verified: true, status: "duplicate", httpStatus: 200 });
+      return respond(200, { object: "inbound_result", request_id: requestId, record_id: null, outcome: "duplicate" });
+    }
+    let result: Processed;
+    try {
+      result = await process(db, source, raw);
+    } catch (err) {
+      await releaseDelivery(db, source.id, deliveryId);
+      throw err;
+    }
+    // A delivery that failed may be sent again (after the mapping or the data is fixed).
+    if (result.error) await releaseDelivery(db, source.id, deliveryId);
     await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
     if (result.error) return fail(result.error);
     return respond(200, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
@@ -113,6 +152,17 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
     logError("inbound", err, { request_id: requestId, source: sourceId });
     return fail(new AppError("internal_error", "Something went wrong on our side."));
   }
+}
+
+function releaseDelivery(db: Db, sourceId: string, deliveryId: string) {
+  return db.delete(inboundDeliveries).where(and(eq(inboundDeliveries.sourceId, sourceId), eq(inboundDeliveries.deliveryId, deliveryId)));
+}
+
+/** At most `max` bytes of `text`, cut on a character boundary. */
+function truncateUtf8(text: string, max: number): string {
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= max) return text;
+  return bytes.subarray(0, max).toString("utf8").replace(/\uFFFD$/, "");
 }
 
 /** Runs a logged, verified request again with the source's current mapping (after a fix). */

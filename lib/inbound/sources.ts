@@ -9,6 +9,7 @@ import { decrypt, encrypt } from "@/lib/crypto/encryption";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { parseMapping } from "@/lib/mapping/mapping";
 import { generateSecret } from "@/lib/webhooks/signing";
+import { assertQuota } from "@/lib/orgs/quotas";
 
 export const sourceInput = z.strictObject({
   name: z.string().trim().min(1, "must not be empty").max(100),
@@ -42,6 +43,7 @@ export async function createSource(db: Db, ctx: ChangeContext, input: unknown): 
   const mapping = parseMapping(r.data.mapping);
   const secret = newSecret(r.data.kind);
   return db.transaction(async (tx) => {
+    await assertQuota(tx, ctx.orgId, "inbound_source");
     const [source] = await tx
       .insert(inboundSources)
       .values({ id: newId("src"), orgId: ctx.orgId, name: r.data.name, kind: r.data.kind, secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "inbound_sources.secret" }), mapping })
@@ -51,8 +53,14 @@ export async function createSource(db: Db, ctx: ChangeContext, input: unknown): 
   });
 }
 
-export async function listSources(db: Db, orgId: string) {
-  return db.select().from(inboundSources).where(eq(inboundSources.orgId, orgId)).orderBy(desc(inboundSources.createdAt));
+/** Newest first; with `page`, `limit` of them after `cursor` (ids sort by creation time). */
+export async function listSources(db: Db, orgId: string, page?: { limit: number; cursor?: string }) {
+  const q = db
+    .select()
+    .from(inboundSources)
+    .where(and(eq(inboundSources.orgId, orgId), ...(page?.cursor ? [lt(inboundSources.id, page.cursor)] : [])))
+    .orderBy(desc(inboundSources.id));
+  return page ? q.limit(page.limit) : q;
 }
 
 export async function getSource(db: Db, orgId: string, id: string): Promise<InboundSource> {

@@ -9,12 +9,26 @@ export interface PlanLimits {
   maxApiKeys: number | null;
   maxWebhookEndpoints: number | null;
   maxMembers: number | null;
+  /** For Business these are a safety ceiling, not a sales limit. */
+  maxInboundSources: number;
+  maxConnectors: number;
+  maxWorkflowRules: number;
 }
 
 export const PLANS: Record<PlanId, PlanLimits> = {
-  starter: { label: "Starter", maxRecords: 1_000, rateLimitRpm: 60, maxApiKeys: 5, maxWebhookEndpoints: 3, maxMembers: 5 },
-  pro: { label: "Pro", maxRecords: 50_000, rateLimitRpm: 600, maxApiKeys: 25, maxWebhookEndpoints: 20, maxMembers: 25 },
-  business: { label: "Business", maxRecords: null, rateLimitRpm: 3_000, maxApiKeys: null, maxWebhookEndpoints: null, maxMembers: null },
+  starter: { label: "Starter", maxRecords: 1_000, rateLimitRpm: 60, maxApiKeys: 5, maxWebhookEndpoints: 3, maxMembers: 5, maxInboundSources: 3, maxConnectors: 3, maxWorkflowRules: 10 },
+  pro: { label: "Pro", maxRecords: 50_000, rateLimitRpm: 600, maxApiKeys: 25, maxWebhookEndpoints: 20, maxMembers: 25, maxInboundSources: 20, maxConnectors: 20, maxWorkflowRules: 100 },
+  business: {
+    label: "Business",
+    maxRecords: null,
+    rateLimitRpm: 3_000,
+    maxApiKeys: null,
+    maxWebhookEndpoints: null,
+    maxMembers: null,
+    maxInboundSources: 1_000,
+    maxConnectors: 1_000,
+    maxWorkflowRules: 1_000,
+  },
 };
 
 export function planLimits(plan: PlanId): PlanLimits {

@@ -229,15 +229,36 @@ export async function recordTotal(db: Executor, orgId: string): Promise<number> 
 }
 
 /** What an org uses of each plan limit, counted the way each limit is enforced. */
-export async function planUsage(db: Executor, orgId: string): Promise<{ records: number; apiKeys: number; webhookEndpoints: number; members: number }> {
-  const [r] = rowsOf<{ records: number; api_keys: number; endpoints: number; members: number }>(
+export interface PlanUsage {
+  records: number;
+  apiKeys: number;
+  webhookEndpoints: number;
+  members: number;
+  inboundSources: number;
+  connectors: number;
+  workflowRules: number;
+}
+
+export async function planUsage(db: Executor, orgId: string): Promise<PlanUsage> {
+  const [r] = rowsOf<Record<"records" | "api_keys" | "endpoints" | "members" | "sources" | "connectors" | "rules", number>>(
     await db.execute(sql`
       select
         (o.record_count + coalesce((select sum(c.count) from org_record_counters c where c.org_id = o.id), 0))::int as records,
         (select count(*) from api_keys k where k.org_id = o.id and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()))::int as api_keys,
         (select count(*) from webhook_endpoints e where e.org_id = o.id)::int as endpoints,
-        (select count(*) from memberships m where m.org_id = o.id)::int as members
+        (select count(*) from memberships m where m.org_id = o.id)::int as members,
+        (select count(*) from inbound_sources s where s.org_id = o.id)::int as sources,
+        (select count(*) from connectors c where c.org_id = o.id)::int as connectors,
+        (select count(*) from workflow_rules w where w.org_id = o.id)::int as rules
       from organizations o where o.id = ${orgId}`),
   );
-  return { records: Number(r?.records ?? 0), apiKeys: Number(r?.api_keys ?? 0), webhookEndpoints: Number(r?.endpoints ?? 0), members: Number(r?.members ?? 0) };
+  return {
+    records: Number(r?.records ?? 0),
+    apiKeys: Number(r?.api_keys ?? 0),
+    webhookEndpoints: Number(r?.endpoints ?? 0),
+    members: Number(r?.members ?? 0),
+    inboundSources: Number(r?.sources ?? 0),
+    connectors: Number(r?.connectors ?? 0),
+    workflowRules: Number(r?.rules ?? 0),
+  };
 }

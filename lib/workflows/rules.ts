@@ -9,6 +9,7 @@ import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { RECORD_TYPES, registry, schemasFor, type RecordType, type RecordTypeDef } from "@/lib/records/registry";
 import { getRecord } from "@/lib/records/queries";
 import { OPS_WITHOUT_VALUE, conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate } from "./engine";
+import { assertQuota } from "@/lib/orgs/quotas";
 
 const scalar = z.union([z.string().max(500), z.number().finite(), z.boolean(), z.null()]);
 const fieldPath = z
@@ -175,6 +176,7 @@ const ruleColumns = (r: RuleInput) => ({
 export async function createRule(db: Db, ctx: ChangeContext, input: unknown, createdByUserId: string | null): Promise<WorkflowRule> {
   const rule = await validateRule(db, ctx.orgId, input);
   return db.transaction(async (tx) => {
+    await assertQuota(tx, ctx.orgId, "workflow_rule");
     const [row] = await tx
       .insert(workflowRules)
       .values({ id: newId("wfr"), orgId: ctx.orgId, ...ruleColumns(rule), createdByUserId })

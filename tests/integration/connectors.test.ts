@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { and, eq } from "drizzle-orm";
-import { clients, connectors, notifications } from "@/db/schema";
+import { clients, connectorRuns, connectors, notifications } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
-import { runDueConnectors } from "@/lib/connectors/run";
+import { connectorRunsSettled, runDueConnectors } from "@/lib/connectors/run";
+import { runView } from "@/lib/connectors/connectors";
+import { afterWorkSettled } from "@/lib/http/after";
 import * as list from "@/app/api/v1/connectors/route";
 import * as one from "@/app/api/v1/connectors/[id]/route";
 import * as runNow from "@/app/api/v1/connectors/[id]/run/route";
@@ -85,13 +87,24 @@ async function create(pagination: object, extra: object = {}) {
   return res.body.id as string;
 }
 
+/** "Run now" answers 202 with the queued run at once; this waits for the run to end. */
+async function runNowToEnd(id: string) {
+  const res = await call(runNow.POST, { method: "POST", key, params: { id } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  expect(res.body).toMatchObject({ object: "connector_run", status: "queued", trigger: "manual" });
+  await afterWorkSettled();
+  await connectorRunsSettled();
+  const [run] = await db.select().from(connectorRuns).where(eq(connectorRuns.id, res.body.id as string));
+  return { status: res.status, body: runView(run!) as Record<string, unknown> };
+}
+
 describe("pull connectors", () => {
   it("follows next-page URLs through every page, and a re-run changes nothing", async () => {
     const paged = await create({ type: "next_url", path: "next" });
-    const full = await call(runNow.POST, { method: "POST", key, params: { id: paged } });
+    const full = await runNowToEnd(paged);
     expect(full.body).toMatchObject({ status: "succeeded", pages: 3, fetched: 7, created: 7, updated: 0, failed: 0 });
     expect(await orgClients()).toHaveLength(7);
-    const again = await call(runNow.POST, { method: "POST", key, params: { id: paged } });
+    const again = await runNowToEnd(paged);
     expect(again.body).toMatchObject({ status: "succeeded", fetched: 7, created: 0, updated: 0 });
     expect(await orgClients()).toHaveLength(7);
     await call(one.DELETE, { method: "DELETE", key, params: { id: paged } });
@@ -100,12 +113,12 @@ describe("pull connectors", () => {
   it("keeps a cursor between runs so each run fetches only new records", async () => {
     await db.delete(clients).where(eq(clients.orgId, org.org.id));
     const id = await create({ type: "cursor", param: "cursor", path: "next_cursor" });
-    const first = await call(runNow.POST, { method: "POST", key, params: { id } });
+    const first = await runNowToEnd(id);
     expect(first.body).toMatchObject({ pages: 3, fetched: 7, created: 7 });
     expect(first.body.cursor_after).toBe("6");
     contacts.push({ id: "c8", full_name: "Contact 8", email: "c8@source.test", updated_at: "2026-11-20T00:00:00Z" });
     seenRequests.length = 0;
-    const second = await call(runNow.POST, { method: "POST", key, params: { id } });
+    const second = await runNowToEnd(id);
     expect(seenRequests[0]).toBe("/contacts?cursor=6");
     expect(second.body).toMatchObject({ status: "succeeded", fetched: 2, created: 1, updated: 0 });
     expect(await orgClients()).toHaveLength(8);
@@ -115,10 +128,10 @@ describe("pull connectors", () => {
   it("with updated_since, the second run asks only for records changed since the highest value seen", async () => {
     await db.delete(clients).where(eq(clients.orgId, org.org.id));
     const id = await create({ type: "updated_since", param: "updated_since", field: "updated_at" }, { records_path: "result.contacts" });
-    await call(runNow.POST, { method: "POST", key, params: { id } });
+    await runNowToEnd(id);
     contacts[0] = { ...contacts[0]!, full_name: "Contact One (renamed)", updated_at: "2026-11-21T00:00:00Z" };
     seenRequests.length = 0;
-    const second = await call(runNow.POST, { method: "POST", key, params: { id } });
+    const second = await runNowToEnd(id);
     expect(seenRequests[0]).toBe(`/contacts?updated_since=${encodeURIComponent("2026-11-03T00:00:00Z")}`);
     expect(second.body).toMatchObject({ status: "succeeded", updated: 1 });
     const [renamed] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, "c1")));
@@ -130,7 +143,7 @@ describe("pull connectors", () => {
     const id = await create({ type: "none" });
     failing = true;
     try {
-      const res = await call(runNow.POST, { method: "POST", key, params: { id } });
+      const res = await runNowToEnd(id);
       expect(res.body).toMatchObject({ status: "failed", fetched: 0 });
       expect(res.body.error).toMatch(/503/);
       const [c] = await db.select().from(connectors).where(eq(connectors.id, id));
@@ -140,6 +153,7 @@ describe("pull connectors", () => {
       for (let i = 0; i < 4; i++) {
         await db.update(connectors).set({ nextRunAt: new Date(Date.now() - 1000) }).where(eq(connectors.id, id));
         expect(await runDueConnectors(db, { orgIds: [org.org.id] })).toBe(1);
+        await connectorRunsSettled();
       }
       const [paused] = await db.select().from(connectors).where(eq(connectors.id, id));
       expect(paused).toMatchObject({ status: "paused", consecutiveFailures: 5 });

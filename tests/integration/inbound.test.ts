@@ -67,7 +67,7 @@ describe("inbound webhooks", () => {
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ outcome: "created" });
     const again = await send(src.id, body, { "x-shopify-hmac-sha256": shopifySig(src.secret, body) });
-    expect(await again.json()).toMatchObject({ outcome: "unchanged" });
+    expect(await again.json()).toMatchObject({ outcome: "duplicate" }); // the same delivery again: a replay, dropped
     const changed = JSON.stringify({ ...order(), name: "#1002" });
     const third = await send(src.id, changed, { "x-shopify-hmac-sha256": shopifySig(src.secret, changed) });
     expect(await third.json()).toMatchObject({ outcome: "updated" });

@@ -1,7 +1,7 @@
 import { getDb } from "@/db/client";
 import { readText } from "@/lib/http/body";
 import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
-import { runDueConnectors } from "@/lib/connectors/run";
+import { connectorRunsSettled, runDueConnectors } from "@/lib/connectors/run";
 import { runHourlyRetention } from "@/lib/audit/retention";
 
 /**
@@ -12,8 +12,10 @@ export async function POST(req: Request): Promise<Response> {
   const raw = await readText(req, 16 * 1024).catch(() => null);
   if (raw === null || !(await verifyQstash(req, raw))) return Response.json({ error: { code: "unauthorized", message: "Invalid QStash signature." } }, { status: 401 });
   const db = await getDb();
-  const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_run: await runDueConnectors(db) };
+  const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_queued: await runDueConnectors(db) };
   const retention = await runHourlyRetention(db);
   if (retention.ran) body.retention = retention.result;
+  // The runs started here finish within this request (each has a time budget).
+  await connectorRunsSettled();
   return Response.json(body);
 }

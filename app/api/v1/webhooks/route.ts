@@ -1,12 +1,16 @@
 import { apiRoute } from "@/lib/http/gate";
 import { readJson } from "@/lib/http/body";
+import { listQuery } from "@/lib/http/query";
 import { createEndpoint, endpointView, listEndpoints } from "@/lib/webhooks/endpoints";
 
 /** REST hooks: Zapier, Make and n8n subscribe and unsubscribe here. */
 export const GET = apiRoute({ scope: "admin" }, async ({ db, orgId, req }) => {
-  const url = new URL(req.url).searchParams.get("url") ?? undefined;
+  const search = new URL(req.url).searchParams;
+  const url = search.get("url") ?? undefined;
+  search.delete("url");
+  const { limit } = listQuery(search, { defaultLimit: 100 });
   const endpoints = await listEndpoints(db, orgId, { url });
-  return { body: { object: "list", data: endpoints.map(endpointView), has_more: false, next_cursor: null } };
+  return { body: { object: "list", data: endpoints.slice(0, limit).map(endpointView), has_more: endpoints.length > limit, next_cursor: null } };
 });
 
 export const POST = apiRoute({ scope: "admin" }, async ({ db, orgId, actor, req }) => {

@@ -46,6 +46,9 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
           <Meter label="API keys" used={used.apiKeys} max={plan.maxApiKeys} note="Active keys; revoked and expired ones do not count." />
           <Meter label="Webhook endpoints" used={used.webhookEndpoints} max={plan.maxWebhookEndpoints} note="Enabled and disabled endpoints." />
           <Meter label="Members" used={used.members} max={plan.maxMembers} note="People in this organization, of every role." />
+          <Meter label="Inbound sources" used={used.inboundSources} max={plan.maxInboundSources} note="Enabled and disabled sources. Deleting a source frees room." />
+          <Meter label="Connectors" used={used.connectors} max={plan.maxConnectors} note="Active and paused connectors." />
+          <Meter label="Workflow rules" used={used.workflowRules} max={plan.maxWorkflowRules} note="Enabled and disabled rules." />
           <div className="flex justify-between text-sm">
             <span className="font-medium text-slate-700">API rate limit</span>
             <span className="text-slate-600" data-testid="limit-rate">
@@ -55,7 +58,7 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
           </div>
         </div>
       </Card>
-      <Card title="Plans" className="mt-6" description="To change plan, contact us; an operator can also raise one organization's rate limit.">
+      <Card title="Plans" className="mt-6" description="To change plan, contact us; an operator can also raise one organization's rate limit. Business's limits on sources, connectors and rules are a safety ceiling, not a sales limit.">
         <Table>
           <thead className="bg-slate-50">
             <tr>
@@ -64,6 +67,9 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
               <Th>API keys</Th>
               <Th>Webhook endpoints</Th>
               <Th>Members</Th>
+              <Th>Inbound sources</Th>
+              <Th>Connectors</Th>
+              <Th>Workflow rules</Th>
               <Th>Requests/min per key</Th>
             </tr>
           </thead>
@@ -77,6 +83,9 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
                 <Td>{fmt(PLANS[id].maxApiKeys)}</Td>
                 <Td>{fmt(PLANS[id].maxWebhookEndpoints)}</Td>
                 <Td>{fmt(PLANS[id].maxMembers)}</Td>
+                <Td>{fmt(PLANS[id].maxInboundSources)}</Td>
+                <Td>{fmt(PLANS[id].maxConnectors)}</Td>
+                <Td>{fmt(PLANS[id].maxWorkflowRules)}</Td>
                 <Td>{PLANS[id].rateLimitRpm.toLocaleString("en-US")}</Td>
               </tr>
             ))}

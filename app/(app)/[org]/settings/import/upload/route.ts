@@ -2,7 +2,7 @@ import { getDb } from "@/db/client";
 import { AppError } from "@/lib/errors";
 import { memberForRoute } from "@/lib/auth/session";
 import { createImport, importView, previewDraft } from "@/lib/imports/imports";
-import { readMultipart } from "@/lib/imports/upload";
+import { withUpload } from "@/lib/imports/upload";
 import { toActionError } from "@/lib/auth/action";
 
 /**
@@ -13,13 +13,14 @@ export async function POST(req: Request, { params }: { params: Promise<{ org: st
   try {
     const membership = await memberForRoute((await params).org, "admin");
     const db = await getDb();
-    const upload = await readMultipart(req);
-    if (!upload.file) throw new AppError("validation_failed", "Choose a file.", [{ path: "file", message: "is required" }]);
-    const job = await createImport(
-      db,
-      { orgId: membership.org.id, actor: { type: "user", id: membership.userId, label: membership.email }, source: "ui", userId: membership.userId },
-      { uploadPath: upload.file.path, size: upload.file.size, filename: upload.file.filename, type: upload.fields.type ?? "", draft: true },
-    );
+    const job = await withUpload(req, async (upload) => {
+      if (!upload.file) throw new AppError("validation_failed", "Choose a file.", [{ path: "file", message: "is required" }]);
+      return createImport(
+        db,
+        { orgId: membership.org.id, actor: { type: "user", id: membership.userId, label: membership.email }, source: "ui", userId: membership.userId },
+        { uploadPath: upload.file.path, size: upload.file.size, filename: upload.file.filename, type: upload.fields.type ?? "", draft: true },
+      );
+    });
     const preview = await previewDraft(db, membership.org.id, job.id);
     return Response.json({ ok: true, data: { import: importView(job), ...preview } });
   } catch (err) {

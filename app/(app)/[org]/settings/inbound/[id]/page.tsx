@@ -9,7 +9,7 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { Reprocess, SourceControls, SourceMappingForm, SourceSecret } from "@/components/settings/data-in";
 import { appBaseUrl } from "@/components/shell/base-url";
 
-const color = { processed: "green", failed: "red", rejected: "amber" } as const;
+const color = { processed: "green", failed: "red", rejected: "amber", duplicate: "gray" } as const;
 
 export default async function SourcePage({ params }: { params: Promise<{ org: string; id: string }> }) {
   const { org: slug, id } = await params;

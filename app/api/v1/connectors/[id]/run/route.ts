@@ -1,6 +1,10 @@
 import { apiRoute } from "@/lib/http/gate";
 import { runView } from "@/lib/connectors/connectors";
-import { runConnectorNow } from "@/lib/connectors/run";
+import { kickConnectorRuns, runConnectorNow } from "@/lib/connectors/run";
 
-/** Runs the connector now and answers with the run. */
-export const POST = apiRoute<{ id: string }>({ scope: "admin" }, async ({ db, orgId }, { id }) => ({ body: runView(await runConnectorNow(db, orgId, id)) }));
+/** Queues a run and answers 202 with it at once; the run log (and GET …/runs) shows how it ends. */
+export const POST = apiRoute<{ id: string }>({ scope: "admin" }, async ({ db, orgId }, { id }) => {
+  const run = await runConnectorNow(db, orgId, id);
+  kickConnectorRuns(db);
+  return { status: 202, body: runView(run) };
+});

@@ -4,6 +4,7 @@ import { readJson } from "@/lib/http/body";
 import { AppError, zodDetails } from "@/lib/errors";
 import { ALL_EVENT_TYPES } from "@/lib/records/registry";
 import { sendTestEvent } from "@/lib/webhooks/endpoints";
+import { limitOutbound } from "@/lib/rate-limit/outbound";
 
 const body = z.strictObject({ event_type: z.enum(ALL_EVENT_TYPES).default("client_created") });
 
@@ -12,6 +13,7 @@ export const POST = apiRoute<{ id: string }>({ scope: "admin" }, async ({ db, or
   // The body is optional: without one, a client_created sample is sent.
   const parsed = body.safeParse(req.headers.get("content-type") ? await readJson(req) : {});
   if (!parsed.success) throw new AppError("validation_failed", "Invalid test request.", zodDetails(parsed.error.issues));
+  await limitOutbound(orgId, "test_event");
   const { deliveryId, outcome } = await sendTestEvent(db, { orgId, actor, source: "api" }, id, parsed.data.event_type);
   return {
     body: {

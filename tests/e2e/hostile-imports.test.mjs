@@ -1,0 +1,112 @@
+// Fault test: hostile import files against a production server. Each file is uploaded through
+// POST /api/v1/imports while another client calls GET /api/v1/me once a second. Every call must
+// answer within 2 s, the server process must never restart, its peak resident memory (VmHWM in
+// /proc/<pid>/status) must stay under 1 GB, and each import must be refused with
+// import_file_rejected (at upload, or by ending `failed`). The server is this test's own, so its
+// pid is known; the files are generated here, as streams.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { freePort, smarfle, startServer } from "../../scripts/prod-server.mjs";
+import { writeWideCsv, writeXlsxBomb } from "../helpers/hostile-files.mjs";
+
+const GB = 1024 ** 3;
+const MAX_CALL_MS = 2000;
+
+function peakRssBytes(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+  assert.ok(Number.isFinite(kb), "VmHWM is readable");
+  return kb * 1024;
+}
+
+test("hostile import files are refused while the server keeps answering", { timeout: 600_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-hostile-"));
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: String(port),
+    APP_URL: `http://127.0.0.1:${port}`,
+    AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+  };
+  // Without PostgreSQL, an embedded database of this test's own (another server holds the suite's).
+  if (!process.env.DATABASE_URL) {
+    env.PGLITE_DATA_DIR = path.join(tmp, "pglite");
+    smarfle(env, "db:migrate");
+  }
+  const org = smarfle(env, "org:create", "--name", `Hostile ${Date.now()}`, "--plan", "starter", "--json");
+  smarfle(env, "org:set-limit", "--org", org.id, "--rpm", "10000");
+  const { key } = smarfle(env, "key:create", "--org", org.id, "--name", "hostile", "--scopes", "admin", "--json");
+  const headers = { authorization: `Bearer ${key}` };
+
+  const files = [
+    // What took a production server to 4.3 GB: shared strings that inflate to 2 GB.
+    { name: "bomb.xlsx", write: (p) => writeXlsxBomb(p, 2 * GB) },
+    // What took it to 3.9 GB: two million empty columns per row, 62 MB in all.
+    { name: "wide.csv", write: (p) => writeWideCsv(p, 2_000_000, 31) },
+    { name: "long-cell.csv", write: (p) => fs.promises.writeFile(p, `Name,Notes\nAda,${"x".repeat(40_000)}\n`) },
+  ];
+  for (const f of files) await f.write(path.join(tmp, f.name));
+
+  const server = await startServer(env, { port, logFile: path.join(tmp, "server.log") });
+  const pid = server.child.pid;
+  const calls = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const started = Date.now();
+      const res = await fetch(`${server.url}/api/v1/me`, { headers, signal: AbortSignal.timeout(10_000) }).catch((err) => ({ status: `error: ${err.message}` }));
+      calls.push({ status: res.status, ms: Date.now() - started });
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
+    }
+  })();
+
+  try {
+    for (const f of files) {
+      const form = new FormData();
+      form.set("type", "client");
+      form.set("file", await fs.openAsBlob(path.join(tmp, f.name)), f.name);
+      const res = await fetch(`${server.url}/api/v1/imports`, { method: "POST", headers, body: form });
+      const body = await res.json();
+      if (res.status === 422) {
+        assert.equal(body.error.code, "import_file_rejected", `${f.name}: ${JSON.stringify(body)}`);
+        continue;
+      }
+      assert.equal(res.status, 202, `${f.name}: ${JSON.stringify(body)}`);
+      const deadline = Date.now() + 120_000;
+      let job = body;
+      while (job.status !== "failed" && job.status !== "completed" && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        job = await (await fetch(`${server.url}/api/v1/imports/${body.id}`, { headers })).json();
+      }
+      assert.equal(job.status, "failed", `${f.name}: ${JSON.stringify(job)}`);
+      assert.equal(job.error_code, "import_file_rejected", `${f.name}: ${JSON.stringify(job)}`);
+      assert.equal(job.processed, 0);
+      console.log(`# ${f.name} (${(fs.statSync(path.join(tmp, f.name)).size / 1024 / 1024).toFixed(1)} MB): ${job.error}`);
+    }
+    // A few more seconds of calls after the last refusal.
+    await new Promise((r) => setTimeout(r, 3000));
+  } finally {
+    polling = false;
+    await poller;
+  }
+
+  try {
+    assert.equal(server.child.exitCode, null, "the server never exited");
+    assert.equal(server.child.pid, pid);
+    const peak = peakRssBytes(pid);
+    const slowest = Math.max(...calls.map((c) => c.ms));
+    console.log(`# ${calls.length} calls to /api/v1/me, slowest ${slowest} ms; server peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`);
+    assert.ok(calls.length >= 5, `the other client kept calling (${calls.length} calls)`);
+    for (const c of calls) assert.equal(c.status, 200, `GET /api/v1/me answered ${c.status}`);
+    assert.ok(slowest < MAX_CALL_MS, `every call answered within ${MAX_CALL_MS} ms (slowest: ${slowest} ms)`);
+    assert.ok(peak < GB, `peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB stays under 1 GB`);
+  } finally {
+    await server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
