@@ -9,6 +9,7 @@ import { startConnectorScheduler } from "@/lib/connectors/run";
 import { resumeImports } from "@/lib/imports/imports";
 import { flushRequestLog } from "@/lib/audit/request-log";
 import { startRetentionSchedule } from "@/lib/audit/retention";
+import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 
 /**
  * The server's background work. Without QStash: the local delivery worker (which also covers
@@ -23,6 +24,7 @@ export async function startBackground(): Promise<void> {
   let stopQstash: (() => Promise<void>) | undefined;
   let stopScheduler: (() => Promise<void>) | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
+  let keyTimers: NodeJS.Timeout[] = [];
   try {
     const db = await getDb();
     // With QStash, connector runs and retention come from its every-minute schedule (/api/internal/sweep).
@@ -31,6 +33,10 @@ export async function startBackground(): Promise<void> {
       worker = startWorker(db);
       stopScheduler = startConnectorScheduler(db);
       stopRetention = startRetentionSchedule(db);
+      // api_key.expiring: shortly after start, then hourly (each key is announced once).
+      const announce = () => void announceExpiringKeys(db).catch((err) => logError("api key expiry", err));
+      keyTimers = [setTimeout(announce, 60_000), setInterval(announce, 60 * 60_000)];
+      for (const t of keyTimers) t.unref();
     }
     // Imports interrupted by a restart carry on from their last committed batch.
     await resumeImports(db);
@@ -43,6 +49,7 @@ export async function startBackground(): Promise<void> {
     await stopQstash?.();
     await stopScheduler?.();
     await stopRetention?.();
+    for (const t of keyTimers) clearTimeout(t);
     await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
   };
   holder.__smarfleBackground = { stop };

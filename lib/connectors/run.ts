@@ -13,6 +13,7 @@ import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { AppError } from "@/lib/errors";
 import { fetchJson } from "./fetch";
 import { getConnector, paginationSchema } from "./connectors";
+import { emitOperationalEvent } from "@/lib/webhooks/operational";
 
 /**
  * One connector run: fetch page after page from the source, map each record, write them through
@@ -118,6 +119,7 @@ export async function runConnector(db: Db, connector: Connector, trigger: "sched
         [{ kind: "connector_paused", title: `Connector paused: ${connector.name}`, body: `${failures} runs in a row failed (last: ${error}). Fix the source, then resume it in Settings → Connectors.`, link: `settings/connectors/${connector.id}` }],
         ["owner", "admin"],
       );
+      await emitOperationalEvent(tx, connector.orgId, "connector.paused", { id: connector.id, name: connector.name, reason: `${failures} runs failed in a row; last error: ${error}`, link: `settings/connectors/${connector.id}` }, { noBell: true });
     }
   });
   const [run] = await db.select().from(connectorRuns).where(eq(connectorRuns.id, runId));

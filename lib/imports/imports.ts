@@ -14,6 +14,7 @@ import { applyMapping, mappingByName, parseMapping, type Mapping } from "@/lib/m
 import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/records/registry";
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { formatOf, readRows, type FileFormat } from "./readers";
+import { emitOperationalEvent } from "@/lib/webhooks/operational";
 
 /**
  * File import: the upload is streamed to disk, then read row by row and written in batches of
@@ -186,6 +187,7 @@ async function runImport(db: Db, id: string): Promise<void> {
     await writeAudit(db, job.orgId, ctx.actor, "import", [
       { action: "import.completed", targetType: "import", targetId: id, after: { created: done!.created, updated: done!.updated, failed: done!.failed } },
     ]);
+    await emitOperationalEvent(db, job.orgId, "import.completed", { id, file_name: done!.filename, record_type: done!.recordType, total: done!.total, created: done!.created, updated: done!.updated, failed: done!.failed, link: `settings/imports/${id}` });
     fs.rmSync(file, { force: true });
   } catch (err) {
     await fail(err instanceof AppError ? describe(err) : `The file could not be read: ${(err as Error).message}`);

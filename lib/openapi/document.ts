@@ -4,7 +4,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { API_SCOPES } from "@/db/schema";
 import { ERROR_STATUS } from "@/lib/errors";
 import { listQuerySchema, BULK_MAX } from "@/lib/records/api";
-import { ALL_EVENT_TYPES, EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
+import { ALL_EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
 import { SUBSCRIBABLE_EVENTS, endpointInput, endpointPatch } from "@/lib/webhooks/endpoints";
 import { eventsQuerySchema } from "@/lib/webhooks/events-feed";
 import { sourceInput, sourcePatch } from "@/lib/inbound/sources";

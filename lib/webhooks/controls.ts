@@ -91,6 +91,7 @@ export interface HealthChange {
   recovered: boolean;
 }
 
+const HALVED = "halved to";
 const fmtRate = (r: number) => (r >= 1 ? `${Math.round(r * 10) / 10}/s` : `1 per ${Math.round(1 / r)} s`);
 
 /** Folds a run of attempts (in the order they finished) into the endpoint's health. Pure. */
@@ -117,7 +118,7 @@ export function applyAttempts(before: HealthState, attempts: ObservedAttempt[]):
           s.rateReason = null;
         } else {
           s.effectiveRate = next;
-          s.rateReason = `growing back after the receiver asked to slow down (${fmtRate(next)})`;
+          s.rateReason = `growing back to ${fmtRate(next)} after the receiver answered 429/503`;
         }
         s.rateChangedAt = now;
       }
@@ -125,11 +126,15 @@ export function applyAttempts(before: HealthState, attempts: ObservedAttempt[]):
     }
     s.failingSince ??= now;
     if (backsOff(a.cls)) {
-      const from = currentRate(s) ?? ADAPTIVE_START_RATE;
-      const halved = Math.max(MIN_EFFECTIVE_RATE, from / 2);
-      s.effectiveRate = halved;
-      s.rateChangedAt = now;
-      s.rateReason = `halved to ${fmtRate(halved)}: the receiver answered ${a.status} at ${now.toISOString()}`;
+      // One halving per burst: the answers to requests already in flight do not halve it again.
+      const justHalved = s.rateReason?.startsWith(HALVED) && s.rateChangedAt && now.getTime() - s.rateChangedAt.getTime() < RATE_STEP_INTERVAL_MS;
+      if (!justHalved) {
+        const from = currentRate(s) ?? ADAPTIVE_START_RATE;
+        const halved = Math.max(MIN_EFFECTIVE_RATE, from / 2);
+        s.effectiveRate = halved;
+        s.rateChangedAt = now;
+        s.rateReason = `${HALVED} ${fmtRate(halved)}: the receiver answered ${a.status} at ${now.toISOString()}`;
+      }
       if (a.retryAfterSeconds) {
         const until = new Date(now.getTime() + a.retryAfterSeconds * 1000);
         if (!s.pausedUntil || s.pausedUntil < until) {

@@ -1,11 +1,13 @@
 import "server-only";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { webhookDeliveries } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { logError } from "@/lib/log";
 import { rowsOf } from "@/lib/db-utils";
 import { executeAttempt, loadJobs, outcomeOf, recordAttempts, type AttemptOutcome, type AttemptRecord } from "./deliver";
 import { outboxSignal } from "./outbox";
-import { PROBE_LEASE_S, RESERVE_AHEAD_S, SLOW_ATTEMPT_MS, classify } from "./controls";
+import { PROBE_LEASE_S, RESERVE_AHEAD_S, SLOW_ATTEMPT_MS, backsOff, classify } from "./controls";
+import { parseRetryAfter } from "./schedule";
 
 /**
  * The local delivery worker: runs in every app instance. It claims due deliveries with
@@ -204,6 +206,8 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
   const slowUntil = new Map<string, number>();
   /** Endpoints that answered quickly lately: they get the full per-endpoint cap (slow start). */
   const proven = new Set<string>();
+  /** Retry-After pauses this worker has seen, for attempts already claimed and waiting to go. */
+  const pausedLocally = new Map<string, number>();
   const unprovenCap = Math.min(perEndpoint, 2);
   // Sockets are cheap but not free: however many endpoints hang at once, this many at most.
   const maxInFlight = options.maxInFlight ?? 8 * concurrency;
@@ -265,6 +269,12 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
     const attempt = async () => {
       const wait = sendAt === null ? 0 : sendAt - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // The receiver asked for a pause while this one waited for its slot: hand it back unsent.
+      const pausedUntil = pausedLocally.get(ep) ?? 0;
+      if (pausedUntil > Date.now()) {
+        await db.update(webhookDeliveries).set({ lockedUntil: null, nextAttemptAt: new Date(pausedUntil) }).where(eq(webhookDeliveries.id, job.delivery.id));
+        return;
+      }
       // Still unanswered after SLOW_ATTEMPT_MS: the endpoint is slow, and this attempt's slot
       // goes back to the healthy lane at once.
       if (lane === "healthy") {
@@ -280,6 +290,11 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
       const r = await executeAttempt(job);
       if (slowTimer) clearTimeout(slowTimer);
       const cls = r.result ? classify(r.result.status, r.result.error) : "rejected";
+      const retryAfter = backsOff(cls) ? parseRetryAfter(r.result?.headers["retry-after"]) : null;
+      if (retryAfter) {
+        pausedLocally.set(ep, Date.now() + retryAfter * 1000);
+        if (pausedLocally.size > 10_000) pausedLocally.clear();
+      }
       if (cls === "failure" || cls === "unavailable" || (r.result?.durationMs ?? 0) >= SLOW_ATTEMPT_MS) {
         slowUntil.set(ep, Date.now() + SLOW_MEMORY_MS);
         proven.delete(ep);

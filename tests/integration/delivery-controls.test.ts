@@ -1,15 +1,20 @@
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import http from "node:http";
 import { eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
-import { notifications, webhookDeliveries, webhookEndpoints } from "@/db/schema";
+import { connectors, notifications, webhookAttempts, webhookDeliveries, webhookEndpoints } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { newId } from "@/lib/ids";
-import { createRecord } from "@/lib/records/pipeline";
+import { createApiKey } from "@/lib/api-keys/keys";
+import { announceExpiringKeys } from "@/lib/api-keys/expiring";
+import { createConnector } from "@/lib/connectors/connectors";
+import { runDueConnectors } from "@/lib/connectors/run";
+import { createRecord, updateRecord } from "@/lib/records/pipeline";
 import { CIRCUIT_FAILURE_THRESHOLD } from "@/lib/webhooks/controls";
-import { createEndpoint, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { createEndpoint, endpointView, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { startWorker, type DeliveryWorker } from "@/lib/webhooks/worker";
 import { createTestOrg, dropTestOrgs, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 import { startReceiver, waitFor, type Received } from "../helpers/receiver";
@@ -62,6 +67,17 @@ async function receiver(respond?: Parameters<typeof startReceiver>[0]) {
 
 const endpointRow = async (id: string) => (await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)))[0]!;
 const payload = (r: Received) => JSON.parse(r.body) as { id: string; type: string; data: Record<string, unknown> };
+
+/** The most requests that fell in any one-second window. */
+function maxPerSecond(times: number[]): number {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[i]! - t[j]! >= 1000) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
 
 describe("the circuit breaker", () => {
   it("opens after 10 consecutive failures, holds deliveries without using up their attempts, and one probe decides", async () => {
@@ -220,5 +236,211 @@ describe("WEBHOOK_DISABLE_AFTER", () => {
       delete process.env.WEBHOOK_DISABLE_AFTER;
       resetEnvCache();
     }
+  });
+});
+
+/** Runs `fn` with some environment variables set, restoring them after. */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  resetEnvCache();
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    resetEnvCache();
+  }
+}
+
+describe("per-endpoint rate", () => {
+  it("an endpoint at rate_limit 5 never receives more than 6 requests in any one second while 100 events go out", async () => {
+    const org = await newOrg();
+    const r = await receiver();
+    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], rate_limit: 5 });
+    expect(endpointView(ep.endpoint)).toMatchObject({ rate_limit: 5, effective_rate: 5 });
+    for (let i = 0; i < 100; i++) await createRecord(org.ctx, "client", { name: `Paced ${i}` });
+    await waitFor(() => r.received.length >= 100, { timeoutMs: 40_000, what: "100 paced deliveries" });
+    expect(maxPerSecond(r.received.map((x) => x.at))).toBeLessThanOrEqual(6);
+  }, 60_000);
+
+  it("a receiver answering 429 with Retry-After: 2 above 5 requests/s gets all 200 events, and after 20 s fewer than 10 % of attempts are refused", async () => {
+    await withEnv({ WEBHOOK_RETRY_SCHEDULE: "0,60,360,2160" }, async () => {
+      const org = await newOrg();
+      const times: number[] = [];
+      const delivered = new Set<string>();
+      const answers: { at: number; status: number }[] = [];
+      const r = await receiver((req) => {
+        const now = req.at;
+        times.push(now);
+        const recent = times.filter((t) => now - t < 1000).length;
+        const status = recent > 5 ? 429 : 200;
+        answers.push({ at: now, status });
+        if (status === 200) delivered.add(payload(req).id);
+        return status === 429 ? { status, headers: { "retry-after": "2" } } : { status };
+      });
+      const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"] });
+      for (let i = 0; i < 200; i++) await createRecord(org.ctx, "client", { name: `Throttled ${i}` });
+      const started = Date.now();
+      // The endpoint page shows the back-off and why, once the receiver has pushed back.
+      const slowed = await waitFor(async () => {
+        const e = await endpointRow(ep.endpoint.id);
+        return e.effectiveRate !== null ? e : null;
+      }, { what: "back-off in force" });
+      expect(endpointView(slowed).rate_reason).toMatch(/receiver answered 429/);
+      await waitFor(() => delivered.size >= 200, { timeoutMs: 110_000, what: "all 200 events" });
+      const late = answers.filter((a) => a.at - started > 20_000);
+      const refused = late.filter((a) => a.status === 429).length;
+      expect(late.length).toBeGreaterThan(20);
+      expect(refused / late.length, `${refused} of ${late.length} attempts after 20 s were refused`).toBeLessThan(0.1);
+      // No delivery was given up: back-pressure does not use up the retry schedule.
+      const rows = await waitFor(async () => {
+        const d = await db.select({ status: webhookDeliveries.status }).from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+        return d.every((x) => x.status !== "pending") ? d : null;
+      }, { what: "every attempt recorded" });
+      expect(rows.filter((x) => x.status !== "succeeded")).toHaveLength(0);
+    });
+  }, 150_000);
+});
+
+describe("per-record ordering", () => {
+  it("50 updates of one record reach a per_record endpoint in strictly increasing version, through slow answers and failures", async () => {
+    const org = await newOrg();
+    const accepted: number[] = [];
+    const r = await receiver((req) => {
+      if (Math.random() < 0.1) return { status: 500, delayMs: Math.random() * 200 };
+      accepted.push(Number(payload(req).data.version));
+      return { status: 200, delayMs: Math.random() * 200 };
+    });
+    await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_updated"], ordering: "per_record" });
+    const client = await createRecord(org.ctx, "client", { name: "Ordered" });
+    for (let i = 0; i < 50; i++) await updateRecord(org.ctx, "client", client.id, { phone: `+1 555 ${String(i).padStart(4, "0")}` });
+    await waitFor(() => accepted.length >= 50, { timeoutMs: 60_000, what: "50 ordered deliveries" });
+    expect(accepted).toHaveLength(50);
+    for (let i = 1; i < accepted.length; i++) expect(accepted[i]).toBeGreaterThan(accepted[i - 1]!);
+    // Every receipt happened after the previous one was answered: one at a time.
+    const times = r.received.map((x) => payload(x).data.version as number);
+    expect(new Set(times).size).toBe(50);
+  }, 90_000);
+});
+
+describe("custom headers and receiver auth", () => {
+  it("sends static headers and bearer auth, logs them masked and shows header names only", async () => {
+    const org = await newOrg();
+    const r = await receiver();
+    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], headers: { "X-Api-Key": "k-secret-1", "X-Tenant": "acme" }, auth: { type: "bearer", token: "tok-bearer-1" } });
+    await createRecord(org.ctx, "client", { name: "Headers" });
+    const got = await waitFor(() => r.received[0], { what: "delivery" });
+    expect(got.headers).toMatchObject({ "x-api-key": "k-secret-1", "x-tenant": "acme", authorization: "Bearer tok-bearer-1" });
+    const view = endpointView(ep.endpoint);
+    expect(view.headers).toEqual(["X-Api-Key", "X-Tenant"]);
+    expect(view.auth).toEqual({ type: "bearer" });
+    expect(JSON.stringify(view)).not.toMatch(/k-secret-1|tok-bearer-1/);
+    const [logged] = await waitFor(() => db.select().from(webhookAttempts).where(eq(webhookAttempts.orgId, org.org.id)).then((x) => (x.length ? x : null)), { what: "attempt log" });
+    expect(JSON.stringify(logged!.requestHeaders)).not.toMatch(/k-secret-1|tok-bearer-1/);
+    expect(logged!.requestHeaders["X-Api-Key"]).toBe("[redacted]");
+  });
+
+  it("sends basic auth", async () => {
+    const org = await newOrg();
+    const r = await receiver();
+    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], auth: { type: "basic", username: "smarfle", password: "p@ss word" } });
+    expect(endpointView(ep.endpoint).auth).toEqual({ type: "basic", username: "smarfle" });
+    await createRecord(org.ctx, "client", { name: "Basic" });
+    const got = await waitFor(() => r.received[0], { what: "delivery" });
+    expect(got.headers.authorization).toBe(`Basic ${Buffer.from("smarfle:p@ss word").toString("base64")}`);
+  });
+
+  it("fetches an OAuth 2.0 client-credentials token, caches it, and fetches a new one on a 401", async () => {
+    const org = await newOrg();
+    let issued = 0;
+    let current = "";
+    const tokenRequests: { auth: string; body: string }[] = [];
+    const tokenServer = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        tokenRequests.push({ auth: req.headers.authorization ?? "", body: Buffer.concat(chunks).toString() });
+        current = `tok-${++issued}`;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ access_token: current, token_type: "Bearer", expires_in: 3600 }));
+      });
+    });
+    await new Promise<void>((resolve) => tokenServer.listen(0, "127.0.0.1", resolve));
+    closers.push(() => new Promise((resolve) => tokenServer.close(() => resolve())));
+    const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/oauth/token`;
+    const r = await receiver((req) => ({ status: req.headers.authorization === `Bearer ${current}` ? 200 : 401 }));
+    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], auth: { type: "oauth2", token_url: tokenUrl, client_id: "smarfle-client", client_secret: "s3cret", scope: "hooks:write" } });
+    expect(endpointView(ep.endpoint).auth).toEqual({ type: "oauth2", token_url: tokenUrl, client_id: "smarfle-client", scope: "hooks:write" });
+    await createRecord(org.ctx, "client", { name: "OAuth 1" });
+    await waitFor(() => r.received.length === 1, { what: "first delivery" });
+    await createRecord(org.ctx, "client", { name: "OAuth 2" });
+    await waitFor(() => r.received.length === 2, { what: "second delivery" });
+    expect(tokenRequests).toHaveLength(1); // cached
+    expect(tokenRequests[0]!.auth).toBe(`Basic ${Buffer.from("smarfle-client:s3cret").toString("base64")}`);
+    expect(new URLSearchParams(tokenRequests[0]!.body).get("grant_type")).toBe("client_credentials");
+    expect(new URLSearchParams(tokenRequests[0]!.body).get("scope")).toBe("hooks:write");
+    // The receiver revokes the token early: the next attempt gets a 401, fetches a new token and succeeds.
+    current = "revoked";
+    await createRecord(org.ctx, "client", { name: "OAuth 3" });
+    await waitFor(() => r.received.filter((x) => x.headers.authorization === "Bearer tok-2").length === 1, { what: "retried with a fresh token" });
+    expect(tokenRequests).toHaveLength(2);
+    const rows = await waitFor(async () => {
+      const d = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+      return d.length === 3 && d.every((x) => x.status === "succeeded") ? d : null;
+    }, { what: "three succeeded deliveries" });
+    expect(rows).toHaveLength(3);
+  });
+
+  it("refuses reserved header names, a custom Authorization beside auth, and a private token URL", async () => {
+    const org = await newOrg();
+    for (const name of ["Content-Type", "webhook-signature", "Host", "Transfer-Encoding", "Connection", "Content-Length", "X-Smarfle-Event"]) {
+      await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { [name]: "x" } })).rejects.toMatchObject({ code: "validation_failed" });
+    }
+    await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { "X-Ok": "a\r\nInjected: 1" } })).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { Authorization: "x" }, auth: { type: "bearer", token: "t" } })).rejects.toMatchObject({ code: "validation_failed" });
+    await withEnv({ SMARFLE_ALLOW_PRIVATE_URLS: "0" }, async () => {
+      await expect(
+        createEndpoint(db, org.ctx, { url: "https://93.184.215.14/hook", auth: { type: "oauth2", token_url: "http://169.254.169.254/token", client_id: "c", client_secret: "s" } }),
+      ).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "auth.token_url" }] });
+    });
+    const rows = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.orgId, org.org.id));
+    expect(rows).toHaveLength(0);
+  });
+});
+
+describe("operational events", () => {
+  it("api_key.expiring is announced once, 7 days ahead, to subscribed endpoints and the bell", async () => {
+    const org = await newOrg();
+    const watcher = await receiver();
+    const watch = await createEndpoint(db, org.ctx, { url: watcher.url, event_types: ["api_key.expiring"] });
+    const everything = await receiver();
+    await createEndpoint(db, org.ctx, { url: everything.url }); // every record event: not operational ones
+    const soon = await createApiKey(db, org.ctx, { name: "Expiring soon", scopes: ["read"], expiresAt: new Date(Date.now() + 3 * 24 * 3600 * 1000) });
+    await createApiKey(db, org.ctx, { name: "Expiring later", scopes: ["read"], expiresAt: new Date(Date.now() + 30 * 24 * 3600 * 1000) });
+    expect(await announceExpiringKeys(db, { orgIds: [org.org.id] })).toBe(1);
+    expect(await announceExpiringKeys(db, { orgIds: [org.org.id] })).toBe(0);
+    const got = await waitFor(() => watcher.received[0], { what: "api_key.expiring" });
+    const body = new Webhook(watch.secret).verify(got.body, got.headers) as { type: string; data: Record<string, unknown> };
+    expect(body).toMatchObject({ type: "api_key.expiring", data: { object: "api_key", id: soon.apiKey.id, name: "Expiring soon" } });
+    await sleep(500);
+    expect(watcher.received).toHaveLength(1);
+    expect(everything.received).toHaveLength(0);
+    const bell = await db.select().from(notifications).where(eq(notifications.orgId, org.org.id));
+    expect(bell.filter((n) => n.kind === "api_key.expiring")).toHaveLength(2);
+  });
+
+  it("connector.paused reaches a subscribed endpoint when a failing connector is paused", async () => {
+    const org = await newOrg();
+    const source = await receiver(() => ({ status: 503 }));
+    const watcher = await receiver();
+    await createEndpoint(db, org.ctx, { url: watcher.url, event_types: ["connector.paused"] });
+    const connector = await createConnector(db, org.ctx, { name: "Flaky CRM", url: source.url, interval_minutes: 15, records_path: "data", mapping: { target: "client", fields: { name: "name" } } });
+    await db.update(connectors).set({ consecutiveFailures: 4, nextRunAt: new Date(Date.now() - 1000) }).where(eq(connectors.id, connector.id));
+    expect(await runDueConnectors(db, { orgIds: [org.org.id] })).toBe(1);
+    const got = await waitFor(() => watcher.received[0], { what: "connector.paused" });
+    expect(payload(got)).toMatchObject({ type: "connector.paused", data: { object: "connector", id: connector.id, name: "Flaky CRM" } });
   });
 });

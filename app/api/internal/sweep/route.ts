@@ -3,16 +3,21 @@ import { readText } from "@/lib/http/body";
 import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
 import { runDueConnectors } from "@/lib/connectors/run";
 import { enforceRetention } from "@/lib/audit/retention";
+import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 
 /**
  * QStash's every-minute schedule: re-dispatches deliveries committed but never published, and
- * runs the connectors that are due, and once an hour applies the retention rules.
+ * runs the connectors that are due, and once an hour applies the retention rules and announces
+ * API keys about to expire.
  */
 export async function POST(req: Request): Promise<Response> {
   const raw = await readText(req, 16 * 1024).catch(() => null);
   if (raw === null || !(await verifyQstash(req, raw))) return Response.json({ error: { code: "unauthorized", message: "Invalid QStash signature." } }, { status: 401 });
   const db = await getDb();
   const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_run: await runDueConnectors(db) };
-  if (new Date().getUTCMinutes() === 7) body.retention = await enforceRetention(db);
+  if (new Date().getUTCMinutes() === 7) {
+    body.retention = await enforceRetention(db);
+    body.keys_expiring = await announceExpiringKeys(db);
+  }
   return Response.json(body);
 }
