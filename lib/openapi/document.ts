@@ -6,6 +6,7 @@ import { ERROR_STATUS } from "@/lib/errors";
 import { listQuerySchema, BULK_MAX } from "@/lib/records/api";
 import { ALL_EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
 import { SUBSCRIBABLE_EVENTS, endpointInput, endpointPatch } from "@/lib/webhooks/endpoints";
+import { OPERATIONAL_EVENTS } from "@/lib/webhooks/operational-events";
 import { eventsQuerySchema } from "@/lib/webhooks/events-feed";
 import { sourceInput, sourcePatch } from "@/lib/inbound/sources";
 import { INBOUND_KINDS } from "@/db/schema";
@@ -111,11 +112,12 @@ const eventSchema = z
   .object({
     object: z.literal("event"),
     id: z.string(),
-    type: z.enum(ALL_EVENT_TYPES),
+    type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]),
     created_at: z.iso.datetime(),
     org_id: z.string(),
     data: z.union([
       z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      z.looseObject({ id: z.string(), object: z.enum(["webhook_endpoint", "webhook_delivery", "api_key", "connector", "import"]) }).meta({ description: "An operational event's subject." }),
       z.looseObject({
         object: z.literal("workflow_trigger"),
         rule: z.looseObject({ id: z.string(), name: z.string() }),
@@ -321,7 +323,10 @@ function webhookPaths(): ZodOpenApiPathsObject {
         tags: ["Webhooks"],
         security,
         responses: {
-          "200": ok("The catalog.", list(z.object({ type: z.enum(ALL_EVENT_TYPES), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList")),
+          "200": ok(
+            "The catalog: record events, then the operational group (sent only to endpoints that name them).",
+            list(z.object({ type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]), group: z.enum(["records", "operational"]), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList"),
+          ),
           ...errors(403),
         },
         "x-scope": "read",

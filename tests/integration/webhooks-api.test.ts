@@ -98,6 +98,8 @@ describe("webhooks over the API (REST hooks)", () => {
     const res = await call(eventTypes.GET, { key });
     expectConforms(doc, "get", "/api/v1/event-types", 200, res.body);
     const types = (res.body.data as { type: string }[]).map((t) => t.type);
-    expect(types).toEqual(["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received", "record.created", "record.updated", "record.deleted", "workflow_triggered"]);
+    expect(types).toEqual(["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received", "record.created", "record.updated", "record.deleted", "workflow_triggered",
+      "endpoint.failing", "endpoint.recovered", "endpoint.disabled", "delivery.exhausted", "api_key.expiring", "connector.paused", "import.completed"]);
+    expect((res.body.data as { type: string; group: string }[]).filter((t) => t.group === "operational")).toHaveLength(7);
   });
 });
