@@ -6,7 +6,7 @@ import { logError } from "@/lib/log";
 import { rowsOf } from "@/lib/db-utils";
 import { executeAttempt, loadJobs, outcomeOf, recordAttempts, type AttemptOutcome, type AttemptRecord } from "./deliver";
 import { outboxSignal } from "./outbox";
-import { PROBE_LEASE_S, RESERVE_AHEAD_S, SLOW_ATTEMPT_MS, backsOff, classify } from "./controls";
+import { PROBE_LEASE_S, RESERVE_AHEAD_S, SLOW_ATTEMPT_MS, backsOff, classify, currentRate } from "./controls";
 import { parseRetryAfter } from "./schedule";
 
 /**
@@ -208,6 +208,9 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
   const proven = new Set<string>();
   /** Retry-After pauses this worker has seen, for attempts already claimed and waiting to go. */
   const pausedLocally = new Map<string, number>();
+  /** Rate-limited endpoints: the last slot handed out and the last send made, by this worker. */
+  const lastSend = new Map<string, number>();
+  const lastSent = new Map<string, number>();
   const unprovenCap = Math.min(perEndpoint, 2);
   // Sockets are cheap but not free: however many endpoints hang at once, this many at most.
   const maxInFlight = options.maxInFlight ?? 8 * concurrency;
@@ -259,14 +262,36 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
       else flushTimer ??= setTimeout(flush, 5);
     });
 
-  const run = (job: Awaited<ReturnType<typeof loadJobs>>[number], sendAt: number | null) => {
+  const run = (job: Awaited<ReturnType<typeof loadJobs>>[number], slot: number | null) => {
+    let sendAt = slot;
     const ep = job.endpoint.id;
     let lane: "healthy" | "slow" = isSlow(ep) ? "slow" : "healthy";
     if (lane === "slow") slowInFlight++;
     else healthyInFlight++;
     inFlightByEndpoint.set(ep, (inFlightByEndpoint.get(ep) ?? 0) + 1);
     let slowTimer: NodeJS.Timeout | null = null;
+    // Rate-limited: never closer than 1/rate to this worker's previous send to the endpoint,
+    // even when a busy event loop made the earlier one late (late sends must not bunch up).
+    const rate = sendAt === null ? null : currentRate(job.endpoint);
+    if (sendAt !== null && rate) {
+      sendAt = Math.max(sendAt, (lastSend.get(ep) ?? 0) + 1000 / rate);
+      lastSend.set(ep, sendAt);
+      if (lastSend.size > 10_000) lastSend.clear();
+    }
     const attempt = async () => {
+      if (sendAt !== null && rate) {
+        // Re-check after the timer: a late wake-up still keeps the spacing.
+        for (;;) {
+          const wait = sendAt - Date.now();
+          if (wait <= 0) break;
+          await new Promise((r) => setTimeout(r, wait));
+        }
+        // Claimed synchronously, so two attempts waking together cannot both take the same moment.
+        const at = Math.max(Date.now(), (lastSent.get(ep) ?? 0) + 1000 / rate);
+        lastSent.set(ep, at);
+        if (lastSent.size > 10_000) lastSent.clear();
+        if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
+      }
       const wait = sendAt === null ? 0 : sendAt - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       // The receiver asked for a pause while this one waited for its slot: hand it back unsent.
