@@ -10,6 +10,7 @@ import { resumeImports } from "@/lib/imports/imports";
 import { flushRequestLog } from "@/lib/audit/request-log";
 import { startRetentionSchedule } from "@/lib/audit/retention";
 import { watchForPerServerLimits } from "@/lib/ops/fleet";
+import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 
 /**
  * The server's background work. Without QStash: the local delivery worker (which also covers
@@ -26,6 +27,7 @@ export async function startBackground(): Promise<void> {
   let stopScheduler: (() => Promise<void>) | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
   let stopImportSweep: (() => void) | undefined;
+  let keyTimers: NodeJS.Timeout[] = [];
   try {
     const handle = await getDbHandle();
     const db = handle.db;
@@ -35,6 +37,10 @@ export async function startBackground(): Promise<void> {
       worker = startWorker(db);
       stopScheduler = startConnectorScheduler(db);
       stopRetention = startRetentionSchedule(db);
+      // api_key.expiring: shortly after start, then hourly (each key is announced once).
+      const announce = () => void announceExpiringKeys(db).catch((err) => logError("api key expiry", err));
+      keyTimers = [setTimeout(announce, 60_000), setInterval(announce, 60 * 60_000)];
+      for (const t of keyTimers) t.unref();
     }
     if (handle.driver === "postgres") watchForPerServerLimits(db);
     // Imports interrupted by a restart carry on from their last committed batch; waiting ones
@@ -53,6 +59,7 @@ export async function startBackground(): Promise<void> {
     await stopScheduler?.();
     await stopRetention?.();
     stopImportSweep?.();
+    for (const t of keyTimers) clearTimeout(t);
     await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
   };
   holder.__smarfleBackground = { stop };

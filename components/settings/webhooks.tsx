@@ -2,7 +2,7 @@
 
 import { useState } from "react";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
-import { Input, Select } from "@/components/ui/form";
+import { Input, Select, Textarea } from "@/components/ui/form";
 import { CopyButton } from "@/components/ui/copy-button";
 import {
   createWebhook,
@@ -13,6 +13,7 @@ import {
   rotateWebhookSecret,
   sendTestWebhook,
   updateWebhook,
+  updateWebhookDelivery,
 } from "@/app/(app)/[org]/actions";
 
 function EventChoices({ events, selected }: { events: readonly string[]; selected: string[] }) {
@@ -200,6 +201,94 @@ export function RedeliverFailed({ org, id, weekAgo }: { org: string; id: string;
       </label>
       <Input id="since" name="since" type="date" defaultValue={weekAgo} className="w-40" />
       <SubmitButton variant="secondary">Re-deliver failed</SubmitButton>
+    </ActionForm>
+  );
+}
+
+export interface DeliverySettingsValue {
+  rateLimit: number | null;
+  ordering: "none" | "per_record";
+  headerNames: string[];
+  auth: { type: "none" | "bearer" | "basic" | "oauth2"; username?: string; token_url?: string; client_id?: string; scope?: string | null };
+}
+
+/** Rate, ordering, custom headers and receiver auth. Stored secrets are never sent to the browser. */
+export function DeliverySettings({ org, id, value }: { org: string; id: string; value: DeliverySettingsValue }) {
+  const [authType, setAuthType] = useState<"keep" | "none" | "bearer" | "basic" | "oauth2">("keep");
+  const shown = authType === "keep" ? value.auth.type : authType;
+  return (
+    <ActionForm action={updateWebhookDelivery} success={() => <p className="text-sm text-emerald-700">Saved.</p>} className="space-y-3">
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      <div className="grid gap-3 sm:grid-cols-2">
+        <div className="space-y-1">
+          <label htmlFor="rate-limit" className="block text-sm font-medium text-slate-700">
+            Rate limit (deliveries per second)
+          </label>
+          <Input id="rate-limit" name="rateLimit" type="number" min={1} max={1000} step={1} placeholder="no limit" defaultValue={value.rateLimit ?? ""} />
+          <FieldError name="rate_limit" />
+        </div>
+        <div className="space-y-1">
+          <label htmlFor="ordering" className="block text-sm font-medium text-slate-700">
+            Ordering
+          </label>
+          <Select id="ordering" name="ordering" defaultValue={value.ordering}>
+            <option value="none">None (fastest)</option>
+            <option value="per_record">Per record, in version order</option>
+          </Select>
+        </div>
+      </div>
+      <div className="space-y-1">
+        <label htmlFor="custom-headers" className="block text-sm font-medium text-slate-700">
+          Custom headers
+        </label>
+        <p className="text-xs text-slate-500">
+          {value.headerNames.length ? (
+            <>
+              Sent now: <span className="font-mono">{value.headerNames.join(", ")}</span> (values hidden). Leave blank to keep them; anything typed replaces them all.
+            </>
+          ) : (
+            "One per line, as Name: value. Stored encrypted; only names are shown."
+          )}
+        </p>
+        <Textarea id="custom-headers" name="headers" rows={3} className="font-mono text-xs" placeholder="X-Api-Key: …" />
+        {value.headerNames.length ? (
+          <label className="flex items-center gap-2 text-xs text-slate-600">
+            <input type="checkbox" name="clearHeaders" value="1" /> Remove all custom headers
+          </label>
+        ) : null}
+        <FieldError name="headers" />
+      </div>
+      <div className="space-y-2">
+        <label htmlFor="auth-type" className="block text-sm font-medium text-slate-700">
+          Receiver authentication
+        </label>
+        <Select id="auth-type" name="authType" value={authType} onChange={(e) => setAuthType(e.target.value as typeof authType)}>
+          <option value="keep">Keep current ({value.auth.type === "none" ? "none" : value.auth.type === "oauth2" ? "OAuth 2.0" : value.auth.type})</option>
+          <option value="none">None</option>
+          <option value="bearer">Bearer token</option>
+          <option value="basic">Basic auth</option>
+          <option value="oauth2">OAuth 2.0 client credentials</option>
+        </Select>
+        {authType === "bearer" ? <Input aria-label="Bearer token" name="token" type="password" autoComplete="off" placeholder="token" /> : null}
+        {authType === "basic" ? (
+          <div className="grid gap-2 sm:grid-cols-2">
+            <Input aria-label="Username" name="username" autoComplete="off" placeholder="username" defaultValue={value.auth.username ?? ""} />
+            <Input aria-label="Password" name="password" type="password" autoComplete="off" placeholder="password" />
+          </div>
+        ) : null}
+        {authType === "oauth2" ? (
+          <div className="grid gap-2 sm:grid-cols-2">
+            <Input aria-label="Token URL" name="tokenUrl" placeholder="https://auth.example.com/oauth/token" defaultValue={value.auth.token_url ?? ""} className="sm:col-span-2" />
+            <Input aria-label="Client ID" name="clientId" autoComplete="off" placeholder="client id" defaultValue={value.auth.client_id ?? ""} />
+            <Input aria-label="Client secret" name="clientSecret" type="password" autoComplete="off" placeholder="client secret" />
+            <Input aria-label="Scope" name="scope" placeholder="scope (optional)" defaultValue={value.auth.scope ?? ""} className="sm:col-span-2" />
+          </div>
+        ) : null}
+        {authType === "keep" && shown !== "none" ? <p className="text-xs text-slate-500">The stored secret is never shown. Pick the same kind again to replace it.</p> : null}
+        <FieldError name="auth" />
+      </div>
+      <SubmitButton variant="secondary">Save delivery settings</SubmitButton>
     </ActionForm>
   );
 }

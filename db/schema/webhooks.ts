@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { createdAt, timestamps } from "./columns";
 import { orgIdColumn } from "./identity";
 
@@ -23,6 +23,33 @@ export const webhookEndpoints = pgTable(
     /** First failed delivery since the last success; cleared by a success or by re-enabling. */
     failingSince: timestamp("failing_since", { withTimezone: true, mode: "date" }),
     lastSuccessAt: timestamp("last_success_at", { withTimezone: true, mode: "date" }),
+    /** Deliveries per second the receiver asked for (1–1,000); null: as fast as the worker goes. */
+    rateLimit: integer("rate_limit"),
+    /** The rate in force after 429/503 answers (AIMD); null: no back-off in force. */
+    effectiveRate: doublePrecision("effective_rate"),
+    rateReason: text("rate_reason"),
+    /** When the effective rate last moved: it grows back one step per quiet interval. */
+    rateChangedAt: timestamp("rate_changed_at", { withTimezone: true, mode: "date" }),
+    /** The next free send slot when a rate is in force: claiming N deliveries reserves N slots. */
+    rateNextAt: timestamp("rate_next_at", { withTimezone: true, mode: "date" }),
+    /** A Retry-After on a 429/503 pauses the whole endpoint until then. */
+    pausedUntil: timestamp("paused_until", { withTimezone: true, mode: "date" }),
+    pauseReason: text("pause_reason"),
+    ordering: text("ordering", { enum: ["none", "per_record"] }).notNull().default("none"),
+    /** The circuit breaker: closed (sending), open (waiting out a cool-down), half_open (one probe out). */
+    circuitState: text("circuit_state", { enum: ["closed", "open", "half_open"] }).notNull().default("closed"),
+    /** Open: when the probe may go. Half open: when the probe's lease runs out. */
+    circuitUntil: timestamp("circuit_until", { withTimezone: true, mode: "date" }),
+    circuitCooldownSeconds: integer("circuit_cooldown_seconds").notNull().default(0),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    /** Static headers sent with every delivery, encrypted as one JSON object; their names are shown. */
+    headersCiphertext: text("headers_ciphertext"),
+    headerNames: text("header_names").array().notNull().default(sql`'{}'::text[]`),
+    /** How Smarfle authenticates to the receiver; the secret half is encrypted. */
+    authKind: text("auth_kind", { enum: ["none", "bearer", "basic", "oauth2"] }).notNull().default("none"),
+    /** The shown half: username, or token URL, client id and scope. */
+    authPublic: jsonb("auth_public").$type<Record<string, string>>(),
+    authCiphertext: text("auth_ciphertext"),
     ...timestamps,
   },
   (t) => [index("webhook_endpoints_org_idx").on(t.orgId, t.status)],
@@ -64,6 +91,11 @@ export const webhookDeliveries = pgTable(
       .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("pending"),
     attemptCount: integer("attempt_count").notNull().default(0),
+    /** Attempts answered 429/503: back-pressure, so they do not use up the retry schedule. */
+    throttledCount: integer("throttled_count").notNull().default(0),
+    /** Per-record ordering: the record this delivery is about, and its version (null when unordered). */
+    orderKey: text("order_key"),
+    orderSeq: integer("order_seq"),
     nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     /** Set once the delivery was handed to the queue; the sweeper re-dispatches rows left NULL. */
     dispatchedAt: timestamp("dispatched_at", { withTimezone: true, mode: "date" }),
@@ -77,6 +109,8 @@ export const webhookDeliveries = pgTable(
   (t) => [
     index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_endpoint_due_idx").on(t.endpointId, t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_order_idx").on(t.endpointId, t.orderKey, t.orderSeq).where(sql`${t.status} = 'pending' and ${t.orderKey} is not null`),
     index("webhook_deliveries_event_idx").on(t.eventId),
   ],
 );

@@ -39,6 +39,58 @@ export const updateWebhookAction = defineOrgAction({
   },
 });
 
+/** "Name: value" per line, for the custom-headers textarea. */
+function parseHeaderLines(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [i, line] of text.split(/\r?\n/).entries()) {
+    if (!line.trim()) continue;
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "headers", message: `line ${i + 1} must look like "Name: value"` }]);
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+/**
+ * The endpoint page's delivery settings. Secrets left blank keep what is stored (they are never
+ * shown, so the form cannot send them back); headers left blank are kept unless removed.
+ */
+export const updateWebhookDeliveryAction = defineOrgAction({
+  name: "webhooks.update_delivery",
+  role: "admin",
+  input: z.object({
+    org: z.string(),
+    id,
+    rateLimit: z.string().max(10).optional(),
+    ordering: z.enum(["none", "per_record"]),
+    headers: z.string().max(50_000).optional(),
+    clearHeaders: z.literal("1").optional(),
+    authType: z.enum(["keep", "none", "bearer", "basic", "oauth2"]),
+    token: z.string().max(2000).optional(),
+    username: z.string().max(200).optional(),
+    password: z.string().max(2000).optional(),
+    tokenUrl: z.string().max(2000).optional(),
+    clientId: z.string().max(500).optional(),
+    clientSecret: z.string().max(2000).optional(),
+    scope: z.string().max(1000).optional(),
+  }),
+  async run(ctx, input) {
+    const patch: Record<string, unknown> = { ordering: input.ordering };
+    const rate = input.rateLimit?.trim();
+    patch.rate_limit = rate ? Number(rate) : null;
+    if (input.clearHeaders) patch.headers = null;
+    else if (input.headers?.trim()) patch.headers = parseHeaderLines(input.headers);
+    if (input.authType === "none") patch.auth = { type: "none" };
+    if (input.authType === "bearer") patch.auth = { type: "bearer", token: input.token ?? "" };
+    if (input.authType === "basic") patch.auth = { type: "basic", username: input.username ?? "", password: input.password ?? "" };
+    if (input.authType === "oauth2") {
+      patch.auth = { type: "oauth2", token_url: input.tokenUrl ?? "", client_id: input.clientId ?? "", client_secret: input.clientSecret ?? "", ...(input.scope?.trim() ? { scope: input.scope.trim() } : {}) };
+    }
+    const e = await updateEndpoint(ctx.db, uiChange(ctx), input.id, patch);
+    return { id: e.id };
+  },
+});
+
 export const rotateWebhookSecretAction = defineOrgAction({
   name: "webhooks.rotate_secret",
   role: "admin",

@@ -16,6 +16,7 @@ import { env } from "@/lib/env";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { fetchJson } from "./fetch";
 import { getConnector, paginationSchema } from "./connectors";
+import { emitOperationalEvent } from "@/lib/webhooks/operational";
 
 /**
  * One connector run: fetch page after page from the source, map each record, write them through
@@ -142,6 +143,7 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
         [{ kind: "connector_paused", title: `Connector paused: ${connector.name}`, body: `${failures} runs in a row failed (last: ${error}). Fix the source, then resume it in Settings → Connectors.`, link: `settings/connectors/${connector.id}` }],
         ["owner", "admin"],
       );
+      await emitOperationalEvent(tx, connector.orgId, "connector.paused", { id: connector.id, name: connector.name, reason: `${failures} runs failed in a row; last error: ${error}`, link: `settings/connectors/${connector.id}` }, { noBell: true });
     }
   });
   const [run] = await db.select().from(connectorRuns).where(eq(connectorRuns.id, runId));

@@ -11,6 +11,8 @@ import { decrypt, encrypt, needsReencryption, type SecretColumn } from "./encryp
 export const ENCRYPTED_COLUMNS: ReadonlyArray<{ table: string; column: string; binding: SecretColumn }> = [
   { table: "webhook_endpoints", column: "secret_ciphertext", binding: "webhook_endpoints.secret" },
   { table: "webhook_endpoints", column: "previous_secret_ciphertext", binding: "webhook_endpoints.secret" },
+  { table: "webhook_endpoints", column: "headers_ciphertext", binding: "webhook_endpoints.headers" },
+  { table: "webhook_endpoints", column: "auth_ciphertext", binding: "webhook_endpoints.auth" },
   { table: "inbound_sources", column: "secret_ciphertext", binding: "inbound_sources.secret" },
   { table: "connectors", column: "headers_ciphertext", binding: "connectors.headers" },
 ];

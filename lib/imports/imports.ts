@@ -15,6 +15,7 @@ import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/recor
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { pgErrorCode } from "@/lib/db-utils";
 import { countRows, formatOf, readRows, type FileFormat } from "./readers";
+import { emitOperationalEvent } from "@/lib/webhooks/operational";
 
 /**
  * File import: the upload is streamed to disk, then read row by row and written in batches of
@@ -301,6 +302,7 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
     await writeAudit(db, job.orgId, ctx.actor, "import", [
       { action: "import.completed", targetType: "import", targetId: id, after: { created: done!.created, updated: done!.updated, failed: done!.failed } },
     ]);
+    await emitOperationalEvent(db, job.orgId, "import.completed", { id, file_name: done!.filename, record_type: done!.recordType, total: done!.total, created: done!.created, updated: done!.updated, failed: done!.failed, link: `settings/imports/${id}` });
     fs.rmSync(file, { force: true });
   } catch (err) {
     if (err instanceof AppError) await fail(err.code, describe(err));

@@ -4,8 +4,9 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { API_SCOPES } from "@/db/schema";
 import { ERROR_STATUS } from "@/lib/errors";
 import { listQuerySchema, BULK_MAX } from "@/lib/records/api";
-import { ALL_EVENT_TYPES, EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
-import { endpointInput, endpointPatch } from "@/lib/webhooks/endpoints";
+import { ALL_EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
+import { SUBSCRIBABLE_EVENTS, endpointInput, endpointPatch } from "@/lib/webhooks/endpoints";
+import { OPERATIONAL_EVENTS } from "@/lib/webhooks/operational-events";
 import { eventsQuerySchema } from "@/lib/webhooks/events-feed";
 import { sourceInput, sourcePatch } from "@/lib/inbound/sources";
 import { INBOUND_KINDS } from "@/db/schema";
@@ -73,12 +74,35 @@ export const endpointSchema = z
     object: z.literal("webhook_endpoint"),
     url: z.string(),
     description: z.string().nullable(),
-    event_types: z.array(z.enum(EVENT_TYPES)).meta({ description: "Empty: every event." }),
+    event_types: z.array(z.enum(SUBSCRIBABLE_EVENTS)).meta({ description: "Empty: every record event. Operational events (endpoint.failing, …) are sent only to endpoints that name them." }),
     enabled: z.boolean(),
     status: z.enum(["enabled", "disabled"]),
     disabled_reason: z.string().nullable(),
     failing_since: z.iso.datetime().nullable(),
     last_success_at: z.iso.datetime().nullable(),
+    rate_limit: z.number().int().nullable().meta({ description: "Deliveries per second at most (1–1,000); null: no limit." }),
+    effective_rate: z.number().nullable().meta({ description: "The rate in force now: rate_limit, or lower after the receiver answered 429/503 (halved per such answer, never below 0.1/s, growing back while answers are good)." }),
+    rate_reason: z.string().nullable().meta({ description: "Why the effective rate is below rate_limit." }),
+    paused_until: z.iso.datetime().nullable().meta({ description: "A Retry-After on a 429/503 pauses every delivery to the endpoint until then." }),
+    pause_reason: z.string().nullable(),
+    circuit: z
+      .object({
+        state: z.enum(["closed", "open", "half_open"]),
+        consecutive_failures: z.number().int(),
+        probe_at: z.iso.datetime().nullable(),
+        cooldown_seconds: z.number().int(),
+      })
+      .meta({ description: "The circuit breaker: open after 10 consecutive failed attempts; deliveries wait, and one probe after the cool-down (doubling up to 1 h) decides." }),
+    ordering: z.enum(["none", "per_record"]),
+    headers: z.array(z.string()).meta({ description: "The names of the custom headers; their values are never shown." }),
+    auth: z
+      .discriminatedUnion("type", [
+        z.object({ type: z.literal("none") }),
+        z.object({ type: z.literal("bearer") }),
+        z.object({ type: z.literal("basic"), username: z.string() }),
+        z.object({ type: z.literal("oauth2"), token_url: z.string(), client_id: z.string(), scope: z.string().nullable() }),
+      ])
+      .meta({ description: "How Smarfle authenticates to the receiver; secrets are never shown." }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
@@ -88,11 +112,12 @@ const eventSchema = z
   .object({
     object: z.literal("event"),
     id: z.string(),
-    type: z.enum(ALL_EVENT_TYPES),
+    type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]),
     created_at: z.iso.datetime(),
     org_id: z.string(),
     data: z.union([
       z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      z.looseObject({ id: z.string(), object: z.enum(["webhook_endpoint", "webhook_delivery", "api_key", "connector", "import"]) }).meta({ description: "An operational event's subject." }),
       z.looseObject({
         object: z.literal("workflow_trigger"),
         rule: z.looseObject({ id: z.string(), name: z.string() }),
@@ -298,7 +323,10 @@ function webhookPaths(): ZodOpenApiPathsObject {
         tags: ["Webhooks"],
         security,
         responses: {
-          "200": ok("The catalog.", list(z.object({ type: z.enum(ALL_EVENT_TYPES), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList")),
+          "200": ok(
+            "The catalog: record events, then the operational group (sent only to endpoints that name them).",
+            list(z.object({ type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]), group: z.enum(["records", "operational"]), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList"),
+          ),
           ...errors(403),
         },
         "x-scope": "read",

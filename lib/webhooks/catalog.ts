@@ -1,4 +1,5 @@
 import { ALL_EVENT_TYPES, WORKFLOW_EVENT, registry, type RecordType } from "@/lib/records/registry";
+import { OPERATIONAL_EVENTS, OPERATIONAL_EVENT_INFO, type OperationalEvent } from "./operational-events";
 
 /** The event catalog: every event an endpoint can subscribe to, with a sample payload. */
 
@@ -59,11 +60,29 @@ export function sampleEvent(type: string): { recordType: RecordType; data: Recor
   return { recordType, data, previous };
 }
 
+/** A sample `data` for each operational event. */
+const OPERATIONAL_SAMPLES: Record<OperationalEvent, Record<string, unknown>> = {
+  "endpoint.failing": { id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle", consecutive_failures: 10, retry_at: "2026-11-23T08:31:00.000Z", last_error: "timed out after 15 s" },
+  "endpoint.recovered": { id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle" },
+  "endpoint.disabled": { id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle", reason: "every delivery failed for 5 days", failing_since: "2026-11-18T08:30:00.000Z", disabled_at: "2026-11-23T08:30:00.000Z" },
+  "delivery.exhausted": { id: "dlv_00VblSAMPLE000000000000", event_id: "evt_00VblSAMPLE0000000000001", event_type: "invoice_paid", endpoint_id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle", attempts: 6, last_error: "receiver answered 500" },
+  "api_key.expiring": { id: "key_00VblSAMPLE000000000000", name: "Zapier", prefix: "sk_live_ab12…", expires_at: "2026-11-30T08:30:00.000Z" },
+  "connector.paused": { id: "con_00VblSAMPLE000000000000", name: "Old CRM contacts", reason: "5 runs failed in a row; last error: the source answered 503" },
+  "import.completed": { id: "imp_00VblSAMPLE000000000000", file_name: "clients.csv", record_type: "client", total: 120, created: 110, updated: 8, failed: 2 },
+};
+
 export function eventCatalog() {
-  return ALL_EVENT_TYPES.map((type) => {
+  const records = ALL_EVENT_TYPES.map((type) => {
     const s = sampleEvent(type);
     const sample: Record<string, unknown> = { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: s.data };
     if (s.previous) sample.previous = s.previous;
-    return { type, description: EVENT_DESCRIPTIONS[type]!.description, sample };
+    return { type, group: "records" as const, description: EVENT_DESCRIPTIONS[type]!.description, sample };
   });
+  const operational = OPERATIONAL_EVENTS.map((type) => ({
+    type,
+    group: "operational" as const,
+    description: OPERATIONAL_EVENT_INFO[type].description,
+    sample: { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: { object: OPERATIONAL_EVENT_INFO[type].object, ...OPERATIONAL_SAMPLES[type] } },
+  }));
+  return [...records, ...operational];
 }

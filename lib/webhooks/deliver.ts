@@ -1,14 +1,20 @@
 import "server-only";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents, type WebhookDelivery, type WebhookEndpoint, type WebhookEvent } from "@/db/schema";
-import type { Db } from "@/db/client";
+import type { Db, Executor } from "@/db/client";
+import { env } from "@/lib/env";
 import { newId } from "@/lib/ids";
 import { decrypt } from "@/lib/crypto/encryption";
 import { writeAudit } from "@/lib/audit/write";
 import { notifyMembers } from "@/lib/notifications/notify";
 import { postJson, type HttpResult } from "./http";
-import { ATTEMPT_TIMEOUT_MS, DISABLE_AFTER_MS, nextAttemptAt, parseRetryAfter } from "./schedule";
+import { ATTEMPT_TIMEOUT_MS, nextAttemptAt, parseRetryAfter, retrySchedule } from "./schedule";
+import { applyAttempts, backsOff, classify } from "./controls";
+import { emitOperationalEvent } from "./operational";
+import { isOperationalEvent } from "./operational-events";
+import { signalDeliveriesCommitted } from "./outbox";
 import { signedHeaders } from "./signing";
+import { TokenError, receiverHeaders } from "./receiver-auth";
 
 /**
  * The delivery engine: one function performs one attempt — sign afresh, POST, log the exact
@@ -66,8 +72,18 @@ export type Decision =
   /** 410 Gone: the receiver asks to be unsubscribed (the REST-hooks convention). */
   | { kind: "gone"; error: string };
 
-/** What an attempt's outcome means. Pure. */
-export function decide(result: Pick<HttpResult, "status" | "error" | "headers">, attemptsMade: number, firstAttemptAt: Date, now: Date): Decision {
+/**
+ * What an attempt's outcome means for its delivery. Pure. A 429/503 is back-pressure: it pauses
+ * or slows the endpoint and the delivery waits for it, without using up the retry schedule —
+ * until the schedule's last offset has passed, when it is given up like any other.
+ */
+export function decide(
+  result: Pick<HttpResult, "status" | "error" | "headers">,
+  attemptsMade: number,
+  firstAttemptAt: Date,
+  now: Date,
+  throttledBefore = 0,
+): Decision & { throttled?: boolean } {
   const status = result.status;
   if (status !== null && status >= 200 && status < 300 && !result.error) return { kind: "succeeded" };
   const error =
@@ -76,7 +92,14 @@ export function decide(result: Pick<HttpResult, "status" | "error" | "headers">,
       ? `redirect (${status}) — redirects are not followed; use the final URL`
       : `receiver answered ${status}`);
   if (status === 410) return { kind: "gone", error: "receiver answered 410 Gone: endpoint unsubscribed" };
-  const at = nextAttemptAt({ firstAttemptAt, attemptsMade, now, retryAfterSeconds: parseRetryAfter(result.headers["retry-after"], now) });
+  const retryAfterSeconds = parseRetryAfter(result.headers["retry-after"], now);
+  if (backsOff(classify(status, result.error))) {
+    const schedule = retrySchedule();
+    const giveUpAt = firstAttemptAt.getTime() + schedule[schedule.length - 1]! * 1000;
+    if (now.getTime() >= giveUpAt) return { kind: "failed", error };
+    return { kind: "retry", at: new Date(now.getTime() + Math.max(1, retryAfterSeconds ?? 1) * 1000), error, throttled: true };
+  }
+  const at = nextAttemptAt({ firstAttemptAt, attemptsMade: attemptsMade - throttledBefore, now, retryAfterSeconds });
   return at ? { kind: "retry", at, error } : { kind: "failed", error };
 }
 
@@ -107,15 +130,24 @@ export async function executeAttempt(job: DeliveryJob, now = () => new Date()): 
     return { job, attemptNumber, headers: {}, body: "", result: null, decision: { kind: "failed", error }, at: now() };
   }
   const body = eventBody(event);
-  const headers = signedHeaders({ id: event.id, eventType: event.type, body, secrets: signingSecrets(endpoint, now()) });
+  const signed = signedHeaders({ id: event.id, eventType: event.type, body, secrets: signingSecrets(endpoint, now()) });
   let result: HttpResult;
+  let logged = signed;
   try {
-    result = await postJson(new URL(endpoint.url), headers, body, ATTEMPT_TIMEOUT_MS);
+    const extra = await receiverHeaders(endpoint);
+    logged = { ...extra.logged, ...signed };
+    result = await postJson(new URL(endpoint.url), { ...extra.send, ...signed }, body, ATTEMPT_TIMEOUT_MS);
+    if (result.status === 401 && endpoint.authKind === "oauth2") {
+      // The cached token may have been revoked early: fetch a new one and try once more.
+      const fresh = await receiverHeaders(endpoint, { refreshToken: true });
+      result = await postJson(new URL(endpoint.url), { ...fresh.send, ...signed }, body, ATTEMPT_TIMEOUT_MS);
+    }
   } catch (err) {
-    result = { status: null, headers: {}, body: "", error: (err as Error).message, durationMs: 0 };
+    const message = err instanceof TokenError ? `OAuth token request failed: ${err.message}` : (err as Error).message;
+    result = { status: null, headers: {}, body: "", error: message, durationMs: 0 };
   }
   const at = now();
-  return { job, attemptNumber, headers, body, result, decision: decide(result, attemptNumber, delivery.createdAt, at), at };
+  return { job, attemptNumber, headers: logged, body, result, decision: decide(result, attemptNumber, delivery.createdAt, at, delivery.throttledCount), at };
 }
 
 export const outcomeOf = (r: AttemptRecord): AttemptOutcome => ({
@@ -131,7 +163,8 @@ export const outcomeOf = (r: AttemptRecord): AttemptOutcome => ({
  */
 export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<void> {
   if (records.length === 0) return;
-  await db.transaction(async (tx) => {
+  const orgsQueued = await db.transaction(async (tx) => {
+    let queued = 0;
     const sent = records.filter((r) => r.result !== null);
     if (sent.length) {
       await tx.insert(webhookAttempts).values(
@@ -157,25 +190,42 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
         const d = r.decision;
         const status = d.kind === "succeeded" ? "succeeded" : d.kind === "retry" ? "pending" : "failed";
         const attempted = r.result !== null ? 1 : 0;
-        return sql`(${r.job.delivery.id}, ${status}, ${(d.kind === "retry" ? d.at : r.at).toISOString()}::timestamptz, ${r.result?.status ?? null}::int, ${d.kind === "succeeded" ? null : d.error}, ${d.kind === "retry" ? null : r.at.toISOString()}::timestamptz, ${r.at.toISOString()}::timestamptz, ${attempted}::int)`;
+        const throttled = "throttled" in d && d.throttled ? 1 : 0;
+        return sql`(${r.job.delivery.id}, ${status}, ${(d.kind === "retry" ? d.at : r.at).toISOString()}::timestamptz, ${r.result?.status ?? null}::int, ${d.kind === "succeeded" ? null : d.error}, ${d.kind === "retry" ? null : r.at.toISOString()}::timestamptz, ${r.at.toISOString()}::timestamptz, ${attempted}::int, ${throttled}::int)`;
       }),
       sql`, `,
     );
     await tx.execute(sql`
       update webhook_deliveries d set
-        status = v.status, attempt_count = d.attempt_count + v.attempted, next_attempt_at = v.next_at,
-        locked_until = null, last_response_status = coalesce(v.code, d.last_response_status), last_error = v.err,
+        status = v.status, attempt_count = d.attempt_count + v.attempted, throttled_count = d.throttled_count + v.throttled,
+        next_attempt_at = v.next_at, locked_until = null, last_response_status = coalesce(v.code, d.last_response_status), last_error = v.err,
         completed_at = v.completed_at, updated_at = v.at
-      from (values ${values}) as v(id, status, next_at, code, err, completed_at, at, attempted)
+      from (values ${values}) as v(id, status, next_at, code, err, completed_at, at, attempted, throttled)
       where d.id = v.id`);
-    // Endpoint health, once per endpoint per batch: a 410 Gone decides, else the latest attempt.
-    const deciding = new Map<string, AttemptRecord>();
+    // Endpoint health, once per endpoint per batch, in the order the attempts finished.
+    const byEndpoint = new Map<string, AttemptRecord[]>();
     for (const r of records) {
       if (r.job.event.isTest || r.result === null) continue;
-      if (deciding.get(r.job.endpoint.id)?.decision.kind !== "gone") deciding.set(r.job.endpoint.id, r);
+      const list = byEndpoint.get(r.job.endpoint.id);
+      if (list) list.push(r);
+      else byEndpoint.set(r.job.endpoint.id, [r]);
     }
-    for (const r of deciding.values()) await updateEndpointHealth(tx as unknown as Db, r.job.endpoint, r.decision, r.at);
+    // A fixed order, so two batches never lock the same endpoints in opposite orders.
+    for (const id of [...byEndpoint.keys()].sort()) queued += await updateEndpointHealth(tx as unknown as Db, byEndpoint.get(id)!);
+    // Deliveries given up: tell the org (never about an operational event's own delivery).
+    for (const r of records) {
+      if (r.decision.kind !== "failed" || r.result === null || r.job.event.isTest || isOperationalEvent(r.job.event.type)) continue;
+      queued += await emitOperationalEvent(
+        tx,
+        r.job.delivery.orgId,
+        "delivery.exhausted",
+        { id: r.job.delivery.id, event_id: r.job.event.id, event_type: r.job.event.type, endpoint_id: r.job.endpoint.id, url: r.job.endpoint.url, attempts: r.attemptNumber, last_error: r.decision.error, link: `settings/webhooks/${r.job.endpoint.id}` },
+        { aboutEndpointId: r.job.endpoint.id },
+      );
+    }
+    return queued;
   });
+  if (orgsQueued > 0) signalDeliveriesCommitted(records[0]!.job.delivery.orgId, orgsQueued);
 }
 
 /** Performs one attempt of a claimed delivery and records it. Never throws for HTTP failures. */
@@ -185,28 +235,89 @@ export async function performAttempt(db: Db, job: DeliveryJob, now = () => new D
   return outcomeOf(record);
 }
 
-/** Success clears the failure streak; 410 or five days of failures disable the endpoint. */
-async function updateEndpointHealth(tx: Db, endpoint: WebhookEndpoint, decision: Decision, now: Date) {
-  if (decision.kind === "succeeded") {
-    if (endpoint.failingSince || !endpoint.lastSuccessAt || now.getTime() - endpoint.lastSuccessAt.getTime() > 60_000) {
-      await tx.update(webhookEndpoints).set({ lastSuccessAt: now, failingSince: null }).where(eq(webhookEndpoints.id, endpoint.id));
-    }
-    return;
-  }
-  const failingSince = endpoint.failingSince ?? now;
+const HEALTH_COLUMNS = {
+  consecutiveFailures: webhookEndpoints.consecutiveFailures,
+  circuitState: webhookEndpoints.circuitState,
+  circuitUntil: webhookEndpoints.circuitUntil,
+  circuitCooldownSeconds: webhookEndpoints.circuitCooldownSeconds,
+  rateLimit: webhookEndpoints.rateLimit,
+  effectiveRate: webhookEndpoints.effectiveRate,
+  rateReason: webhookEndpoints.rateReason,
+  rateChangedAt: webhookEndpoints.rateChangedAt,
+  pausedUntil: webhookEndpoints.pausedUntil,
+  pauseReason: webhookEndpoints.pauseReason,
+  failingSince: webhookEndpoints.failingSince,
+  lastSuccessAt: webhookEndpoints.lastSuccessAt,
+  status: webhookEndpoints.status,
+};
+
+/** Nothing to write: a run of quick successes to an endpoint already healthy (the hot path). */
+function stillHealthy(e: WebhookEndpoint, attempts: AttemptRecord[]): boolean {
+  const last = attempts[attempts.length - 1]!;
+  return (
+    attempts.every((a) => a.decision.kind === "succeeded") &&
+    e.consecutiveFailures === 0 &&
+    e.circuitState === "closed" &&
+    e.effectiveRate === null &&
+    !e.failingSince &&
+    Boolean(e.lastSuccessAt) &&
+    last.at.getTime() - e.lastSuccessAt!.getTime() <= 60_000
+  );
+}
+
+/**
+ * Folds a batch's attempts into the endpoint's health (circuit breaker, adaptive rate, pause,
+ * failure streak); a 410 or WEBHOOK_DISABLE_AFTER of failures disables it. Emits the operational
+ * events — unless every attempt was itself an operational event's delivery. Returns the
+ * deliveries those events queued.
+ */
+async function updateEndpointHealth(tx: Db, attempts: AttemptRecord[]): Promise<number> {
+  const endpoint = attempts[0]!.job.endpoint;
+  if (stillHealthy(endpoint, attempts)) return 0;
+  const [current] = await tx.select(HEALTH_COLUMNS).from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id)).for("update");
+  if (!current) return 0;
+  const observed = attempts.map((a) => ({
+    cls: classify(a.result!.status, a.result!.error),
+    status: a.result!.status,
+    retryAfterSeconds: parseRetryAfter(a.result!.headers["retry-after"], a.at),
+    at: a.at,
+  }));
+  const { state, opened, recovered } = applyAttempts(current, observed);
+  const last = attempts[attempts.length - 1]!;
+  const now = last.at;
+  const gone = attempts.some((a) => a.decision.kind === "gone");
   let reason: string | null = null;
-  if (decision.kind === "gone") reason = "the receiver answered 410 Gone";
-  else if (now.getTime() - failingSince.getTime() >= DISABLE_AFTER_MS) reason = "every delivery failed for 5 days";
-  if (!reason) {
-    if (!endpoint.failingSince) await tx.update(webhookEndpoints).set({ failingSince }).where(and(eq(webhookEndpoints.id, endpoint.id), sql`${webhookEndpoints.failingSince} is null`));
-    return;
+  if (gone) reason = "the receiver answered 410 Gone";
+  else if (state.failingSince && now.getTime() - state.failingSince.getTime() >= env().WEBHOOK_DISABLE_AFTER * 1000) {
+    reason = `every delivery failed for ${describeSeconds(env().WEBHOOK_DISABLE_AFTER)}`;
   }
-  const [disabled] = await tx
+  const { status: _status, ...health } = state as typeof state & { status?: string };
+  void _status;
+  const disabling = reason !== null && current.status === "enabled";
+  await tx
     .update(webhookEndpoints)
-    .set({ status: "disabled", disabledReason: reason, failingSince, updatedAt: now })
-    .where(and(eq(webhookEndpoints.id, endpoint.id), eq(webhookEndpoints.status, "enabled")))
-    .returning({ id: webhookEndpoints.id });
-  if (!disabled) return; // already disabled by another attempt
+    .set(disabling ? { ...health, status: "disabled", disabledReason: reason, updatedAt: now } : health)
+    .where(eq(webhookEndpoints.id, endpoint.id));
+  // Never an alert about an endpoint's own operational deliveries.
+  if (attempts.every((a) => isOperationalEvent(a.job.event.type))) return 0;
+  const about = { id: endpoint.id, url: endpoint.url, link: `settings/webhooks/${endpoint.id}` };
+  let queued = 0;
+  if (opened) {
+    queued += await emitOperationalEvent(tx, endpoint.orgId, "endpoint.failing", { ...about, consecutive_failures: state.consecutiveFailures, retry_at: state.circuitUntil?.toISOString() ?? null, last_error: last.decision.kind === "succeeded" ? null : last.decision.error }, { aboutEndpointId: endpoint.id });
+  }
+  if (recovered) queued += await emitOperationalEvent(tx, endpoint.orgId, "endpoint.recovered", about, { aboutEndpointId: endpoint.id });
+  if (disabling) queued += await endpointDisabled(tx, endpoint, reason!, now, state.failingSince);
+  return queued;
+}
+
+function describeSeconds(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} day${seconds === 86_400 ? "" : "s"}`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  return `${seconds} s`;
+}
+
+/** The audit entry, the bell and the `endpoint.disabled` event for an endpoint just disabled. */
+export async function endpointDisabled(tx: Executor, endpoint: Pick<WebhookEndpoint, "id" | "orgId" | "url">, reason: string, now: Date, failingSince: Date | null): Promise<number> {
   await writeAudit(tx, endpoint.orgId, { type: "system", id: null, label: "webhook delivery" }, "system", [
     { action: "webhook_endpoint.disabled", targetType: "webhook_endpoint", targetId: endpoint.id, before: { status: "enabled" }, after: { status: "disabled", reason } },
   ]);
@@ -215,6 +326,13 @@ async function updateEndpointHealth(tx: Db, endpoint: WebhookEndpoint, decision:
     endpoint.orgId,
     [{ kind: "webhook_disabled", title: `Webhook endpoint disabled: ${endpoint.url}`, body: `Smarfle stopped sending to it because ${reason}. Fix the receiver, then re-enable it in Settings → Webhooks.`, link: `settings/webhooks/${endpoint.id}` }],
     ["owner", "admin"],
+  );
+  return emitOperationalEvent(
+    tx,
+    endpoint.orgId,
+    "endpoint.disabled",
+    { id: endpoint.id, url: endpoint.url, reason, failing_since: failingSince?.toISOString() ?? null, disabled_at: now.toISOString(), link: `settings/webhooks/${endpoint.id}` },
+    { aboutEndpointId: endpoint.id, noBell: true },
   );
 }
 

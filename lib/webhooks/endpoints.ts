@@ -15,17 +15,62 @@ import { generateSecret } from "./signing";
 import { sampleEvent } from "./catalog";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { signalDeliveriesCommitted } from "./outbox";
+import { RATE_LIMIT_MAX, RATE_LIMIT_MIN, currentRate } from "./controls";
+import { sealAuth, sealHeaders } from "./endpoint-credentials";
+import { emitOperationalEvent } from "./operational";
+import { OPERATIONAL_EVENTS } from "./operational-events";
+
+/** Record events, plus the operational group (delivered only to endpoints that name them). */
+export const SUBSCRIBABLE_EVENTS = [...EVENT_TYPES, ...OPERATIONAL_EVENTS] as const;
 
 const eventTypesSchema = z
-  .array(z.enum(EVENT_TYPES, { message: `must be one of: ${EVENT_TYPES.join(", ")}` }))
-  .max(EVENT_TYPES.length)
+  .array(z.enum(SUBSCRIBABLE_EVENTS, { message: `must be one of: ${SUBSCRIBABLE_EVENTS.join(", ")}` }))
+  .max(SUBSCRIBABLE_EVENTS.length)
   .transform((v) => [...new Set(v)]);
+
+/** Headers Smarfle sets itself: a custom header may not replace them. */
+export const RESERVED_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "x-smarfle-signature", "x-smarfle-event", "host", "content-length", "content-type", "transfer-encoding", "connection"] as const;
+export const MAX_CUSTOM_HEADERS = 20;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
+
+const headersSchema = z
+  .record(
+    z
+      .string()
+      .regex(HEADER_NAME, "must be a valid header name (letters, digits, - and a few symbols, at most 100)")
+      .refine((n) => !(RESERVED_HEADERS as readonly string[]).includes(n.toLowerCase()), { message: `is reserved: Smarfle sets ${RESERVED_HEADERS.join(", ")} itself` }),
+    z.string().max(2000, "must be at most 2000 characters").regex(/^[^\r\n\0]*$/, "must not contain line breaks"),
+  )
+  .refine((h) => Object.keys(h).length <= MAX_CUSTOM_HEADERS, { message: `at most ${MAX_CUSTOM_HEADERS} headers` })
+  .refine((h) => new Set(Object.keys(h).map((k) => k.toLowerCase())).size === Object.keys(h).length, { message: "a header name appears twice" });
+
+const secretString = z.string().min(1).max(2000).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
+const authSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("none") }),
+  z.strictObject({ type: z.literal("bearer"), token: secretString }),
+  z.strictObject({ type: z.literal("basic"), username: z.string().min(1).max(200).regex(/^[^:\r\n\0]*$/, "must not contain a colon or line breaks"), password: secretString }),
+  z.strictObject({
+    type: z.literal("oauth2"),
+    token_url: z.string().trim().max(2000),
+    client_id: z.string().min(1).max(500),
+    client_secret: secretString,
+    scope: z.string().max(1000).optional(),
+  }),
+]);
+export type EndpointAuthInput = z.infer<typeof authSchema>;
 
 export const endpointInput = z.object({
   url: z.string().trim().max(2000, "must be at most 2000 characters"),
   description: z.string().trim().max(500).nullable().optional(),
-  /** Empty or omitted: every event. */
+  /** Empty or omitted: every record event (operational events must be named). */
   event_types: eventTypesSchema.optional(),
+  /** Deliveries per second at most; null: no limit. */
+  rate_limit: z.number().int().min(RATE_LIMIT_MIN).max(RATE_LIMIT_MAX).nullable().optional(),
+  ordering: z.enum(["none", "per_record"]).optional(),
+  /** Static headers sent with every delivery; stored encrypted and shown by name only. Null clears them. */
+  headers: headersSchema.nullable().optional(),
+  /** How Smarfle authenticates to the receiver; secrets are stored encrypted and never shown. */
+  auth: authSchema.optional(),
 });
 export const endpointPatch = endpointInput.partial().extend({ enabled: z.boolean().optional() });
 
@@ -42,11 +87,74 @@ export function endpointView(e: WebhookEndpoint) {
     disabled_reason: e.disabledReason,
     failing_since: e.failingSince?.toISOString() ?? null,
     last_success_at: e.lastSuccessAt?.toISOString() ?? null,
+    rate_limit: e.rateLimit,
+    effective_rate: currentRate(e),
+    rate_reason: e.rateReason,
+    paused_until: e.pausedUntil && e.pausedUntil > new Date() ? e.pausedUntil.toISOString() : null,
+    pause_reason: e.pausedUntil && e.pausedUntil > new Date() ? e.pauseReason : null,
+    circuit: { state: e.circuitState, consecutive_failures: e.consecutiveFailures, probe_at: e.circuitState === "closed" ? null : (e.circuitUntil?.toISOString() ?? null), cooldown_seconds: e.circuitCooldownSeconds },
+    ordering: e.ordering,
+    /** Names only: the values are stored encrypted and never shown. */
+    headers: e.headerNames,
+    auth: authView(e),
     created_at: e.createdAt.toISOString(),
     updated_at: e.updatedAt.toISOString(),
   };
 }
 export type EndpointView = ReturnType<typeof endpointView>;
+
+/** The auth settings without their secrets. */
+function authView(e: WebhookEndpoint) {
+  const pub = e.authPublic ?? {};
+  switch (e.authKind) {
+    case "bearer":
+      return { type: "bearer" as const };
+    case "basic":
+      return { type: "basic" as const, username: pub.username ?? "" };
+    case "oauth2":
+      return { type: "oauth2" as const, token_url: pub.token_url ?? "", client_id: pub.client_id ?? "", scope: pub.scope ?? null };
+    default:
+      return { type: "none" as const };
+  }
+}
+
+/** The columns for a new auth setting (its token URL SSRF-checked like any endpoint URL). */
+async function authColumns(orgId: string, auth: EndpointAuthInput): Promise<Pick<typeof webhookEndpoints.$inferInsert, "authKind" | "authPublic" | "authCiphertext">> {
+  switch (auth.type) {
+    case "none":
+      return { authKind: "none", authPublic: null, authCiphertext: null };
+    case "bearer":
+      return { authKind: "bearer", authPublic: null, authCiphertext: sealAuth(orgId, { token: auth.token }) };
+    case "basic":
+      return { authKind: "basic", authPublic: { username: auth.username }, authCiphertext: sealAuth(orgId, { password: auth.password }) };
+    case "oauth2": {
+      const tokenUrl = (await assertSafeUrl(auth.token_url, "auth.token_url")).toString();
+      const pub: Record<string, string> = { token_url: tokenUrl, client_id: auth.client_id };
+      if (auth.scope) pub.scope = auth.scope;
+      return { authKind: "oauth2", authPublic: pub, authCiphertext: sealAuth(orgId, { client_secret: auth.client_secret }) };
+    }
+  }
+}
+
+/** The columns for the delivery settings present in `data` (create or patch). */
+async function settingsColumns(orgId: string, data: z.infer<typeof endpointPatch>): Promise<Partial<typeof webhookEndpoints.$inferInsert>> {
+  const set: Partial<typeof webhookEndpoints.$inferInsert> = {};
+  if (data.rate_limit !== undefined) Object.assign(set, { rateLimit: data.rate_limit, rateNextAt: null });
+  if (data.ordering !== undefined) set.ordering = data.ordering;
+  if (data.headers !== undefined) {
+    const h = data.headers ?? {};
+    Object.assign(set, { headerNames: Object.keys(h), headersCiphertext: Object.keys(h).length ? sealHeaders(orgId, h) : null });
+  }
+  if (data.auth !== undefined) Object.assign(set, await authColumns(orgId, data.auth));
+  const names = (data.headers ? Object.keys(data.headers) : []).map((n) => n.toLowerCase());
+  if (data.auth && data.auth.type !== "none" && names.includes("authorization")) {
+    throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "headers.Authorization", message: "is set by `auth`: use one or the other" }]);
+  }
+  return set;
+}
+
+/** What the audit log keeps of the delivery settings: never a secret. */
+const settingsAudit = (e: WebhookEndpoint) => ({ rate_limit: e.rateLimit, ordering: e.ordering, headers: e.headerNames, auth: e.authKind });
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const r = schema.safeParse(input);
@@ -57,6 +165,7 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
 export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
   const data = parse(endpointInput, input);
   const url = await assertSafeUrl(data.url);
+  const settings = await settingsColumns(ctx.orgId, data);
   const secret = generateSecret();
   return db.transaction(async (tx) => {
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
@@ -68,10 +177,10 @@ export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown)
     }
     const [endpoint] = await tx
       .insert(webhookEndpoints)
-      .values({ id: newId("we"), orgId: ctx.orgId, url: url.toString(), description: data.description ?? null, eventTypes: data.event_types ?? [], secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }) })
+      .values({ id: newId("we"), orgId: ctx.orgId, url: url.toString(), description: data.description ?? null, eventTypes: data.event_types ?? [], secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }), ...settings })
       .returning();
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
-      { action: "webhook_endpoint.created", targetType: "webhook_endpoint", targetId: endpoint!.id, after: { url: endpoint!.url, event_types: endpoint!.eventTypes } },
+      { action: "webhook_endpoint.created", targetType: "webhook_endpoint", targetId: endpoint!.id, after: { url: endpoint!.url, event_types: endpoint!.eventTypes, ...settingsAudit(endpoint!) } },
     ]);
     return { endpoint: endpoint!, secret };
   });
@@ -117,27 +226,51 @@ async function lockEndpoint(tx: Executor, orgId: string, id: string): Promise<We
 export async function updateEndpoint(db: Db, ctx: ChangeContext, id: string, input: unknown): Promise<WebhookEndpoint> {
   const data = parse(endpointPatch, input);
   const url = data.url !== undefined ? (await assertSafeUrl(data.url)).toString() : undefined;
-  return db.transaction(async (tx) => {
+  const settings = await settingsColumns(ctx.orgId, data);
+  let queued = 0;
+  const updated = await db.transaction(async (tx) => {
     const before = await lockEndpoint(tx, ctx.orgId, id);
-    const set: Partial<typeof webhookEndpoints.$inferInsert> = { updatedAt: new Date() };
+    if (data.headers === undefined && data.auth !== undefined && data.auth.type !== "none" && before.headerNames.some((n) => n.toLowerCase() === "authorization")) {
+      throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "auth", message: "the endpoint sends a custom Authorization header: remove it first" }]);
+    }
+    const set: Partial<typeof webhookEndpoints.$inferInsert> = { updatedAt: new Date(), ...settings };
     if (url !== undefined) set.url = url;
     if (data.description !== undefined) set.description = data.description;
     if (data.event_types !== undefined) set.eventTypes = data.event_types;
-    if (data.enabled === true && before.status !== "enabled") Object.assign(set, { status: "enabled", disabledReason: null, failingSince: null });
+    if (data.enabled === true && before.status !== "enabled") Object.assign(set, { status: "enabled", disabledReason: null, ...HEALTHY });
     if (data.enabled === false && before.status !== "disabled") Object.assign(set, { status: "disabled", disabledReason: "disabled by an admin" });
     const [after] = await tx.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id)).returning();
+    if (data.enabled === false && before.status !== "disabled") {
+      queued = await emitOperationalEvent(tx, ctx.orgId, "endpoint.disabled", { id, url: after!.url, reason: "disabled by an admin", failing_since: null, disabled_at: new Date().toISOString(), link: `settings/webhooks/${id}` }, { aboutEndpointId: id, noBell: true });
+    }
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       {
         action: "webhook_endpoint.updated",
         targetType: "webhook_endpoint",
         targetId: id,
-        before: { url: before.url, event_types: before.eventTypes, status: before.status, description: before.description },
-        after: { url: after!.url, event_types: after!.eventTypes, status: after!.status, description: after!.description },
+        before: { url: before.url, event_types: before.eventTypes, status: before.status, description: before.description, ...settingsAudit(before) },
+        after: { url: after!.url, event_types: after!.eventTypes, status: after!.status, description: after!.description, ...settingsAudit(after!) },
       },
     ]);
     return after!;
   });
+  signalDeliveriesCommitted(ctx.orgId, queued);
+  return updated;
 }
+
+/** Re-enabling starts the endpoint afresh: circuit closed, no back-off, no pause, no failure streak. */
+const HEALTHY = {
+  failingSince: null,
+  consecutiveFailures: 0,
+  circuitState: "closed",
+  circuitUntil: null,
+  circuitCooldownSeconds: 0,
+  effectiveRate: null,
+  rateReason: null,
+  rateChangedAt: null,
+  pausedUntil: null,
+  pauseReason: null,
+} as const;
 
 /** A new secret signs from now on; the old one also signs until the grace period ends. */
 export async function rotateEndpointSecret(db: Db, ctx: ChangeContext, id: string, grace: GracePeriod): Promise<{ secret: string; previousExpiresAt: Date | null }> {

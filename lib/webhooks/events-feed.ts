@@ -7,11 +7,12 @@ import type { Db } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { ALL_EVENT_TYPES } from "@/lib/records/registry";
 import { eventBody } from "./deliver";
+import { OPERATIONAL_EVENTS } from "./operational-events";
 
 export const eventsQuerySchema = z.strictObject({
   limit: limitParam.optional(),
   cursor: z.string().max(64).regex(/^evt_[A-Za-z0-9]+$/, "must be an event id").optional(),
-  type: z.enum(ALL_EVENT_TYPES).optional(),
+  type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]).optional(),
 });
 
 /**

@@ -20,12 +20,12 @@ export interface OutboxEvent {
  * Writes events and one pending delivery per subscribed, enabled endpoint, inside the caller's
  * transaction (the transactional outbox). Returns how many deliveries were queued.
  */
-export type SubscribedEndpoint = { id: string; eventTypes: string[] };
+export type SubscribedEndpoint = { id: string; eventTypes: string[]; ordering?: "none" | "per_record" };
 
 /** The org's enabled endpoints and what they subscribe to. */
 export function subscribedEndpoints(tx: Executor, orgId: string): Promise<SubscribedEndpoint[]> {
   return tx
-    .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes })
+    .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes, ordering: webhookEndpoints.ordering })
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.orgId, orgId), eq(webhookEndpoints.status, "enabled")));
 }
@@ -53,16 +53,23 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
         const only = events[i]!.endpointId;
         return only ? ep.id === only : ep.eventTypes.length === 0 || ep.eventTypes.includes(e.type);
       })
-      .map((ep) => ({
-        id: newId("dlv"),
-        orgId,
-        eventId: e.id,
-        endpointId: ep.id,
-        status: "pending" as const,
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-      })),
+      .map((ep) => {
+        // Per-record ordering: deliveries of one record to this endpoint go in version order.
+        const version = e.data.version;
+        const ordered = ep.ordering === "per_record" && typeof version === "number";
+        return {
+          id: newId("dlv"),
+          orgId,
+          eventId: e.id,
+          endpointId: ep.id,
+          status: "pending" as const,
+          orderKey: ordered ? e.recordId : null,
+          orderSeq: ordered ? version : null,
+          nextAttemptAt: now,
+          createdAt: now,
+          updatedAt: now,
+        };
+      }),
   );
   await insertRows(tx, webhookDeliveries, deliveries);
   return deliveries.length;

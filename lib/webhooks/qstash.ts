@@ -1,13 +1,15 @@
 import "server-only";
 import { Client, Receiver } from "@upstash/qstash";
 import { and, eq, sql } from "drizzle-orm";
-import { webhookDeliveries } from "@/db/schema";
+import { webhookDeliveries, webhookEndpoints, type WebhookDelivery, type WebhookEndpoint } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { env } from "@/lib/env";
 import { logError } from "@/lib/log";
 import { rowsOf } from "@/lib/db-utils";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { outboxSignal } from "./outbox";
+import { PROBE_LEASE_S, currentRate } from "./controls";
+import { reserveSlots } from "./worker";
 
 /**
  * The QStash driver. Each attempt is a QStash message, delayed for retries, addressed to our own
@@ -33,7 +35,7 @@ function appUrl(): string {
 }
 
 /** Publishes one delivery's next attempt, delayed until it is due. */
-export async function publishDelivery(client: Client, delivery: { id: string; endpointId: string; nextAttemptAt: Date; attemptCount: number }): Promise<void> {
+export async function publishDelivery(client: Client, delivery: { id: string; endpointId: string; nextAttemptAt: Date; attemptCount: number }, deferral?: number): Promise<void> {
   const delay = Math.max(0, Math.ceil((delivery.nextAttemptAt.getTime() - Date.now()) / 1000));
   await client.publishJSON({
     url: `${appUrl()}${DELIVERY_ROUTE}`,
@@ -42,7 +44,8 @@ export async function publishDelivery(client: Client, delivery: { id: string; en
     // QStash retries only a failure of our own route (a crash mid-attempt); the customer's
     // failures are retried by our schedule.
     retries: 3,
-    deduplicationId: `${delivery.id}-${delivery.attemptCount + 1}`,
+    // A deferred attempt (circuit open, paused, rate, ordering) is a new message for the same attempt.
+    deduplicationId: `${delivery.id}-${delivery.attemptCount + 1}${deferral ? `-w${deferral}` : ""}`,
     flowControl: { key: `endpoint-${delivery.endpointId}`, parallelism: PER_ENDPOINT_PARALLELISM },
   });
 }
@@ -116,6 +119,21 @@ export async function runQstashDelivery(db: Db, deliveryId: string): Promise<Att
   if (claimed.length === 0) return null;
   const [job] = await loadJobs(db, [deliveryId]);
   if (!job) return null;
+  // The same rules as the local worker's claim: wait (without using up an attempt) while the
+  // circuit is open, the endpoint is paused, its rate slot is ahead, or an earlier delivery of
+  // the same record is pending.
+  const waitUntil = await admission(db, job.endpoint, job.delivery);
+  if (waitUntil !== null) {
+    const at = new Date(Math.max(waitUntil, Date.now() + 1000));
+    await db.update(webhookDeliveries).set({ lockedUntil: null }).where(eq(webhookDeliveries.id, deliveryId));
+    try {
+      await publishDelivery(qstashClient(), { id: deliveryId, endpointId: job.endpoint.id, nextAttemptAt: at, attemptCount: job.delivery.attemptCount }, at.getTime());
+    } catch (err) {
+      logError("qstash publish", err, { delivery: deliveryId });
+      await db.update(webhookDeliveries).set({ dispatchedAt: null }).where(eq(webhookDeliveries.id, deliveryId));
+    }
+    return null;
+  }
   const outcome = await performAttempt(db, job);
   if (outcome.decision.kind === "retry") {
     try {
@@ -127,6 +145,42 @@ export async function runQstashDelivery(db: Db, deliveryId: string): Promise<Att
   }
   return outcome;
 }
+
+/**
+ * Null when the attempt may go now (after waiting for its rate slot, if that is under a second
+ * away); else when to try again (ms since the epoch).
+ */
+async function admission(db: Db, endpoint: WebhookEndpoint, delivery: WebhookDelivery): Promise<number | null> {
+  if (endpoint.status !== "enabled") return null; // executeAttempt fails it
+  const now = Date.now();
+  if (endpoint.circuitState !== "closed") {
+    if (endpoint.circuitUntil && endpoint.circuitUntil.getTime() > now) return endpoint.circuitUntil.getTime();
+    const probe = await db
+      .update(webhookEndpoints)
+      .set({ circuitState: "half_open", circuitUntil: sql`now() + make_interval(secs => ${PROBE_LEASE_S})` })
+      .where(and(eq(webhookEndpoints.id, endpoint.id), sql`${webhookEndpoints.circuitState} <> 'closed'`, sql`${webhookEndpoints.circuitUntil} <= now()`))
+      .returning({ id: webhookEndpoints.id });
+    if (probe.length === 0) return now + PROBE_LEASE_S * 1000;
+  }
+  if (endpoint.pausedUntil && endpoint.pausedUntil.getTime() > now) return endpoint.pausedUntil.getTime();
+  if (delivery.orderKey !== null) {
+    const earlier = await db.execute(sql`
+      select 1 from webhook_deliveries p
+      where p.endpoint_id = ${endpoint.id} and p.order_key = ${delivery.orderKey} and p.status = 'pending'
+        and (p.order_seq, p.id) < (${delivery.orderSeq}::int, ${delivery.id}) limit 1`);
+    if (rowsOf(earlier).length > 0) return now + ORDER_RECHECK_MS;
+  }
+  const rate = currentRate(endpoint);
+  if (rate !== null) {
+    const slot = await reserveSlots(db, endpoint.id, 1, rate);
+    if (slot - now > 1000) return slot;
+    if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
+  }
+  return null;
+}
+
+/** How soon a delivery waiting for an earlier one of the same record looks again. */
+const ORDER_RECHECK_MS = 2000;
 
 /** Makes sure the sweeper runs every minute as a QStash schedule (idempotent by schedule id). */
 export async function ensureSweepSchedule(client: Client): Promise<void> {

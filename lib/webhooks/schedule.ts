@@ -8,8 +8,6 @@ import { env } from "@/lib/env";
  */
 export const DEFAULT_SCHEDULE = [0, 60, 360, 2160, 9360, 86_400];
 export const ATTEMPT_TIMEOUT_MS = 15_000;
-/** An endpoint failing every delivery for this long is disabled. */
-export const DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
 
 export function retrySchedule(): number[] {
   const raw = env().WEBHOOK_RETRY_SCHEDULE;

@@ -1,10 +1,13 @@
 import "server-only";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { webhookDeliveries } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { logError } from "@/lib/log";
 import { rowsOf } from "@/lib/db-utils";
 import { executeAttempt, loadJobs, outcomeOf, recordAttempts, type AttemptOutcome, type AttemptRecord } from "./deliver";
 import { outboxSignal } from "./outbox";
+import { PROBE_LEASE_S, RESERVE_AHEAD_S, SLOW_ATTEMPT_MS, backsOff, classify, currentRate } from "./controls";
+import { parseRetryAfter } from "./schedule";
 
 /**
  * The local delivery worker: runs in every app instance. It claims due deliveries with
@@ -21,6 +24,15 @@ import { outboxSignal } from "./outbox";
 export interface WorkerOptions {
   concurrency?: number;
   perEndpoint?: number;
+  /**
+   * The slow lane: attempts to endpoints that are slow or failing (an attempt unanswered after
+   * SLOW_ATTEMPT_MS, a timeout, a connection error, a 5xx) run here, at most `slowPerEndpoint`
+   * per endpoint, so they never take the slots healthy endpoints are served from.
+   */
+  slowConcurrency?: number;
+  slowPerEndpoint?: number;
+  /** A hard cap on attempts in flight, both lanes together (default 8 × concurrency). */
+  maxInFlight?: number;
   pollMs?: number;
   leaseSeconds?: number;
   onAttempt?: (outcome: AttemptOutcome) => void;
@@ -37,40 +49,148 @@ export interface DeliveryWorker {
 
 const pgArray = (ids: string[]) => `{${ids.join(",")}}`;
 
-export async function claimDue(db: Db, limit: number, perEndpoint: number, leaseSeconds: number, busyEndpoints: string[] = [], orgIds?: string[]): Promise<string[]> {
+export interface ClaimOptions {
+  limit: number;
+  perEndpoint: number;
+  leaseSeconds: number;
+  /** Endpoints not to claim for (at their in-flight cap, or slow when claiming for the healthy lane). */
+  exclude?: string[];
+  /**
+   * Slow start: endpoints not in `proven` (no quick answer seen yet) get at most this many, so a
+   * crowd of endpoints that turn out to hang cannot fill the lane before they are found out.
+   */
+  unprovenCap?: number;
+  proven?: string[];
+  /** Only these endpoints (the slow lane). */
+  only?: string[];
+  orgIds?: string[];
+}
+
+export interface Claimed {
+  id: string;
+  endpointId: string;
+  /** Rate-limited endpoints only: when this delivery may be sent (ms since the epoch). */
+  sendAt: number | null;
+}
+
+/**
+ * Claims due deliveries, at most `perEndpoint` per endpoint, endpoints in random order so none
+ * is favoured. An endpoint is skipped while its circuit is open or half open, while a receiver's
+ * Retry-After pauses it, or while its rate slots are taken; with per-record ordering, only the
+ * earliest pending delivery of each record is claimable. Rate-limited endpoints get send slots
+ * reserved (`sendAt`), spaced 1/rate apart, about RESERVE_AHEAD_S ahead at most.
+ */
+export async function claimDue(db: Db, o: ClaimOptions): Promise<Claimed[]> {
+  if (o.limit <= 0 || (o.orgIds && o.orgIds.length === 0) || (o.only && o.only.length === 0)) return [];
+  const exclude = o.exclude?.length ? sql`and e.id <> all(${pgArray(o.exclude)}::text[])` : sql``;
+  const only = o.only ? sql`and e.id = any(${pgArray(o.only)}::text[])` : sql``;
+  const orgs = o.orgIds ? sql`and e.org_id = any(${pgArray(o.orgIds)}::text[])` : sql``;
+  const cap =
+    o.unprovenCap === undefined || o.unprovenCap >= o.perEndpoint
+      ? sql`${o.perEndpoint}::int`
+      : sql`case when e.id = any(${pgArray(o.proven ?? [])}::text[]) then ${o.perEndpoint}::int else ${o.unprovenCap}::int end`;
+  const result = await db.execute(sql`
+    with eligible as (
+      select e.id, r.rate,
+             least(${cap}, case when r.rate is null then ${o.perEndpoint}::int
+                  else greatest(1, floor(r.rate * ${RESERVE_AHEAD_S})::int) end) as cap
+      from webhook_endpoints e
+      cross join lateral (select case when e.rate_limit is null then e.effective_rate
+                                      when e.effective_rate is null then e.rate_limit::float8
+                                      else least(e.rate_limit::float8, e.effective_rate) end as rate) r
+      where (e.status = 'disabled' or (
+              e.circuit_state = 'closed'
+              and (e.paused_until is null or e.paused_until <= now())
+              and (r.rate is null or e.rate_next_at is null or e.rate_next_at <= now() + interval '1 second')))
+        ${exclude} ${only} ${orgs}
+      order by random()
+    ), picked as (
+      select d.id, d.endpoint_id, e.rate from eligible e
+      cross join lateral (
+        select d.id, d.endpoint_id from webhook_deliveries d
+        where d.endpoint_id = e.id and d.status = 'pending' and d.next_attempt_at <= now()
+          and (d.locked_until is null or d.locked_until < now())
+          and (d.order_key is null or not exists (
+            select 1 from webhook_deliveries p
+            where p.endpoint_id = d.endpoint_id and p.order_key = d.order_key and p.status = 'pending'
+              and (p.order_seq, p.id) < (d.order_seq, d.id)))
+        order by d.next_attempt_at
+        limit e.cap
+        for update of d skip locked
+      ) d
+      limit ${o.limit}
+    )
+    update webhook_deliveries w
+       set locked_until = now() + make_interval(secs => ${o.leaseSeconds}),
+           dispatched_at = coalesce(w.dispatched_at, now())
+      from picked where w.id = picked.id
+    returning w.id, w.endpoint_id, picked.rate`);
+  const rows = rowsOf<{ id: string; endpoint_id: string; rate: number | string | null }>(result);
+  const claimed: Claimed[] = rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id, sendAt: null }));
+  // Reserve send slots for rate-limited endpoints: one row update per endpoint, so concurrent
+  // claimers (other instances, the QStash route) queue behind each other's slots.
+  const limited = new Map<string, { rate: number; items: Claimed[] }>();
+  rows.forEach((r, i) => {
+    if (r.rate === null) return;
+    const g = limited.get(r.endpoint_id) ?? { rate: Number(r.rate), items: [] };
+    g.items.push(claimed[i]!);
+    limited.set(r.endpoint_id, g);
+  });
+  for (const [endpointId, g] of limited) {
+    const start = await reserveSlots(db, endpointId, g.items.length, g.rate);
+    g.items.forEach((c, i) => (c.sendAt = start + (i * 1000) / g.rate));
+  }
+  return claimed;
+}
+
+/** Reserves `n` send slots 1/rate apart; returns the first slot's time (ms since the epoch). */
+export async function reserveSlots(db: Db, endpointId: string, n: number, rate: number): Promise<number> {
+  const result = await db.execute(sql`
+    update webhook_endpoints
+       set rate_next_at = greatest(coalesce(rate_next_at, now()), now()) + make_interval(secs => ${n / rate}::float8)
+     where id = ${endpointId}
+    returning (extract(epoch from rate_next_at) * 1000)::float8 as next_ms`);
+  const row = rowsOf<{ next_ms: number | string }>(result)[0];
+  return row ? Number(row.next_ms) - (n * 1000) / rate : Date.now();
+}
+
+/**
+ * Endpoints whose circuit cool-down has run out: this worker takes the probe (open → half open,
+ * leased for PROBE_LEASE_S) and claims the endpoint's earliest pending delivery, due or not — one
+ * attempt decides whether the circuit closes.
+ */
+export async function claimProbes(db: Db, limit: number, leaseSeconds: number, orgIds?: string[]): Promise<Claimed[]> {
   if (limit <= 0 || (orgIds && orgIds.length === 0)) return [];
-  const busy = busyEndpoints.length ? sql`and endpoint_id <> all(${pgArray(busyEndpoints)}::text[])` : sql``;
   const orgs = orgIds ? sql`and org_id = any(${pgArray(orgIds)}::text[])` : sql``;
   const result = await db.execute(sql`
-    with candidates as (
-      select id, endpoint_id, next_attempt_at from webhook_deliveries
-      where status = 'pending' and next_attempt_at <= now()
-        and (locked_until is null or locked_until < now()) ${busy} ${orgs}
-      order by next_attempt_at
-      limit ${limit * 20}
-    ), due as (
-      -- Round-robin across endpoints: each endpoint's oldest first, then its second, …
-      select id, row_number() over (partition by endpoint_id order by next_attempt_at, id) as rn
-      from candidates
+    with probing as (
+      update webhook_endpoints set circuit_state = 'half_open', circuit_until = now() + make_interval(secs => ${PROBE_LEASE_S})
+       where id in (
+         select id from webhook_endpoints
+          where status = 'enabled' and circuit_state <> 'closed' and circuit_until <= now() ${orgs}
+          limit ${limit}
+          for update skip locked)
+      returning id
     ), picked as (
-      -- The candidates come from the statement's snapshot; another server may have leased or
-      -- finished one of them since. Conditions on d itself are checked again on the row's
-      -- current version once it is locked (a join condition alone would not be), so such a row
-      -- drops out instead of being leased twice.
-      select d.id from webhook_deliveries d join due on due.id = d.id
-      where due.rn <= ${perEndpoint}
-        and d.status = 'pending' and (d.locked_until is null or d.locked_until < now())
-      order by due.rn, d.next_attempt_at
-      limit ${limit}
-      for update of d skip locked
+      select d.id from probing e
+      cross join lateral (
+        select d.id from webhook_deliveries d
+        where d.endpoint_id = e.id and d.status = 'pending' and (d.locked_until is null or d.locked_until < now())
+          and (d.order_key is null or not exists (
+            select 1 from webhook_deliveries p
+            where p.endpoint_id = d.endpoint_id and p.order_key = d.order_key and p.status = 'pending'
+              and (p.order_seq, p.id) < (d.order_seq, d.id)))
+        order by d.next_attempt_at
+        limit 1
+        for update of d skip locked
+      ) d
     )
     update webhook_deliveries w
        set locked_until = now() + make_interval(secs => ${leaseSeconds}),
            dispatched_at = coalesce(w.dispatched_at, now())
       from picked where w.id = picked.id
-        and w.status = 'pending' and (w.locked_until is null or w.locked_until < now())
-    returning w.id`);
-  return rowsOf<{ id: string }>(result).map((r) => r.id);
+    returning w.id, w.endpoint_id`);
+  return rowsOf<{ id: string; endpoint_id: string }>(result).map((r) => ({ id: r.id, endpointId: r.endpoint_id, sendAt: null }));
 }
 
 export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker {
@@ -79,8 +199,31 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
   const pollMs = options.pollMs ?? 1000;
   // Longer than an attempt can take (15 s), short enough that a crashed worker's deliveries resume soon.
   const leaseSeconds = options.leaseSeconds ?? 30;
+  const slowConcurrency = options.slowConcurrency ?? Math.max(4, Math.floor(concurrency / 4));
+  const slowPerEndpoint = options.slowPerEndpoint ?? 2;
   const inFlightByEndpoint = new Map<string, number>();
-  let inFlight = 0;
+  /** Endpoints this worker treats as slow, until when (ms): refreshed by each slow or failed attempt. */
+  const slowUntil = new Map<string, number>();
+  /** Endpoints that answered quickly lately: they get the full per-endpoint cap (slow start). */
+  const proven = new Set<string>();
+  /** Retry-After pauses this worker has seen, for attempts already claimed and waiting to go. */
+  const pausedLocally = new Map<string, number>();
+  /** Rate-limited endpoints: the last slot handed out and the last send made, by this worker. */
+  const lastSend = new Map<string, number>();
+  const lastSent = new Map<string, number>();
+  const unprovenCap = Math.min(perEndpoint, 2);
+  // Sockets are cheap but not free: however many endpoints hang at once, this many at most.
+  const maxInFlight = options.maxInFlight ?? 8 * concurrency;
+  const SLOW_MEMORY_MS = 60_000;
+  let healthyInFlight = 0;
+  let slowInFlight = 0;
+  const isSlow = (ep: string) => {
+    const until = slowUntil.get(ep);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    slowUntil.delete(ep);
+    return false;
+  };
   let stopped = false;
   let ticking: Promise<number> | null = null;
   let again = false;
@@ -119,37 +262,122 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
       else flushTimer ??= setTimeout(flush, 5);
     });
 
-  const run = (job: Awaited<ReturnType<typeof loadJobs>>[number]) => {
+  const run = (job: Awaited<ReturnType<typeof loadJobs>>[number], slot: number | null) => {
+    let sendAt = slot;
     const ep = job.endpoint.id;
-    inFlight++;
+    let lane: "healthy" | "slow" = isSlow(ep) ? "slow" : "healthy";
+    if (lane === "slow") slowInFlight++;
+    else healthyInFlight++;
     inFlightByEndpoint.set(ep, (inFlightByEndpoint.get(ep) ?? 0) + 1);
-    const p = executeAttempt(job)
-      .then(record)
+    let slowTimer: NodeJS.Timeout | null = null;
+    // Rate-limited: never closer than 1/rate to this worker's previous send to the endpoint,
+    // even when a busy event loop made the earlier one late (late sends must not bunch up).
+    const rate = sendAt === null ? null : currentRate(job.endpoint);
+    if (sendAt !== null && rate) {
+      sendAt = Math.max(sendAt, (lastSend.get(ep) ?? 0) + 1000 / rate);
+      lastSend.set(ep, sendAt);
+      if (lastSend.size > 10_000) lastSend.clear();
+    }
+    const attempt = async () => {
+      if (sendAt !== null && rate) {
+        // Re-check after the timer: a late wake-up still keeps the spacing.
+        for (;;) {
+          const wait = sendAt - Date.now();
+          if (wait <= 0) break;
+          await new Promise((r) => setTimeout(r, wait));
+        }
+        // Claimed synchronously, so two attempts waking together cannot both take the same moment.
+        const at = Math.max(Date.now(), (lastSent.get(ep) ?? 0) + 1000 / rate);
+        lastSent.set(ep, at);
+        if (lastSent.size > 10_000) lastSent.clear();
+        if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
+      }
+      const wait = sendAt === null ? 0 : sendAt - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // The receiver asked for a pause while this one waited for its slot: hand it back unsent.
+      const pausedUntil = pausedLocally.get(ep) ?? 0;
+      if (pausedUntil > Date.now()) {
+        await db.update(webhookDeliveries).set({ lockedUntil: null, nextAttemptAt: new Date(pausedUntil) }).where(eq(webhookDeliveries.id, job.delivery.id));
+        return;
+      }
+      // Still unanswered after SLOW_ATTEMPT_MS: the endpoint is slow, and this attempt's slot
+      // goes back to the healthy lane at once.
+      if (lane === "healthy") {
+        slowTimer = setTimeout(() => {
+          slowUntil.set(ep, Date.now() + SLOW_MEMORY_MS);
+          if (lane !== "healthy") return;
+          lane = "slow";
+          healthyInFlight--;
+          slowInFlight++;
+          kick();
+        }, SLOW_ATTEMPT_MS);
+      }
+      const r = await executeAttempt(job);
+      if (slowTimer) clearTimeout(slowTimer);
+      const cls = r.result ? classify(r.result.status, r.result.error) : "rejected";
+      const retryAfter = backsOff(cls) ? parseRetryAfter(r.result?.headers["retry-after"]) : null;
+      if (retryAfter) {
+        pausedLocally.set(ep, Date.now() + retryAfter * 1000);
+        if (pausedLocally.size > 10_000) pausedLocally.clear();
+      }
+      if (cls === "failure" || cls === "unavailable" || (r.result?.durationMs ?? 0) >= SLOW_ATTEMPT_MS) {
+        slowUntil.set(ep, Date.now() + SLOW_MEMORY_MS);
+        proven.delete(ep);
+      } else if (cls === "success") {
+        slowUntil.delete(ep);
+        if (proven.size > 100_000) proven.clear();
+        proven.add(ep);
+      }
+      await record(r);
+    };
+    const p = attempt()
       .catch((err) => logError("webhook worker", err, { delivery: job.delivery.id }))
       .finally(() => {
-        inFlight--;
+        if (lane === "slow") slowInFlight--;
+        else healthyInFlight--;
         const n = (inFlightByEndpoint.get(ep) ?? 1) - 1;
         if (n <= 0) inFlightByEndpoint.delete(ep);
         else inFlightByEndpoint.set(ep, n);
         running.delete(p);
         // Claim in chunks rather than one query per finished attempt.
-        if (!stopped && (concurrency - inFlight >= Math.max(1, concurrency / 4) || inFlight === 0)) kick();
+        if (!stopped && (concurrency - healthyInFlight >= Math.max(1, concurrency / 4) || healthyInFlight + slowInFlight === 0 || lane === "slow")) kick();
       });
     running.add(p);
   };
 
+  const start = async (claimed: Claimed[]) => {
+    if (claimed.length === 0) return 0;
+    const sendAt = new Map(claimed.map((c) => [c.id, c.sendAt]));
+    const jobs = await loadJobs(db, claimed.map((c) => c.id));
+    for (const job of jobs) run(job, sendAt.get(job.delivery.id) ?? null);
+    return jobs.length;
+  };
+
   const tick = async (): Promise<number> => {
     let started = 0;
+    const orgIds = options.orgIds?.();
+    // Circuit probes: one attempt each, in the slow lane.
+    if (!stopped && slowConcurrency - slowInFlight > 0) {
+      const probes = await claimProbes(db, slowConcurrency - slowInFlight, leaseSeconds, orgIds);
+      for (const p of probes) slowUntil.set(p.endpointId, Date.now() + SLOW_MEMORY_MS);
+      started += await start(probes);
+    }
+    // The healthy lane: every endpoint not known to be slow.
     for (;;) {
-      const free = concurrency - inFlight;
+      const free = Math.min(concurrency - healthyInFlight, maxInFlight - healthyInFlight - slowInFlight);
       if (stopped || free <= 0) break;
-      const busy = [...inFlightByEndpoint].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
-      const ids = await claimDue(db, Math.min(free, 200), perEndpoint, leaseSeconds, busy, options.orgIds?.());
-      if (ids.length === 0) break;
-      const jobs = await loadJobs(db, ids);
-      for (const job of jobs) run(job);
-      started += jobs.length;
-      if (ids.length < Math.min(free, 200)) break;
+      const exclude = [...inFlightByEndpoint].filter(([id, n]) => n >= (proven.has(id) ? perEndpoint : unprovenCap) || isSlow(id)).map(([id]) => id);
+      for (const id of slowUntil.keys()) if (isSlow(id) && !inFlightByEndpoint.has(id)) exclude.push(id);
+      const want = Math.min(free, 200);
+      const claimed = await claimDue(db, { limit: want, perEndpoint, leaseSeconds, exclude, orgIds, unprovenCap, proven: [...proven] });
+      started += await start(claimed);
+      if (claimed.length < want) break;
+    }
+    // The slow lane: slow endpoints, a few attempts each, within their own budget.
+    const free = slowConcurrency - slowInFlight;
+    if (!stopped && free > 0) {
+      const only = [...slowUntil.keys()].filter((id) => isSlow(id) && (inFlightByEndpoint.get(id) ?? 0) < slowPerEndpoint);
+      if (only.length) started += await start(await claimDue(db, { limit: free, perEndpoint: 1, leaseSeconds, only, orgIds }));
     }
     return started;
   };
@@ -182,7 +410,7 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
 
   return {
     get inFlight() {
-      return inFlight;
+      return healthyInFlight + slowInFlight;
     },
     async drain() {
       let total = 0;

@@ -79,3 +79,66 @@ test("add an endpoint, send a test event, read the attempt, re-deliver a real de
     await context.close();
   }
 });
+
+test("set an endpoint's rate, ordering, custom header and receiver auth; secrets stay masked", async () => {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  acceptDialogs(page);
+  const hookUrl = receiver.url("/hooks/delivery-settings");
+  try {
+    const { orgPath } = await signUpNewOwner(page, "Pacing");
+    await page.goto(`${orgPath}/settings/webhooks`);
+    await page.getByLabel("Endpoint URL").fill(hookUrl);
+    await page.getByRole("button", { name: "Add endpoint" }).click();
+    await page.waitForURL(/\/settings\/webhooks\/we_/);
+    const state = page.getByTestId("delivery-state");
+    await state.getByText("no limit").waitFor();
+
+    await page.getByLabel("Rate limit (deliveries per second)").fill("5");
+    await page.getByLabel("Ordering").selectOption("per_record");
+    await page.getByLabel("Custom headers").fill("X-Api-Key: header-secret-value");
+    await page.getByLabel("Receiver authentication").selectOption("bearer");
+    await page.getByLabel("Bearer token").fill("bearer-secret-value");
+    await page.getByRole("button", { name: "Save delivery settings" }).click();
+    await page.getByText("Saved.").waitFor();
+
+    await page.reload();
+    await state.getByText("5/s").waitFor();
+    await state.getByText("per record").waitFor();
+    await state.getByText("Bearer ••••••").waitFor();
+    await state.getByText("headers: X-Api-Key").waitFor();
+    await state.getByText("closed").waitFor();
+    const html = await page.content();
+    assert.ok(!html.includes("header-secret-value") && !html.includes("bearer-secret-value"), "secrets never reach the page");
+
+    // A reserved header is refused with a message, and nothing changes.
+    await page.getByLabel("Custom headers").fill("Content-Type: text/plain");
+    await page.getByRole("button", { name: "Save delivery settings" }).click();
+    await page.getByText(/is reserved/).waitFor();
+
+    // The receiver gets what was configured.
+    await page.reload();
+    await page.getByLabel("Test event type").selectOption("client_created");
+    await page.getByRole("button", { name: "Send test event" }).click();
+    await page.getByTestId("test-result").getByText("Delivered: HTTP 200").waitFor();
+    const got = received.at(-1);
+    assert.equal(got.headers["x-api-key"], "header-secret-value");
+    assert.equal(got.headers.authorization, "Bearer bearer-secret-value");
+
+    // Basic auth: the user name is shown, the password is not.
+    await page.getByLabel("Receiver authentication").selectOption("basic");
+    await page.getByLabel("Username").fill("smarfle");
+    await page.getByLabel("Password", { exact: true }).fill("basic-secret-value");
+    await page.getByRole("button", { name: "Save delivery settings" }).click();
+    await page.getByText("Saved.").waitFor();
+    await page.reload();
+    await state.getByText("Basic smarfle:••••••").waitFor();
+    assert.ok(!(await page.content()).includes("basic-secret-value"));
+    await snapshot(page, "webhook-delivery-settings");
+  } catch (err) {
+    await snapshot(page, "webhook-delivery-settings-failure");
+    throw err;
+  } finally {
+    await context.close();
+  }
+});

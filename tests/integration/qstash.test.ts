@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
 import { SignJWT } from "jose";
 import { Webhook } from "standardwebhooks";
-import { webhookAttempts, webhookDeliveries } from "@/db/schema";
+import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { createRecord } from "@/lib/records/pipeline";
@@ -129,6 +129,42 @@ describe("delivery through QStash", () => {
       expect(await dup.json()).toEqual({ ran: false, decision: null });
       const attempts = await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, delivery!.id));
       expect(attempts.map((a) => a.responseStatus).sort()).toEqual([200, 500]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("applies the same receiver rules: an open circuit or a pause defers the attempt without using it up, then a probe goes", async () => {
+    const receiver = await startReceiver(() => ({ status: 200 }));
+    try {
+      const ep = await createEndpoint(db, org.ctx, { url: receiver.url, event_types: ["client_created"], headers: { "X-Tenant": "acme" } });
+      await createRecord(org.ctx, "client", { name: "Held Hannah" });
+      const [delivery] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+      const openUntil = new Date(Date.now() + 120_000);
+      await db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: openUntil, circuitCooldownSeconds: 60, consecutiveFailures: 10 }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      const before = published.length;
+      const body = JSON.stringify({ delivery_id: delivery!.id, attempt: 1 });
+      expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: false, decision: null });
+      expect(receiver.received).toHaveLength(0);
+      // Re-published for when the cool-down ends, as the same attempt.
+      expect(published).toHaveLength(before + 1);
+      expect(JSON.parse(published.at(-1)!.body)).toEqual({ delivery_id: delivery!.id, attempt: 1 });
+      expect(Number(String(published.at(-1)!.headers["upstash-delay"]).replace("s", ""))).toBeGreaterThanOrEqual(115);
+      const [held] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery!.id));
+      expect(held).toMatchObject({ attemptCount: 0, status: "pending", lockedUntil: null });
+
+      // A receiver's pause defers it the same way.
+      await db.update(webhookEndpoints).set({ circuitState: "closed", circuitUntil: null, pausedUntil: new Date(Date.now() + 30_000) }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: false, decision: null });
+      expect(receiver.received).toHaveLength(0);
+
+      // The cool-down is over: this message is the probe; it succeeds and closes the circuit.
+      await db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: new Date(Date.now() - 1000), pausedUntil: null }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: true, decision: "succeeded" });
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]!.headers["x-tenant"]).toBe("acme");
+      const [closed] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      expect(closed).toMatchObject({ circuitState: "closed", consecutiveFailures: 0 });
     } finally {
       await receiver.close();
     }

@@ -77,6 +77,45 @@ describe("webhooks over the API (REST hooks)", () => {
     }
   });
 
+  it("takes and returns rate_limit, ordering, headers and auth — never a secret — and refuses bad settings without writing", async () => {
+    const created = await call(hooks.POST, {
+      method: "POST",
+      key,
+      body: { url: "http://127.0.0.1:9/settings", rate_limit: 5, ordering: "per_record", headers: { "X-Api-Key": "hdr-secret" }, auth: { type: "oauth2", token_url: "http://127.0.0.1:9/token", client_id: "cid", client_secret: "oauth-secret", scope: "a b" } },
+    });
+    expect(created.status).toBe(201);
+    expectConforms(doc, "post", "/api/v1/webhooks", 201, created.body);
+    expect(created.body).toMatchObject({ rate_limit: 5, effective_rate: 5, ordering: "per_record", headers: ["X-Api-Key"], auth: { type: "oauth2", token_url: "http://127.0.0.1:9/token", client_id: "cid", scope: "a b" }, circuit: { state: "closed" } });
+    expect(JSON.stringify(created.body)).not.toMatch(/hdr-secret|oauth-secret/);
+    const id = created.body.id as string;
+    const patched = await call(hook.PATCH, { method: "PATCH", key, params: { id }, body: { rate_limit: null, ordering: "none", headers: null, auth: { type: "basic", username: "u", password: "pw-secret" } } });
+    expectConforms(doc, "patch", "/api/v1/webhooks/{id}", 200, patched.body);
+    expect(patched.body).toMatchObject({ rate_limit: null, effective_rate: null, ordering: "none", headers: [], auth: { type: "basic", username: "u" } });
+    expect(JSON.stringify(patched.body)).not.toMatch(/pw-secret/);
+
+    const refused = [
+      { rate_limit: 0 },
+      { rate_limit: 1001 },
+      { rate_limit: 2.5 },
+      { ordering: "per_customer" },
+      { headers: { "Content-Type": "text/plain" } },
+      { headers: { "X-Bad": "a\r\nInjected: yes" } },
+      { headers: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-H${i}`, "v"])) },
+      { headers: { "bad name": "v" } },
+      { auth: { type: "bearer" } },
+      { auth: { type: "oauth2", token_url: "ftp://127.0.0.1/token", client_id: "c", client_secret: "s" } },
+      { auth: { type: "digest", token: "x" } },
+    ];
+    for (const body of refused) {
+      const res = await call(hook.PATCH, { method: "PATCH", key, params: { id }, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expectConforms(doc, "patch", "/api/v1/webhooks/{id}", 400, res.body);
+    }
+    const after = await call(hook.GET, { key, params: { id } });
+    expect(after.body).toMatchObject({ rate_limit: null, ordering: "none", headers: [], auth: { type: "basic", username: "u" } });
+    await call(hook.DELETE, { method: "DELETE", key, params: { id } });
+  });
+
   it("serves the events feed newest first, with webhook bodies and cursor pagination", async () => {
     const c = await createRecord(org.ctx, "client", { name: "Feed Fiona" });
     await updateRecord(org.ctx, "client", c.id, { phone: "1" });
@@ -98,6 +137,8 @@ describe("webhooks over the API (REST hooks)", () => {
     const res = await call(eventTypes.GET, { key });
     expectConforms(doc, "get", "/api/v1/event-types", 200, res.body);
     const types = (res.body.data as { type: string }[]).map((t) => t.type);
-    expect(types).toEqual(["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received", "record.created", "record.updated", "record.deleted", "workflow_triggered"]);
+    expect(types).toEqual(["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received", "record.created", "record.updated", "record.deleted", "workflow_triggered",
+      "endpoint.failing", "endpoint.recovered", "endpoint.disabled", "delivery.exhausted", "api_key.expiring", "connector.paused", "import.completed"]);
+    expect((res.body.data as { type: string; group: string }[]).filter((t) => t.group === "operational")).toHaveLength(7);
   });
 });

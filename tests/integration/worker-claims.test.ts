@@ -46,9 +46,9 @@ describe("delivery claims across servers", () => {
     const claimed: string[] = [];
     const loop = async (db: DbHandle["db"]) => {
       for (;;) {
-        const ids = await claimDue(db, 25, 1_000, 60, [], [org.org.id]);
-        if (ids.length === 0) return;
-        claimed.push(...ids);
+        const got = await claimDue(db, { limit: 25, perEndpoint: 1_000, leaseSeconds: 60, orgIds: [org.org.id] });
+        if (got.length === 0) return;
+        claimed.push(...got.map((c) => c.id));
       }
     };
     await Promise.all([handle.db, second.db].flatMap((db) => [loop(db), loop(db), loop(db), loop(db)]));
@@ -66,8 +66,9 @@ describe("delivery claims across servers", () => {
     await handle.db.insert(webhookEvents).values(evt);
     const id = newId("dlv");
     await handle.db.insert(webhookDeliveries).values({ id, orgId: org.org.id, eventId: evt.id, endpointId: endpoint.id, status: "succeeded" });
-    expect(await claimDue(handle.db, 10, 10, 60, [], [org.org.id])).not.toContain(id);
+    const claimIds = async () => (await claimDue(handle.db, { limit: 10, perEndpoint: 10, leaseSeconds: 60, orgIds: [org.org.id] })).map((c) => c.id);
+    expect(await claimIds()).not.toContain(id);
     await handle.db.update(webhookDeliveries).set({ status: "pending" }).where(eq(webhookDeliveries.id, id));
-    expect(await claimDue(handle.db, 10, 10, 60, [], [org.org.id])).toContain(id);
+    expect(await claimIds()).toContain(id);
   });
 });

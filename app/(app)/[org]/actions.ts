@@ -35,6 +35,7 @@ export const revokeApiKey = async (_p: ActionState, fd: FormData) => run("revoke
 export const updateLeadSettings = async (_p: ActionState, fd: FormData) => run("updateLeadSettingsAction", fd);
 export const createWebhook = async (_p: ActionState, fd: FormData) => run("createWebhookAction", fd);
 export const updateWebhook = async (_p: ActionState, fd: FormData) => run("updateWebhookAction", fd);
+export const updateWebhookDelivery = async (_p: ActionState, fd: FormData) => run("updateWebhookDeliveryAction", fd);
 export const rotateWebhookSecret = async (_p: ActionState, fd: FormData) => run("rotateWebhookSecretAction", fd);
 export const revealWebhookSecret = async (_p: ActionState, fd: FormData) => run("revealWebhookSecretAction", fd);
 export const deleteWebhook = async (_p: ActionState, fd: FormData) => run("deleteWebhookAction", fd);

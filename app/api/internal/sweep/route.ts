@@ -3,10 +3,12 @@ import { readText } from "@/lib/http/body";
 import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
 import { connectorRunsSettled, runDueConnectors } from "@/lib/connectors/run";
 import { runHourlyRetention } from "@/lib/audit/retention";
+import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 
 /**
  * QStash's every-minute schedule: re-dispatches deliveries committed but never published, and
- * runs the connectors that are due, and applies the retention rules if no server has this hour.
+ * runs the connectors that are due; in the first sweep of each hour (across every server) it
+ * applies the retention rules and announces API keys about to expire.
  */
 export async function POST(req: Request): Promise<Response> {
   const raw = await readText(req, 16 * 1024).catch(() => null);
@@ -14,7 +16,10 @@ export async function POST(req: Request): Promise<Response> {
   const db = await getDb();
   const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_queued: await runDueConnectors(db) };
   const retention = await runHourlyRetention(db);
-  if (retention.ran) body.retention = retention.result;
+  if (retention.ran) {
+    body.retention = retention.result;
+    body.keys_expiring = await announceExpiringKeys(db);
+  }
   // The runs started here finish within this request (each has a time budget).
   await connectorRunsSettled();
   return Response.json(body);

@@ -3,11 +3,13 @@ import { notFound } from "next/navigation";
 import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
-import { ALL_EVENT_TYPES, EVENT_TYPES } from "@/lib/records/registry";
-import { endpointStats, getEndpoint, listAttempts, listDeliveries } from "@/lib/webhooks/endpoints";
+import { ALL_EVENT_TYPES } from "@/lib/records/registry";
+import { SUBSCRIBABLE_EVENTS, endpointStats, getEndpoint, listAttempts, listDeliveries } from "@/lib/webhooks/endpoints";
 import { Badge, Card, Code, PageHeader } from "@/components/ui/layout";
 import { Select } from "@/components/ui/form";
-import { DeleteEndpoint, EndpointEvents, RedeliverFailed, Redeliver, RevealSecret, RotateSecret, SendTest, ToggleEndpoint } from "@/components/settings/webhooks";
+import { DeleteEndpoint, DeliverySettings, EndpointEvents, RedeliverFailed, Redeliver, RevealSecret, RotateSecret, SendTest, ToggleEndpoint } from "@/components/settings/webhooks";
+import { endpointView } from "@/lib/webhooks/endpoints";
+import { holdReason } from "@/lib/webhooks/controls";
 
 const statusColor = { succeeded: "green", failed: "red", pending: "amber" } as const;
 function isoDaysAgo(days: number): string {
@@ -29,6 +31,10 @@ export default async function EndpointPage({ params, searchParams }: { params: P
   const [deliveries, stats] = await Promise.all([listDeliveries(db, me.org.id, id, { status, eventType: type, cursor: filter.cursor, limit: 25 }), endpointStats(db, me.org.id, id)]);
   const attempts = await listAttempts(db, me.org.id, deliveries.items.map((d) => d.delivery.id));
   const base = `/${me.org.slug}/settings/webhooks/${id}`;
+  const view = endpointView(endpoint);
+  const held = holdReason(endpoint);
+  const circuitColor = { closed: "green", half_open: "amber", open: "red" } as const;
+  const fmtRate = (r: number) => (r >= 1 ? `${Math.round(r * 10) / 10}/s` : `1 per ${Math.round(1 / r)} s`);
   return (
     <>
       <p className="mb-1 text-sm">
@@ -68,7 +74,43 @@ export default async function EndpointPage({ params, searchParams }: { params: P
           <p className="mt-1 text-2xl font-semibold">{stats.p95Ms === null ? "—" : `${Math.round(stats.p95Ms)} ms`}</p>
         </div>
       </div>
-      <div className="mb-6 grid gap-4 lg:grid-cols-2">
+      <Card title="Delivery" description="How Smarfle paces, orders and authenticates deliveries to this receiver.">
+        <dl data-testid="delivery-state" className="mb-4 grid gap-3 text-sm sm:grid-cols-4">
+          <div>
+            <dt className="text-slate-500">Rate</dt>
+            <dd className="font-medium">
+              {view.effective_rate === null ? "no limit" : fmtRate(view.effective_rate)}
+              {view.rate_limit !== null && view.effective_rate !== null && view.effective_rate < view.rate_limit ? <span className="text-slate-500"> (limit {view.rate_limit}/s)</span> : null}
+            </dd>
+            {view.rate_reason ? <dd className="text-xs text-amber-700">{view.rate_reason}</dd> : view.rate_limit !== null ? <dd className="text-xs text-slate-500">the limit you set</dd> : null}
+          </div>
+          <div>
+            <dt className="text-slate-500">Circuit</dt>
+            <dd>
+              <Badge color={circuitColor[endpoint.circuitState]}>{endpoint.circuitState.replace("_", " ")}</Badge>
+              {endpoint.consecutiveFailures > 0 ? <span className="ml-2 text-xs text-slate-500">{endpoint.consecutiveFailures} failures in a row</span> : null}
+            </dd>
+            {held ? <dd className="text-xs text-amber-700">{held}</dd> : null}
+          </div>
+          <div>
+            <dt className="text-slate-500">Ordering</dt>
+            <dd className="font-medium">{view.ordering === "per_record" ? "per record" : "none"}</dd>
+          </div>
+          <div>
+            <dt className="text-slate-500">Authentication</dt>
+            <dd className="font-medium">
+              {view.auth.type === "none" ? "none" : view.auth.type === "bearer" ? "Bearer ••••••" : view.auth.type === "basic" ? `Basic ${view.auth.username}:••••••` : `OAuth 2.0 (${view.auth.client_id} at ${view.auth.token_url})`}
+            </dd>
+            {view.headers.length ? <dd className="font-mono text-xs text-slate-500">headers: {view.headers.join(", ")}</dd> : null}
+          </div>
+        </dl>
+        <DeliverySettings
+          org={me.org.slug}
+          id={id}
+          value={{ rateLimit: view.rate_limit, ordering: view.ordering, headerNames: view.headers, auth: { type: view.auth.type, ...("username" in view.auth ? { username: view.auth.username } : {}), ...("token_url" in view.auth ? { token_url: view.auth.token_url, client_id: view.auth.client_id, scope: view.auth.scope } : {}) } }}
+        />
+      </Card>
+      <div className="mb-6 mt-6 grid gap-4 lg:grid-cols-2">
         <Card title="Send a test event" description="A sample payload, signed with this endpoint's real secret, sent now. Test deliveries never count as failures.">
           <SendTest org={me.org.slug} id={id} events={ALL_EVENT_TYPES} />
         </Card>
@@ -79,7 +121,7 @@ export default async function EndpointPage({ params, searchParams }: { params: P
           </div>
         </Card>
         <Card title="Events">
-          <EndpointEvents org={me.org.slug} id={id} events={EVENT_TYPES} selected={endpoint.eventTypes} />
+          <EndpointEvents org={me.org.slug} id={id} events={SUBSCRIBABLE_EVENTS} selected={endpoint.eventTypes} />
         </Card>
         <Card title="Verify signatures" description="Headers: webhook-id, webhook-timestamp, webhook-signature (also X-Smarfle-Signature, with X-Smarfle-Event).">
           <div className="space-y-2 text-xs">
