@@ -8,10 +8,15 @@ export function errorBody(code: ErrorCode, message: string, details: ErrorDetail
   return { error: { code, message, details, request_id: requestId } };
 }
 
-export function errorResponse(err: AppError, requestId: string, headers: Headers = new Headers()): Response {
-  headers.set("content-type", "application/json; charset=utf-8");
+/** Sets Retry-After for an error that has one: a rate limit's wait, and always for `unavailable`. */
+export function setRetryAfter(headers: Headers, err: AppError): void {
   const retryAfter = err.retryAfterSeconds ?? (err.code === "unavailable" ? UNAVAILABLE_RETRY_AFTER_SECONDS : undefined);
   if (retryAfter !== undefined) headers.set("Retry-After", String(retryAfter));
+}
+
+export function errorResponse(err: AppError, requestId: string, headers: Headers = new Headers()): Response {
+  headers.set("content-type", "application/json; charset=utf-8");
+  setRetryAfter(headers, err);
   return new Response(JSON.stringify(errorBody(err.code, err.message, err.details, requestId)), { status: ERROR_STATUS[err.code], headers });
 }
 

@@ -5,13 +5,12 @@ import { inboundDeliveries, inboundRequests, inboundSources, type InboundSource 
 import { getDb, type Db } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
 import { newId } from "@/lib/ids";
-import { logError } from "@/lib/log";
 import { decrypt } from "@/lib/crypto/encryption";
 import { applyMapping, parseMapping } from "@/lib/mapping/mapping";
 import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
 import { limitAnonymous, rateLimitHeaders } from "@/lib/http/gate";
 import { readText } from "@/lib/http/body";
-import { clientIp, errorBody } from "@/lib/http/respond";
+import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/respond";
 import { getRateLimiter } from "@/lib/rate-limit";
 import { verifyInbound } from "./verify";
 
@@ -93,7 +92,10 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
     headers.set("content-type", "application/json; charset=utf-8");
     return new Response(JSON.stringify(body), { status, headers });
   };
-  const fail = (err: AppError) => respond(err.status, errorBody(err.code, err.message, err.details, requestId));
+  const fail = (err: AppError) => {
+    setRetryAfter(headers, err);
+    return respond(err.status, errorBody(err.code, err.message, err.details, requestId));
+  };
   try {
     const ip = clientIp(req);
     const db = await getDb();
@@ -149,8 +151,7 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
     if (result.error) return fail(result.error);
     return respond(200, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
   } catch (err) {
-    logError("inbound", err, { request_id: requestId, source: sourceId });
-    return fail(new AppError("internal_error", "Something went wrong on our side."));
+    return fail(unexpectedError(err, "inbound", { request_id: requestId, source: sourceId }));
   }
 }
 

@@ -2,13 +2,12 @@ import "server-only";
 import { getDb } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
 import { newId } from "@/lib/ids";
-import { logError } from "@/lib/log";
 import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
 import { createRecord } from "@/lib/records/pipeline";
 import { createRecordCoalesced } from "@/lib/records/coalesce";
 import { authenticate, logKeyedRequest, presentedKey } from "@/lib/http/gate";
 import { readText } from "@/lib/http/body";
-import { clientIp, errorBody } from "@/lib/http/respond";
+import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/respond";
 import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
 import { mapLead } from "./map";
 import { errorPage, thankYouPage } from "./pages";
@@ -182,9 +181,9 @@ async function lead(req: Request, requestId: string, ip: string, seen: { key?: V
     let appErr: AppError;
     if (err instanceof AppError) appErr = err;
     else {
-      logError("leads", err, { request_id: requestId, org: key?.orgId });
-      appErr = new AppError("internal_error", "Something went wrong on our side. Quote the request id when you contact support.");
+      appErr = unexpectedError(err, "leads", { request_id: requestId, org: key?.orgId });
     }
+    setRetryAfter(headers, appErr);
     if (wantsHtml(req, kind)) {
       headers.set("content-type", "text/html; charset=utf-8");
       return new Response(errorPage(appErr, requestId), { status: ERROR_STATUS[appErr.code], headers });

@@ -7,6 +7,7 @@ import { createRateLimiter, setRateLimiter } from "@/lib/rate-limit";
 import { GET as health } from "@/app/api/health/route";
 import { GET as ready } from "@/app/api/ready/route";
 import { GET as me } from "@/app/api/v1/me/route";
+import { POST as lead } from "@/app/api/webhook/leads/route";
 import { call, makeKey } from "../helpers/api";
 import { createTestOrg, dropTestOrgs, uniq, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 
@@ -22,11 +23,13 @@ async function closedPort(): Promise<number> {
 let handle: DbHandle;
 let org: TestOrg;
 let key: string;
+let leadsKey: string;
 
 beforeAll(async () => {
   handle = await useTestDb();
   org = await createTestOrg(handle.db);
   key = (await makeKey(handle.db, org, ["read"])).key;
+  leadsKey = (await makeKey(handle.db, org, ["leads"], "form")).key;
 });
 
 afterAll(async () => {
@@ -75,6 +78,12 @@ describe(`health and readiness (${usingPostgres ? "PostgreSQL" : "PGlite"})`, ()
       expect(api.body).toMatchObject({ error: { code: "unavailable", details: [] } });
       expect((api.body.error as { request_id: string }).request_id).toMatch(/^req_/);
       expect(JSON.stringify(api.body)).not.toMatch(/ECONNREFUSED|at .*\.ts/);
+
+      // Lead capture too: a 503 a form or an ad platform can retry on, never a 500.
+      const captured = await call(lead, { method: "POST", path: "/api/webhook/leads", key: leadsKey, body: { name: "Ada", email: "ada@example.test" } });
+      expect(captured.status).toBe(503);
+      expect(captured.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(captured.body).toMatchObject({ error: { code: "unavailable" } });
     });
     // And once the database is back, the same server answers again.
     expect((await call(me, { key })).status).toBe(200);
