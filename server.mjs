@@ -53,3 +53,35 @@ if (dev) {
 server.listen(port, hostname, () => {
   console.log(`Smarfle ${dev ? "(development) " : ""}listening on http://${hostname ?? "localhost"}:${port}`);
 });
+
+// Graceful shutdown (a deploy, a scale-down): on SIGTERM or SIGINT stop accepting connections,
+// let the requests in progress finish, then stop the background work through the app's shutdown
+// hook (lib/ops/lifecycle.ts: in-flight webhook attempts end — at most 15 s each —, connector runs
+// and imports hand their work back, logs and counters are flushed) and exit 0. A second signal,
+// or SHUTDOWN_DEADLINE_MS, ends the process at once.
+const SHUTDOWN_DEADLINE_MS = 19_000;
+let stopping = false;
+const line = (msg, extra = {}) => console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), pid: process.pid, context: "server", ...extra, msg }));
+async function shutdown(signal) {
+  if (stopping) {
+    line("second signal: exiting now", { signal });
+    process.exit(1);
+  }
+  stopping = true;
+  const started = Date.now();
+  line("shutting down: no new connections; finishing requests and background work", { signal });
+  const deadline = setTimeout(() => {
+    line("shutdown deadline passed: exiting with work unfinished", { signal });
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS);
+  deadline.unref();
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeIdleConnections();
+  // Keep-alive connections close as soon as their current request is answered.
+  server.on("request", (_req, res) => res.setHeader("connection", "close"));
+  const stopBackground = globalThis[Symbol.for("smarfle.shutdown")];
+  await Promise.allSettled([closed, typeof stopBackground === "function" ? stopBackground() : undefined]);
+  line("shut down cleanly", { signal, duration_ms: Date.now() - started });
+  process.exit(0);
+}
+for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => void shutdown(signal));

@@ -5,11 +5,12 @@ import { logError } from "@/lib/log";
 import { flushUsage } from "@/lib/api-keys/usage";
 import { startWorker, type DeliveryWorker } from "@/lib/webhooks/worker";
 import { startQstashDispatcher } from "@/lib/webhooks/qstash";
-import { startConnectorScheduler } from "@/lib/connectors/run";
-import { resumeImports } from "@/lib/imports/imports";
+import { connectorRunsSettled, startConnectorScheduler } from "@/lib/connectors/run";
+import { importsSettled, resumeImports } from "@/lib/imports/imports";
 import { flushRequestLog } from "@/lib/audit/request-log";
 import { startRetentionSchedule } from "@/lib/audit/retention";
 import { watchForPerServerLimits } from "@/lib/ops/fleet";
+import { onShutdown } from "@/lib/ops/lifecycle";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 
 /**
@@ -54,18 +55,15 @@ export async function startBackground(): Promise<void> {
     return;
   }
   const stop = async () => {
-    await worker?.stop();
-    await stopQstash?.();
-    await stopScheduler?.();
-    await stopRetention?.();
     stopImportSweep?.();
     for (const t of keyTimers) clearTimeout(t);
+    // In parallel: in-flight webhook attempts finish; connector runs and imports stop at their
+    // next step (the shutdown signal) and hand their work back for another server to take.
+    await Promise.all([worker?.stop(), stopQstash?.(), stopScheduler?.(), stopRetention?.(), connectorRunsSettled(), importsSettled()]);
     await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
   };
   holder.__smarfleBackground = { stop };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      void stop().finally(() => process.exit(0));
-    });
-  }
+  // `npm start` (server.mjs) calls the shutdown hook on SIGTERM, once it has stopped accepting
+  // requests: in-flight attempts finish, the logs are flushed, then the process exits 0.
+  onShutdown(stop);
 }

@@ -65,7 +65,8 @@ export async function startServer(env, { port, logFile, readyPath = "/" }) {
     if (child.exitCode !== null) return;
     child.kill("SIGTERM");
     const exited = new Promise((r) => child.once("exit", r));
-    const timeout = new Promise((r) => setTimeout(r, 5000, "timeout"));
+    // A graceful shutdown lets in-flight webhook attempts finish (up to 15 s each).
+    const timeout = new Promise((r) => setTimeout(r, 20_000, "timeout"));
     if ((await Promise.race([exited, timeout])) === "timeout") child.kill("SIGKILL");
   };
   try {

@@ -17,6 +17,7 @@ import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { fetchJson } from "./fetch";
 import { getConnector, paginationSchema } from "./connectors";
 import { emitOperationalEvent } from "@/lib/webhooks/operational";
+import { shutdownSignal, shuttingDown } from "@/lib/ops/lifecycle";
 
 /**
  * One connector run: fetch page after page from the source, map each record, write them through
@@ -48,6 +49,8 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
   const budgetMs = runBudgetMs();
   const budgetTimer = setTimeout(() => budget.abort(new AppError("unavailable", `The run took longer than its budget of ${budgetMs / 1000} s and was stopped.`)), budgetMs);
   budgetTimer.unref();
+  // A shutdown stops the run at its next step; it is handed back rather than counted as failed.
+  const signal = AbortSignal.any([budget.signal, shutdownSignal()]);
   const counts = { pages: 0, fetched: 0, created: 0, updated: 0, failed: 0 };
   let cursor = connector.cursor;
   let error: string | null = null;
@@ -66,8 +69,8 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
     let highest = pagination.type === "updated_since" ? cursor : null;
     // At most MAX_PAGES a run; with a cursor, the next run carries on from there.
     while (url && counts.pages < MAX_PAGES) {
-      budget.signal.throwIfAborted();
-      const body = await fetchJson(url, headers, budget.signal);
+      signal.throwIfAborted();
+      const body = await fetchJson(url, headers, signal);
       counts.pages++;
       const list = connector.recordsPath ? getPath(body, connector.recordsPath) : body;
       if (!Array.isArray(list)) throw new AppError("validation_failed", `No list of records at ${connector.recordsPath ? `"${connector.recordsPath}"` : "the top of the response"}.`);
@@ -113,13 +116,15 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
   }
 
   const finished = new Date();
+  const interrupted = error !== null && shuttingDown();
+  if (interrupted) error = "The run was interrupted by a server shutdown; the connector runs again at once on another server.";
   const ok = error === null;
   await db.transaction(async (tx) => {
     await tx
       .update(connectorRuns)
       .set({ status: ok ? "succeeded" : "failed", finishedAt: finished, durationMs: finished.getTime() - started.getTime(), ...counts, error, cursorAfter: ok ? cursor : connector.cursor, leaseUntil: null })
       .where(eq(connectorRuns.id, runId));
-    const failures = ok ? 0 : connector.consecutiveFailures + 1;
+    const failures = ok ? 0 : interrupted ? connector.consecutiveFailures : connector.consecutiveFailures + 1;
     const pause = failures >= PAUSE_AFTER_FAILURES;
     await tx
       .update(connectors)
@@ -128,7 +133,7 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
         cursor: ok ? cursor : connector.cursor,
         consecutiveFailures: failures,
         lastRunAt: finished,
-        nextRunAt: new Date(finished.getTime() + connector.intervalMinutes * 60_000),
+        nextRunAt: interrupted ? finished : new Date(finished.getTime() + connector.intervalMinutes * 60_000),
         lockedUntil: null,
         ...(pause ? { status: "paused" as const, pausedReason: `${failures} runs failed in a row; last error: ${error}` } : {}),
       })
@@ -253,6 +258,7 @@ const executing = new Map<string, Promise<void>>();
  * have started; `settled()` waits for them to end.
  */
 export async function pumpConnectorRuns(db: Db, options: { orgIds?: string[] } = {}): Promise<number> {
+  if (shuttingDown()) return 0;
   await expireLeases(db);
   const claimed = await claimRuns(db, MAX_RUNS_PER_SERVER - executing.size, options.orgIds);
   for (const { id, connectorId } of claimed) {

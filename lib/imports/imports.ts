@@ -16,6 +16,7 @@ import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { pgErrorCode } from "@/lib/db-utils";
 import { countRows, formatOf, readRows, type FileFormat } from "./readers";
 import { emitOperationalEvent } from "@/lib/webhooks/operational";
+import { ShutdownError, shuttingDown } from "@/lib/ops/lifecycle";
 
 /**
  * File import: the upload is streamed to disk, then read row by row and written in batches of
@@ -194,7 +195,13 @@ function settle(id: string) {
   waiters.delete(id);
 }
 
+/** Waits until this server runs no import (graceful shutdown, tests). */
+export async function importsSettled(): Promise<void> {
+  while (running.size > 0) await new Promise((r) => setTimeout(r, 50));
+}
+
 function pump(db: Db): Promise<void> {
+  if (shuttingDown()) return Promise.resolve();
   if (pumping) {
     pumpAgain = true;
     return pumping;
@@ -295,7 +302,11 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
         continue;
       }
       batch.push({ line: row.line, values: row.values });
-      if (batch.length >= BATCH) await flush();
+      if (batch.length >= BATCH) {
+        // A shutdown stops between two committed batches; the import is handed back (below).
+        if (shuttingDown()) throw new ShutdownError();
+        await flush();
+      }
     }
     await flush();
     const [done] = await db.update(imports).set({ status: "completed", finishedAt: new Date() }).where(eq(imports.id, id)).returning();
@@ -305,7 +316,11 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
     await emitOperationalEvent(db, job.orgId, "import.completed", { id, file_name: done!.filename, record_type: done!.recordType, total: done!.total, created: done!.created, updated: done!.updated, failed: done!.failed, link: `settings/imports/${id}` });
     fs.rmSync(file, { force: true });
   } catch (err) {
-    if (err instanceof AppError) await fail(err.code, describe(err));
+    if (err instanceof ShutdownError) {
+      // Not an interruption that counts: another server (or this one, restarted) carries on from
+      // the last committed batch at once.
+      await db.update(imports).set({ status: "pending", heartbeatAt: null, attempts: sql`greatest(${imports.attempts} - 1, 0)` }).where(eq(imports.id, id));
+    } else if (err instanceof AppError) await fail(err.code, describe(err));
     else {
       await fail("internal_error", `The file could not be read: ${(err as Error).message}`);
       logError("import", err, { import: id });
