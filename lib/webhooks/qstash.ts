@@ -8,6 +8,7 @@ import { logError } from "@/lib/log";
 import { rowsOf } from "@/lib/db-utils";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { outboxSignal } from "./outbox";
+import { runAfterResponse } from "@/lib/http/after";
 
 /**
  * The QStash driver. Each attempt is a QStash message, delayed for retries, addressed to our own
@@ -139,6 +140,8 @@ export function startQstashDispatcher(db: Db): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const kick = () => {
     running = running.then(() => dispatchPending(db, client)).catch((err) => logError("qstash dispatch", err));
+    // Inside a request: keep a serverless function alive until the publish is done.
+    runAfterResponse(() => running);
   };
   outboxSignal.on("deliveries", kick);
   ensureSweepSchedule(client).catch((err) => logError("qstash schedule", err));
