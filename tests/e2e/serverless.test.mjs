@@ -26,7 +26,9 @@ const STARTER_LIMIT = 60;
 test("serverless mode on the Upstash and QStash stand-ins gives the same results as self-hosted", { skip: !process.env.DATABASE_URL && "needs DATABASE_URL (serverless mode runs on PostgreSQL)", timeout: 150_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-serverless-"));
   const secrets = { upstash: `up_${randomBytes(24).toString("hex")}`, qstash: `qs_${randomBytes(24).toString("hex")}`, current: `sig_${randomBytes(24).toString("hex")}`, next: `sig_${randomBytes(24).toString("hex")}` };
-  const upstash = await startUpstashRedis({ redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", token: secrets.upstash });
+  // One Redis for both modes: self-hosted talks to it directly, serverless through the REST stand-in.
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const upstash = await startUpstashRedis({ redisUrl, token: secrets.upstash });
   const qstash = await startQstash({ token: secrets.qstash, currentSigningKey: secrets.current, nextSigningKey: secrets.next });
   const source = await startSource();
   const servers = [];
@@ -52,7 +54,7 @@ test("serverless mode on the Upstash and QStash stand-ins gives the same results
       WEBHOOK_RETRY_SCHEDULE: "0,3,6",
     };
     const [selfPort, lessPort] = [await freePort(), await freePort()];
-    const selfHosted = { ...base, DATABASE_URL: await scratchDatabase("self"), PORT: String(selfPort), APP_URL: `http://127.0.0.1:${selfPort}` };
+    const selfHosted = { ...base, REDIS_URL: redisUrl, DATABASE_URL: await scratchDatabase("self"), PORT: String(selfPort), APP_URL: `http://127.0.0.1:${selfPort}` };
     const serverless = {
       ...base,
       DATABASE_URL: await scratchDatabase("less"),
@@ -206,7 +208,10 @@ async function story(mode, server, { starterKey, admin, leadsKey }, source) {
       events.set(r.headers["webhook-id"], seen);
     }
     const leadIds = new Set(leads.map((l) => l.id));
+    const ready = await fetch(`${server.url}/api/ready`);
     return {
+      // Ready means the database and the rate-limit store (Redis, or Upstash over REST) answer.
+      ready: { status: ready.status, checks: (await ready.json()).checks },
       limit: await starterBurst(server, starterKey),
       leads: { created: leads.filter((l) => l.object === "client" && l.status === "lead").length, listed: listed.data.filter((c) => leadIds.has(c.id)).length },
       deliveries: {
