@@ -77,10 +77,12 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
 
 /**
  * Raised after a transaction that queued deliveries has committed, so a dispatcher in this
- * process can pick them up at once instead of waiting for its next poll.
+ * process can pick them up at once instead of waiting for its next poll. Kept on globalThis:
+ * Next.js bundles instrumentation (where the dispatcher listens) apart from the route handlers
+ * (where commits happen), and each bundle would otherwise hold an emitter of its own.
  */
-export const outboxSignal = new EventEmitter();
-outboxSignal.setMaxListeners(50);
+const holder = globalThis as unknown as { __smarfleOutboxSignal?: EventEmitter };
+export const outboxSignal = (holder.__smarfleOutboxSignal ??= new EventEmitter().setMaxListeners(50));
 
 export function signalDeliveriesCommitted(orgId: string, count: number): void {
   if (count > 0) outboxSignal.emit("deliveries", { orgId, count });

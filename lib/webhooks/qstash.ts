@@ -10,6 +10,7 @@ import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { outboxSignal } from "./outbox";
 import { PROBE_LEASE_S, currentRate } from "./controls";
 import { reserveSlots } from "./worker";
+import { runAfterResponse } from "@/lib/http/after";
 
 /**
  * The QStash driver. Each attempt is a QStash message, delayed for retries, addressed to our own
@@ -193,6 +194,8 @@ export function startQstashDispatcher(db: Db): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const kick = () => {
     running = running.then(() => dispatchPending(db, client)).catch((err) => logError("qstash dispatch", err));
+    // Inside a request: keep a serverless function alive until the publish is done.
+    runAfterResponse(() => running);
   };
   outboxSignal.on("deliveries", kick);
   ensureSweepSchedule(client).catch((err) => logError("qstash schedule", err));
