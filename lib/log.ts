@@ -100,10 +100,6 @@ export function logInfo(context: string, message: string, fields: Fields = {}): 
 }
 
 /** One line for an expected event (a refused sign-in, a lock-out): no stack, no secrets. */
-export function logEvent(context: string, fields: Record<string, string | number | boolean | null | undefined>): void {
-  const extra = Object.entries(fields)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === "string" && /[\s"=]/.test(v) ? JSON.stringify(v) : v}`)
-    .join(" ");
-  console.info(`[${context}] ${extra}`);
+export function logEvent(context: string, fields: Fields): void {
+  logger().info({ context, ...fields }, String(fields.event ?? context));
 }
