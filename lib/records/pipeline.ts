@@ -386,22 +386,11 @@ function outboxEvents(def: RecordTypeDef, ch: Change): OutboxEvent[] {
   return eventsForChange(def, ch.before, ch.after).map((type) => ({ type, recordType: def.type, recordId: data.id, data, previous: ch.previous }));
 }
 
-// A burst of leads (an import, a bulk call) becomes one summary instead of a notification each.
-const LEAD_NOTIFY_LIMIT = 5;
-
+/** The notifications the record type's hook asks for about the records this write created. */
 function notificationsFor(def: RecordTypeDef, changes: Change[], each = false): NotificationInput[] {
-  if (def.type !== "client") return [];
-  const leads = changes.filter((ch) => !ch.before && ch.after?.status === "lead").map((ch) => ch.after!);
-  if (leads.length === 0) return [];
-  if (leads.length > LEAD_NOTIFY_LIMIT && !each) {
-    return [{ kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead" }];
-  }
-  return leads.map((l) => ({
-    kind: "lead",
-    title: `New lead: ${String(l.name)}`,
-    body: [l.email, l.phone, l.source ? `via ${String(l.source)}` : null].filter(Boolean).join(" · ") || null,
-    link: `records/clients/${l.id}`,
-  }));
+  if (!def.notifyOnCreate) return [];
+  const created = changes.filter((ch) => !ch.before && ch.after).map((ch) => ch.after!);
+  return created.length ? def.notifyOnCreate(created, { each }) : [];
 }
 
 function toColumns(def: RecordTypeDef, values: Record<string, unknown>): Record<string, unknown> {

@@ -13,6 +13,9 @@ import {
   workOrders,
 } from "@/db/schema";
 import type { IdPrefix } from "@/lib/ids";
+import type { LifecycleEvent } from "@/lib/events/names";
+import type { NotificationInput } from "@/lib/notifications/notify";
+import { leadNotifications } from "@/lib/leads/notifications";
 
 /**
  * One entry per record type: its table, its fields (from which the zod schemas, the API shape
@@ -45,7 +48,7 @@ export interface FieldDef {
 interface Transition {
   field: string;
   to: string;
-  event: string;
+  event: LifecycleEvent;
 }
 
 export interface RecordTypeDef {
@@ -64,9 +67,11 @@ export interface RecordTypeDef {
   titleField: string;
   /** Columns `q` searches (case-insensitive substring). */
   searchFields: string[];
-  createdEvent?: string;
-  updatedEvent?: string;
+  createdEvent?: LifecycleEvent;
+  updatedEvent?: LifecycleEvent;
   transitions: Transition[];
+  /** Who hears of new records of this type: the pipeline calls it with the records a write created. */
+  notifyOnCreate?: (created: Record<string, unknown>[], options: { each: boolean }) => NotificationInput[];
 }
 
 const statusField = (options: readonly string[], name = "status"): FieldDef => ({
@@ -104,6 +109,7 @@ export const registry: Record<RecordType, RecordTypeDef> = {
     createdEvent: "client_created",
     updatedEvent: "client_updated",
     transitions: [],
+    notifyOnCreate: leadNotifications,
   },
   opportunity: {
     type: "opportunity",
@@ -201,23 +207,7 @@ export function recordTypeBySlug(slug: string): RecordTypeDef | undefined {
   return Object.values(registry).find((d) => d.slug === slug);
 }
 
-/** Every event name a webhook endpoint can subscribe to. */
-export const LIFECYCLE_EVENTS = [
-  "client_created",
-  "client_updated",
-  "work_order_created",
-  "work_order_completed",
-  "invoice_sent",
-  "invoice_paid",
-  "booking_received",
-] as const;
-export const GENERIC_EVENTS = ["record.created", "record.updated", "record.deleted"] as const;
-export const EVENT_TYPES = [...LIFECYCLE_EVENTS, ...GENERIC_EVENTS] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-/** Sent by a workflow rule to the endpoint it names, whatever that endpoint subscribes to. */
-export const WORKFLOW_EVENT = "workflow_triggered" as const;
-/** Every event Smarfle sends: the catalog, the events feed, test events. */
-export const ALL_EVENT_TYPES = [...EVENT_TYPES, WORKFLOW_EVENT] as const;
+export { ALL_EVENT_TYPES, EVENT_TYPES, GENERIC_EVENTS, LIFECYCLE_EVENTS, WORKFLOW_EVENT, type EventType } from "@/lib/events/names";
 
 // ---------------------------------------------------------------------------------------------
 // Schemas, derived from the field definitions.

@@ -1,4 +1,5 @@
 import { ALL_EVENT_TYPES, WORKFLOW_EVENT, registry, type RecordType } from "@/lib/records/registry";
+import type { RecordEventName } from "@/lib/events/names";
 import { OPERATIONAL_EVENTS, OPERATIONAL_EVENT_INFO, type OperationalEvent } from "./operational-events";
 
 /** The event catalog: every event an endpoint can subscribe to, with a sample payload. */
@@ -11,7 +12,7 @@ const SAMPLE_RECORDS: Record<RecordType, Record<string, unknown>> = {
   booking: { service: "Standard home clean (2h)", client_id: "cli_00VblSAMPLE0000000000001", starts_at: "2026-12-02T14:00:00.000Z", ends_at: "2026-12-02T16:00:00.000Z", status: "confirmed" },
 };
 
-export const EVENT_DESCRIPTIONS: Record<string, { description: string; recordType: RecordType | null }> = {
+export const EVENT_DESCRIPTIONS: Record<RecordEventName, { description: string; recordType: RecordType | null }> = {
   client_created: { description: "A client was created — including every lead captured from a form.", recordType: "client" },
   client_updated: { description: "A client changed; `previous` holds the changed fields' old values.", recordType: "client" },
   work_order_created: { description: "A work order was created.", recordType: "work_order" },
@@ -44,7 +45,7 @@ export function sampleRecord(type: RecordType): Record<string, unknown> {
 const RECORD_TYPE_INDEX: Record<RecordType, number> = { client: 1, opportunity: 2, work_order: 3, invoice: 4, booking: 5 };
 
 /** The `data` and `previous` a sample of this event carries. */
-export function sampleEvent(type: string): { recordType: RecordType; data: Record<string, unknown>; previous: Record<string, unknown> | null } {
+export function sampleEvent(type: RecordEventName): { recordType: RecordType; data: Record<string, unknown>; previous: Record<string, unknown> | null } {
   const recordType = EVENT_DESCRIPTIONS[type]?.recordType ?? "client";
   const data = sampleRecord(recordType);
   let previous: Record<string, unknown> | null = null;

@@ -4,20 +4,8 @@
  * They are delivered, signed, like any event — but only to endpoints that subscribe to them by
  * name (an endpoint subscribed to "every event" keeps receiving record events only).
  */
-export const OPERATIONAL_EVENTS = [
-  "endpoint.failing",
-  "endpoint.recovered",
-  "endpoint.disabled",
-  "delivery.exhausted",
-  "api_key.expiring",
-  "connector.paused",
-  "import.completed",
-] as const;
-export type OperationalEvent = (typeof OPERATIONAL_EVENTS)[number];
-
-export function isOperationalEvent(type: string): type is OperationalEvent {
-  return (OPERATIONAL_EVENTS as readonly string[]).includes(type);
-}
+export { OPERATIONAL_EVENTS, isOperationalEvent, type OperationalEvent } from "@/lib/events/names";
+import type { OperationalEvent } from "@/lib/events/names";
 
 /** What each event is about: the `data.object` and the record type stored with the event. */
 export const OPERATIONAL_EVENT_INFO: Record<OperationalEvent, { object: string; description: string; title: (d: Record<string, unknown>) => string }> = {

@@ -5,9 +5,10 @@ import { webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema"
 import type { Executor } from "@/db/client";
 import { newId } from "@/lib/ids";
 import { insertRows } from "@/lib/db-utils";
+import type { EventName } from "@/lib/events/names";
 
 export interface OutboxEvent {
-  type: string;
+  type: EventName;
   recordType: string;
   recordId: string;
   data: Record<string, unknown>;

@@ -1,0 +1,22 @@
+import type { NotificationInput } from "@/lib/notifications/notify";
+
+/**
+ * The record registry's notification hook for clients: a new client with status `lead` tells the
+ * team. A burst of leads (an import, a bulk call) becomes one summary instead of a notification
+ * each, unless the caller coalesced single creates and wants each one (`each`).
+ */
+const LEAD_NOTIFY_LIMIT = 5;
+
+export function leadNotifications(created: Record<string, unknown>[], options: { each: boolean }): NotificationInput[] {
+  const leads = created.filter((r) => r.status === "lead");
+  if (leads.length === 0) return [];
+  if (leads.length > LEAD_NOTIFY_LIMIT && !options.each) {
+    return [{ kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead" }];
+  }
+  return leads.map((l) => ({
+    kind: "lead",
+    title: `New lead: ${String(l.name)}`,
+    body: [l.email, l.phone, l.source ? `via ${String(l.source)}` : null].filter(Boolean).join(" · ") || null,
+    link: `records/clients/${String(l.id)}`,
+  }));
+}
