@@ -28,6 +28,8 @@ const token = randomBytes(24).toString("base64url");
 globalThis[Symbol.for("smarfle.peer-token")] = token;
 
 const port = Number(arg("-p", "--port") ?? process.env.PORT ?? 3000);
+// The app builds links in mail from PORT when APP_URL is unset: keep it true to -p.
+process.env.PORT = String(port);
 const hostname = arg("-H", "--hostname");
 
 const { default: next } = await import("next");
