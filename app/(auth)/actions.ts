@@ -7,7 +7,7 @@ import { z } from "zod";
 import { getDb } from "@/db/client";
 import { auth, signIn, signOut } from "@/lib/auth/next-auth";
 import { toActionError, type ActionResult } from "@/lib/auth/action";
-import { checkSignUpAllowed } from "@/lib/auth/sign-up-limits";
+import { checkAccountRequestAllowed } from "@/lib/auth/account-limits";
 import { changePassword, registerAccount, requestPasswordReset, resetPassword, sendVerificationEmail, signOutEverywhere, verifyEmail, accountOf } from "@/lib/auth/account";
 import { acceptInvitation, signUpFromInvitation } from "@/lib/orgs/invitations";
 import { clientAddress } from "@/lib/http/client-address";
@@ -59,7 +59,7 @@ export async function signUpAction(_prev: FormState, fd: FormData): Promise<Form
   const input = signUpInput.safeParse(Object.fromEntries(fd));
   if (!input.success) return { ok: false, error: { code: "validation_failed", message: "Please fill in every field.", details: [] } };
   try {
-    await checkSignUpAllowed(clientAddress({ headers: await headers() }));
+    await checkAccountRequestAllowed("sign_up", clientAddress({ headers: await headers() }));
     const { sentTo } = await registerAccount(await getDb(), input.data);
     return { ok: true, data: { sentTo } };
   } catch (err) {
@@ -94,7 +94,7 @@ export async function resendVerificationAction(): Promise<FormState> {
 
 export async function forgotPasswordAction(_prev: FormState, fd: FormData): Promise<FormState> {
   try {
-    await checkSignUpAllowed(clientAddress({ headers: await headers() }));
+    await checkAccountRequestAllowed("password_reset", clientAddress({ headers: await headers() }));
     await requestPasswordReset(await getDb(), str(fd, "email"));
     return { ok: true, data: { message: "If an account exists for this address, we sent it a link to choose a new password. It works for one hour." } };
   } catch (err) {
@@ -149,7 +149,7 @@ export async function acceptInvitationAction(_prev: FormState, fd: FormData): Pr
 export async function signUpFromInvitationAction(_prev: FormState, fd: FormData): Promise<FormState> {
   let slug: string;
   try {
-    await checkSignUpAllowed(clientAddress({ headers: await headers() }));
+    await checkAccountRequestAllowed("sign_up", clientAddress({ headers: await headers() }));
     const joined = await signUpFromInvitation(await getDb(), str(fd, "token"), { name: str(fd, "name"), password: str(fd, "password") });
     slug = joined.org.slug;
     await signIn("credentials", { email: joined.email, password: str(fd, "password"), redirect: false });

@@ -2,7 +2,7 @@
 
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select } from "@/components/ui/form";
-import { changeMemberRole, inviteMember, removeMember, resendInvitation, revokeInvitation } from "@/app/(app)/[org]/actions";
+import { changeMemberRole, inviteMember, removeMember, resendInvitation, revokeApiKey, revokeInvitation, rotateSourceSecret, rotateWebhookSecret } from "@/app/(app)/[org]/actions";
 
 const roles = ["member", "admin", "owner"] as const;
 
@@ -73,5 +73,30 @@ export function InvitationControls({ org, id, email }: { org: string; id: string
         <SubmitButton variant="danger">Revoke</SubmitButton>
       </ActionForm>
     </div>
+  );
+}
+
+const secretShown = (data: unknown) => {
+  const secret = (data as { secret?: string } | null)?.secret;
+  return secret ? (
+    <span className="text-xs text-green-800">
+      New secret (shown once): <code className="break-all">{secret}</code>
+    </span>
+  ) : (
+    <span className="text-xs text-green-700">Done.</span>
+  );
+};
+
+/** One click per credential someone who left could still use. */
+export function DepartureControls({ org, kind, id, label }: { org: string; kind: "api_key" | "webhook_endpoint" | "inbound_source"; id: string; label: string }) {
+  const action = kind === "api_key" ? revokeApiKey : kind === "webhook_endpoint" ? rotateWebhookSecret : rotateSourceSecret;
+  const verb = kind === "api_key" ? "Revoke" : "Rotate secret";
+  return (
+    <ActionForm action={action} refresh={kind === "api_key"} success={secretShown} confirm={`${verb}: ${label}? The sender or integration using it must be given the new one.`}>
+      <input type="hidden" name="org" value={org} />
+      <input type="hidden" name="id" value={id} />
+      {kind === "webhook_endpoint" ? <input type="hidden" name="grace" value="none" /> : null}
+      <SubmitButton variant="danger">{verb}</SubmitButton>
+    </ActionForm>
   );
 }

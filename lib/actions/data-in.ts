@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { INBOUND_KINDS } from "@/db/schema";
-import { createSource, deleteSource, revealSourceSecret, updateSource } from "@/lib/inbound/sources";
+import { createSource, deleteSource, revealSourceSecret, rotateSourceSecret, updateSource } from "@/lib/inbound/sources";
 import { reprocessRequest } from "@/lib/inbound/receive";
 import { createConnector, deleteConnector, updateConnector } from "@/lib/connectors/connectors";
 import { kickConnectorRuns, runConnectorNow } from "@/lib/connectors/run";
@@ -41,6 +41,13 @@ export const updateSourceAction = defineOrgAction({
     });
     return { id: s.id };
   },
+});
+
+export const rotateSourceSecretAction = defineOrgAction({
+  name: "inbound.rotate_secret",
+  role: "admin",
+  input: z.object({ org: z.string(), id }),
+  run: async (ctx, input) => ({ secret: await rotateSourceSecret(ctx.db, uiChange(ctx), input.id) }),
 });
 
 export const revealSourceSecretAction = defineOrgAction({

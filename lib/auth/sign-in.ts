@@ -79,15 +79,17 @@ export async function checkCredentials(db: Executor, raw: unknown, ip: string): 
 /** One failure on the user's row, atomically; the one that reaches the limit locks and notifies. */
 async function countFailure(db: Executor, userId: string, email: string, ip: string, now: Date): Promise<void> {
   const { limit, windowSeconds } = SIGN_IN_LIMITS.perAccount;
-  const windowStart = new Date(now.getTime() - windowSeconds * 1000);
-  const lockedUntil = new Date(now.getTime() + windowSeconds * 1000);
-  const fresh = sql`(${users.failedSignInsSince} is null or ${users.failedSignInsSince} <= ${windowStart})`;
+  // ISO strings: postgres.js does not serialise a Date inside a raw sql fragment.
+  const at = now.toISOString();
+  const windowStart = new Date(now.getTime() - windowSeconds * 1000).toISOString();
+  const lockedUntil = new Date(now.getTime() + windowSeconds * 1000).toISOString();
+  const fresh = sql`(${users.failedSignInsSince} is null or ${users.failedSignInsSince} <= ${windowStart}::timestamptz)`;
   const count = sql`(case when ${fresh} then 1 else ${users.failedSignIns} + 1 end)`;
   const [row] = await db
     .update(users)
     .set({
       failedSignIns: sql`${count}`,
-      failedSignInsSince: sql`case when ${fresh} then ${now}::timestamptz else ${users.failedSignInsSince} end`,
+      failedSignInsSince: sql`case when ${fresh} then ${at}::timestamptz else ${users.failedSignInsSince} end`,
       signInLockedUntil: sql`case when ${count} >= ${limit} then ${lockedUntil}::timestamptz else ${users.signInLockedUntil} end`,
     })
     .where(eq(users.id, userId))

@@ -78,6 +78,23 @@ export async function revealSourceSecret(db: Db, ctx: ChangeContext, id: string)
   return decrypt(s.secretCiphertext, { orgId: ctx.orgId, column: "inbound_sources.secret" });
 }
 
+/**
+ * A new secret, at once (the sender must be given it): for a secret someone who has left has seen.
+ * The answer holds the new secret, shown once.
+ */
+export async function rotateSourceSecret(db: Db, ctx: ChangeContext, id: string): Promise<string> {
+  const s = await getSource(db, ctx.orgId, id);
+  const secret = newSecret(s.kind);
+  await db.transaction(async (tx) => {
+    await tx
+      .update(inboundSources)
+      .set({ secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "inbound_sources.secret" }), updatedAt: new Date() })
+      .where(and(eq(inboundSources.orgId, ctx.orgId), eq(inboundSources.id, id)));
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "inbound_source.secret_rotated", targetType: "inbound_source", targetId: id }]);
+  });
+  return secret;
+}
+
 export async function updateSource(db: Db, ctx: ChangeContext, id: string, input: unknown): Promise<InboundSource> {
   const r = sourcePatch.safeParse(input);
   if (!r.success) throw new AppError("validation_failed", "Invalid inbound source.", zodDetails(r.error.issues));

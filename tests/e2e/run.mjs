@@ -2,7 +2,7 @@
 // tests in tests/e2e with Node's test runner, stop the server. Uses DATABASE_URL when set, else a
 // throwaway embedded database. Set E2E_SKIP_BUILD=1 to reuse an existing .next build, and
 // E2E_ONLY=<part of a file name> to run only the matching test files.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -60,12 +60,13 @@ try {
     .readdirSync(path.join(root, "tests/e2e"))
     .filter((f) => f.endsWith(".test.mjs") && (!process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY)))
     .map((f) => path.join("tests/e2e", f));
-  const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
+  // Not spawnSync: this process must keep answering SMTP while the tests run.
+  const run = spawn(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
     cwd: root,
     env: { ...env, E2E_BASE_URL: server.url },
     stdio: "inherit",
   });
-  code = run.status ?? 1;
+  code = await new Promise((resolve) => run.once("exit", (status) => resolve(status ?? 1)));
   // One answered API request, so the log has an access line to check even when few tests ran.
   await fetch(`${server.url}/api/v1/me`).catch(() => {});
   await server.stop();

@@ -4,7 +4,7 @@ import { eq, inArray } from "drizzle-orm";
 import { users } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { checkCredentials, SIGN_IN_LIMITS } from "@/lib/auth/sign-in";
-import { checkSignUpAllowed, SIGN_UP_LIMITS } from "@/lib/auth/sign-up-limits";
+import { ACCOUNT_REQUEST_LIMITS, checkAccountRequestAllowed } from "@/lib/auth/account-limits";
 import { hashPassword, MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES, needsRehash, verifyPassword } from "@/lib/auth/password";
 import { createUser } from "@/lib/orgs/service";
 import { randomIp } from "../helpers/api";
@@ -39,7 +39,8 @@ async function newUser() {
   return user;
 }
 
-describe("sign-in throttling", () => {
+// Each attempt costs a real scrypt hash (128 MiB, N=2^17): slow on a busy machine.
+describe("sign-in throttling", { timeout: 120_000 }, () => {
   it("locks an account after 10 failures from any addresses, the right password included, tells its owner, and reopens after the window", async () => {
     const user = await newUser();
     const { limit, windowSeconds } = SIGN_IN_LIMITS.perAccount;
@@ -68,7 +69,7 @@ describe("sign-in throttling", () => {
     expect((await checkCredentials(db, { email: user.email, password }, randomIp())).ok).toBe(true);
   });
 
-  it("limits attempts per address, across accounts", { timeout: 120_000 }, async () => {
+  it("limits attempts per address, across accounts", async () => {
     const ip = randomIp();
     for (let i = 0; i < SIGN_IN_LIMITS.perAddress.limit; i++) {
       expect(await checkCredentials(db, { email: `${uniq("nobody")}@example.test`, password: "x" }, ip)).toEqual({ ok: false, reason: "invalid" });
@@ -116,8 +117,10 @@ describe("password hashing", () => {
 describe("sign-up limits", () => {
   it("refuses sign-ups past the per-address limit, naming when to come back", async () => {
     const ip = randomIp();
-    for (let i = 0; i < SIGN_UP_LIMITS.perAddress.limit; i++) await checkSignUpAllowed(ip);
-    await expect(checkSignUpAllowed(ip)).rejects.toMatchObject({ code: "rate_limited", message: expect.stringMatching(/Try again in \d+ minute/) });
-    await checkSignUpAllowed(randomIp());
+    for (let i = 0; i < ACCOUNT_REQUEST_LIMITS.perAddress.limit; i++) await checkAccountRequestAllowed("sign_up", ip);
+    await expect(checkAccountRequestAllowed("sign_up", ip)).rejects.toMatchObject({ code: "rate_limited", message: expect.stringMatching(/sign-ups from here\. Try again in \d+ minute/) });
+    // Another address, and another kind of request from the same address, are not affected.
+    await checkAccountRequestAllowed("sign_up", randomIp());
+    await checkAccountRequestAllowed("password_reset", ip);
   });
 });

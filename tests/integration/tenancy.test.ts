@@ -115,6 +115,7 @@ function inputFor(name: string, org: string): Record<string, unknown> {
       return { org, name: "mine", kind: "shopify", mapping: JSON.stringify({ target: "client", fields: { name: "n" } }) };
     case "updateSourceAction":
       return { org, id: bSourceId, enabled: "false" };
+    case "rotateSourceSecretAction":
     case "revealSourceSecretAction":
     case "deleteSourceAction":
       return { org, id: bSourceId };

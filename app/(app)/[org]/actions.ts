@@ -47,6 +47,7 @@ export const startImportDraft = async (_p: ActionState, fd: FormData) => run("st
 export const importStatus = async (_p: ActionState, fd: FormData) => run("importStatusAction", fd, { revalidate: false });
 export const createSource = async (_p: ActionState, fd: FormData) => run("createSourceAction", fd);
 export const updateSource = async (_p: ActionState, fd: FormData) => run("updateSourceAction", fd);
+export const rotateSourceSecret = async (_p: ActionState, fd: FormData) => run("rotateSourceSecretAction", fd, { revalidate: false });
 export const revealSourceSecret = async (_p: ActionState, fd: FormData) => run("revealSourceSecretAction", fd, { revalidate: false });
 export const deleteSource = async (_p: ActionState, fd: FormData) => run("deleteSourceAction", fd);
 export const reprocessInbound = async (_p: ActionState, fd: FormData) => run("reprocessInboundAction", fd);

@@ -2,9 +2,10 @@ import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
 import { hasRole, listMembers } from "@/lib/orgs/service";
 import { listOpenInvitations } from "@/lib/orgs/invitations";
+import { listDepartures } from "@/lib/orgs/departures";
 import { emailUnavailableReason } from "@/lib/email/send";
 import { Badge, Card, PageHeader, Table, Td, Th } from "@/components/ui/layout";
-import { InvitationControls, InviteMemberForm, MemberControls } from "@/components/settings/members";
+import { DepartureControls, InvitationControls, InviteMemberForm, MemberControls } from "@/components/settings/members";
 
 const day = (d: Date) => d.toLocaleDateString("en-US", { dateStyle: "medium", timeZone: "UTC" });
 
@@ -14,7 +15,11 @@ export default async function MembersPage({ params }: { params: Promise<{ org: s
   const db = await getDb();
   const owner = hasRole(me.role, "owner");
   const admin = hasRole(me.role, "admin");
-  const [members, invitations] = await Promise.all([listMembers(db, me.org.id), admin ? listOpenInvitations(db, me.org.id) : Promise.resolve([])]);
+  const [members, invitations, departures] = await Promise.all([
+    listMembers(db, me.org.id),
+    admin ? listOpenInvitations(db, me.org.id) : Promise.resolve([]),
+    admin ? listDepartures(db, me.org.id) : Promise.resolve([]),
+  ]);
   const noEmail = emailUnavailableReason();
   return (
     <>
@@ -54,6 +59,41 @@ export default async function MembersPage({ params }: { params: Promise<{ org: s
           </Table>
         </Card>
       ) : null}
+      {departures.map((d) => (
+        <Card
+          key={d.userId}
+          title={`${d.label} was ${d.what === "removed" ? "removed" : "demoted below admin"} on ${day(d.at)}`}
+          description="What they created or saw that still works. Revoke or rotate each, then give the new secret to whatever uses it."
+          className="mb-4"
+        >
+          <ul className="divide-y divide-slate-100 text-sm" aria-label={`Credentials ${d.label} could still use`}>
+            {d.apiKeys.map((k) => (
+              <li key={k.id} className="flex items-center justify-between gap-3 py-2">
+                <span>
+                  API key <strong>{k.name}</strong> <code className="text-xs">{k.prefix}…</code> (they created it)
+                </span>
+                <DepartureControls org={me.org.slug} kind="api_key" id={k.id} label={`API key ${k.name}`} />
+              </li>
+            ))}
+            {d.webhookEndpoints.map((e) => (
+              <li key={e.id} className="flex items-center justify-between gap-3 py-2">
+                <span>
+                  Webhook signing secret of <code className="text-xs">{e.url}</code> (they saw it)
+                </span>
+                <DepartureControls org={me.org.slug} kind="webhook_endpoint" id={e.id} label={`the webhook secret of ${e.url}`} />
+              </li>
+            ))}
+            {d.inboundSources.map((s) => (
+              <li key={s.id} className="flex items-center justify-between gap-3 py-2">
+                <span>
+                  Inbound source secret of <strong>{s.name}</strong> (they saw it)
+                </span>
+                <DepartureControls org={me.org.slug} kind="inbound_source" id={s.id} label={`the secret of ${s.name}`} />
+              </li>
+            ))}
+          </ul>
+        </Card>
+      ))}
       <Table>
         <thead className="bg-slate-50">
           <tr>
