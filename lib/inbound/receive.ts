@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { createHash } from "node:crypto";
 import { inboundDeliveries, inboundRequests, inboundSources, type InboundSource } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
@@ -76,13 +76,17 @@ async function process(db: Db, source: InboundSource, rawBody: string): Promise<
 }
 
 /**
- * The delivery id a provider gives each event (the same on its retries): a repeat is a replay.
- * The generic kind has none, so its body's digest stands in.
+ * What identifies a delivery, so a repeat is recognised as a replay. Standard Webhooks signs its
+ * `webhook-id`, so that id alone is enough. Shopify's `X-Shopify-Webhook-Id` is not covered by
+ * its signature — a replayer could change it — so the body's digest is remembered beside it, and
+ * a request matching either is a repeat. The generic kind has no id: the body's digest stands in.
  */
-export function deliveryIdOf(kind: InboundSource["kind"], headers: Headers, rawBody: string): string {
+export function deliveryIdsOf(kind: InboundSource["kind"], headers: Headers, rawBody: string): string[] {
+  const digest = `sha256:${createHash("sha256").update(rawBody, "utf8").digest("hex")}`;
   const given = kind === "standard_webhooks" ? headers.get("webhook-id") : kind === "shopify" ? headers.get("x-shopify-webhook-id") : null;
-  if (given && given.length <= 200) return `id:${given}`;
-  return `sha256:${createHash("sha256").update(rawBody, "utf8").digest("hex")}`;
+  const id = given && given.length <= 200 ? `id:${given}` : null;
+  if (kind === "standard_webhooks" && id) return [id];
+  return id ? [id, digest] : [digest];
 }
 
 export async function handleInbound(req: Request, sourceId: string): Promise<Response> {
@@ -132,9 +136,15 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
     if (!limited.success) return fail(new AppError("rate_limited", `This source accepts ${PER_SOURCE_RPM} requests per minute.`));
 
     // Replay protection: the first request to claim a delivery id processes it.
-    const deliveryId = deliveryIdOf(source.kind, req.headers, raw);
-    const claimed = await db.insert(inboundDeliveries).values({ sourceId: source.id, deliveryId }).onConflictDoNothing().returning({ deliveryId: inboundDeliveries.deliveryId });
-    if (claimed.length === 0) {
+    const deliveryIds = deliveryIdsOf(source.kind, req.headers, raw);
+    const claimed = await db
+      .insert(inboundDeliveries)
+      .values(deliveryIds.map((deliveryId) => ({ sourceId: source.id, deliveryId })))
+      .onConflictDoNothing()
+      .returning({ deliveryId: inboundDeliveries.deliveryId });
+    if (claimed.length < deliveryIds.length) {
+      // Seen before under one of its ids: give back what this request claimed, and write nothing.
+      await releaseDelivery(db, source.id, claimed.map((c) => c.deliveryId));
       await log({ verified: true, status: "duplicate", httpStatus: 200 });
       return respond(200, { object: "inbound_result", request_id: requestId, record_id: null, outcome: "duplicate" });
     }
@@ -142,11 +152,11 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
     try {
       result = await process(db, source, raw);
     } catch (err) {
-      await releaseDelivery(db, source.id, deliveryId);
+      await releaseDelivery(db, source.id, deliveryIds);
       throw err;
     }
     // A delivery that failed may be sent again (after the mapping or the data is fixed).
-    if (result.error) await releaseDelivery(db, source.id, deliveryId);
+    if (result.error) await releaseDelivery(db, source.id, deliveryIds);
     await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
     if (result.error) return fail(result.error);
     return respond(200, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
@@ -155,8 +165,9 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
   }
 }
 
-function releaseDelivery(db: Db, sourceId: string, deliveryId: string) {
-  return db.delete(inboundDeliveries).where(and(eq(inboundDeliveries.sourceId, sourceId), eq(inboundDeliveries.deliveryId, deliveryId)));
+async function releaseDelivery(db: Db, sourceId: string, deliveryIds: string[]) {
+  if (deliveryIds.length === 0) return;
+  await db.delete(inboundDeliveries).where(and(eq(inboundDeliveries.sourceId, sourceId), inArray(inboundDeliveries.deliveryId, deliveryIds)));
 }
 
 /** At most `max` bytes of `text`, cut on a character boundary. */

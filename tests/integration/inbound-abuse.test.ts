@@ -105,6 +105,9 @@ describe("replay protection", () => {
     const headers = { "x-shopify-hmac-sha256": shopifySig(shop.secret, body), "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043" };
     expect((await send(shop.id, body, headers)).body).toMatchObject({ outcome: "created" });
     for (let i = 0; i < 3; i++) expect(await send(shop.id, body, headers)).toMatchObject({ status: 200, body: { outcome: "duplicate" } });
+    // The id is not covered by Shopify's signature: a replay under a new id, or none, is still a repeat.
+    expect((await send(shop.id, body, { ...headers, "x-shopify-webhook-id": "0f9c2a61-0000-4000-8000-000000000000" })).body).toMatchObject({ outcome: "duplicate" });
+    expect((await send(shop.id, body, { "x-shopify-hmac-sha256": headers["x-shopify-hmac-sha256"] })).body).toMatchObject({ outcome: "duplicate" });
     expect(await clientCount("sh-1")).toBe(1);
 
     const generic = await createSource("hmac_sha256_hex");
