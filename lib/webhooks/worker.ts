@@ -7,7 +7,8 @@ import { rowsOf } from "@/lib/db-utils";
 import { executeAttempt, loadJobs, outcomeOf, recordAttempts, type AttemptOutcome, type AttemptRecord } from "./deliver";
 import { outboxSignal } from "./outbox";
 import { PROBE_LEASE_S, RESERVE_AHEAD_S, SLOW_ATTEMPT_MS, backsOff, classify, currentRate } from "./controls";
-import { parseRetryAfter } from "./schedule";
+import { ATTEMPT_TIMEOUT_MS, parseRetryAfter } from "./schedule";
+import { TOKEN_TIMEOUT_MS } from "./receiver-auth";
 
 /**
  * The local delivery worker: runs in every app instance. It claims due deliveries with
@@ -193,12 +194,19 @@ export async function claimProbes(db: Db, limit: number, leaseSeconds: number, o
   return rowsOf<{ id: string; endpoint_id: string }>(result).map((r) => ({ id: r.id, endpointId: r.endpoint_id, sendAt: null }));
 }
 
+/**
+ * The longest an attempt can hold its delivery: with OAuth, a token request and the POST, and
+ * after a 401 a second token request and POST; plus the wait for a rate-limited endpoint's send
+ * slot, and a margin for writing the attempt down. Another worker may claim it only after that.
+ */
+export const LEASE_SECONDS = Math.ceil((2 * (TOKEN_TIMEOUT_MS + ATTEMPT_TIMEOUT_MS)) / 1000) + RESERVE_AHEAD_S + 10;
+
 export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker {
   const concurrency = options.concurrency ?? 128;
   const perEndpoint = options.perEndpoint ?? 8;
   const pollMs = options.pollMs ?? 1000;
-  // Longer than an attempt can take (15 s), short enough that a crashed worker's deliveries resume soon.
-  const leaseSeconds = options.leaseSeconds ?? 30;
+  // Longer than an attempt can take, short enough that a crashed worker's deliveries resume soon.
+  const leaseSeconds = options.leaseSeconds ?? LEASE_SECONDS;
   const slowConcurrency = options.slowConcurrency ?? Math.max(4, Math.floor(concurrency / 4));
   const slowPerEndpoint = options.slowPerEndpoint ?? 2;
   const inFlightByEndpoint = new Map<string, number>();
