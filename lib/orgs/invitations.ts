@@ -1,4 +1,5 @@
 import "server-only";
+import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Executor } from "@/db/client";
 import { invitations, memberships, organizations, users, type Invitation, type Organization, type Role } from "@/db/schema";
@@ -63,6 +64,7 @@ export async function inviteMember(db: Executor, ctx: ChangeContext & { inviterR
   const role = parseOr(roleSchema, input.role, "role") as Role;
   assertMayInvite(ctx.inviterRole, role);
   requireEmail();
+  await limitOutbound(ctx.orgId, "invitation");
   const { token, hash } = newLinkToken();
   const { invitation, org } = await db.transaction(async (tx) => {
     const org = await assertSeatFree(tx, ctx.orgId);
@@ -98,6 +100,7 @@ async function openInvitation(tx: Executor, orgId: string, id: string): Promise<
 
 export async function resendInvitation(db: Executor, ctx: ChangeContext & { inviterRole: Role; inviterEmail: string }, id: string): Promise<void> {
   requireEmail();
+  await limitOutbound(ctx.orgId, "invitation");
   const { token, hash } = newLinkToken();
   const { inv, org } = await db.transaction(async (tx) => {
     const inv = await openInvitation(tx, ctx.orgId, id);

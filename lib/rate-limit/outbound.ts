@@ -5,11 +5,13 @@ import { getRateLimiter } from "./index";
 /**
  * Requests Smarfle sends to a third-party host on an admin's say-so — a test event, a connector's
  * "run now" — are limited per organization, whichever door asks (settings UI or API), so nobody
- * can turn Smarfle into a cannon aimed at someone else's server.
+ * can turn Smarfle into a cannon aimed at someone else's server (or inbox).
  */
 export const OUTBOUND_LIMITS = {
   test_event: { perMinute: 10, what: "test events" },
   connector_run: { perMinute: 10, what: "connector runs started by hand" },
+  // Every invitation is an email from our mail server: its reputation carries everyone's mail.
+  invitation: { perMinute: 10, what: "invitation emails" },
 } as const;
 
 export type OutboundKind = keyof typeof OUTBOUND_LIMITS;

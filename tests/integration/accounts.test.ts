@@ -6,6 +6,7 @@ import { changePassword, registerAccount, requestPasswordReset, resetPassword, s
 import { checkCredentials } from "@/lib/auth/sign-in";
 import { currentSessionVersion } from "@/lib/auth/session-version";
 import { hashToken } from "@/lib/auth/tokens";
+import { OUTBOUND_LIMITS } from "@/lib/rate-limit/outbound";
 import { acceptInvitation, inviteMember, listOpenInvitations, lookupInvitation, resendInvitation, revokeInvitation, signUpFromInvitation } from "@/lib/orgs/invitations";
 import { findUserByEmail, getMembership } from "@/lib/orgs/service";
 import { randomIp } from "../helpers/api";
@@ -93,6 +94,17 @@ describe("sign-up and verification", () => {
 });
 
 describe("invitations", () => {
+  it("sends at most OUTBOUND_LIMITS.invitation invitation emails a minute per organization, resends included", async () => {
+    const owner = await verifiedOwner();
+    const limit = OUTBOUND_LIMITS.invitation.perMinute;
+    const first = await inviteMember(db, owner.ctx, { email: address("many"), role: "member" });
+    for (let i = 1; i < limit - 1; i++) await inviteMember(db, owner.ctx, { email: address("many"), role: "member" });
+    await resendInvitation(db, owner.ctx, first.id);
+    await expect(inviteMember(db, owner.ctx, { email: address("many"), role: "member" })).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: expect.any(Number) });
+    await expect(resendInvitation(db, owner.ctx, first.id)).rejects.toMatchObject({ code: "rate_limited" });
+    expect(await listOpenInvitations(db, owner.orgId)).toHaveLength(limit - 1);
+  });
+
   it("invites an address: the link works once, for a new account, which joins with the invited role, verified", async () => {
     const owner = await verifiedOwner();
     const email = address("invitee");
