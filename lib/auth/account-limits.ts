@@ -1,4 +1,5 @@
 import "server-only";
+import { addressBucket } from "@/lib/http/client-address";
 import { AppError } from "@/lib/errors";
 import { getRateLimiter } from "@/lib/rate-limit";
 import { logEvent } from "@/lib/log";
@@ -21,7 +22,7 @@ export async function checkAccountRequestAllowed(kind: AccountRequest, ip: strin
   const limiter = await getRateLimiter();
   const { perAddress, global } = ACCOUNT_REQUEST_LIMITS;
   const [address, all] = await Promise.all([
-    limiter.limit(`${kind}:address:${ip}`, perAddress.limit, perAddress.windowSeconds),
+    limiter.limit(`${kind}:address:${addressBucket(ip)}`, perAddress.limit, perAddress.windowSeconds),
     limiter.limit(`${kind}:global`, global.limit, global.windowSeconds),
   ]);
   if (address.success && all.success) return;

@@ -1,4 +1,5 @@
 import "server-only";
+import { addressBucket } from "@/lib/http/client-address";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Executor } from "@/db/client";
@@ -43,7 +44,7 @@ export async function checkCredentials(db: Executor, raw: unknown, ip: string): 
   const { perAddress, global } = SIGN_IN_LIMITS;
   const [globalResult, addressResult] = await Promise.all([
     limiter.limit("signin:global", global.limit, global.windowSeconds),
-    limiter.limit(`signin:address:${ip}`, perAddress.limit, perAddress.windowSeconds),
+    limiter.limit(`signin:address:${addressBucket(ip)}`, perAddress.limit, perAddress.windowSeconds),
   ]);
   if (!globalResult.success || !addressResult.success) {
     const blocking = !addressResult.success ? addressResult : globalResult;

@@ -72,3 +72,16 @@ export function clientAddress(req: { headers: Headers }): string {
   }
   return UNKNOWN_ADDRESS;
 }
+
+/**
+ * The unit a per-address rate limit counts: an IPv4 address, or an IPv6 address's /64 network —
+ * one subscriber commonly holds a whole /64, so counting single IPv6 addresses would let a client
+ * rotate through fresh buckets at will.
+ */
+export function addressBucket(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const ip = ipaddr.parse(address);
+  if (ip.kind() !== "ipv6") return ip.toString();
+  const parts = (ip as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
+  return `${parts.join(":")}::/64`;
+}

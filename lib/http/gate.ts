@@ -1,4 +1,5 @@
 import "server-only";
+import { addressBucket } from "@/lib/http/client-address";
 import type { ApiScope } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
 import { AppError } from "@/lib/errors";
@@ -90,7 +91,7 @@ export async function limitForKey(key: VerifiedKey): Promise<RateLimitOutcome> {
 
 export async function limitAnonymous(ip: string, rpm = ANONYMOUS_RPM, bucket = "anon"): Promise<RateLimitOutcome> {
   const limiter = await getRateLimiter();
-  return limiter.limit(`${bucket}:ip:${ip}`, rpm, WINDOW_SECONDS);
+  return limiter.limit(`${bucket}:ip:${addressBucket(ip)}`, rpm, WINDOW_SECONDS);
 }
 
 /**

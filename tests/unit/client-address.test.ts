@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { clientAddress } from "@/lib/http/client-address";
+import { addressBucket, clientAddress } from "@/lib/http/client-address";
 import { resetEnvCache } from "@/lib/env";
 import { peerHeader } from "../helpers/peer";
 
@@ -33,5 +33,15 @@ describe("the client address", () => {
     expect(clientAddress(req({ ...peer, "x-forwarded-for": "203.0.113.5" }))).toBe("10.0.0.2");
     // Not an address: the peer, never the string as a bucket key.
     expect(clientAddress(req({ ...peer, "x-forwarded-for": "x".repeat(500) + ", 10.0.0.3" }))).toBe("10.0.0.2");
+  });
+});
+
+describe("per-address rate-limit buckets", () => {
+  it("count an IPv4 address alone and an IPv6 address by its /64", () => {
+    expect(addressBucket("203.0.113.7")).toBe("203.0.113.7");
+    expect(addressBucket("2001:db8:1:2::1")).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("2001:db8:1:2:ffff:ffff:ffff:fffe")).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("2001:db8:1:3::1")).not.toBe(addressBucket("2001:db8:1:2::1"));
+    expect(addressBucket("unknown")).toBe("unknown");
   });
 });
