@@ -33,6 +33,14 @@ export const DRAFT_TTL_HOURS = 24;
 /** Finished imports, with their error rows, are kept this long. */
 export const FINISHED_IMPORT_RETENTION_DAYS = 30;
 const BATCH = 1000;
+/** A batch is also written once its cells hold this much text: rows can be up to 1 MB each. */
+const BATCH_MAX_CHARS = 16 * 1024 * 1024;
+
+function cellChars(values: Record<string, unknown>): number {
+  let n = 0;
+  for (const v of Object.values(values)) if (typeof v === "string") n += v.length;
+  return n;
+}
 
 export const uploadsDir = () => path.join(process.cwd(), ".data", "imports");
 const fileOf = (job: Pick<ImportJob, "id" | "format">) => path.join(uploadsDir(), `${job.id}.${job.format}`);
@@ -153,8 +161,12 @@ export function importView(j: ImportJob) {
  * A row as jsonb can hold it. JSON.stringify escapes NUL as \u0000 and writes only lone
  * surrogates as \udXXX escapes (pairs stay raw), so both are easy to find in its output.
  */
+/** A failed row keeps at most this much of each cell: enough to find it, not a copy of a hostile file. */
+export const ERROR_CELL_MAX_CHARS = 1_000;
+
 function storable(values: Record<string, unknown>): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(values).replace(/\\u0000/g, "").replace(/\\ud[89a-f][0-9a-f]{2}/gi, "\\ufffd"));
+  const cut = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" && v.length > ERROR_CELL_MAX_CHARS ? `${v.slice(0, ERROR_CELL_MAX_CHARS)}…` : v]));
+  return JSON.parse(JSON.stringify(cut).replace(/\\u0000/g, "").replace(/\\ud[89a-f][0-9a-f]{2}/gi, "\\ufffd"));
 }
 
 function describe(err: AppError): string {
@@ -289,10 +301,12 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
     let skip = job.processed;
     let mapping: Mapping | null = job.mapping ? parseMapping(job.mapping) : null;
     let batch: { line: number; values: Record<string, unknown> }[] = [];
+    let batchChars = 0;
     const flush = async () => {
       if (batch.length === 0) return;
       const rows = batch;
       batch = [];
+      batchChars = 0;
       await writeBatch(db, job.id, type, mapping!, rows, ctx);
     };
     for await (const row of readRows(file, format)) {
@@ -302,7 +316,8 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
         continue;
       }
       batch.push({ line: row.line, values: row.values });
-      if (batch.length >= BATCH) {
+      batchChars += cellChars(row.values);
+      if (batch.length >= BATCH || batchChars >= BATCH_MAX_CHARS) {
         // A shutdown stops between two committed batches; the import is handed back (below).
         if (shuttingDown()) throw new ShutdownError();
         await flush();

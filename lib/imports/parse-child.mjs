@@ -187,6 +187,14 @@ async function* dataRows(path, format, limits) {
 let rows = null;
 let headers = [];
 
+const REPLY_MAX_CHARS = 8 * 1024 * 1024;
+
+function cellChars(row) {
+  let n = 0;
+  for (const v of row.cells) if (typeof v === "string") n += v.length;
+  return n;
+}
+
 async function answer(msg) {
   if (msg.type === "open") {
     rows = dataRows(msg.path, msg.format, msg.limits);
@@ -203,13 +211,20 @@ async function answer(msg) {
     }
   }
   if (msg.type === "next") {
+    // A reply ends at `count` rows or REPLY_MAX_CHARS of cell text, whichever comes first: rows
+    // may be up to a megabyte each (shared strings make that cheap to build), and the parent
+    // holds the reply in the server's own heap.
     const batch = [];
+    let chars = 0;
     for (;;) {
-      if (batch.length >= msg.count) return { type: "rows", headers, rows: batch, done: false };
+      if (batch.length >= msg.count || (batch.length > 0 && chars >= REPLY_MAX_CHARS)) return { type: "rows", headers, rows: batch, done: false };
       const next = await rows.next();
       if (next.done) return { type: "rows", headers, rows: batch, done: true };
       if (next.value.headers) headers = next.value.headers;
-      else batch.push(next.value);
+      else {
+        batch.push(next.value);
+        chars += cellChars(next.value);
+      }
     }
   }
   return null;

@@ -61,3 +61,32 @@ export async function writeWideCsv(path, columns, rows) {
   out.end();
   await once(out, "close");
 }
+
+/**
+ * A small workbook whose rows are each just under the 1 MB row limit: one 30,000-character shared
+ * string referenced by `cells` cells per row. Every row is legal; together they inflate to
+ * rows × cells × 30,000 characters from a file of a few kilobytes.
+ * @param {string} path @param {number} rows @param {number} cells @returns {Promise<void>}
+ */
+export async function writeAmplifiedXlsx(path, rows, cells = 30) {
+  const column = (i) => (i < 26 ? String.fromCharCode(65 + i) : String.fromCharCode(64 + Math.floor(i / 26)) + String.fromCharCode(65 + (i % 26)));
+  const header = Array.from({ length: cells }, (_, i) => `<c r="${column(i)}1" t="inlineStr"><is><t>${i === 0 ? "Name" : `Notes ${i}`}</t></is></c>`).join("");
+  async function* sheet() {
+    yield `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">${header}</row>`;
+    for (let r = 2; r <= rows + 1; r++) yield `<row r="${r}">${Array.from({ length: cells }, (_, i) => `<c r="${column(i)}${r}" t="s"><v>0</v></c>`).join("")}</row>`;
+    yield "</sheetData></worksheet>";
+  }
+  const strings = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>${"W".repeat(30_000)}</t></si></sst>`;
+  const out = fs.createWriteStream(path);
+  const archive = archiver("zip", { zlib: { level: 9 } });
+  archive.pipe(out);
+  archive.append(CONTENT_TYPES, { name: "[Content_Types].xml" });
+  archive.append(ROOT_RELS, { name: "_rels/.rels" });
+  archive.append(WORKBOOK, { name: "xl/workbook.xml" });
+  archive.append(WORKBOOK_RELS, { name: "xl/_rels/workbook.xml.rels" });
+  archive.append(strings, { name: "xl/sharedStrings.xml" });
+  archive.append(Readable.from(sheet()), { name: "xl/worksheets/sheet1.xml" });
+  const closed = once(out, "close");
+  await archive.finalize();
+  await closed;
+}

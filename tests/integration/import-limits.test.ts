@@ -12,11 +12,11 @@ import { parse } from "csv-parse/sync";
 import { newId } from "@/lib/ids";
 import { isAppError } from "@/lib/errors";
 import { IMPORT_LIMITS } from "@/lib/imports/readers";
-import { previewFile, startImport, uploadsDir } from "@/lib/imports/imports";
+import { ERROR_CELL_MAX_CHARS, previewFile, startImport, uploadsDir } from "@/lib/imports/imports";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { makeKey, randomIp } from "../helpers/api";
 import { waitFor } from "../helpers/receiver";
-import { writeWideCsv, writeXlsxBomb } from "../helpers/hostile-files.mjs";
+import { writeAmplifiedXlsx, writeWideCsv, writeXlsxBomb } from "../helpers/hostile-files.mjs";
 import { writeCsv } from "../helpers/sheets";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-import-limits-"));
@@ -179,4 +179,19 @@ describe("import files are bounded", () => {
     expect(rows[2]!.slice(2)).toEqual(["'@SUM(1)", "'-2", "'\tx"]);
     for (const cell of rows.flat()) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
   }, 60_000);
+
+  it("takes legal rows of nearly 1 MB each in bounded batches, and keeps failed rows cut short", async () => {
+    // 33 KB of workbook, 120 rows of 30 cells sharing one 30,000-character string.
+    const file = path.join(tmp, "amplified.xlsx");
+    await writeAmplifiedXlsx(file, 120);
+    const { done, key } = await importToEnd(file);
+    // The names are far too long: every row fails validation and goes to the error file.
+    expect(done).toMatchObject({ status: "completed", total: 120, failed: 120, created: 0 });
+    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), {
+      params: Promise.resolve({ id: done.id }),
+    });
+    const rows = parse(await res.text()) as string[][];
+    expect(rows).toHaveLength(121);
+    for (const cell of rows.slice(1).flatMap((r) => r.slice(2))) expect(cell.length).toBeLessThanOrEqual(ERROR_CELL_MAX_CHARS + 1);
+  }, 120_000);
 });
