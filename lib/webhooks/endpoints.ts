@@ -34,15 +34,19 @@ export const MAX_CUSTOM_HEADERS = 20;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 
 const headersSchema = z
-  .record(
-    z
-      .string()
-      .regex(HEADER_NAME, "must be a valid header name (letters, digits, - and a few symbols, at most 100)")
-      .refine((n) => !(RESERVED_HEADERS as readonly string[]).includes(n.toLowerCase()), { message: `is reserved: Smarfle sets ${RESERVED_HEADERS.join(", ")} itself` }),
-    z.string().max(2000, "must be at most 2000 characters").regex(/^[^\r\n\0]*$/, "must not contain line breaks"),
-  )
-  .refine((h) => Object.keys(h).length <= MAX_CUSTOM_HEADERS, { message: `at most ${MAX_CUSTOM_HEADERS} headers` })
-  .refine((h) => new Set(Object.keys(h).map((k) => k.toLowerCase())).size === Object.keys(h).length, { message: "a header name appears twice" });
+  .record(z.string(), z.string().max(2000, "must be at most 2000 characters").regex(/^[^\r\n\0]*$/, "must not contain line breaks"))
+  .superRefine((h, ctx) => {
+    const names = Object.keys(h);
+    if (names.length > MAX_CUSTOM_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CUSTOM_HEADERS} headers` });
+    const seen = new Set<string>();
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "is not a valid header name (letters, digits, - and a few symbols, at most 100)" });
+      else if ((RESERVED_HEADERS as readonly string[]).includes(lower)) ctx.addIssue({ code: "custom", path: [name], message: `${name} is reserved: Smarfle sets ${RESERVED_HEADERS.join(", ")} itself` });
+      if (seen.has(lower)) ctx.addIssue({ code: "custom", path: [name], message: "appears twice" });
+      seen.add(lower);
+    }
+  });
 
 const secretString = z.string().min(1).max(2000).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
 const authSchema = z.discriminatedUnion("type", [
