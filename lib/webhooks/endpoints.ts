@@ -68,13 +68,25 @@ export const endpointInput = z.object({
   description: z.string().trim().max(500).nullable().optional(),
   /** Empty or omitted: every record event (operational events must be named). */
   event_types: eventTypesSchema.optional(),
-  /** Deliveries per second at most; null: no limit. */
-  rate_limit: z.number().int().min(RATE_LIMIT_MIN).max(RATE_LIMIT_MAX).nullable().optional(),
-  ordering: z.enum(["none", "per_record"]).optional(),
-  /** Static headers sent with every delivery; stored encrypted and shown by name only. Null clears them. */
-  headers: headersSchema.nullable().optional(),
-  /** How Smarfle authenticates to the receiver; secrets are stored encrypted and never shown. */
-  auth: authSchema.optional(),
+  rate_limit: z
+    .number()
+    .int()
+    .min(RATE_LIMIT_MIN)
+    .max(RATE_LIMIT_MAX)
+    .nullable()
+    .optional()
+    .meta({ description: "Deliveries per second at most (1–1,000); null: no limit. A 429/503 lowers the effective rate below it for a while." }),
+  ordering: z
+    .enum(["none", "per_record"])
+    .optional()
+    .meta({ description: "per_record: deliveries about one record go in version order, one at a time (a failed delivery is given up and the next goes)." }),
+  headers: headersSchema
+    .nullable()
+    .optional()
+    .meta({ description: `Static headers sent with every delivery (at most ${MAX_CUSTOM_HEADERS}); stored encrypted, returned by name only. Null removes them. Refused: ${RESERVED_HEADERS.join(", ")}.` }),
+  auth: authSchema
+    .optional()
+    .meta({ description: "How Smarfle authenticates to the receiver: none, bearer, basic, or oauth2 (client credentials; the token is cached and fetched anew on a 401). Secrets are never returned." }),
 });
 export const endpointPatch = endpointInput.partial().extend({ enabled: z.boolean().optional() });
 
