@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { ALL_EVENT_TYPES } from "@/lib/records/registry";
+import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { createEndpoint, deleteEndpoint, redeliver, redeliverFailed, revealSecret, rotateEndpointSecret, sendTestEvent, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { defineOrgAction, uiChange } from "@/lib/auth/action";
@@ -120,7 +120,7 @@ export const deleteWebhookAction = defineOrgAction({
 export const sendTestWebhookAction = defineOrgAction({
   name: "webhooks.send_test",
   role: "admin",
-  input: z.object({ org: z.string(), id, eventType: z.enum(ALL_EVENT_TYPES) }),
+  input: z.object({ org: z.string(), id, eventType: z.enum(CATALOG_EVENT_TYPES) }),
   async run(ctx, input) {
     const { deliveryId, outcome } = await sendTestEvent(ctx.db, uiChange(ctx), input.id, input.eventType);
     return { deliveryId, status: outcome.status, durationMs: outcome.durationMs, succeeded: outcome.decision.kind === "succeeded", error: outcome.decision.kind === "succeeded" ? null : outcome.decision.error };

@@ -8,11 +8,11 @@ import { newId } from "@/lib/ids";
 import { encrypt, decrypt } from "@/lib/crypto/encryption";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
-import { ALL_EVENT_TYPES, EVENT_TYPES } from "@/lib/records/registry";
+import { EVENT_TYPES } from "@/lib/records/registry";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { assertSafeUrl } from "./ssrf";
 import { generateSecret } from "./signing";
-import { sampleEvent } from "./catalog";
+import { CATALOG_EVENT_TYPES, sampleForTest } from "./catalog";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { signalDeliveriesCommitted } from "./outbox";
 import { RATE_LIMIT_MAX, RATE_LIMIT_MIN, currentRate } from "./controls";
@@ -322,9 +322,9 @@ export async function deleteEndpoint(db: Db, ctx: ChangeContext, id: string): Pr
  * the attempt. Test events are logged like any delivery but never count against the endpoint.
  */
 export async function sendTestEvent(db: Db, ctx: ChangeContext, endpointId: string, eventType: string): Promise<{ deliveryId: string; outcome: AttemptOutcome }> {
-  const type = parse(z.object({ event_type: z.enum(ALL_EVENT_TYPES) }), { event_type: eventType }).event_type;
+  const type = parse(z.object({ event_type: z.enum(CATALOG_EVENT_TYPES) }), { event_type: eventType }).event_type;
   await getEndpoint(db, ctx.orgId, endpointId);
-  const sample = sampleEvent(type);
+  const sample = sampleForTest(type);
   const eventId = newId("evt");
   const deliveryId = newId("dlv");
   const now = new Date();
