@@ -6,7 +6,7 @@ import type { Executor } from "@/db/client";
 type Column = ReturnType<typeof getTableColumns>[string];
 
 /** Column types whose JavaScript values go into JSON as they are and come out as PostgreSQL reads them. */
-const JSON_SAFE = new Set(["PgText", "PgInteger", "PgSmallInt", "PgBigInt53", "PgBoolean", "PgTimestamp", "PgJsonb", "PgNumericNumber", "PgArray", "PgDateString"]);
+const JSON_SAFE = new Set(["PgText", "PgInteger", "PgDoublePrecision", "PgReal", "PgSmallInt", "PgBigInt53", "PgBoolean", "PgTimestamp", "PgJsonb", "PgNumericNumber", "PgArray", "PgDateString"]);
 
 interface InsertPlan {
   text: [string, string];

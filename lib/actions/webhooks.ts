@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { ALL_EVENT_TYPES } from "@/lib/records/registry";
+import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { createEndpoint, deleteEndpoint, redeliver, redeliverFailed, revealSecret, rotateEndpointSecret, sendTestEvent, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { defineOrgAction, uiChange } from "@/lib/auth/action";
@@ -121,7 +121,7 @@ export const deleteWebhookAction = defineOrgAction({
 export const sendTestWebhookAction = defineOrgAction({
   name: "webhooks.send_test",
   role: "admin",
-  input: z.object({ org: z.string(), id, eventType: z.enum(ALL_EVENT_TYPES) }),
+  input: z.object({ org: z.string(), id, eventType: z.enum(CATALOG_EVENT_TYPES) }),
   async run(ctx, input) {
     await limitOutbound(ctx.org.id, "test_event");
     const { deliveryId, outcome } = await sendTestEvent(ctx.db, uiChange(ctx), input.id, input.eventType);

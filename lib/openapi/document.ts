@@ -4,9 +4,9 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { API_SCOPES } from "@/db/schema";
 import { ERROR_STATUS } from "@/lib/errors";
 import { listQuerySchema, BULK_MAX } from "@/lib/records/api";
-import { ALL_EVENT_TYPES, RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
+import { RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } from "@/lib/records/registry";
 import { SUBSCRIBABLE_EVENTS, endpointInput, endpointPatch } from "@/lib/webhooks/endpoints";
-import { OPERATIONAL_EVENTS } from "@/lib/webhooks/operational-events";
+import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { eventsQuerySchema } from "@/lib/webhooks/events-feed";
 import { sourceInput, sourcePatch } from "@/lib/inbound/sources";
 import { INBOUND_KINDS } from "@/db/schema";
@@ -112,7 +112,7 @@ const eventSchema = z
   .object({
     object: z.literal("event"),
     id: z.string(),
-    type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]),
+    type: z.enum(CATALOG_EVENT_TYPES),
     created_at: z.iso.datetime(),
     org_id: z.string(),
     data: z.union([
@@ -293,11 +293,11 @@ function webhookPaths(): ZodOpenApiPathsObject {
         tags: ["Webhooks"],
         security,
         requestParams: { path: idParam },
-        requestBody: { required: false, content: json(z.object({ event_type: z.enum(ALL_EVENT_TYPES).optional() })) },
+        requestBody: { required: false, content: json(z.object({ event_type: z.enum(CATALOG_EVENT_TYPES).optional() })) },
         responses: {
           "200": ok(
             "What the receiver answered.",
-            z.object({ object: z.literal("webhook_test"), delivery_id: z.string(), event_type: z.enum(ALL_EVENT_TYPES), succeeded: z.boolean(), response_status: z.number().int().nullable(), duration_ms: z.number().int(), error: z.string().nullable() }),
+            z.object({ object: z.literal("webhook_test"), delivery_id: z.string(), event_type: z.enum(CATALOG_EVENT_TYPES), succeeded: z.boolean(), response_status: z.number().int().nullable(), duration_ms: z.number().int(), error: z.string().nullable() }),
           ),
           ...errors(400, 403, 404),
         },
@@ -325,7 +325,7 @@ function webhookPaths(): ZodOpenApiPathsObject {
         responses: {
           "200": ok(
             "The catalog: record events, then the operational group (sent only to endpoints that name them).",
-            list(z.object({ type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]), group: z.enum(["records", "operational"]), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList"),
+            list(z.object({ type: z.enum(CATALOG_EVENT_TYPES), group: z.enum(["records", "operational"]), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList"),
           ),
           ...errors(403),
         },

@@ -1,6 +1,6 @@
 import { ALL_EVENT_TYPES, WORKFLOW_EVENT, registry, type RecordType } from "@/lib/records/registry";
 import type { RecordEventName } from "@/lib/events/names";
-import { OPERATIONAL_EVENTS, OPERATIONAL_EVENT_INFO, type OperationalEvent } from "./operational-events";
+import { OPERATIONAL_EVENTS, OPERATIONAL_EVENT_INFO, isOperationalEvent, type OperationalEvent } from "./operational-events";
 
 /** The event catalog: every event an endpoint can subscribe to, with a sample payload. */
 
@@ -72,6 +72,16 @@ const OPERATIONAL_SAMPLES: Record<OperationalEvent, Record<string, unknown>> = {
   "import.completed": { id: "imp_00VblSAMPLE000000000000", file_name: "clients.csv", record_type: "client", total: 120, created: 110, updated: 8, failed: 2 },
 };
 
+/** Every event in the catalog: record events, then the operational group (the feed, test events). */
+export const CATALOG_EVENT_TYPES = [...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS] as const;
+export type CatalogEventType = (typeof CATALOG_EVENT_TYPES)[number];
+
+/** The stored record type and `data` of a test event of any kind. */
+export function sampleForTest(type: CatalogEventType): { recordType: string; data: Record<string, unknown>; previous: Record<string, unknown> | null } {
+  if (isOperationalEvent(type)) return { recordType: OPERATIONAL_EVENT_INFO[type].object, data: { object: OPERATIONAL_EVENT_INFO[type].object, ...OPERATIONAL_SAMPLES[type] }, previous: null };
+  return sampleEvent(type);
+}
+
 export function eventCatalog() {
   const records = ALL_EVENT_TYPES.map((type) => {
     const s = sampleEvent(type);
@@ -83,7 +93,7 @@ export function eventCatalog() {
     type,
     group: "operational" as const,
     description: OPERATIONAL_EVENT_INFO[type].description,
-    sample: { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: { object: OPERATIONAL_EVENT_INFO[type].object, ...OPERATIONAL_SAMPLES[type] } },
+    sample: { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: sampleForTest(type).data },
   }));
   return [...records, ...operational];
 }

@@ -8,11 +8,11 @@ import { newId } from "@/lib/ids";
 import { encrypt, decrypt } from "@/lib/crypto/encryption";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
-import { ALL_EVENT_TYPES, EVENT_TYPES } from "@/lib/records/registry";
+import { EVENT_TYPES } from "@/lib/records/registry";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
 import { assertSafeUrl } from "./ssrf";
 import { generateSecret } from "./signing";
-import { sampleEvent } from "./catalog";
+import { CATALOG_EVENT_TYPES, sampleForTest } from "./catalog";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { signalDeliveriesCommitted } from "./outbox";
 import { RATE_LIMIT_MAX, RATE_LIMIT_MIN, currentRate } from "./controls";
@@ -34,15 +34,19 @@ export const MAX_CUSTOM_HEADERS = 20;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 
 const headersSchema = z
-  .record(
-    z
-      .string()
-      .regex(HEADER_NAME, "must be a valid header name (letters, digits, - and a few symbols, at most 100)")
-      .refine((n) => !(RESERVED_HEADERS as readonly string[]).includes(n.toLowerCase()), { message: `is reserved: Smarfle sets ${RESERVED_HEADERS.join(", ")} itself` }),
-    z.string().max(2000, "must be at most 2000 characters").regex(/^[^\r\n\0]*$/, "must not contain line breaks"),
-  )
-  .refine((h) => Object.keys(h).length <= MAX_CUSTOM_HEADERS, { message: `at most ${MAX_CUSTOM_HEADERS} headers` })
-  .refine((h) => new Set(Object.keys(h).map((k) => k.toLowerCase())).size === Object.keys(h).length, { message: "a header name appears twice" });
+  .record(z.string(), z.string().max(2000, "must be at most 2000 characters").regex(/^[^\r\n\0]*$/, "must not contain line breaks"))
+  .superRefine((h, ctx) => {
+    const names = Object.keys(h);
+    if (names.length > MAX_CUSTOM_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CUSTOM_HEADERS} headers` });
+    const seen = new Set<string>();
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "is not a valid header name (letters, digits, - and a few symbols, at most 100)" });
+      else if ((RESERVED_HEADERS as readonly string[]).includes(lower)) ctx.addIssue({ code: "custom", path: [name], message: `${name} is reserved: Smarfle sets ${RESERVED_HEADERS.join(", ")} itself` });
+      if (seen.has(lower)) ctx.addIssue({ code: "custom", path: [name], message: "appears twice" });
+      seen.add(lower);
+    }
+  });
 
 const secretString = z.string().min(1).max(2000).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
 const authSchema = z.discriminatedUnion("type", [
@@ -64,13 +68,25 @@ export const endpointInput = z.object({
   description: z.string().trim().max(500).nullable().optional(),
   /** Empty or omitted: every record event (operational events must be named). */
   event_types: eventTypesSchema.optional(),
-  /** Deliveries per second at most; null: no limit. */
-  rate_limit: z.number().int().min(RATE_LIMIT_MIN).max(RATE_LIMIT_MAX).nullable().optional(),
-  ordering: z.enum(["none", "per_record"]).optional(),
-  /** Static headers sent with every delivery; stored encrypted and shown by name only. Null clears them. */
-  headers: headersSchema.nullable().optional(),
-  /** How Smarfle authenticates to the receiver; secrets are stored encrypted and never shown. */
-  auth: authSchema.optional(),
+  rate_limit: z
+    .number()
+    .int()
+    .min(RATE_LIMIT_MIN)
+    .max(RATE_LIMIT_MAX)
+    .nullable()
+    .optional()
+    .meta({ description: "Deliveries per second at most (1–1,000); null: no limit. A 429/503 lowers the effective rate below it for a while." }),
+  ordering: z
+    .enum(["none", "per_record"])
+    .optional()
+    .meta({ description: "per_record: deliveries about one record go in version order, one at a time (a failed delivery is given up and the next goes)." }),
+  headers: headersSchema
+    .nullable()
+    .optional()
+    .meta({ description: `Static headers sent with every delivery (at most ${MAX_CUSTOM_HEADERS}); stored encrypted, returned by name only. Null removes them. Refused: ${RESERVED_HEADERS.join(", ")}.` }),
+  auth: authSchema
+    .optional()
+    .meta({ description: "How Smarfle authenticates to the receiver: none, bearer, basic, or oauth2 (client credentials; the token is cached and fetched anew on a 401). Secrets are never returned." }),
 });
 export const endpointPatch = endpointInput.partial().extend({ enabled: z.boolean().optional() });
 
@@ -306,9 +322,9 @@ export async function deleteEndpoint(db: Db, ctx: ChangeContext, id: string): Pr
  * the attempt. Test events are logged like any delivery but never count against the endpoint.
  */
 export async function sendTestEvent(db: Db, ctx: ChangeContext, endpointId: string, eventType: string): Promise<{ deliveryId: string; outcome: AttemptOutcome }> {
-  const type = parse(z.object({ event_type: z.enum(ALL_EVENT_TYPES) }), { event_type: eventType }).event_type;
+  const type = parse(z.object({ event_type: z.enum(CATALOG_EVENT_TYPES) }), { event_type: eventType }).event_type;
   await getEndpoint(db, ctx.orgId, endpointId);
-  const sample = sampleEvent(type);
+  const sample = sampleForTest(type);
   const eventId = newId("evt");
   const deliveryId = newId("dlv");
   const now = new Date();

@@ -5,14 +5,13 @@ import { limitParam } from "@/lib/http/query";
 import { webhookEvents } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
-import { ALL_EVENT_TYPES } from "@/lib/records/registry";
 import { eventBody } from "./deliver";
-import { OPERATIONAL_EVENTS } from "./operational-events";
+import { CATALOG_EVENT_TYPES } from "./catalog";
 
 export const eventsQuerySchema = z.strictObject({
   limit: limitParam.optional(),
   cursor: z.string().max(64).regex(/^evt_[A-Za-z0-9]+$/, "must be an event id").optional(),
-  type: z.enum([...ALL_EVENT_TYPES, ...OPERATIONAL_EVENTS]).optional(),
+  type: z.enum(CATALOG_EVENT_TYPES).optional(),
 });
 
 /**

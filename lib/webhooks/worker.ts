@@ -273,9 +273,14 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
   const run = (job: Awaited<ReturnType<typeof loadJobs>>[number], slot: number | null) => {
     let sendAt = slot;
     const ep = job.endpoint.id;
-    let lane: "healthy" | "slow" = isSlow(ep) ? "slow" : "healthy";
-    if (lane === "slow") slowInFlight++;
-    else healthyInFlight++;
+    let lane: "healthy" | "slow" | "waiting" = "waiting";
+    // An attempt waiting for its rate slot holds no socket: it takes a lane's slot only when it goes.
+    const enterLane = () => {
+      lane = isSlow(ep) ? "slow" : "healthy";
+      if (lane === "slow") slowInFlight++;
+      else healthyInFlight++;
+    };
+    if (slot === null) enterLane();
     inFlightByEndpoint.set(ep, (inFlightByEndpoint.get(ep) ?? 0) + 1);
     let slowTimer: NodeJS.Timeout | null = null;
     // Rate-limited: never closer than 1/rate to this worker's previous send to the endpoint,
@@ -302,6 +307,7 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
       }
       const wait = sendAt === null ? 0 : sendAt - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (lane === "waiting") enterLane();
       // The receiver asked for a pause while this one waited for its slot: hand it back unsent.
       const pausedUntil = pausedLocally.get(ep) ?? 0;
       if (pausedUntil > Date.now()) {
@@ -342,7 +348,7 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
       .catch((err) => logError("webhook worker", err, { delivery: job.delivery.id }))
       .finally(() => {
         if (lane === "slow") slowInFlight--;
-        else healthyInFlight--;
+        else if (lane === "healthy") healthyInFlight--;
         const n = (inFlightByEndpoint.get(ep) ?? 1) - 1;
         if (n <= 0) inFlightByEndpoint.delete(ep);
         else inFlightByEndpoint.set(ep, n);

@@ -96,7 +96,7 @@ test("set an endpoint's rate, ordering, custom header and receiver auth; secrets
 
     await page.getByLabel("Rate limit (deliveries per second)").fill("5");
     await page.getByLabel("Ordering").selectOption("per_record");
-    await page.getByLabel("Custom headers").fill("X-Api-Key: header-secret-value");
+    await page.getByRole("textbox", { name: "Custom headers" }).fill("X-Api-Key: header-secret-value");
     await page.getByLabel("Receiver authentication").selectOption("bearer");
     await page.getByLabel("Bearer token").fill("bearer-secret-value");
     await page.getByRole("button", { name: "Save delivery settings" }).click();
@@ -112,7 +112,7 @@ test("set an endpoint's rate, ordering, custom header and receiver auth; secrets
     assert.ok(!html.includes("header-secret-value") && !html.includes("bearer-secret-value"), "secrets never reach the page");
 
     // A reserved header is refused with a message, and nothing changes.
-    await page.getByLabel("Custom headers").fill("Content-Type: text/plain");
+    await page.getByRole("textbox", { name: "Custom headers" }).fill("Content-Type: text/plain");
     await page.getByRole("button", { name: "Save delivery settings" }).click();
     await page.getByText(/is reserved/).waitFor();
 

@@ -8,6 +8,7 @@ import { connectors, notifications, webhookAttempts, webhookDeliveries, webhookE
 import type { Db, DbHandle } from "@/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { newId } from "@/lib/ids";
+import { rowsOf } from "@/lib/db-utils";
 import { createApiKey } from "@/lib/api-keys/keys";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 import { createConnector } from "@/lib/connectors/connectors";
@@ -446,4 +447,24 @@ describe("operational events", () => {
     const got = await waitFor(() => watcher.received[0], { what: "connector.paused" });
     expect(payload(got)).toMatchObject({ type: "connector.paused", data: { object: "connector", id: connector.id, name: "Flaky CRM" } });
   });
+});
+
+describe("delivery.exhausted", () => {
+  it("tells subscribed endpoints when every attempt failed, but never about an operational event's own delivery", async () => {
+    const org = await newOrg();
+    const dead = await receiver(() => ({ status: 404 }));
+    const watcher = await receiver();
+    const ep = await createEndpoint(db, org.ctx, { url: dead.url, event_types: ["client_created"] });
+    await createEndpoint(db, org.ctx, { url: watcher.url, event_types: ["delivery.exhausted"] });
+    // An endpoint that wants the same alerts but refuses them all: its failures raise no alert.
+    await createEndpoint(db, org.ctx, { url: dead.url, event_types: ["delivery.exhausted"] });
+    await createRecord(org.ctx, "client", { name: "Undeliverable" });
+    const got = await waitFor(() => watcher.received[0], { what: "delivery.exhausted", timeoutMs: 20_000 });
+    expect(payload(got)).toMatchObject({ type: "delivery.exhausted", data: { object: "webhook_delivery", endpoint_id: ep.endpoint.id, event_type: "client_created", attempts: 6 } });
+    // The refusing subscriber's copy of that alert fails 6 times too (about 5 s): still one alert in all.
+    await sleep(7000);
+    const alerts = await db.execute(sql`select count(*)::int as n from webhook_events where org_id = ${org.org.id} and type = 'delivery.exhausted'`);
+    expect(rowsOf<{ n: number }>(alerts)[0]).toMatchObject({ n: 1 });
+    expect(watcher.received).toHaveLength(1);
+  }, 40_000);
 });

@@ -45,7 +45,13 @@ describe("insertRows", () => {
     const endpoint = { id: newId("we"), orgId: org.org.id, url: "https://example.test/hook", eventTypes: ["client_created", "a,b", 'quote"d', "{brace}"], secretCiphertext: "x", createdAt: at, updatedAt: at };
     await insertRows(db, webhookEndpoints, [endpoint]);
     const [ep] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
-    expect(ep).toMatchObject({ eventTypes: endpoint.eventTypes, status: "enabled", description: null, previousSecretExpiresAt: null });
+    expect(ep).toMatchObject({ eventTypes: endpoint.eventTypes, status: "enabled", description: null, previousSecretExpiresAt: null, effectiveRate: null, circuitState: "closed" });
+    // A double precision column (an endpoint's back-off rate) round-trips through JSON exactly.
+    const pacedId = newId("we");
+    await insertRows(db, webhookEndpoints, [{ ...endpoint, id: pacedId, effectiveRate: 2.75 }]);
+    const [paced] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, pacedId));
+    expect(paced!.effectiveRate).toBe(2.75);
+    await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, pacedId));
 
     const wo = { id: newId("wo"), orgId: org.org.id, title: "Visit", scheduledAt: new Date("2027-01-02T03:04:05.006Z"), createdAt: at, updatedAt: at };
     const [back] = await insertRows(db, workOrders, [wo], { returning: true });

@@ -111,6 +111,11 @@ describe("webhooks over the API (REST hooks)", () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       expectConforms(doc, "patch", "/api/v1/webhooks/{id}", 400, res.body);
     }
+    // Operational events can be tested like any other.
+    const tested = await call(hookTest.POST, { method: "POST", key, params: { id }, body: { event_type: "endpoint.failing" } });
+    expect(tested.status).toBe(200);
+    expectConforms(doc, "post", "/api/v1/webhooks/{id}/test", 200, tested.body);
+    expect(tested.body).toMatchObject({ event_type: "endpoint.failing", succeeded: false });
     const after = await call(hook.GET, { key, params: { id } });
     expect(after.body).toMatchObject({ rate_limit: null, ordering: "none", headers: [], auth: { type: "basic", username: "u" } });
     await call(hook.DELETE, { method: "DELETE", key, params: { id } });

@@ -10,6 +10,7 @@ import { Select } from "@/components/ui/form";
 import { DeleteEndpoint, DeliverySettings, EndpointEvents, RedeliverFailed, Redeliver, RevealSecret, RotateSecret, SendTest, ToggleEndpoint } from "@/components/settings/webhooks";
 import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
+import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 
 const statusColor = { succeeded: "green", failed: "red", pending: "amber" } as const;
 function isoDaysAgo(days: number): string {
@@ -112,7 +113,7 @@ export default async function EndpointPage({ params, searchParams }: { params: P
       </Card>
       <div className="mb-6 mt-6 grid gap-4 lg:grid-cols-2">
         <Card title="Send a test event" description="A sample payload, signed with this endpoint's real secret, sent now. Test deliveries never count as failures.">
-          <SendTest org={me.org.slug} id={id} events={ALL_EVENT_TYPES} />
+          <SendTest org={me.org.slug} id={id} events={CATALOG_EVENT_TYPES} />
         </Card>
         <Card title="Signing secret" description="Verify every delivery with it. Rotate it with a grace period in which both secrets sign.">
           <div className="space-y-3">

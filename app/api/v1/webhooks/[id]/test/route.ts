@@ -2,11 +2,11 @@ import { z } from "zod";
 import { apiRoute } from "@/lib/http/gate";
 import { readJson } from "@/lib/http/body";
 import { AppError, zodDetails } from "@/lib/errors";
-import { ALL_EVENT_TYPES } from "@/lib/records/registry";
+import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { sendTestEvent } from "@/lib/webhooks/endpoints";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 
-const body = z.strictObject({ event_type: z.enum(ALL_EVENT_TYPES).default("client_created") });
+const body = z.strictObject({ event_type: z.enum(CATALOG_EVENT_TYPES).default("client_created") });
 
 /** Sends a signed sample event now and answers with what the receiver said. */
 export const POST = apiRoute<{ id: string }>({ scope: "admin" }, async ({ db, orgId, actor, req }, { id }) => {
