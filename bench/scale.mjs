@@ -59,7 +59,8 @@ async function startReceiver() {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
-      const id = req.headers["webhook-id"];
+      // One event goes to every endpoint under one webhook-id: a delivery is (endpoint, event).
+      const id = `${req.url} ${req.headers["webhook-id"]}`;
       seen.set(id, (seen.get(id) ?? 0) + 1);
       last = Date.now();
       res.end("ok");

@@ -4,7 +4,7 @@ import { Redis } from "@upstash/redis";
 import { Client, Receiver } from "@upstash/qstash";
 import { createRateLimiter } from "@/lib/rate-limit";
 import { startUpstashRedis } from "../stand-ins/upstash-redis.mjs";
-import { parseCron, startQstash } from "../stand-ins/qstash.mjs";
+import { cronMatches, parseCron, startQstash } from "../stand-ins/qstash.mjs";
 import { startReceiver } from "../helpers/receiver";
 
 /**
@@ -174,6 +174,11 @@ describe("QStash stand-in, through @upstash/qstash", () => {
     expect([...dom!]).toEqual([1, 15]);
     expect(month!.size).toBe(12);
     expect([...dow!]).toEqual([1, 2, 3, 4, 5]);
+    const weekdays = parseCron("*/15 9-17 * * 1-5");
+    expect(cronMatches(weekdays, new Date("2026-11-30T09:15:00Z"))).toBe(true); // a Monday
+    expect(cronMatches(weekdays, new Date("2026-11-30T09:16:00Z"))).toBe(false);
+    expect(cronMatches(weekdays, new Date("2026-11-29T09:15:00Z"))).toBe(false); // a Sunday
+    expect(cronMatches(parseCron("* * * * *"), new Date())).toBe(true);
     expect(() => parseCron("61 * * * *")).toThrow();
     expect(() => parseCron("* * *")).toThrow();
   });

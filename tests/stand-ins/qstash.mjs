@@ -62,7 +62,8 @@ export function parseCron(expression) {
   });
 }
 
-function cronMatches(fields, date) {
+/** Whether a parsed cron expression fires in `date`'s UTC minute (day of month OR day of week when both are set, as cron does). */
+export function cronMatches(fields, date) {
   const [minute, hour, dom, month, dow] = fields;
   const domAny = dom.size === 31;
   const dowAny = dow.size === 7;
