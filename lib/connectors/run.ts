@@ -1,4 +1,5 @@
 import "server-only";
+import { metrics } from "@/lib/ops/metrics";
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import { connectorRuns, connectors, type Connector } from "@/db/schema";
 import type { Db } from "@/db/client";
@@ -151,6 +152,7 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
       await emitOperationalEvent(tx, connector.orgId, "connector.paused", { id: connector.id, name: connector.name, reason: `${failures} runs failed in a row; last error: ${error}`, link: `settings/connectors/${connector.id}` }, { noBell: true });
     }
   });
+  metrics().connectorRuns.inc({ outcome: ok ? "succeeded" : interrupted ? "interrupted" : "failed" });
   const [run] = await db.select().from(connectorRuns).where(eq(connectorRuns.id, runId));
   return run!;
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import { metrics } from "@/lib/ops/metrics";
 import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -350,7 +351,7 @@ async function writeBatch(db: Db, importId: string, type: RecordType, mapping: M
     const m = applyMapping(mapping, r.values);
     return m.externalId ? { kind: "upsert", data: m.data } : { kind: "create", data: m.data };
   });
-  await db.transaction(async (tx) => {
+  const counts = await db.transaction(async (tx) => {
     const results = await writeRecords(ctx, type, ops, { db: tx });
     const errors = results
       .map((r, i) => (r.ok ? null : { importId, line: rows[i]!.line, reason: describe(r.error), row: Object.entries(storable(rows[i]!.values)) }))
@@ -367,7 +368,10 @@ async function writeBatch(db: Db, importId: string, type: RecordType, mapping: M
         failed: sql`${imports.failed} + ${errors.length}`,
       })
       .where(eq(imports.id, importId));
+    return { created, updated, failed: errors.length, unchanged: rows.length - created - updated - errors.length };
   });
+  const m = metrics();
+  for (const [outcome, n] of Object.entries(counts)) if (n > 0) m.importRows.inc({ outcome }, n);
 }
 
 /** A draft (uploaded in settings) gets its final mapping and starts. */

@@ -1,4 +1,5 @@
 import "server-only";
+import { metrics } from "@/lib/ops/metrics";
 import { getDb } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
 import { newId } from "@/lib/ids";
@@ -174,6 +175,7 @@ async function lead(req: Request, requestId: string, ip: string, seen: { key?: V
             body: await createRecord(ctx, "client", lead.data, { db: tx }),
           }));
     if (result.replayed) headers.set("Idempotent-Replayed", "true");
+    else metrics().leads.inc({ channel: kind === "form" ? "web_form" : "api" });
     if (wantsHtml(req, kind)) return thankYou();
     headers.set("content-type", "application/json; charset=utf-8");
     return new Response(JSON.stringify(result.body), { status: result.status, headers });

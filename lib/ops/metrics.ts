@@ -2,8 +2,9 @@ import "server-only";
 import { timingSafeEqual, createHash } from "node:crypto";
 import { and, eq, lte, sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { getDb } from "@/db/client";
-import { webhookDeliveries } from "@/db/schema";
+import { getDb, getDbHandle, SERVER_APPLICATION_PREFIX } from "@/db/client";
+import { rowsOf } from "@/lib/db-utils";
+import { webhookDeliveries, webhookEndpoints } from "@/db/schema";
 import { env } from "@/lib/env";
 
 /**
@@ -55,7 +56,53 @@ function createMetrics() {
       this.set((await queueState()).oldestSeconds);
     },
   });
+  new Gauge({
+    name: "smarfle_webhook_endpoints",
+    help: "Enabled webhook endpoints by circuit state (closed, open, half_open), all servers.",
+    labelNames: ["circuit"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await circuitStates()) this.set({ circuit: row.state }, row.n);
+    },
+  });
+  new Gauge({
+    name: "smarfle_db_connections",
+    help: "This server's PostgreSQL connections by state (active: running a statement; idle: free in the pool).",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await poolUse()) this.set({ state: row.state }, row.n);
+    },
+  });
   return m;
+}
+
+async function circuitStates(): Promise<{ state: string; n: number }[]> {
+  try {
+    const db = await getDb();
+    return await db
+      .select({ state: webhookEndpoints.circuitState, n: sql<number>`count(*)::int` })
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.status, "enabled"))
+      .groupBy(webhookEndpoints.circuitState);
+  } catch {
+    return [];
+  }
+}
+
+async function poolUse(): Promise<{ state: string; n: number }[]> {
+  try {
+    const handle = await getDbHandle();
+    if (handle.driver !== "postgres") return [];
+    const rows = await handle.db.execute(sql`
+      select coalesce(state, 'unknown') as state, count(*)::int as n from pg_stat_activity
+      where application_name = ${`${SERVER_APPLICATION_PREFIX}${process.pid}`} group by 1`);
+    return rowsOf<{ state: string; n: number }>(rows);
+  } catch {
+    return [];
+  }
 }
 
 type Metrics = ReturnType<typeof createMetrics>;

@@ -1,4 +1,5 @@
 import "server-only";
+import { metrics } from "@/lib/ops/metrics";
 import { eq, inArray, sql } from "drizzle-orm";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents, type WebhookDelivery, type WebhookEndpoint, type WebhookEvent } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
@@ -226,6 +227,11 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
     return queued;
   });
   if (orgsQueued > 0) signalDeliveriesCommitted(records[0]!.job.delivery.orgId, orgsQueued);
+  const m = metrics();
+  for (const r of records) {
+    m.deliveries.inc({ outcome: r.decision.kind });
+    if (r.result) m.deliveryDuration.observe({ outcome: r.decision.kind }, r.result.durationMs / 1000);
+  }
 }
 
 /** Performs one attempt of a claimed delivery and records it. Never throws for HTTP failures. */

@@ -6,6 +6,7 @@ import type { DbHandle } from "@/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { GET as metricsRoute } from "@/app/api/metrics/route";
 import { GET as me } from "@/app/api/v1/me/route";
+import { POST as lead } from "@/app/api/webhook/leads/route";
 import { call, makeKey } from "../helpers/api";
 import { createTestOrg, dropTestOrgs, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 
@@ -19,6 +20,7 @@ const TOKEN = "metrics-token-for-tests-only-0123456789";
 let handle: DbHandle;
 let org: TestOrg;
 let key: string;
+let leadsKey: string;
 
 async function scrape(token: string | null = TOKEN): Promise<Response> {
   return metricsRoute(new Request("http://127.0.0.1/api/metrics", { headers: token ? { authorization: `Bearer ${token}` } : {} }));
@@ -42,6 +44,7 @@ beforeAll(async () => {
   handle = await useTestDb();
   org = await createTestOrg(handle.db);
   key = (await makeKey(handle.db, org, ["read"])).key;
+  leadsKey = (await makeKey(handle.db, org, ["leads"], "form")).key;
 });
 
 afterAll(async () => {
@@ -87,6 +90,15 @@ describe(`GET /api/metrics (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => 
     expect(after.get("smarfle_webhook_deliveries_due")?.type).toBe("GAUGE");
     expect(Number.isFinite(value(after, "smarfle_webhook_deliveries_due", {}))).toBe(true);
     expect(after.has("smarfle_process_resident_memory_bytes")).toBe(true);
+    for (const name of ["smarfle_leads_captured_total", "smarfle_webhook_attempts_total", "smarfle_connector_runs_total", "smarfle_import_rows_total", "smarfle_webhook_endpoints", "smarfle_db_connections"]) {
+      expect(after.has(name), name).toBe(true);
+    }
+
+    // A lead captured over the API moves its channel's counter.
+    const leadsBefore = value(after, "smarfle_leads_captured_total", { channel: "api" });
+    const captured = await call(lead, { method: "POST", path: "/api/webhook/leads", key: leadsKey, body: { name: "Metric Lead", email: "metric@example.test" } });
+    expect(captured.status).toBe(201);
+    expect(value(await families(), "smarfle_leads_captured_total", { channel: "api" }) - leadsBefore).toBe(1);
 
     // No org ids, key material or full URLs in any label.
     const text = await (await scrape()).text();
