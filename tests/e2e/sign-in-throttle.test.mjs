@@ -66,6 +66,12 @@ test("40 wrong passwords from 40 forwarded addresses: the account is throttled, 
   const mail = await waitForMail(email, /paused/);
   assert.match(mail.text, /too many times/);
   assert.match(mail.text, /15 minutes/);
+
+  // Each refusal is one line in the log, never Auth.js's error with a stack trace.
+  const log = fs.readFileSync(path.join(tmp, "server.log"), "utf8");
+  assert.equal(log.match(/\[auth\] event=sign_in_failed /g)?.length, 10);
+  assert.equal(log.match(/\[auth\] event=sign_in_throttled scope=account /g)?.length, 31);
+  assert.doesNotMatch(log, /CredentialsSignin|    at /);
 });
 
 test("the per-address limit counts the TCP peer, whatever X-Forwarded-For says", async () => {
