@@ -11,6 +11,7 @@ import { flushRequestLog } from "@/lib/audit/request-log";
 import { startRetentionSchedule } from "@/lib/audit/retention";
 import { watchForPerServerLimits } from "@/lib/ops/fleet";
 import { onShutdown } from "@/lib/ops/lifecycle";
+import { startOperationalMailer } from "@/lib/webhooks/operational-email";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 
 /**
@@ -27,6 +28,7 @@ export async function startBackground(): Promise<void> {
   let stopQstash: (() => Promise<void>) | undefined;
   let stopScheduler: (() => Promise<void>) | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
+  let stopMailer: (() => Promise<void>) | undefined;
   let stopImportSweep: (() => void) | undefined;
   let keyTimers: NodeJS.Timeout[] = [];
   try {
@@ -38,6 +40,7 @@ export async function startBackground(): Promise<void> {
       worker = startWorker(db);
       stopScheduler = startConnectorScheduler(db);
       stopRetention = startRetentionSchedule(db);
+      stopMailer = startOperationalMailer(db);
       // api_key.expiring: shortly after start, then hourly (each key is announced once).
       const announce = () => void announceExpiringKeys(db).catch((err) => logError("api key expiry", err));
       keyTimers = [setTimeout(announce, 60_000), setInterval(announce, 60 * 60_000)];
@@ -59,7 +62,7 @@ export async function startBackground(): Promise<void> {
     for (const t of keyTimers) clearTimeout(t);
     // In parallel: in-flight webhook attempts finish; connector runs and imports stop at their
     // next step (the shutdown signal) and hand their work back for another server to take.
-    await Promise.all([worker?.stop(), stopQstash?.(), stopScheduler?.(), stopRetention?.(), connectorRunsSettled(), importsSettled()]);
+    await Promise.all([worker?.stop(), stopQstash?.(), stopScheduler?.(), stopRetention?.(), stopMailer?.(), connectorRunsSettled(), importsSettled()]);
     await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
   };
   holder.__smarfleBackground = { stop };

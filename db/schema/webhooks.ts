@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { OPERATIONAL_EVENTS } from "@/lib/events/names";
 import { createdAt, timestamps } from "./columns";
 import { orgIdColumn } from "./identity";
 
@@ -73,7 +74,13 @@ export const webhookEvents = pgTable(
     isTest: boolean("is_test").notNull().default(false),
     ...createdAt,
   },
-  (t) => [index("webhook_events_org_created_idx").on(t.orgId, t.createdAt, t.id)],
+  (t) => [
+    index("webhook_events_org_created_idx").on(t.orgId, t.createdAt, t.id),
+    // Operational events are few among record events: the admin mailer reads them by this.
+    index("webhook_events_operational_idx")
+      .on(t.createdAt)
+      .where(sql`${t.type} in (${sql.raw(OPERATIONAL_EVENTS.map((e) => `'${e}'`).join(", "))})`),
+  ],
 );
 
 export const DELIVERY_STATUSES = ["pending", "succeeded", "failed"] as const;
@@ -140,3 +147,11 @@ export const webhookAttempts = pgTable(
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+
+/** Operational events whose email to the org's admins has been sent (or claimed by a server). */
+export const operationalEmails = pgTable("operational_emails", {
+  eventId: text("event_id")
+    .primaryKey()
+    .references(() => webhookEvents.id, { onDelete: "cascade" }),
+  ...createdAt,
+});

@@ -4,6 +4,7 @@ import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
 import { connectorRunsSettled, runDueConnectors } from "@/lib/connectors/run";
 import { runHourlyRetention } from "@/lib/audit/retention";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
+import { emailOperationalEvents } from "@/lib/webhooks/operational-email";
 
 /**
  * QStash's every-minute schedule: re-dispatches deliveries committed but never published, and
@@ -20,6 +21,7 @@ export async function POST(req: Request): Promise<Response> {
     body.retention = retention.result;
     body.keys_expiring = await announceExpiringKeys(db);
   }
+  body.operational_emails = await emailOperationalEvents(db);
   // The runs started here finish within this request (each has a time budget).
   await connectorRunsSettled();
   return Response.json(body);
