@@ -5,6 +5,7 @@ CREATE TABLE "inbound_deliveries" (
 	CONSTRAINT "inbound_deliveries_source_id_delivery_id_pk" PRIMARY KEY("source_id","delivery_id")
 );
 --> statement-breakpoint
+ALTER TABLE "notifications" ADD COLUMN "count" integer DEFAULT 1 NOT NULL;--> statement-breakpoint
 ALTER TABLE "connector_runs" ADD COLUMN "lease_until" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "imports" ADD COLUMN "error_code" text;--> statement-breakpoint
 ALTER TABLE "imports" ADD COLUMN "attempts" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
