@@ -19,7 +19,7 @@ test("the plan page shows the quotas on sources, connectors and rules, and the a
   try {
     const { orgPath } = await signUpNewOwner(page, "Quota");
     await page.goto(`${orgPath}/settings/plan`);
-    await page.getByRole("heading", { name: "Plan" }).waitFor();
+    await page.getByRole("heading", { name: "Plan", exact: true }).waitFor();
     assert.match(await page.getByTestId("limit-inbound-sources").innerText(), /0 of 3/);
     assert.match(await page.getByTestId("limit-connectors").innerText(), /0 of 3/);
     assert.match(await page.getByTestId("limit-workflow-rules").innerText(), /0 of 10/);
