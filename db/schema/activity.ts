@@ -71,6 +71,8 @@ export const notifications = pgTable(
     body: text("body"),
     link: text("link"),
     readAt: timestamp("read_at", { withTimezone: true, mode: "date" }),
+    /** How many events it stands for: lead notifications within a minute merge into one ("12 new leads"). */
+    count: integer("count").notNull().default(1),
     ...createdAt,
   },
   (t) => [index("notifications_user_org_idx").on(t.userId, t.orgId, t.createdAt), index("notifications_created_idx").on(t.createdAt)],

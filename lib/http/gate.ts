@@ -110,6 +110,8 @@ export async function authenticate(
   },
   /** Receives the key as soon as it is known, so a request refused later is still logged against it. */
   seen?: { key?: VerifiedKey },
+  /** The limits a valid key's request counts against: by default its own and the org-wide ceiling. */
+  limitKey: (key: VerifiedKey) => Promise<RateLimitOutcome> = limitForKey,
 ): Promise<VerifiedKey> {
   const key = presented ? await verifyApiKey(db, presented) : null;
   if (seen && key) seen.key = key;
@@ -119,7 +121,7 @@ export async function authenticate(
     if (!limited.success) throw new AppError("rate_limited", "Too many requests without a valid API key from this address.");
     throw new AppError("unauthorized", presented ? anonymous.invalid : anonymous.missing);
   }
-  const limited = await limitForKey(key);
+  const limited = await limitKey(key);
   rateLimitHeaders(headers, limited);
   if (!limited.success) {
     throw new AppError("rate_limited", `Rate limit of ${limited.limit} requests per minute exceeded. Retry after ${headers.get("Retry-After")} s.`);

@@ -184,6 +184,9 @@ async function* dataRows(path, format, limits) {
   }
 }
 
+/** This process's peak resident memory, in bytes (reported with the last batch, for benchmarks). */
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
+
 let rows = null;
 let headers = [];
 
@@ -205,7 +208,7 @@ async function answer(msg) {
     for (;;) {
       if (count >= msg.count) return { type: "skipped", count, done: false };
       const next = await rows.next();
-      if (next.done) return { type: "skipped", count, done: true };
+      if (next.done) return { type: "skipped", count, done: true, peakRss: peakRss() };
       if (next.value.headers) headers = next.value.headers;
       else count++;
     }
@@ -219,7 +222,7 @@ async function answer(msg) {
     for (;;) {
       if (batch.length >= msg.count || (batch.length > 0 && chars >= REPLY_MAX_CHARS)) return { type: "rows", headers, rows: batch, done: false };
       const next = await rows.next();
-      if (next.done) return { type: "rows", headers, rows: batch, done: true };
+      if (next.done) return { type: "rows", headers, rows: batch, done: true, peakRss: peakRss() };
       if (next.value.headers) headers = next.value.headers;
       else {
         batch.push(next.value);

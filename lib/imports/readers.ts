@@ -47,6 +47,14 @@ export function formatOf(filename: string): FileFormat | null {
 
 export const fileRejected = (message: string) => new AppError("import_file_rejected", message);
 
+let parserPeak = 0;
+/** The highest peak memory a parser process reported since the last call (for benchmarks). */
+export function takeParserPeakRss(): number {
+  const peak = parserPeak;
+  parserPeak = 0;
+  return peak;
+}
+
 let parsers = 0;
 const waiting: (() => void)[] = [];
 async function parserSlot(): Promise<() => void> {
@@ -63,8 +71,8 @@ async function parserSlot(): Promise<() => void> {
 }
 
 type Reply =
-  | { type: "rows"; headers: string[]; rows: { line: number; cells: unknown[] }[]; done: boolean }
-  | { type: "skipped"; count: number; done: boolean }
+  | { type: "rows"; headers: string[]; rows: { line: number; cells: unknown[] }[]; done: boolean; peakRss?: number }
+  | { type: "skipped"; count: number; done: boolean; peakRss?: number }
   | { type: "rejected"; message: string }
   | { type: "unreadable"; message: string };
 
@@ -129,6 +137,7 @@ class Parser {
     });
     if (reply.type === "rejected") throw fileRejected(reply.message);
     if (reply.type === "unreadable") throw fileRejected(`The file could not be read: ${reply.message}`);
+    if (reply.peakRss) parserPeak = Math.max(parserPeak, reply.peakRss);
     return reply;
   }
 

@@ -174,7 +174,7 @@ async function releaseDelivery(db: Db, sourceId: string, deliveryIds: string[]) 
 function truncateUtf8(text: string, max: number): string {
   const bytes = Buffer.from(text, "utf8");
   if (bytes.length <= max) return text;
-  return bytes.subarray(0, max).toString("utf8").replace(/\uFFFD$/, "");
+  return bytes.subarray(0, max).toString("utf8").replace(/\uFFFD+$/, "");
 }
 
 /** Runs a logged, verified request again with the source's current mapping (after a fix). */

@@ -1,12 +1,17 @@
 import "server-only";
 import { metrics } from "@/lib/ops/metrics";
+import { logError } from "@/lib/log";
+import { and, eq, gt } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
-import { createRecord } from "@/lib/records/pipeline";
+import { createRecord, LEAD_RESERVE_PATH } from "@/lib/records/pipeline";
 import { createRecordCoalesced } from "@/lib/records/coalesce";
-import { authenticate, logKeyedRequest, presentedKey } from "@/lib/http/gate";
+import { authenticate, keyRateLimit, logKeyedRequest, presentedKey, WINDOW_SECONDS } from "@/lib/http/gate";
+import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
+import { notifications } from "@/db/schema";
+import { notifyMembers } from "@/lib/notifications/notify";
 import { readText } from "@/lib/http/body";
 import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/respond";
 import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
@@ -22,6 +27,9 @@ import { errorPage, thankYouPage } from "./pages";
 export const LEAD_BODY_LIMIT = 64 * 1024;
 
 const CORS_ALLOW_HEADERS = "Content-Type, Authorization, X-API-Key, Idempotency-Key";
+/** A client address may send this share of its key's leads per minute (but at least the minimum). */
+const LEADS_ADDRESS_SHARE = 10;
+const LEADS_PER_ADDRESS_MIN_RPM = 10;
 const CORS_EXPOSE_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Idempotent-Replayed";
 
 function corsHeaders(headers: Headers, origin: string | null, allowed: boolean) {
@@ -100,6 +108,41 @@ function redirectAllowed(target: string, allowed: string[]): boolean {
 
 const wantsHtml = (req: Request, kind: BodyKind | null) => kind === "form" && !(req.headers.get("accept") ?? "").includes("application/json");
 
+/**
+ * Leads count against buckets of their own — per key, and per client address within a key — not
+ * against the organization's API ceiling, so a busy (or abused) public form can never take the
+ * organization's integrations down with it. An operator raising the org's rate raises these too.
+ */
+export async function limitLeads(key: VerifiedKey, ip: string): Promise<RateLimitOutcome> {
+  const limiter = await getRateLimiter();
+  const rpm = keyRateLimit(key);
+  const perAddress = Math.max(LEADS_PER_ADDRESS_MIN_RPM, Math.floor(rpm / LEADS_ADDRESS_SHARE));
+  const [perKey, address] = await Promise.all([limiter.limit(`leads:key:${key.id}`, rpm, WINDOW_SECONDS), limiter.limit(`leads:addr:${key.id}:${ip}`, perAddress, WINDOW_SECONDS)]);
+  if (perKey.success && !address.success) void limiter.refund(`leads:key:${key.id}`, rpm, WINDOW_SECONDS);
+  if (address.success && !perKey.success) void limiter.refund(`leads:addr:${key.id}:${ip}`, perAddress, WINDOW_SECONDS);
+  if (!address.success) return address;
+  if (!perKey.success) return perKey;
+  return address.remaining < perKey.remaining ? address : perKey;
+}
+
+/** Tells the admins that lead capture reached its share of the record quota — once a day at most. */
+async function leadReserveReached(orgId: string, message: string): Promise<void> {
+  try {
+    const db = await getDb();
+    await db.transaction(async (tx) => {
+      const [recent] = await tx
+        .select({ id: notifications.id })
+        .from(notifications)
+        .where(and(eq(notifications.orgId, orgId), eq(notifications.kind, "lead_quota"), gt(notifications.createdAt, new Date(Date.now() - 86_400_000))))
+        .limit(1);
+      if (recent) return;
+      await notifyMembers(tx, orgId, [{ kind: "lead_quota", title: "Lead capture has stopped: records nearly full", body: message, link: "settings/plan" }], ["owner", "admin"]);
+    });
+  } catch (err) {
+    logError("leads", err, { org: orgId });
+  }
+}
+
 export async function handleLead(req: Request): Promise<Response> {
   const started = performance.now();
   const requestId = newId("req");
@@ -132,7 +175,7 @@ async function lead(req: Request, requestId: string, ip: string, seen: { key?: V
       bucket: "leads",
       missing: "Send a leads key as `X-API-Key`, `Authorization: Bearer`, the `api_key` form field or the `key` query parameter.",
       invalid: "This API key is not valid.",
-    }, seen);
+    }, seen, (k) => limitLeads(k, ip));
     if (!hasScope(key.scopes, "leads") && !hasScope(key.scopes, "write")) {
       throw new AppError("insufficient_scope", 'This API key lacks the "leads" scope needed here.', [{ path: "scope", message: "requires leads" }]);
     }
@@ -181,6 +224,7 @@ async function lead(req: Request, requestId: string, ip: string, seen: { key?: V
     return new Response(JSON.stringify(result.body), { status: result.status, headers });
   } catch (err) {
     let appErr: AppError;
+    if (err instanceof AppError && key && err.details.some((d) => d.path === LEAD_RESERVE_PATH)) await leadReserveReached(key.orgId, err.message);
     if (err instanceof AppError) appErr = err;
     else {
       appErr = unexpectedError(err, "leads", { request_id: requestId, org: key?.orgId });

@@ -11,7 +11,7 @@ export function leadNotifications(created: Record<string, unknown>[], options: {
   const leads = created.filter((r) => r.status === "lead");
   if (leads.length === 0) return [];
   if (leads.length > LEAD_NOTIFY_LIMIT && !options.each) {
-    return [{ kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead" }];
+    return [{ kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead", count: leads.length }];
   }
   return leads.map((l) => ({
     kind: "lead",

@@ -139,6 +139,13 @@ const rateLimitHeaders = z.object({
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema } });
 
+/** `limit` (1–100) and, for lists that page, `cursor`: what lib/http/query's listQuery accepts. */
+const listParams = (paged: boolean) =>
+  z.object({
+    limit: z.string().optional().meta({ description: "A whole number from 1 to 100." }),
+    ...(paged ? { cursor: z.string().optional().meta({ description: "The `next_cursor` of the previous page." }) } : {}),
+  });
+
 function errors(...statuses: number[]): ZodOpenApiOperationObject["responses"] {
   const out: Record<string, unknown> = {};
   const describe: Record<number, string> = {
@@ -149,6 +156,7 @@ function errors(...statuses: number[]): ZodOpenApiOperationObject["responses"] {
     409: "An `external_id` already in use.",
     413: "Body larger than 1 MB.",
     415: "Body not sent as `application/json`.",
+    422: "The import file breaks a limit (`import_file_rejected`); the message names it.",
     429: "Rate limit exceeded: wait `Retry-After` seconds.",
   };
   for (const s of [401, 429, ...statuses]) {
@@ -355,7 +363,7 @@ function inboundPaths(): ZodOpenApiPathsObject {
       object: z.literal("inbound_request"),
       received_at: z.iso.datetime(),
       verified: z.boolean(),
-      status: z.enum(["processed", "failed", "rejected"]),
+      status: z.enum(["processed", "failed", "rejected", "duplicate"]),
       http_status: z.number().int(),
       record_id: z.string().nullable(),
       created: z.number().int(),
@@ -369,7 +377,7 @@ function inboundPaths(): ZodOpenApiPathsObject {
   const list = (schema: z.ZodType, id: string) => z.object({ object: z.literal("list"), data: z.array(schema), has_more: z.boolean(), next_cursor: z.string().nullable() }).meta({ id });
   return {
     "/api/v1/inbound-sources": {
-      get: { operationId: "list_inbound_sources", summary: "List inbound webhook sources", tags: ["Inbound"], security, responses: { "200": ok("Sources.", list(source, "InboundSourceList")), ...errors(403) }, "x-scope": "admin" },
+      get: { operationId: "list_inbound_sources", summary: "List inbound webhook sources", tags: ["Inbound"], security, requestParams: { query: listParams(true) }, responses: { "200": ok("Sources.", list(source, "InboundSourceList")), ...errors(403) }, "x-scope": "admin" },
       post: {
         operationId: "create_inbound_source",
         summary: "Create an inbound webhook source",
@@ -410,7 +418,7 @@ function inboundPaths(): ZodOpenApiPathsObject {
         summary: "What a source received, newest first",
         tags: ["Inbound"],
         security,
-        requestParams: { path: idParam, query: z.object({ cursor: z.string().optional(), limit: z.string().optional() }) },
+        requestParams: { path: idParam, query: listParams(true) },
         responses: { "200": ok("Requests.", list(request, "InboundRequestList")), ...errors(403, 404) },
         "x-scope": "admin",
       },
@@ -446,7 +454,7 @@ function connectorPaths(): ZodOpenApiPathsObject {
     .object({
       id: z.string(),
       object: z.literal("connector_run"),
-      status: z.enum(["running", "succeeded", "failed"]),
+      status: z.enum(["queued", "running", "succeeded", "failed"]),
       trigger: z.enum(["schedule", "manual"]),
       started_at: z.iso.datetime(),
       finished_at: z.iso.datetime().nullable(),
@@ -465,7 +473,7 @@ function connectorPaths(): ZodOpenApiPathsObject {
   const body = connectorInput.extend({ mapping: mappingDoc, pagination: paginationSchema.optional() });
   return {
     "/api/v1/connectors": {
-      get: { operationId: "list_connectors", summary: "List pull connectors", tags: ["Connectors"], security, responses: { "200": ok("Connectors.", list(connector, "ConnectorList")), ...errors(403) }, "x-scope": "admin" },
+      get: { operationId: "list_connectors", summary: "List pull connectors", tags: ["Connectors"], security, requestParams: { query: listParams(true) }, responses: { "200": ok("Connectors.", list(connector, "ConnectorList")), ...errors(403) }, "x-scope": "admin" },
       post: {
         operationId: "create_connector",
         summary: "Create a pull connector",
@@ -501,10 +509,19 @@ function connectorPaths(): ZodOpenApiPathsObject {
       },
     },
     "/api/v1/connectors/{id}/run": {
-      post: { operationId: "run_connector", summary: "Run a connector now", tags: ["Connectors"], security, requestParams: { path: idParam }, responses: { "200": ok("The finished run.", run), ...errors(403, 404, 409) }, "x-scope": "admin" },
+      post: {
+        operationId: "run_connector",
+        summary: "Queue a run of a connector now",
+        description: "Answers at once with the queued run; poll the connector's runs for how it ends. At most 2 runs per organization run at a time; manual runs are limited to 10 a minute per organization.",
+        tags: ["Connectors"],
+        security,
+        requestParams: { path: idParam },
+        responses: { "202": ok("The queued run.", run), ...errors(403, 404, 409) },
+        "x-scope": "admin",
+      },
     },
     "/api/v1/connectors/{id}/runs": {
-      get: { operationId: "list_connector_runs", summary: "A connector's runs, newest first", tags: ["Connectors"], security, requestParams: { path: idParam }, responses: { "200": ok("Runs.", list(run, "ConnectorRunList")), ...errors(403, 404) }, "x-scope": "admin" },
+      get: { operationId: "list_connector_runs", summary: "A connector's runs, newest first", tags: ["Connectors"], security, requestParams: { path: idParam, query: listParams(false) }, responses: { "200": ok("Runs.", list(run, "ConnectorRunList")), ...errors(403, 404) }, "x-scope": "admin" },
     },
   };
 }
@@ -525,6 +542,7 @@ function importPaths(): ZodOpenApiPathsObject {
       updated: z.number().int(),
       failed: z.number().int(),
       error: z.string().nullable(),
+      error_code: z.string().nullable().meta({ description: "Why a failed import failed: `import_file_rejected` when the file broke a limit (the error names it)." }),
       created_at: z.iso.datetime(),
       finished_at: z.iso.datetime().nullable(),
     })
@@ -534,7 +552,7 @@ function importPaths(): ZodOpenApiPathsObject {
       post: {
         operationId: "create_import",
         summary: "Import a CSV or Excel file",
-        description: "Multipart upload (up to 100 MB): `file` (.csv or .xlsx, header row first), `type`, optional `mapping` (JSON; without it columns match fields by name). Runs in the background: poll the import.",
+        description: "Multipart upload (up to 100 MB): `file` (.csv or .xlsx, header row first), `type`, optional `mapping` (JSON; without it columns match fields by name). Runs in the background: poll the import. A file beyond a limit (an .xlsx decompressing past 1 GB or 100× its size, more than 1,000 columns, a cell over 32,767 characters, a row over 1 MB) ends `failed` with `error_code: \"import_file_rejected\"`. One import runs at a time per organization; others wait as `pending`.",
         tags: ["Imports"],
         security,
         requestBody: {

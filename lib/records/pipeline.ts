@@ -252,11 +252,13 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach =
   if (!org) throw new AppError("not_found", "Organization not found.");
   const maxRecords = planLimits(org.plan).maxRecords;
   if (maxRecords !== null) {
-    let remaining = maxRecords - Number(org.recordCount);
+    // Leads stop short of the quota, leaving the rest for the organization's own writes.
+    const leadCap = ctx.source === "lead_capture" ? Math.floor(maxRecords * LEAD_RECORD_SHARE) : null;
+    let remaining = (leadCap ?? maxRecords) - Number(org.recordCount);
     for (const p of runnable()) {
       if (p.mode !== "create") continue;
       if (remaining > 0) remaining--;
-      else fail(p, planLimitError(maxRecords, org.plan));
+      else fail(p, leadCap !== null ? leadReserveError(leadCap, maxRecords, org.plan) : planLimitError(maxRecords, org.plan));
     }
   }
 
@@ -449,6 +451,20 @@ function planLimitError(max: number, plan: string): AppError {
   return new AppError(
     "plan_limit_reached",
     `Your ${plan} plan allows ${max.toLocaleString("en-US")} records. Delete records or upgrade the plan to add more.`,
+  );
+}
+
+/** The share of the record quota lead capture may fill: the rest stays for the organization's own writes. */
+export const LEAD_RECORD_SHARE = 0.9;
+
+/** Marks a lead refused for the reserve (the lead handler tells the admins once). */
+export const LEAD_RESERVE_PATH = "lead_capture_reserve";
+
+function leadReserveError(cap: number, max: number, plan: string): AppError {
+  return new AppError(
+    "plan_limit_reached",
+    `Lead capture stops at ${Math.round(LEAD_RECORD_SHARE * 100)}% of your ${plan} plan's ${max.toLocaleString("en-US")} records (${cap.toLocaleString("en-US")}), leaving the rest for your own work. Delete records or upgrade the plan to take more leads.`,
+    [{ path: LEAD_RESERVE_PATH, message: `limit of ${cap} records through lead capture reached` }],
   );
 }
 

@@ -3,14 +3,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHmac } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
-import { apiRequests, auditLog, organizations, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
+import { apiRequests, auditLog, connectorRuns, organizations, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { ORG_ACTIONS } from "@/lib/actions";
 import { newId } from "@/lib/ids";
 import { encrypt } from "@/lib/crypto/encryption";
 import { generateSecret } from "@/lib/webhooks/signing";
 import { createConnector } from "@/lib/connectors/connectors";
-import { runConnectorNow } from "@/lib/connectors/run";
+import { connectorRunsSettled, pumpConnectorRuns, runConnectorNow } from "@/lib/connectors/run";
 import { flushRequestLog } from "@/lib/audit/request-log";
 import { parseAuditFilter, queryAuditStream } from "@/lib/audit/query";
 import { auditCsv } from "@/lib/audit/export";
@@ -99,7 +99,10 @@ describe("the audit trail", () => {
     expect(signed.status).toBe(200);
     // 5. A pull connector.
     const connector = await createConnector(db, org.ctx, { name: "Door feed", url: feedUrl, interval_minutes: 60, records_path: "items", mapping: { target: "client", external_id: "id", fields: { name: { value: "Door Connector" } } } });
-    expect(await runConnectorNow(db, org.org.id, connector.id)).toMatchObject({ status: "succeeded", created: 1 });
+    const queued = await runConnectorNow(db, org.org.id, connector.id);
+    await pumpConnectorRuns(db, { orgIds: [org.org.id] });
+    await connectorRunsSettled();
+    expect((await db.select().from(connectorRuns).where(eq(connectorRuns.id, queued.id)))[0]).toMatchObject({ status: "succeeded", created: 1 });
     // 6. A file import.
     const form = new FormData();
     form.set("type", "client");

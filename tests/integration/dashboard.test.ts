@@ -120,7 +120,7 @@ describe("plans", () => {
     const inviter = { ...ctx, inviterRole: "owner" as const, inviterEmail: "owner@example.test" };
     await expect(inviteMember(db, inviter, { email: emails[2]!, role: "member" })).rejects.toMatchObject({ code: "plan_limit_reached" });
     await makeKey(db, quiet, ["read"]);
-    expect(await planUsage(db, quiet.org.id)).toEqual({ records: 0, apiKeys: 1, webhookEndpoints: 0, members: 5 });
+    expect(await planUsage(db, quiet.org.id)).toEqual({ records: 0, apiKeys: 1, webhookEndpoints: 0, members: 5, inboundSources: 0, connectors: 0, workflowRules: 0 });
     await db.delete(users).where(eq(users.email, emails[0]!));
     await db.delete(users).where(eq(users.email, emails[1]!));
     await db.delete(users).where(eq(users.email, emails[2]!));

@@ -58,19 +58,19 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
           </div>
         </div>
       </Card>
-      <Card title="Plans" className="mt-6" description="To change plan, contact us; an operator can also raise one organization's rate limit. Business's limits on sources, connectors and rules are a safety ceiling, not a sales limit.">
+      <Card title="Plans" className="mt-6" description="To change plan, contact us; an operator can also raise one organization's rate limit. Endpoints are webhook endpoints, sources inbound sources, rules workflow rules; Business's limits on sources, connectors and rules are a safety ceiling, not a sales limit.">
         <Table>
           <thead className="bg-slate-50">
             <tr>
               <Th>Plan</Th>
               <Th>Records</Th>
               <Th>API keys</Th>
-              <Th>Webhook endpoints</Th>
+              <Th>Endpoints</Th>
               <Th>Members</Th>
-              <Th>Inbound sources</Th>
+              <Th>Sources</Th>
               <Th>Connectors</Th>
-              <Th>Workflow rules</Th>
-              <Th>Requests/min per key</Th>
+              <Th>Rules</Th>
+              <Th>Req/min per key</Th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
