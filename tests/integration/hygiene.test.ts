@@ -11,7 +11,7 @@ import { encrypt } from "@/lib/crypto/encryption";
 import { enforceRetention } from "@/lib/audit/retention";
 import { PENDING_UPLOAD_BYTES_PER_ORG, createImport, previewDraft, uploadsDir } from "@/lib/imports/imports";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { makeKey, randomIp } from "../helpers/api";
+import { makeKey, fromRandomIp } from "../helpers/api";
 import { writeXlsxBomb } from "../helpers/hostile-files.mjs";
 
 let handle: DbHandle;
@@ -37,7 +37,7 @@ async function newOrg() {
 }
 
 async function upload(key: string, body: BodyInit, contentType?: string) {
-  const headers: Record<string, string> = { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() };
+  const headers: Record<string, string> = { authorization: `Bearer ${key}`, ...fromRandomIp() };
   if (contentType) headers["content-type"] = contentType;
   const res = await importsRoute.POST(new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body, headers }), { params: Promise.resolve({}) });
   return { status: res.status, body: await res.json() };

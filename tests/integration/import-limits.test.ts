@@ -14,7 +14,7 @@ import { isAppError } from "@/lib/errors";
 import { IMPORT_LIMITS } from "@/lib/imports/readers";
 import { ERROR_CELL_MAX_CHARS, previewFile, startImport, uploadsDir } from "@/lib/imports/imports";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { makeKey, randomIp } from "../helpers/api";
+import { makeKey, fromRandomIp } from "../helpers/api";
 import { waitFor } from "../helpers/receiver";
 import { writeAmplifiedXlsx, writeWideCsv, writeXlsxBomb } from "../helpers/hostile-files.mjs";
 import { writeCsv } from "../helpers/sheets";
@@ -45,13 +45,13 @@ async function upload(key: string, file: string, fields: Record<string, string> 
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   form.set("file", await fs.openAsBlob(file), path.basename(file));
-  const req = new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } });
+  const req = new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } });
   const res = await importsRoute.POST(req, { params: Promise.resolve({}) });
   return { status: res.status, body: await res.json() };
 }
 
 const status = async (key: string, id: string) =>
-  (await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), { params: Promise.resolve({ id }) })).json();
+  (await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id }) })).json();
 
 /** Uploads a file and waits for its import to end; answers the final status. */
 async function importToEnd(file: string) {
@@ -170,7 +170,7 @@ describe("import files are bounded", () => {
     fs.writeFileSync(file, `Name,Email,=cmd|' /C calc'!A0\n"=HYPERLINK(""http://evil.test"",""x"")",not-an-email,+1\n@SUM(1),-2,\tx\n`);
     const { done, key } = await importToEnd(file);
     expect(done).toMatchObject({ status: "completed", failed: 2 });
-    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), {
+    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
       params: Promise.resolve({ id: done.id }),
     });
     const rows = parse(await res.text()) as string[][];
@@ -187,7 +187,7 @@ describe("import files are bounded", () => {
     const { done, key } = await importToEnd(file);
     // The names are far too long: every row fails validation and goes to the error file.
     expect(done).toMatchObject({ status: "completed", total: 120, failed: 120, created: 0 });
-    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": randomIp() } }), {
+    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
       params: Promise.resolve({ id: done.id }),
     });
     const rows = parse(await res.text()) as string[][];

@@ -8,7 +8,7 @@ import { POST as inbound } from "@/app/api/inbound/[source]/route";
 import * as sources from "@/app/api/v1/inbound-sources/route";
 import { REJECTED_BODY_BYTES, REJECTED_PER_SOURCE_RPM } from "@/lib/inbound/receive";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { call, makeKey, randomIp } from "../helpers/api";
+import { call, makeKey, fromRandomIp } from "../helpers/api";
 
 let handle: DbHandle;
 let db: Db;
@@ -36,7 +36,7 @@ async function createSource(kind: string) {
 }
 
 async function send(sourceId: string, body: string, headers: Record<string, string>) {
-  const res = await inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", "x-forwarded-for": randomIp(), ...headers } }), {
+  const res = await inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", ...fromRandomIp(), ...headers } }), {
     params: Promise.resolve({ source: sourceId }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };

@@ -6,7 +6,7 @@ import { POST as leads } from "@/app/api/webhook/leads/route";
 import * as me from "@/app/api/v1/me/route";
 import * as records from "@/app/api/v1/records/[type]/route";
 import { createTestOrg, dropTestOrgs, setRecordCount, useTestDb, type TestOrg } from "../helpers/db";
-import { call, makeKey, randomIp } from "../helpers/api";
+import { call, makeKey, randomIp, fromRandomIp } from "../helpers/api";
 
 let handle: DbHandle;
 let db: Db;
@@ -33,7 +33,7 @@ function sendLead(key: string, i: number, ip = randomIp()) {
     new Request("http://127.0.0.1/api/webhook/leads", {
       method: "POST",
       body: JSON.stringify({ name: `Lead ${i}`, email: `lead${i}@example.com` }),
-      headers: { "content-type": "application/json", "x-api-key": key, "x-forwarded-for": ip },
+      headers: { "content-type": "application/json", "x-api-key": key, ...fromRandomIp(ip) },
     }),
   );
 }
