@@ -5,7 +5,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import { importErrors, imports, type ImportJob, type Source } from "@/db/schema";
+import { importErrors, imports, organizations, type ImportJob, type Source } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { AppError, type ErrorCode } from "@/lib/errors";
 import { newId } from "@/lib/ids";
@@ -85,42 +85,48 @@ export async function createImport(
     if (input.size === 0) throw new AppError("validation_failed", "The file is empty.", [{ path: "file", message: "is empty" }]);
     const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
     if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
-    const [waiting] = await db
-      .select({ bytes: sql<number>`coalesce(sum(${imports.sizeBytes}), 0)::bigint` })
-      .from(imports)
-      .where(and(eq(imports.orgId, ctx.orgId), inArray(imports.status, ["draft", "pending", "running"])));
-    if (Number(waiting?.bytes ?? 0) + input.size > PENDING_UPLOAD_BYTES_PER_ORG)
-      throw new AppError(
-        "payload_too_large",
-        `This organization's uploads waiting to be imported would exceed ${PENDING_UPLOAD_BYTES_PER_ORG / 1024 / 1024} MB; wait for them to finish or discard drafts first.`,
-      );
     const id = newId("imp");
     const kept = fileOf({ id, format });
-    fs.mkdirSync(path.dirname(kept), { recursive: true });
-    try {
-      fs.renameSync(input.uploadPath, kept);
-    } catch (err) {
-      // The upload may sit on another filesystem (a temp directory): copy it instead.
-      if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
-      fs.copyFileSync(input.uploadPath, kept);
-    }
-    const [job] = await db
-      .insert(imports)
-      .values({
-        id,
-        orgId: ctx.orgId,
-        recordType: input.type,
-        filename: input.filename.slice(0, 255),
-        format,
-        mapping,
-        status: input.draft ? "draft" : "pending",
-        sizeBytes: input.size,
-        createdByUserId: ctx.userId ?? null,
-        createdByKeyId: ctx.keyId ?? null,
-      })
-      .returning();
-    await writeAudit(db, ctx.orgId, ctx.actor, ctx.source, [{ action: "import.created", targetType: "import", targetId: id, after: { filename: job!.filename, type: input.type } }]);
-    return job!;
+    // One transaction, the organization's row locked: concurrent uploads are counted against the
+    // cap one after the other, and the import row and its audit entry commit together.
+    return await db.transaction(async (tx) => {
+      await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
+      const [waiting] = await tx
+        .select({ bytes: sql<number>`coalesce(sum(${imports.sizeBytes}), 0)::bigint` })
+        .from(imports)
+        .where(and(eq(imports.orgId, ctx.orgId), inArray(imports.status, ["draft", "pending", "running"])));
+      if (Number(waiting?.bytes ?? 0) + input.size > PENDING_UPLOAD_BYTES_PER_ORG)
+        throw new AppError(
+          "payload_too_large",
+          `This organization's uploads waiting to be imported would exceed ${PENDING_UPLOAD_BYTES_PER_ORG / 1024 / 1024} MB; wait for them to finish or discard drafts first.`,
+        );
+      const [job] = await tx
+        .insert(imports)
+        .values({
+          id,
+          orgId: ctx.orgId,
+          recordType: input.type,
+          filename: input.filename.slice(0, 255),
+          format,
+          mapping,
+          status: input.draft ? "draft" : "pending",
+          sizeBytes: input.size,
+          createdByUserId: ctx.userId ?? null,
+          createdByKeyId: ctx.keyId ?? null,
+        })
+        .returning();
+      await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "import.created", targetType: "import", targetId: id, after: { filename: job!.filename, type: input.type } }]);
+      // The file moves last: if anything above failed, nothing is left behind.
+      fs.mkdirSync(path.dirname(kept), { recursive: true });
+      try {
+        fs.renameSync(input.uploadPath, kept);
+      } catch (err) {
+        // The upload may sit on another filesystem (a temp directory): copy it instead.
+        if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+        fs.copyFileSync(input.uploadPath, kept);
+      }
+      return job!;
+    });
   } finally {
     fs.rmSync(input.uploadPath, { force: true });
   }

@@ -87,6 +87,23 @@ describe("upload files never outlive their request or their import", () => {
     expect((await upload(other.key, f)).status).toBe(202);
   });
 
+  it("counts concurrent uploads against the cap one at a time", async () => {
+    const { org } = await newOrg();
+    await db.insert(imports).values({ id: newId("imp"), orgId: org.org.id, recordType: "client", filename: "big.csv", format: "csv", status: "draft", sizeBytes: PENDING_UPLOAD_BYTES_PER_ORG - 1_000 });
+    // Five uploads of 600 bytes each at once: only one fits under the cap.
+    const files = Array.from({ length: 5 }, (_, i) => {
+      const p = path.join(uploadsDir(), `test-${newId("imp")}-${i}.tmp`);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, "Name\nAda\n");
+      return p;
+    });
+    const results = await Promise.allSettled(files.map((p) => createImport(db, org.ctx, { uploadPath: p, size: 600, filename: "clients.csv", type: "client", draft: true })));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(4).fill("payload_too_large"));
+    expect(await db.select().from(imports).where(eq(imports.orgId, org.org.id))).toHaveLength(2);
+    for (const p of files) expect(fs.existsSync(p)).toBe(false);
+  });
+
   it("a draft whose file breaks a limit is failed and its file deleted at preview", async () => {
     const { org } = await newOrg();
     const tmp = path.join(uploadsDir(), `test-${newId("imp")}.tmp`);
