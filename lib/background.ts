@@ -11,6 +11,7 @@ import { flushRequestLog } from "@/lib/audit/request-log";
 import { startRetentionSchedule } from "@/lib/audit/retention";
 import { watchForPerServerLimits } from "@/lib/ops/fleet";
 import { onShutdown } from "@/lib/ops/lifecycle";
+import { startDatabaseHealthMonitor, stopDatabaseHealthMonitor } from "@/lib/ops/db-health";
 import { startOperationalMailer } from "@/lib/webhooks/operational-email";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 
@@ -46,7 +47,10 @@ export async function startBackground(): Promise<void> {
       keyTimers = [setTimeout(announce, 60_000), setInterval(announce, 60 * 60_000)];
       for (const t of keyTimers) t.unref();
     }
-    if (handle.driver === "postgres") watchForPerServerLimits(db);
+    if (handle.driver === "postgres") {
+      watchForPerServerLimits(db);
+      await startDatabaseHealthMonitor();
+    }
     // Imports interrupted by a restart carry on from their last committed batch; waiting ones
     // start when their organization's turn comes.
     await resumeImports(db);
@@ -64,6 +68,7 @@ export async function startBackground(): Promise<void> {
     // next step (the shutdown signal) and hand their work back for another server to take.
     await Promise.all([worker?.stop(), stopQstash?.(), stopScheduler?.(), stopRetention?.(), stopMailer?.(), connectorRunsSettled(), importsSettled()]);
     await Promise.all([flushUsage().catch(() => {}), flushRequestLog().catch(() => {})]);
+    await stopDatabaseHealthMonitor();
   };
   holder.__smarfleBackground = { stop };
   // `npm start` (server.mjs) calls the shutdown hook on SIGTERM, once it has stopped accepting

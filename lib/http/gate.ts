@@ -9,6 +9,7 @@ import { flushUsage, recordApiCall } from "@/lib/api-keys/usage";
 import { flushRequestLog, logApiRequest } from "@/lib/audit/request-log";
 import { serverless } from "@/lib/env";
 import { logger } from "@/lib/log";
+import { unlessDatabaseDown } from "@/lib/ops/db-health";
 import { metrics, observeHttp, routePattern } from "@/lib/ops/metrics";
 import { runAfterResponse } from "./after";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
@@ -149,13 +150,13 @@ export function apiRoute<P extends RouteParams = RouteParams>(
   async function gated(req: Request, route: { params: Promise<P> }, requestId: string, headers: Headers, ip: string, seen: { key?: VerifiedKey }): Promise<Response> {
     try {
       const db = await getDb();
-      const key = await authenticate(db, presentedKey(req), ip, headers, undefined, seen);
+      // With the database known to be down: 503 at once, and for a request already waiting on it.
+      const key = await unlessDatabaseDown(authenticate(db, presentedKey(req), ip, headers, undefined, seen));
       if (!hasScope(key.scopes, spec.scope)) {
         throw new AppError("insufficient_scope", `This API key lacks the "${spec.scope}" scope needed here.`, [{ path: "scope", message: `requires ${spec.scope}` }]);
       }
-      const result = await handler(
-        { requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req, ip },
-        await route.params,
+      const result = await unlessDatabaseDown(
+        handler({ requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req, ip }, await route.params),
       );
       if (result instanceof Response) {
         headers.forEach((v, k) => result.headers.set(k, v));

@@ -11,6 +11,7 @@ import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
 import { limitAnonymous, rateLimitHeaders } from "@/lib/http/gate";
 import { readText } from "@/lib/http/body";
 import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/respond";
+import { assertDatabaseUp } from "@/lib/ops/db-health";
 import { getRateLimiter } from "@/lib/rate-limit";
 import { verifyInbound } from "./verify";
 
@@ -103,6 +104,7 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
   try {
     const ip = clientIp(req);
     const db = await getDb();
+    assertDatabaseUp();
     const [source] = /^src_[A-Za-z0-9]{1,40}$/.test(sourceId) ? await db.select().from(inboundSources).where(eq(inboundSources.id, sourceId)).limit(1) : [];
     if (!source || !source.enabled) {
       const limited = await limitAnonymous(ip, 60, "inbound");

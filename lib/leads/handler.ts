@@ -1,6 +1,7 @@
 import "server-only";
 import { metrics } from "@/lib/ops/metrics";
 import { logError } from "@/lib/log";
+import { assertDatabaseUp, unlessDatabaseDown } from "@/lib/ops/db-health";
 import { and, eq, gt } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
@@ -170,6 +171,7 @@ async function lead(req: Request, requestId: string, ip: string, seen: { key?: V
     const embedded = fromHeader ? null : (typeof fields?.api_key === "string" ? fields.api_key : null) ?? new URL(req.url).searchParams.get("key");
     const presented = fromHeader ?? embedded;
     const db = await getDb();
+    assertDatabaseUp();
     key = await authenticate(db, presented, ip, headers, {
       rpm: 30,
       bucket: "leads",
@@ -212,7 +214,7 @@ async function lead(req: Request, requestId: string, ip: string, seen: { key?: V
     // with one, the stored answer must commit with the lead, in a transaction of its own.
     const result =
       idemKey === null
-        ? { status: 201, body: await createRecordCoalesced(ctx, "client", lead.data), replayed: false }
+        ? { status: 201, body: await unlessDatabaseDown(createRecordCoalesced(ctx, "client", lead.data)), replayed: false }
         : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
             status: 201,
             body: await createRecord(ctx, "client", lead.data, { db: tx }),

@@ -113,7 +113,8 @@ test("a PostgreSQL outage under load: clean 503s, recovery without restart, noth
     // While down (from a second after the stop, so requests already past the database are not
     // counted, until the restart): only 503 envelopes with Retry-After, each within 5 s.
     const during = answers.filter((a) => a.at > stoppedAt + 1_000 && a.at + a.ms < startedAt);
-    assert.ok(during.length > 10, `requests were made during the outage (${during.length})`);
+    const timeline = answers.map((a) => `${a.kind}@${a.at - stoppedAt}ms:${a.status}/${a.ms}ms`).join(" ");
+    assert.ok(during.length > 10, `requests were made during the outage (${during.length}); restart at ${startedAt - stoppedAt} ms; ${timeline.slice(-3000)}`);
     const unclean = during.filter((a) => a.status !== 503 || a.body?.error?.code !== "unavailable" || !/^\d+$/.test(a.retryAfter ?? "") || !a.body.error.request_id || a.ms > 5_000);
     assert.deepEqual(unclean.slice(0, 3).map((a) => ({ kind: a.kind, status: a.status, ms: a.ms, body: a.body, error: a.error })), [], `${unclean.length} of ${during.length} answers during the outage were not a clean 503`);
 
