@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { sql } from "drizzle-orm";
+import { rowsOf } from "./rows";
 import type { DbHandle } from "./types";
 
 export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
@@ -16,11 +17,6 @@ export async function migrateDb(handle: DbHandle): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     await migrate(handle.db as any, { migrationsFolder: MIGRATIONS_FOLDER });
   }
-}
-
-/** `execute` answers an array (postgres.js) or `{ rows }` (PGlite). */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 interface Journal {

@@ -2,6 +2,9 @@ import "server-only";
 import { getTableColumns, getTableName, is, sql, SQL } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Executor } from "@/db/client";
+import { rowsOf } from "@/db/rows";
+
+export { rowsOf };
 
 type Column = ReturnType<typeof getTableColumns>[string];
 
@@ -112,10 +115,6 @@ export async function insertRows<T extends Record<string, unknown>>(tx: Executor
   });
 }
 
-/** `db.execute` answers an array (postgres.js) or `{ rows }` (PGlite): the rows either way. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 /** PostgreSQL's SQLSTATE of a failed query, whether the driver's error or drizzle's wrapper of it. */
 export function pgErrorCode(err: unknown): string | undefined {

@@ -2,6 +2,7 @@ import "server-only";
 import { AppError } from "@/lib/errors";
 import { env } from "@/lib/env";
 import { logInfo, logWarn } from "@/lib/log";
+import { within } from "./readiness";
 
 /**
  * Whether PostgreSQL answers, watched from a connection of its own. postgres.js keeps a query
@@ -70,9 +71,8 @@ export async function startDatabaseHealthMonitor(): Promise<void> {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const probe = async () => {
-    let t: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([sql`select 1`, new Promise((_, r) => (t = setTimeout(() => r(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS)))]);
+      await within(sql`select 1`.then(() => undefined), PROBE_TIMEOUT_MS);
       setDown(false);
     } catch (err) {
       setDown(true, (err as Error).message);
@@ -80,7 +80,6 @@ export async function startDatabaseHealthMonitor(): Promise<void> {
       sql = open();
       void old.end({ timeout: 0 }).catch(() => {});
     } finally {
-      clearTimeout(t);
       if (!stopped) {
         timer = setTimeout(() => void probe(), PROBE_EVERY_MS);
         timer.unref();

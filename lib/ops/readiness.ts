@@ -15,7 +15,8 @@ export interface Readiness {
 /** How long one dependency may take to answer before it counts as down. */
 const CHECK_TIMEOUT_MS = 2_000;
 
-function within<T>(promise: Promise<T>, ms = CHECK_TIMEOUT_MS): Promise<T> {
+/** `promise`, or a rejection once `ms` have passed without an answer. */
+export function within<T>(promise: Promise<T>, ms = CHECK_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);

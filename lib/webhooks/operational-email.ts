@@ -6,24 +6,32 @@ import { appUrl, sendEmail } from "@/lib/email/send";
 import { env } from "@/lib/env";
 import { rowsOf } from "@/lib/db-utils";
 import { logError } from "@/lib/log";
+import { getRateLimiter } from "@/lib/rate-limit";
 import { OPERATIONAL_EVENT_INFO } from "./operational-events";
 
 /** Events older than this are not emailed any more (a server that was down for a day stays quiet). */
 const MAX_AGE_HOURS = 24;
 const BATCH = 50;
+/**
+ * Emails per organization per hour. A tenant whose endpoint fails thousands of deliveries raises
+ * thousands of `delivery.exhausted` events; its admins get the first ones and the bell has them
+ * all, and our mail server is not turned into a firehose for one tenant.
+ */
+export const OPERATIONAL_EMAILS_PER_ORG_HOUR = 20;
 
 /**
  * Emails each operational event (an endpoint failing or disabled, a delivery given up, a key about
  * to expire, a connector paused, an import finished) to its organization's owners and admins, once,
  * when email is configured (SMTP_URL). Events are claimed by inserting a row per event, so with
  * several servers each event is emailed by one of them; the claim comes first, so a failed send
- * is not retried (at most once). Reads committed events only: nothing is emailed about a change
- * that rolled back. Returns how many events were emailed.
+ * is not retried (at most once), and past OPERATIONAL_EMAILS_PER_ORG_HOUR an organization's events
+ * are marked without a mail. Reads committed events only: nothing is emailed about a change that
+ * rolled back. Returns how many events were claimed.
  */
 export async function emailOperationalEvents(db: Db): Promise<number> {
   if (!env().SMTP_URL) return 0;
   const types = `{${OPERATIONAL_EVENTS.join(",")}}`;
-  const claimed = rowsOf<{ id: string; type: OperationalEvent; data: Record<string, unknown>; org_name: string; org_slug: string }>(
+  const claimed = rowsOf<{ id: string; org_id: string; type: OperationalEvent; data: Record<string, unknown>; org_name: string; org_slug: string }>(
     await db.execute(sql`
       with pending as (
         select e.id from webhook_events e
@@ -34,10 +42,12 @@ export async function emailOperationalEvents(db: Db): Promise<number> {
       ), claimed as (
         insert into operational_emails (event_id) select id from pending on conflict do nothing returning event_id
       )
-      select e.id, e.type, e.data, o.name as org_name, o.slug as org_slug
+      select e.id, e.org_id, e.type, e.data, o.name as org_name, o.slug as org_slug
       from claimed c join webhook_events e on e.id = c.event_id join organizations o on o.id = e.org_id`),
   );
+  const limiter = await getRateLimiter();
   for (const event of claimed) {
+    if (!(await limiter.limit(`opmail:${event.org_id}`, OPERATIONAL_EMAILS_PER_ORG_HOUR, 3600)).success) continue;
     const recipients = rowsOf<{ email: string }>(
       await db.execute(sql`
         select u.email from memberships m join users u on u.id = m.user_id

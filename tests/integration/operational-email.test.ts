@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db, DbHandle } from "@/db/client";
 import { emitOperationalEvent } from "@/lib/webhooks/operational";
-import { emailOperationalEvents } from "@/lib/webhooks/operational-email";
+import { emailOperationalEvents, OPERATIONAL_EMAILS_PER_ORG_HOUR } from "@/lib/webhooks/operational-email";
 import { createTestOrg, dropTestOrgs, openTestDb, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 import { startSmtp } from "../helpers/smtp";
 
@@ -47,6 +47,21 @@ describe(`operational events by email (${usingPostgres ? "PostgreSQL" : "PGlite"
     expect(mailsTo(org.users.owner.email)).toHaveLength(1);
     expect(mailsTo(org.users.admin.email)).toHaveLength(1);
     expect(mailsTo(org.users.member.email)).toHaveLength(0);
+  });
+
+  it("sends an organization at most OPERATIONAL_EMAILS_PER_ORG_HOUR a hour, however many events it raises", async () => {
+    const noisy = await createTestOrg(db);
+    try {
+      const n = OPERATIONAL_EMAILS_PER_ORG_HOUR + 5;
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < n; i++) await emitOperationalEvent(tx, noisy.org.id, "delivery.exhausted", { id: `dlv_noisy_${i}`, event_type: "client_created", attempts: 6 });
+      });
+      while ((await emailOperationalEvents(db)) > 0);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(mailsTo(noisy.users.owner.email)).toHaveLength(OPERATIONAL_EMAILS_PER_ORG_HOUR);
+    } finally {
+      await dropTestOrgs(db, [noisy]);
+    }
   });
 
   it("sends nothing when email is not configured", async () => {
