@@ -1,7 +1,7 @@
 import "server-only";
 import { metrics } from "@/lib/ops/metrics";
 import { eq, inArray, sql } from "drizzle-orm";
-import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents, type WebhookDelivery, type WebhookEndpoint, type WebhookEvent } from "@/db/schema";
+import { webhookDeliveries, webhookEndpoints, webhookEvents, type WebhookDelivery, type WebhookEndpoint, type WebhookEvent } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
 import { env } from "@/lib/env";
 import { newId } from "@/lib/ids";
@@ -166,42 +166,54 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
   if (records.length === 0) return;
   const orgsQueued = await db.transaction(async (tx) => {
     let queued = 0;
+    // Two statements whatever the batch size, each with one JSON parameter: the same text every
+    // time, so it is prepared once per connection (a multi-row VALUES list has a new text, a
+    // parse and a describe round trip for every batch size, and costs more to build than to run).
     const sent = records.filter((r) => r.result !== null);
     if (sent.length) {
-      await tx.insert(webhookAttempts).values(
-        sent.map((r) => ({
-          id: newId("att"),
-          orgId: r.job.delivery.orgId,
-          deliveryId: r.job.delivery.id,
-          attemptNumber: r.attemptNumber,
-          url: r.job.endpoint.url,
-          requestHeaders: r.headers,
-          requestBody: r.body,
-          responseStatus: r.result!.status,
-          responseHeaders: r.result!.status !== null ? r.result!.headers : null,
-          responseBody: r.result!.body || null,
-          error: r.result!.error,
-          durationMs: r.result!.durationMs,
-          createdAt: r.at,
-        })),
-      );
+      const rows = sent.map((r) => ({
+        id: newId("att"),
+        org_id: r.job.delivery.orgId,
+        delivery_id: r.job.delivery.id,
+        attempt_number: r.attemptNumber,
+        url: r.job.endpoint.url,
+        request_headers: r.headers,
+        request_body: r.body,
+        response_status: r.result!.status,
+        response_headers: r.result!.status !== null ? r.result!.headers : null,
+        response_body: r.result!.body || null,
+        error: r.result!.error,
+        duration_ms: r.result!.durationMs,
+        created_at: r.at.toISOString(),
+      }));
+      await tx.execute(sql`
+        insert into webhook_attempts (id, org_id, delivery_id, attempt_number, url, request_headers, request_body,
+                                      response_status, response_headers, response_body, error, duration_ms, created_at)
+        select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
+          id text, org_id text, delivery_id text, attempt_number int, url text, request_headers jsonb, request_body text,
+          response_status int, response_headers jsonb, response_body text, error text, duration_ms int, created_at timestamptz)`);
     }
-    const values = sql.join(
-      records.map((r) => {
-        const d = r.decision;
-        const status = d.kind === "succeeded" ? "succeeded" : d.kind === "retry" ? "pending" : "failed";
-        const attempted = r.result !== null ? 1 : 0;
-        const throttled = "throttled" in d && d.throttled ? 1 : 0;
-        return sql`(${r.job.delivery.id}, ${status}, ${(d.kind === "retry" ? d.at : r.at).toISOString()}::timestamptz, ${r.result?.status ?? null}::int, ${d.kind === "succeeded" ? null : d.error}, ${d.kind === "retry" ? null : r.at.toISOString()}::timestamptz, ${r.at.toISOString()}::timestamptz, ${attempted}::int, ${throttled}::int)`;
-      }),
-      sql`, `,
-    );
+    const updates = records.map((r) => {
+      const d = r.decision;
+      return {
+        id: r.job.delivery.id,
+        status: d.kind === "succeeded" ? "succeeded" : d.kind === "retry" ? "pending" : "failed",
+        next_at: (d.kind === "retry" ? d.at : r.at).toISOString(),
+        code: r.result?.status ?? null,
+        err: d.kind === "succeeded" ? null : d.error,
+        completed_at: d.kind === "retry" ? null : r.at.toISOString(),
+        at: r.at.toISOString(),
+        attempted: r.result !== null ? 1 : 0,
+        throttled: "throttled" in d && d.throttled ? 1 : 0,
+      };
+    });
     await tx.execute(sql`
       update webhook_deliveries d set
         status = v.status, attempt_count = d.attempt_count + v.attempted, throttled_count = d.throttled_count + v.throttled,
         next_attempt_at = v.next_at, locked_until = null, last_response_status = coalesce(v.code, d.last_response_status), last_error = v.err,
         completed_at = v.completed_at, updated_at = v.at
-      from (values ${values}) as v(id, status, next_at, code, err, completed_at, at, attempted, throttled)
+      from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as v(id text, status text, next_at timestamptz, code int, err text,
+                                                            completed_at timestamptz, at timestamptz, attempted int, throttled int)
       where d.id = v.id`);
     // Endpoint health, once per endpoint per batch, in the order the attempts finished.
     const byEndpoint = new Map<string, AttemptRecord[]>();

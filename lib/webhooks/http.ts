@@ -47,7 +47,7 @@ export function postJson(target: URL, headers: Record<string, string>, body: str
       const done = () => {
         const headersOut: Record<string, string> = {};
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headersOut[k] = Array.isArray(v) ? v.join(", ") : v;
-        finish({ status: res.statusCode ?? null, headers: headersOut, body: Buffer.concat(chunks).toString("utf8"), error: null });
+        finish({ status: res.statusCode ?? null, headers: headersOut, body: printable(Buffer.concat(chunks).toString("utf8")), error: null });
       };
       res.on("end", done);
       res.on("error", (err) => finish({ status: res.statusCode ?? null, headers: {}, body: "", error: err.message }));
@@ -56,6 +56,12 @@ export function postJson(target: URL, headers: Record<string, string>, body: str
     req.end(body);
   });
 }
+
+/**
+ * PostgreSQL text cannot hold NUL: a receiver answering with one would make the whole batch of
+ * attempts it is written with fail, again and again. It is logged as U+FFFD instead.
+ */
+const printable = (text: string) => (text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text);
 
 function describeNetworkError(err: NodeJS.ErrnoException): string {
   switch (err.code) {

@@ -252,11 +252,21 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
     const items = batch;
     batch = [];
     flushing = true;
-    recordAttempts(db, items.map((i) => i.record))
-      .then(() => {
-        for (const i of items) options.onAttempt?.(outcomeOf(i.record));
+    // A batch that cannot be written (one attempt the database refuses) is written one attempt
+    // at a time, so one bad record cannot take the rest of its batch down with it.
+    const write = (part: typeof items) =>
+      recordAttempts(
+        db,
+        part.map((i) => i.record),
+      ).then(() => {
+        for (const i of part) options.onAttempt?.(outcomeOf(i.record));
+      });
+    write(items)
+      .catch(async (err) => {
+        logError("webhook worker", err, { batch: items.length });
+        if (items.length === 1) return;
+        for (const i of items) await write([i]).catch((e) => logError("webhook worker", e, { delivery: i.record.job.delivery.id }));
       })
-      .catch((err) => logError("webhook worker", err, { batch: items.length }))
       .finally(() => {
         flushing = false;
         for (const i of items) i.done();

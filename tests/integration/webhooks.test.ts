@@ -203,6 +203,21 @@ describe("outgoing webhooks", () => {
     expect(still!.status).toBe("enabled");
   });
 
+  it("logs a receiver's answer with NUL bytes in it, and the other deliveries of its batch with it", async () => {
+    const org = await newOrg();
+    const hostile = await receiver(() => ({ status: 500, body: "bad\u0000answer\u0000" }));
+    const fine = await receiver();
+    const bad = await createEndpoint(db, org.ctx, { url: hostile.url, event_types: ["client_created"] });
+    const good = await createEndpoint(db, org.ctx, { url: fine.url, event_types: ["client_created"] });
+    await createRecord(org.ctx, "client", { name: "Nul Nora" });
+    const logged = await waitFor(async () => (await db.select().from(webhookAttempts).innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId)).where(eq(webhookDeliveries.endpointId, bad.endpoint.id)))[0], { what: "the hostile answer logged" });
+    expect(logged.webhook_attempts.responseStatus).toBe(500);
+    expect(logged.webhook_attempts.responseBody).toBe("bad\uFFFDanswer\uFFFD");
+    const delivered = await waitFor(async () => (await db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, good.endpoint.id), eq(webhookDeliveries.status, "succeeded"))))[0], { what: "the other delivery" });
+    expect(delivered.attemptCount).toBe(1);
+    expect(fine.received).toHaveLength(1);
+  });
+
   it("signs with both secrets during a rotation's grace period", async () => {
     const org = await newOrg();
     const r = await receiver();
