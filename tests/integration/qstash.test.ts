@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
-import { SignJWT } from "jose";
 import { Webhook } from "standardwebhooks";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
@@ -14,6 +13,7 @@ import { dispatchPending, qstashClient } from "@/lib/webhooks/qstash";
 import { POST as deliveriesRoute } from "@/app/api/internal/deliveries/route";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { startReceiver } from "../helpers/receiver";
+import { qstashRequest as signedRequest } from "../helpers/qstash";
 
 /**
  * The QStash driver against a local stand-in of QStash's HTTP contract: the real
@@ -70,21 +70,7 @@ afterAll(async () => {
   await new Promise((r) => standIn.close(r));
 });
 
-/** A request as QStash would send it: body hash and URL in an HS256 JWT signed with `key`. */
-async function qstashRequest(body: string, key: string, url = `${APP_URL}/api/internal/deliveries`) {
-  const now = Math.floor(Date.now() / 1000);
-  const bodyHash = createHash("sha256").update(body).digest("base64url");
-  const jwt = await new SignJWT({ body: bodyHash })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("Upstash")
-    .setSubject(url)
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(now + 300)
-    .setJti(randomUUID())
-    .sign(new TextEncoder().encode(key));
-  return new Request(`${APP_URL}/api/internal/deliveries`, { method: "POST", body, headers: { "content-type": "application/json", "upstash-signature": jwt } });
-}
+const qstashRequest = (body: string, key: string, url = `${APP_URL}/api/internal/deliveries`) => signedRequest(`${APP_URL}/api/internal/deliveries`, body, key, url);
 
 describe("delivery through QStash", () => {
   it("publishes each committed delivery to our internal route, then performs the attempt QStash calls back with", async () => {
