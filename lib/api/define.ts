@@ -49,11 +49,11 @@ export type RouteHandler = (req: Request, route: { params: Promise<Record<string
 
 const handlers = new WeakMap<RouteDeclaration, RouteHandler>();
 
-/** The Next.js handler of a declaration: its handler behind the API gate (one per declaration). */
+/** The Next.js handler of a declaration: its handler behind the API gate (one per declaration); every POST honours Idempotency-Key. */
 export function handlerOf(declaration: RouteDeclaration): RouteHandler {
   let handler = handlers.get(declaration);
   if (!handler) {
-    handler = apiRoute({ scope: declaration.scope }, (ctx, params) => declaration.handler(ctx, params as PathParams<string>)) as RouteHandler;
+    handler = apiRoute({ scope: declaration.scope, idempotent: declaration.method === "POST" }, (ctx, params) => declaration.handler(ctx, params as PathParams<string>)) as RouteHandler;
     handlers.set(declaration, handler);
   }
   return handler;

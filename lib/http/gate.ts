@@ -6,6 +6,7 @@ import { AppError } from "@/lib/errors";
 import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/keys";
 import { recordApiCall } from "@/lib/api-keys/usage";
 import { edge } from "./edge";
+import { idempotentAnswer } from "./idempotency";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { planLimits } from "@/lib/orgs/plans";
 import type { Actor } from "@/lib/audit/write";
@@ -15,7 +16,7 @@ import { jsonResponse } from "./respond";
  * The API gate: every /api/v1 route handler is wrapped by `apiRoute`. In order (the first and
  * last steps are the skeleton every edge shares, lib/http/edge.ts):
  *
- *   request id → key (Bearer or X-API-Key) → rate limit → scope → handler → JSON or error envelope
+ *   request id → key (Bearer or X-API-Key) → rate limit → scope → [Idempotency-Key] → handler → JSON or error envelope
  *
  * The limiter runs here, as the gate's first step after the key lookup, rather than in proxy.ts:
  * the limit depends on the key's org (plan and operator override), which the lookup gives us,
@@ -131,7 +132,8 @@ export async function authenticate(
  * answering the handler's result as JSON.
  */
 export function apiRoute<P extends RouteParams = RouteParams>(
-  spec: { scope: ApiScope },
+  /** `idempotent`: the route honours Idempotency-Key (lib/http/idempotency.ts); every POST does. */
+  spec: { scope: ApiScope; idempotent?: boolean },
   handler: (ctx: ApiContext, params: P) => Promise<ApiResult>,
 ): (req: Request, route: { params: Promise<P> }) => Promise<Response> {
   return edge<P>({ kind: "api" }, async (edgeCtx, params) => {
@@ -141,7 +143,8 @@ export function apiRoute<P extends RouteParams = RouteParams>(
     if (!hasScope(key.scopes, spec.scope)) {
       throw new AppError("insufficient_scope", `This API key lacks the "${spec.scope}" scope needed here.`, [{ path: "scope", message: `requires ${spec.scope}` }]);
     }
-    const result = await handler({ requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req, ip }, params);
+    const run = (request: Request) => handler({ requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req: request, ip }, params);
+    const result = spec.idempotent ? await idempotentAnswer(db, key.orgId, req, run) : await run(req);
     if (result instanceof Response) return result;
     for (const [k, v] of Object.entries(result.headers ?? {})) headers.set(k, v);
     return result.status === 204 ? new Response(null, { status: 204, headers }) : jsonResponse(result.body, result.status ?? 200, headers);

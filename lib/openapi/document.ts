@@ -26,7 +26,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: "Missing, unknown, revoked, expired or rotated-out API key.",
   403: "The key lacks the scope (`insufficient_scope`), or the plan's limit is reached (`plan_limit_reached`).",
   404: "No such record in this organization, or unknown type.",
-  409: "An `external_id` already in use.",
+  409: "A conflict: an `external_id` already in use (`conflict`), or an Idempotency-Key used with another request (`idempotency_key_reused`) or whose first request is still running (`idempotency_key_in_use`, with Retry-After).",
   413: "Body larger than 1 MB.",
   415: "Body not sent as `application/json`.",
   422: "The import file breaks a limit (`import_file_rejected`); the message names it.",
@@ -45,22 +45,32 @@ function errors(statuses: number[]): ZodOpenApiOperationObject["responses"] {
   return out as ZodOpenApiOperationObject["responses"];
 }
 
+/** Every POST honours it (lib/http/idempotency.ts). */
+const idempotencyHeader = z.object({
+  "Idempotency-Key": z
+    .string()
+    .max(255)
+    .optional()
+    .meta({ description: "Up to 255 visible ASCII characters, per organization, kept 24 hours: a retry gets the first answer, marked `Idempotent-Replayed: true`." }),
+});
+
 function operation(route: RouteDeclaration, op: Operation): ZodOpenApiOperationObject {
   const { response, body } = op;
+  const idempotent = route.method === "POST";
   const success =
     response.type === "text/csv"
       ? { description: response.description, content: { "text/csv": { schema: response.schema } } }
       : { description: response.description, content: { "application/json": { schema: response.schema } }, headers: rateLimitHeaders };
-  const requestParams = { ...(op.params ? { path: op.params } : {}), ...(op.query ? { query: op.query } : {}) };
+  const requestParams = { ...(op.params ? { path: op.params } : {}), ...(op.query ? { query: op.query } : {}), ...(idempotent ? { header: idempotencyHeader } : {}) };
   return {
     operationId: op.operationId,
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     tags: op.tags,
     security: [{ bearer: [] }, { apiKey: [] }],
-    ...(op.params || op.query ? { requestParams } : {}),
+    ...(Object.keys(requestParams).length ? { requestParams } : {}),
     ...(body ? { requestBody: { required: body.required ?? true, content: { [body.type ?? "application/json"]: { schema: body.schema } } } } : {}),
-    responses: { [String(response.status)]: success, ...errors(op.errors) },
+    responses: { [String(response.status)]: success, ...errors(idempotent && !op.errors.includes(409) ? [...op.errors, 409] : op.errors) },
     "x-scope": route.scope,
   };
 }
