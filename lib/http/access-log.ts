@@ -1,5 +1,5 @@
 import "server-only";
-import type { VerifiedKey } from "@/lib/api-keys/keys";
+import type { VerifiedKey } from "@/lib/api-keys/verify";
 import { flushUsage } from "@/lib/api-keys/usage";
 import { flushRequestLog, logApiRequest } from "@/lib/audit/request-log";
 import { serverless } from "@/lib/env";

@@ -1,5 +1,5 @@
 import "server-only";
-import type { VerifiedKey } from "@/lib/api-keys/keys";
+import type { VerifiedKey } from "@/lib/api-keys/verify";
 import { AppError } from "@/lib/errors";
 import { newId, type IdPrefix } from "@/lib/ids";
 import { unlessDatabaseDown } from "@/lib/ops/db-health";

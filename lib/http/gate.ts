@@ -3,7 +3,7 @@ import { addressBucket } from "@/lib/http/client-address";
 import type { ApiScope } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
 import { AppError } from "@/lib/errors";
-import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/keys";
+import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/verify";
 import { recordApiCall } from "@/lib/api-keys/usage";
 import { edge } from "./edge";
 import { idempotentAnswer } from "./idempotency";

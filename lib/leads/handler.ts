@@ -4,7 +4,7 @@ import { logError } from "@/lib/log";
 import { and, eq, gt } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { AppError } from "@/lib/errors";
-import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
+import { hasScope, type VerifiedKey } from "@/lib/api-keys/verify";
 import { createRecord, LEAD_RESERVE_PATH } from "@/lib/records/pipeline";
 import { createRecordCoalesced } from "@/lib/records/coalesce";
 import { authenticate, keyRateLimit, presentedKey, WINDOW_SECONDS } from "@/lib/http/gate";

@@ -10,7 +10,7 @@ import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
 import { EVENT_TYPES } from "@/lib/records/registry";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
-import { assertSafeUrl } from "./ssrf";
+import { assertSafeUrl } from "@/lib/net/guard";
 import { generateSecret } from "./signing";
 import { CATALOG_EVENT_TYPES, sampleForTest } from "./catalog";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
