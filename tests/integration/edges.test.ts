@@ -3,7 +3,7 @@ import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { clients, inboundRequests } from "@/db/schema";
-import { setDbHandle, type Db, type DbHandle } from "@/db/client";
+import { setDbHandle } from "@/db/client";
 import { openPostgres } from "@/db/drivers/postgres";
 import { resetEnvCache } from "@/lib/env";
 import { AppError } from "@/lib/errors";
@@ -14,9 +14,11 @@ import { POST as lead } from "@/app/api/webhook/leads/route";
 import { POST as inbound } from "@/app/api/inbound/[source]/route";
 import { POST as deliveries } from "@/app/api/internal/deliveries/route";
 import { POST as sweep } from "@/app/api/internal/sweep/route";
-import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
+import { withTestOrg } from "../helpers/fixture";
 import { fromRandomIp, makeKey } from "../helpers/api";
 import { qstashRequest } from "../helpers/qstash";
+
+const t = withTestOrg({ plan: "business" });
 
 /**
  * Every kind of edge — the API, lead capture, inbound webhooks, the internal QStash routes —
@@ -27,27 +29,19 @@ import { qstashRequest } from "../helpers/qstash";
 const APP_URL = "http://127.0.0.1:39998";
 const SIGNING_KEY = `sig_${randomUUID()}`;
 
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
 let leadsKey: string;
 let sourceId: string;
 
 beforeAll(async () => {
   Object.assign(process.env, { QSTASH_CURRENT_SIGNING_KEY: SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY: `${SIGNING_KEY}_next`, APP_URL });
   resetEnvCache();
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db, { plan: "business" });
-  leadsKey = (await makeKey(db, org, ["leads"])).key;
-  sourceId = (await createSource(db, org.ctx, { name: "Shop", kind: "shopify", mapping: { target: "client", fields: { name: "name" } } })).source.id;
+  leadsKey = (await makeKey(t.db, t.org, ["leads"])).key;
+  sourceId = (await createSource(t.db, t.org.ctx, { name: "Shop", kind: "shopify", mapping: { target: "client", fields: { name: "name" } } })).source.id;
 });
 
 afterAll(async () => {
   for (const k of ["QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY", "APP_URL"]) delete process.env[k];
   resetEnvCache();
-  await dropTestOrgs(db, [org]);
-  await handle.close();
 });
 
 type Route = (req: Request, route: { params: Promise<Record<string, string>> }) => Promise<Response>;
@@ -68,7 +62,7 @@ function expectEnvelope(res: Awaited<ReturnType<typeof send>>, status: number, c
 const post = (url: string, body: string, headers: Record<string, string> = {}) => new Request(url, { method: "POST", body, headers: { ...fromRandomIp(), ...headers } });
 
 async function clientCount() {
-  return (await db.select().from(clients).where(eq(clients.orgId, org.org.id))).length;
+  return (await t.db.select().from(clients).where(eq(clients.orgId, t.org.org.id))).length;
 }
 
 describe("every edge answers errors in the documented envelope", () => {
@@ -91,7 +85,7 @@ describe("every edge answers errors in the documented envelope", () => {
     const unsigned = await send(inbound as Route, post(`http://127.0.0.1/api/inbound/${sourceId}`, '{"name":"Ada"}', { "content-type": "application/json" }), { source: sourceId });
     expectEnvelope(unsigned, 401, "unauthorized", "inr");
     // The request id is the logged request's: the sender can quote it, the admin can find it.
-    const [logged] = await db.select().from(inboundRequests).where(eq(inboundRequests.id, unsigned.body.error.request_id));
+    const [logged] = await t.db.select().from(inboundRequests).where(eq(inboundRequests.id, unsigned.body.error.request_id));
     expect(logged).toMatchObject({ status: "rejected", verified: false });
     expect(await clientCount()).toBe(0);
   });
@@ -140,7 +134,7 @@ describe("every edge answers errors in the documented envelope", () => {
         expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
       }
     } finally {
-      setDbHandle(handle);
+      setDbHandle(t.handle);
       await dead.close();
     }
   });
