@@ -6,7 +6,8 @@ import { listQuery } from "@/lib/http/query";
 import { deletedOf, idParam, listOf } from "@/lib/openapi/schemas";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
-import { createEndpoint, deleteEndpoint, endpointInput, endpointPatch, endpointView, getEndpoint, listEndpoints, sendTestEvent, SUBSCRIBABLE_EVENTS, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { createEndpoint, deleteEndpoint, endpointInput, endpointPatch, endpointView, getEndpoint, listEndpoints, SUBSCRIBABLE_EVENTS, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { sendTestEvent } from "@/lib/webhooks/delivery-log";
 import { defineRoute } from "./define";
 
 /** REST hooks: Zapier, Make and n8n subscribe and unsubscribe here. */
