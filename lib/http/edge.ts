@@ -41,14 +41,15 @@ export interface EdgeOptions {
 
 export type EdgeHandler<P> = (ctx: EdgeContext, params: P) => Promise<Response>;
 
-export function edge<P = Record<string, never>>(options: EdgeOptions, handler: EdgeHandler<P>): (req: Request, route?: { params: Promise<P> }) => Promise<Response> {
+export function edge<P = Record<string, never>>(options: EdgeOptions, handler: EdgeHandler<P>): (req: Request, route?: { params?: Promise<P> }) => Promise<Response> {
   return async (req, route) => {
     const started = performance.now();
     const requestId = newId(options.idPrefix ?? "req");
     const ctx: EdgeContext = { req, requestId, headers: new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" }), ip: clientIp(req) };
     let res: Response;
     try {
-      res = await unlessDatabaseDown(route ? route.params.then((params) => handler(ctx, params)) : handler(ctx, {} as P));
+      // A route without dynamic segments gets no params from Next.js (not even a promise).
+      res = await unlessDatabaseDown(Promise.resolve(route?.params).then((params) => handler(ctx, (params ?? {}) as P)));
       // A handler's own Response (a stream, a redirect) still carries the edge's headers.
       ctx.headers.forEach((v, k) => res.headers.set(k, v));
     } catch (err) {

@@ -10,6 +10,8 @@ import { AppError } from "@/lib/errors";
 import { edge } from "@/lib/http/edge";
 import { createSource } from "@/lib/inbound/sources";
 import { GET as unknownApiRoute } from "@/app/api/v1/[...path]/route";
+import * as me from "@/app/api/v1/me/route";
+import * as sources from "@/app/api/v1/inbound-sources/route";
 import { POST as lead } from "@/app/api/webhook/leads/route";
 import { POST as inbound } from "@/app/api/inbound/[source]/route";
 import { POST as deliveries } from "@/app/api/internal/deliveries/route";
@@ -64,6 +66,18 @@ const post = (url: string, body: string, headers: Record<string, string> = {}) =
 async function clientCount() {
   return (await t.db.select().from(clients).where(eq(clients.orgId, t.org.org.id))).length;
 }
+
+describe("routes without dynamic segments", () => {
+  it("answer when called as Next.js calls them, with no params at all", async () => {
+    const noParams = { params: undefined } as unknown as { params: Promise<Record<string, string>> };
+    const res = await (me.GET as Route)(new Request("http://127.0.0.1/api/v1/me", { headers: { authorization: `Bearer ${t.key}`, ...fromRandomIp() } }), noParams);
+    expect(res.status).toBe(200);
+    const body = JSON.stringify({ name: "Static", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } });
+    const created = await (sources.POST as Route)(post("http://127.0.0.1/api/v1/inbound-sources", body, { authorization: `Bearer ${t.key}`, "content-type": "application/json" }), noParams);
+    expect(created.status).toBe(201);
+    expect((await (unknownApiRoute as Route)(new Request("http://127.0.0.1/api/v1/nope", { headers: fromRandomIp() }), noParams)).status).toBe(404);
+  });
+});
 
 describe("every edge answers errors in the documented envelope", () => {
   it("the API, an unknown path included", async () => {
