@@ -6,8 +6,10 @@ import { seedDemo, DEMO } from "@/lib/demo/seed";
 import { AppError } from "@/lib/errors";
 import { env, EnvError } from "@/lib/env";
 import { reencryptAll } from "@/lib/crypto/reencrypt";
-import { memberships, type PlanId, type Role } from "@/db/schema";
-import { createOrganization, createUser, planSchema, requireOrg, roleSchema, setOrgRateLimit } from "@/lib/orgs/service";
+import type { PlanId, Role } from "@/db/schema";
+import type { Actor } from "@/lib/audit/write";
+import { createMember } from "@/lib/orgs/invitations";
+import { createOrganization, planSchema, requireOrg, roleSchema, setOrgRateLimit } from "@/lib/orgs/service";
 import { planLimits } from "@/lib/orgs/plans";
 import { createApiKey, listApiKeys, revokeApiKey } from "@/lib/api-keys/keys";
 import { describeError } from "@/lib/log";
@@ -34,6 +36,9 @@ O is an organization id (org_…) or slug. On the embedded database every comman
 migrations first; on PostgreSQL, run db:migrate after an upgrade.`;
 
 type Flags = Record<string, string | boolean | undefined>;
+
+/** Who the audit log names for a change made from the command line. */
+const OPERATOR: Actor = { type: "system", id: null, label: "operator" };
 
 interface Command {
   needsDb: boolean;
@@ -93,13 +98,8 @@ const commands: Record<string, Command> = {
       const email = required(flags, "email");
       const password = required(flags, "password");
       const orgRef = required(flags, "org");
-      const { user, org } = await handle.db.transaction(async (tx) => {
-        const org = await requireOrg(tx, orgRef);
-        // An operator vouches for the address.
-        const user = await createUser(tx, { email, password, verified: true });
-        await tx.insert(memberships).values({ orgId: org.id, userId: user.id, role });
-        return { user, org };
-      });
+      const target = await requireOrg(handle.db, orgRef);
+      const { user, org } = await createMember(handle.db, { orgId: target.id, actor: OPERATOR, source: "system" }, { email, password, role });
       return {
         json: { id: user.id, email: user.email, org: org.id, role },
         text: `Created user ${user.email} (${user.id}) as ${role} of ${org.name}.`,
@@ -116,7 +116,7 @@ const commands: Record<string, Command> = {
         .filter(Boolean);
       const { key, apiKey } = await createApiKey(
         handle.db,
-        { orgId: org.id, actor: { type: "system", id: null, label: "operator" }, source: "system" },
+        { orgId: org.id, actor: OPERATOR, source: "system" },
         { name: required(flags, "name"), scopes },
       );
       return {
@@ -152,7 +152,7 @@ const commands: Record<string, Command> = {
     async run(flags, handle) {
       const org = await requireOrg(handle.db, required(flags, "org"));
       const keyId = required(flags, "key");
-      await revokeApiKey(handle.db, { orgId: org.id, actor: { type: "system", id: null, label: "operator" }, source: "system" }, keyId);
+      await revokeApiKey(handle.db, { orgId: org.id, actor: OPERATOR, source: "system" }, keyId);
       return { json: { id: keyId, org: org.id, revoked: true }, text: `Revoked API key ${keyId} of ${org.name}: it is refused from now on.` };
     },
   },

@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   plan_limit_reached: 403,
   not_found: 404,
   conflict: 409,
+  idempotency_key_reused: 409,
+  idempotency_key_in_use: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   import_file_rejected: 422,

@@ -77,3 +77,22 @@ export async function startServer(env, { port, logFile, readyPath = "/" }) {
   }
   return { url, child, stop };
 }
+
+/**
+ * Starts one production server per name on one configuration (a fleet sharing a database), each on
+ * a free port with its log in `dir/<name>.log`. If one fails to start, those already up are
+ * stopped.
+ */
+export async function startServers(env, names, dir, readyPath = "/api/health") {
+  const servers = [];
+  try {
+    for (const name of names) {
+      const port = await freePort();
+      servers.push(await startServer({ ...env, PORT: String(port) }, { port, logFile: path.join(dir, `${name}.log`), readyPath }));
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw err;
+  }
+  return servers;
+}

@@ -73,10 +73,10 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
     try {
       const res = await fetch(`/${org}/settings/import/upload`, { method: "POST", body: new FormData(e.currentTarget) });
       const body = await res.json();
-      if (!body.ok) setError(body.error.message);
+      if (!res.ok) setError(body.error.message);
       else {
-        setDraft(body.data.import);
-        accept(body.data);
+        setDraft(body.import);
+        accept(body);
       }
     } catch {
       setError("The upload failed. Check your connection and try again.");

@@ -1,33 +1,22 @@
 import "server-only";
-import { createHash } from "node:crypto";
 import { and, desc, eq, isNull, or, gt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { apiKeys, organizations, users, API_SCOPES, type ApiKey, type ApiScope, type PlanId } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
-import { listenerFor } from "@/db/listen";
-import { env, serverless } from "@/lib/env";
 import { AppError, zodDetails } from "@/lib/errors";
 import { newId, randomBase62 } from "@/lib/ids";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { planLimits } from "@/lib/orgs/plans";
-import { CREDENTIALS_CHANNEL, KeyCache } from "./cache";
+import { credentialsChanged, hashKey, KEY_PREFIX, SECRET_LENGTH } from "./verify";
 
-export const KEY_PREFIX = "sk_live_";
-/** 43 base62 characters carry 256 bits: at least the 32 random bytes the contract asks for. */
-const SECRET_LENGTH = 43;
-const KEY_PATTERN = new RegExp(`^${KEY_PREFIX}[0-9A-Za-z]{${SECRET_LENGTH}}$`);
+/**
+ * Key management: create, list, revoke and rotate an organization's API keys, each change audited
+ * and announced to every server's key cache. Checking a presented key is lib/api-keys/verify.ts.
+ */
 
 export function generateKey(): { key: string; prefix: string; hash: string } {
   const key = `${KEY_PREFIX}${randomBase62(SECRET_LENGTH)}`;
   return { key, prefix: key.slice(0, KEY_PREFIX.length + 4), hash: hashKey(key) };
-}
-
-export function hashKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
-}
-
-export function hasScope(scopes: readonly string[], needed: ApiScope): boolean {
-  return scopes.includes(needed) || scopes.includes("admin");
 }
 
 export const scopesSchema = z
@@ -189,126 +178,4 @@ export async function rotateApiKey(
   });
   credentialsChanged(ctx.orgId);
   return result;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Verification: the hot path of every API request.
-
-export interface VerifiedKey {
-  id: string;
-  orgId: string;
-  prefix: string;
-  name: string;
-  scopes: ApiScope[];
-  expiresAt: Date | null;
-  org: { id: string; slug: string; name: string; plan: PlanId; rateLimitRpm: number | null; leadAllowedOrigins: string[]; leadRedirectUrls: string[] };
-}
-
-type KeyRow = Awaited<ReturnType<ReturnType<typeof prepareLookup>["execute"]>>[number];
-
-interface Verifier {
-  lookup: ReturnType<typeof prepareLookup>;
-  cache: KeyCache<KeyRow>;
-}
-
-// Process-wide (see db/listen.ts): every bundle of this module must share one cache per database.
-const shared = globalThis as unknown as { __smarfleKeyVerifiers?: WeakMap<Db, Verifier>; __smarfleKeyCaches?: Set<KeyCache<KeyRow>> };
-const verifiers = (shared.__smarfleKeyVerifiers ??= new WeakMap());
-const caches = (shared.__smarfleKeyCaches ??= new Set());
-
-function verifierFor(db: Db): Verifier {
-  let v = verifiers.get(db);
-  if (!v) {
-    const cache = new KeyCache<KeyRow>();
-    v = { lookup: prepareLookup(db), cache };
-    verifiers.set(db, v);
-    const listen = keyCacheEnabled() ? listenerFor(db) : undefined;
-    if (listen) {
-      caches.add(cache);
-      listen(CREDENTIALS_CHANNEL, (orgId) => cache.invalidate(orgId || undefined), (live) => cache.setListening(live));
-    }
-  }
-  return v;
-}
-
-function keyCacheEnabled(): boolean {
-  const e = env();
-  return e.SMARFLE_KEY_CACHE === "1" || (e.SMARFLE_KEY_CACHE !== "0" && !serverless());
-}
-
-/** Whether `db`'s key cache is in use (hears the database) and how many keys it holds. */
-export function keyCacheState(db: Db): { listening: boolean; size: number } {
-  const { cache } = verifierFor(db);
-  return { listening: cache.listening, size: cache.size };
-}
-
-/**
- * Drops an org's keys from this process's caches at once. The database notifies every server of
- * the change anyway; this only closes the moment between our commit and that notification
- * reaching us, so that the request after a revocation in this process is refused for certain.
- */
-export function credentialsChanged(orgId: string): void {
-  for (const cache of caches) cache.invalidate(orgId);
-}
-
-function prepareLookup(db: Db) {
-  return db
-    .select({
-      id: apiKeys.id,
-      orgId: apiKeys.orgId,
-      prefix: apiKeys.prefix,
-      name: apiKeys.name,
-      scopes: apiKeys.scopes,
-      expiresAt: apiKeys.expiresAt,
-      revokedAt: apiKeys.revokedAt,
-      orgSlug: organizations.slug,
-      orgName: organizations.name,
-      plan: organizations.plan,
-      rateLimitRpm: organizations.rateLimitRpm,
-      leadAllowedOrigins: organizations.leadAllowedOrigins,
-      leadRedirectUrls: organizations.leadRedirectUrls,
-    })
-    .from(apiKeys)
-    .innerJoin(organizations, eq(organizations.id, apiKeys.orgId))
-    .where(eq(apiKeys.hash, sql.placeholder("hash")))
-    .limit(1)
-    .prepare("api_key_by_hash");
-}
-
-/**
- * Looks a presented key up by its hash, in the cache (see KeyCache) or the database. The org's
- * plan and rate-limit override come with it, so an operator's change applies on the next
- * request. Malformed keys are refused without a query; expiry is checked on every request.
- */
-export async function verifyApiKey(db: Db, presented: string): Promise<VerifiedKey | null> {
-  if (!KEY_PATTERN.test(presented)) return null;
-  const { lookup, cache } = verifierFor(db);
-  const hash = hashKey(presented);
-  let row = cache.get(hash);
-  if (!row) {
-    const stamp = cache.stamp();
-    [row] = await lookup.execute({ hash });
-    if (!row) return null;
-    cache.set(hash, row, stamp);
-  }
-  const now = new Date();
-  if (row.revokedAt && row.revokedAt <= now) return null;
-  if (row.expiresAt && row.expiresAt <= now) return null;
-  return {
-    id: row.id,
-    orgId: row.orgId,
-    prefix: row.prefix,
-    name: row.name,
-    scopes: row.scopes,
-    expiresAt: row.expiresAt,
-    org: {
-      id: row.orgId,
-      slug: row.orgSlug,
-      name: row.orgName,
-      plan: row.plan,
-      rateLimitRpm: row.rateLimitRpm,
-      leadAllowedOrigins: row.leadAllowedOrigins,
-      leadRedirectUrls: row.leadRedirectUrls,
-    },
-  };
 }

@@ -10,20 +10,20 @@ import { runOncePerSlot } from "@/lib/ops/scheduled-runs";
 import { writeAudit, type ChangeContext } from "./write";
 import { DELIVERY_ID_RETENTION_DAYS } from "@/lib/inbound/receive";
 import { importRetention } from "@/lib/imports/imports";
+import { IDEMPOTENCY_KEY_TTL_HOURS } from "@/lib/http/idempotency";
 
 /**
  * Retention, run by the scheduler (in-process timer, or QStash's schedule). Per organization:
  * audit entries older than its audit retention (default 90 days), API and inbound request logs
  * older than its request-log retention (default 30 days). For everyone: webhook events older
  * than 30 days whose deliveries are all finished (their deliveries and attempts go with them),
- * idempotency keys and inbound delivery ids older than 7 days, notifications older than 90 days,
+ * idempotency keys past their 24 hours, inbound delivery ids older than 7 days, notifications older than 90 days,
  * finished connector runs older than 30 days, and imports (see importRetention). Deletes run in
  * small batches so no statement holds locks for long; the append-only trigger on the two logs
  * refuses anything younger.
  */
 
 export const DELIVERY_LOG_RETENTION_DAYS = 30;
-export const IDEMPOTENCY_KEY_RETENTION_DAYS = 7;
 /** How long the record of each fleet-wide job run is kept. */
 const SCHEDULED_RUN_RETENTION_DAYS = 7;
 export const RETENTION_LIMITS = { audit: { min: 30, max: 3650 }, requests: { min: 7, max: 365 } } as const;
@@ -107,7 +107,7 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
   result.idempotencyKeys = await deleteInBatches(
     db,
     sql`delete from idempotency_keys where ctid in (
-      select ctid from idempotency_keys where created_at < now() - make_interval(days => ${IDEMPOTENCY_KEY_RETENTION_DAYS}::int) limit ${BATCH})`,
+      select ctid from idempotency_keys where created_at < now() - make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS}::int) limit ${BATCH})`,
   );
   await db.delete(scheduledRuns).where(lt(scheduledRuns.slot, sql`now() - make_interval(days => ${SCHEDULED_RUN_RETENTION_DAYS}::int)`));
   result.inboundDeliveryIds = await deleteInBatches(

@@ -8,7 +8,7 @@ import { newId } from "@/lib/ids";
 import { decrypt, encrypt } from "@/lib/crypto/encryption";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { parseMapping } from "@/lib/mapping/mapping";
-import { assertSafeUrl } from "@/lib/webhooks/ssrf";
+import { assertSafeUrl } from "@/lib/net/guard";
 import { assertQuota } from "@/lib/orgs/quotas";
 
 export const paginationSchema = z.discriminatedUnion("type", [

@@ -1,7 +1,7 @@
 import "server-only";
 import http from "node:http";
 import https from "node:https";
-import { assertSafeUrl, outboundAgent } from "@/lib/webhooks/ssrf";
+import { assertSafeUrl, outboundAgent } from "@/lib/net/guard";
 
 export const CONNECTOR_TIMEOUT_MS = 30_000;
 export const CONNECTOR_MAX_BYTES = 10 * 1024 * 1024;

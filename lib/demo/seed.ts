@@ -1,7 +1,7 @@
 import "server-only";
-import { memberships } from "@/db/schema";
 import type { Db } from "@/db/client";
-import { createOrganization, createUser, findOrg } from "@/lib/orgs/service";
+import { createMember } from "@/lib/orgs/invitations";
+import { createOrganization, findOrg } from "@/lib/orgs/service";
 import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
 import { createRule } from "@/lib/workflows/rules";
 
@@ -18,10 +18,9 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: s
   if (existing) return { created: false, org: existing };
 
   const org = await createOrganization(db, { name: DEMO.orgName, plan: "pro", slug: DEMO.orgSlug });
-  const user = await createUser(db, { email: DEMO.email, password: DEMO.password, name: "Dana Demo", verified: true });
-  await db.insert(memberships).values({ orgId: org.id, userId: user.id, role: "owner" });
-
   const ctx: WriteContext = { orgId: org.id, actor: { type: "system", id: null, label: "seed" }, source: "system" };
+  const { user } = await createMember(db, ctx, { email: DEMO.email, password: DEMO.password, name: "Dana Demo", role: "owner" });
+
   const clients = await writeRecords(
     ctx,
     "client",

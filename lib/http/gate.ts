@@ -3,24 +3,20 @@ import { addressBucket } from "@/lib/http/client-address";
 import type { ApiScope } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
 import { AppError } from "@/lib/errors";
-import { newId } from "@/lib/ids";
-import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/keys";
-import { flushUsage, recordApiCall } from "@/lib/api-keys/usage";
-import { flushRequestLog, logApiRequest } from "@/lib/audit/request-log";
-import { serverless } from "@/lib/env";
-import { logger } from "@/lib/log";
-import { unlessDatabaseDown } from "@/lib/ops/db-health";
-import { metrics, observeHttp, routePattern } from "@/lib/ops/metrics";
-import { runAfterResponse } from "./after";
+import { hasScope, verifyApiKey, type VerifiedKey } from "@/lib/api-keys/verify";
+import { recordApiCall } from "@/lib/api-keys/usage";
+import { edge } from "./edge";
+import { idempotentAnswer } from "./idempotency";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { planLimits } from "@/lib/orgs/plans";
 import type { Actor } from "@/lib/audit/write";
-import { clientIp, errorResponse, jsonResponse, unexpectedError } from "./respond";
+import { jsonResponse } from "./respond";
 
 /**
- * The API gate: every /api/v1 route handler is wrapped by `apiRoute`. In order:
+ * The API gate: every /api/v1 route handler is wrapped by `apiRoute`. In order (the first and
+ * last steps are the skeleton every edge shares, lib/http/edge.ts):
  *
- *   request id → key (Bearer or X-API-Key) → rate limit → scope → handler → JSON or error envelope
+ *   request id → key (Bearer or X-API-Key) → rate limit → scope → [Idempotency-Key] → handler → JSON or error envelope
  *
  * The limiter runs here, as the gate's first step after the key lookup, rather than in proxy.ts:
  * the limit depends on the key's org (plan and operator override), which the lookup gives us,
@@ -131,88 +127,26 @@ export async function authenticate(
   return key;
 }
 
+/**
+ * The API edge: the shared skeleton (lib/http/edge.ts) around key → limits → scope → handler,
+ * answering the handler's result as JSON.
+ */
 export function apiRoute<P extends RouteParams = RouteParams>(
-  spec: { scope: ApiScope },
+  /** `idempotent`: the route honours Idempotency-Key (lib/http/idempotency.ts); every POST does. */
+  spec: { scope: ApiScope; idempotent?: boolean },
   handler: (ctx: ApiContext, params: P) => Promise<ApiResult>,
 ): (req: Request, route: { params: Promise<P> }) => Promise<Response> {
-  return async (req, route) => {
-    const started = performance.now();
-    const requestId = newId("req");
-    const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
-    const ip = clientIp(req);
-    const seen: { key?: VerifiedKey } = {};
-    const res = await gated(req, route, requestId, headers, ip, seen);
-    if (seen.key) logKeyedRequest(seen.key, req, res.status, started, requestId, ip);
-    observeRequest(req, res.status, started, requestId, seen.key?.orgId);
-    return res;
-  };
-
-  async function gated(req: Request, route: { params: Promise<P> }, requestId: string, headers: Headers, ip: string, seen: { key?: VerifiedKey }): Promise<Response> {
-    try {
-      const db = await getDb();
-      // With the database known to be down: 503 at once, and for a request already waiting on it.
-      const key = await unlessDatabaseDown(authenticate(db, presentedKey(req), ip, headers, undefined, seen));
-      if (!hasScope(key.scopes, spec.scope)) {
-        throw new AppError("insufficient_scope", `This API key lacks the "${spec.scope}" scope needed here.`, [{ path: "scope", message: `requires ${spec.scope}` }]);
-      }
-      const result = await unlessDatabaseDown(
-        handler({ requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req, ip }, await route.params),
-      );
-      if (result instanceof Response) {
-        headers.forEach((v, k) => result.headers.set(k, v));
-        return result;
-      }
-      for (const [k, v] of Object.entries(result.headers ?? {})) headers.set(k, v);
-      return result.status === 204 ? new Response(null, { status: 204, headers }) : jsonResponse(result.body, result.status ?? 200, headers);
-    } catch (err) {
-      if (err instanceof AppError) return errorResponse(err, requestId, headers);
-      return errorResponse(unexpectedError(err, "api", { request_id: requestId, method: req.method, path: new URL(req.url).pathname }), requestId, headers);
+  return edge<P>({ kind: "api" }, async (edgeCtx, params) => {
+    const { req, requestId, headers, ip } = edgeCtx;
+    const db = await getDb();
+    const key = await authenticate(db, presentedKey(req), ip, headers, undefined, edgeCtx);
+    if (!hasScope(key.scopes, spec.scope)) {
+      throw new AppError("insufficient_scope", `This API key lacks the "${spec.scope}" scope needed here.`, [{ path: "scope", message: `requires ${spec.scope}` }]);
     }
-  }
-}
-
-/** The path of a request URL without its query (which may carry a leads key): cheaper than `new URL`. */
-function pathOf(url: string): string {
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-  const queryStart = url.indexOf("?", pathStart);
-  return url.slice(pathStart, queryStart === -1 ? undefined : queryStart);
-}
-
-/** The access log line and the HTTP metrics of one answered request. */
-export function observeRequest(req: Request, status: number, started: number, requestId: string, orgId?: string): void {
-  const seconds = (performance.now() - started) / 1000;
-  const pathname = pathOf(req.url);
-  observeHttp(pathname, req.method, status, seconds);
-  if (status === 429) metrics().rateLimited.inc({ limit: pathname.startsWith("/api/v1") ? "api" : "public" });
-  logger().info(
-    { request_id: requestId, org_id: orgId, method: req.method, route: routePattern(pathname), status, duration_ms: Math.round(seconds * 1000) },
-    "request",
-  );
-}
-
-/**
- * In serverless mode an instance can be frozen once it has answered, so the buffered request
- * log and usage counts are written after each response (Next.js `after`, which keeps the
- * function running for it) rather than on a timer that might never fire.
- */
-function flushAfterResponse(): void {
-  runAfterResponse(() => Promise.all([flushRequestLog(), flushUsage()]).catch(() => {}));
-}
-
-/** One entry in the API request log (buffered; written in batches off the request's path). */
-export function logKeyedRequest(key: VerifiedKey, req: Request, status: number, started: number, requestId: string, ip: string): void {
-  logApiRequest({
-    id: requestId,
-    orgId: key.orgId,
-    keyId: key.id,
-    keyPrefix: key.prefix,
-    method: req.method,
-    // The path only: a query string may carry a leads key (`?key=`) or personal data.
-    path: pathOf(req.url).slice(0, 500),
-    status,
-    durationMs: Math.round(performance.now() - started),
-    ip: ip || null,
-    at: new Date(),
+    const run = (request: Request) => handler({ requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req: request, ip }, params);
+    const result = spec.idempotent ? await idempotentAnswer(db, key.orgId, req, run) : await run(req);
+    if (result instanceof Response) return result;
+    for (const [k, v] of Object.entries(result.headers ?? {})) headers.set(k, v);
+    return result.status === 204 ? new Response(null, { status: 204, headers }) : jsonResponse(result.body, result.status ?? 200, headers);
   });
-  if (serverless()) flushAfterResponse();
 }

@@ -4,14 +4,12 @@ import { createHash } from "node:crypto";
 import { inboundDeliveries, inboundRequests, inboundSources, type InboundSource } from "@/db/schema";
 import { getDb, type Db } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
-import { newId } from "@/lib/ids";
 import { decrypt } from "@/lib/crypto/encryption";
 import { applyMapping, parseMapping } from "@/lib/mapping/mapping";
 import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
 import { limitAnonymous, rateLimitHeaders } from "@/lib/http/gate";
 import { readText } from "@/lib/http/body";
-import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/respond";
-import { assertDatabaseUp } from "@/lib/ops/db-health";
+import { edge, edgeJson } from "@/lib/http/edge";
 import { getRateLimiter } from "@/lib/rate-limit";
 import { verifyInbound } from "./verify";
 
@@ -90,82 +88,61 @@ export function deliveryIdsOf(kind: InboundSource["kind"], headers: Headers, raw
   return id ? [id, digest] : [digest];
 }
 
-export async function handleInbound(req: Request, sourceId: string): Promise<Response> {
-  const requestId = newId("inr");
-  const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
-  const respond = (status: number, body: unknown) => {
-    headers.set("content-type", "application/json; charset=utf-8");
-    return new Response(JSON.stringify(body), { status, headers });
-  };
-  const fail = (err: AppError) => {
-    setRetryAfter(headers, err);
-    return respond(err.status, errorBody(err.code, err.message, err.details, requestId));
-  };
-  try {
-    const ip = clientIp(req);
-    const db = await getDb();
-    assertDatabaseUp();
-    const [source] = /^src_[A-Za-z0-9]{1,40}$/.test(sourceId) ? await db.select().from(inboundSources).where(eq(inboundSources.id, sourceId)).limit(1) : [];
-    if (!source || !source.enabled) {
-      const limited = await limitAnonymous(ip, 60, "inbound");
-      rateLimitHeaders(headers, limited);
-      return fail(limited.success ? new AppError("not_found", "No such inbound source.") : new AppError("rate_limited", "Too many requests."));
-    }
-
-    let raw: string;
-    try {
-      raw = await readText(req, INBOUND_BODY_LIMIT);
-    } catch (err) {
-      if (err instanceof AppError) return fail(err);
-      throw err;
-    }
-    const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">, body = raw) =>
-      db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body, ...values });
-
-    // Verify first: a request whose signature fails spends a small budget of its own, never the
-    // sender's, and is logged with the start of its body only.
-    const limiter = await getRateLimiter();
-    const verified = verifyInbound(source.kind, decrypt(source.secretCiphertext, { orgId: source.orgId, column: "inbound_sources.secret" }), req.headers, raw);
-    if (!verified.ok) {
-      const limited = await limiter.limit(`inbound-rejected:${source.id}`, REJECTED_PER_SOURCE_RPM);
-      rateLimitHeaders(headers, limited);
-      if (!limited.success) return fail(new AppError("rate_limited", `Too many requests with a bad signature: this source logs ${REJECTED_PER_SOURCE_RPM} per minute.`));
-      await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason }, truncateUtf8(raw, REJECTED_BODY_BYTES));
-      return fail(new AppError("unauthorized", `Signature check failed: ${verified.reason}.`));
-    }
-    const limited = await limiter.limit(`inbound:${source.id}`, PER_SOURCE_RPM);
+export const handleInbound = edge<{ source: string }>({ kind: "inbound", idPrefix: "inr" }, async (ctx, { source: sourceId }) => {
+  const { req, requestId, headers, ip } = ctx;
+  const db = await getDb();
+  const [source] = /^src_[A-Za-z0-9]{1,40}$/.test(sourceId) ? await db.select().from(inboundSources).where(eq(inboundSources.id, sourceId)).limit(1) : [];
+  if (!source || !source.enabled) {
+    const limited = await limitAnonymous(ip, 60, "inbound");
     rateLimitHeaders(headers, limited);
-    if (!limited.success) return fail(new AppError("rate_limited", `This source accepts ${PER_SOURCE_RPM} requests per minute.`));
-
-    // Replay protection: the first request to claim a delivery id processes it.
-    const deliveryIds = deliveryIdsOf(source.kind, req.headers, raw);
-    const claimed = await db
-      .insert(inboundDeliveries)
-      .values(deliveryIds.map((deliveryId) => ({ sourceId: source.id, deliveryId })))
-      .onConflictDoNothing()
-      .returning({ deliveryId: inboundDeliveries.deliveryId });
-    if (claimed.length < deliveryIds.length) {
-      // Seen before under one of its ids: give back what this request claimed, and write nothing.
-      await releaseDelivery(db, source.id, claimed.map((c) => c.deliveryId));
-      await log({ verified: true, status: "duplicate", httpStatus: 200 });
-      return respond(200, { object: "inbound_result", request_id: requestId, record_id: null, outcome: "duplicate" });
-    }
-    let result: Processed;
-    try {
-      result = await process(db, source, raw);
-    } catch (err) {
-      await releaseDelivery(db, source.id, deliveryIds);
-      throw err;
-    }
-    // A delivery that failed may be sent again (after the mapping or the data is fixed).
-    if (result.error) await releaseDelivery(db, source.id, deliveryIds);
-    await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
-    if (result.error) return fail(result.error);
-    return respond(200, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
-  } catch (err) {
-    return fail(unexpectedError(err, "inbound", { request_id: requestId, source: sourceId }));
+    throw limited.success ? new AppError("not_found", "No such inbound source.") : new AppError("rate_limited", "Too many requests.");
   }
-}
+
+  const raw = await readText(req, INBOUND_BODY_LIMIT);
+  const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">, body = raw) =>
+    db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body, ...values });
+
+  // Verify first: a request whose signature fails spends a small budget of its own, never the
+  // sender's, and is logged with the start of its body only.
+  const limiter = await getRateLimiter();
+  const verified = verifyInbound(source.kind, decrypt(source.secretCiphertext, { orgId: source.orgId, column: "inbound_sources.secret" }), req.headers, raw);
+  if (!verified.ok) {
+    const limited = await limiter.limit(`inbound-rejected:${source.id}`, REJECTED_PER_SOURCE_RPM);
+    rateLimitHeaders(headers, limited);
+    if (!limited.success) throw new AppError("rate_limited", `Too many requests with a bad signature: this source logs ${REJECTED_PER_SOURCE_RPM} per minute.`);
+    await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason }, truncateUtf8(raw, REJECTED_BODY_BYTES));
+    throw new AppError("unauthorized", `Signature check failed: ${verified.reason}.`);
+  }
+  const limited = await limiter.limit(`inbound:${source.id}`, PER_SOURCE_RPM);
+  rateLimitHeaders(headers, limited);
+  if (!limited.success) throw new AppError("rate_limited", `This source accepts ${PER_SOURCE_RPM} requests per minute.`);
+
+  // Replay protection: the first request to claim a delivery id processes it.
+  const deliveryIds = deliveryIdsOf(source.kind, req.headers, raw);
+  const claimed = await db
+    .insert(inboundDeliveries)
+    .values(deliveryIds.map((deliveryId) => ({ sourceId: source.id, deliveryId })))
+    .onConflictDoNothing()
+    .returning({ deliveryId: inboundDeliveries.deliveryId });
+  if (claimed.length < deliveryIds.length) {
+    // Seen before under one of its ids: give back what this request claimed, and write nothing.
+    await releaseDelivery(db, source.id, claimed.map((c) => c.deliveryId));
+    await log({ verified: true, status: "duplicate", httpStatus: 200 });
+    return edgeJson(ctx, { object: "inbound_result", request_id: requestId, record_id: null, outcome: "duplicate" });
+  }
+  let result: Processed;
+  try {
+    result = await process(db, source, raw);
+  } catch (err) {
+    await releaseDelivery(db, source.id, deliveryIds);
+    throw err;
+  }
+  // A delivery that failed may be sent again (after the mapping or the data is fixed).
+  if (result.error) await releaseDelivery(db, source.id, deliveryIds);
+  await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
+  if (result.error) throw result.error;
+  return edgeJson(ctx, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
+});
 
 async function releaseDelivery(db: Db, sourceId: string, deliveryIds: string[]) {
   if (deliveryIds.length === 0) return;

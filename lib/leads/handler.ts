@@ -1,20 +1,19 @@
 import "server-only";
 import { metrics } from "@/lib/ops/metrics";
 import { logError } from "@/lib/log";
-import { assertDatabaseUp, unlessDatabaseDown } from "@/lib/ops/db-health";
 import { and, eq, gt } from "drizzle-orm";
 import { getDb } from "@/db/client";
-import { AppError, ERROR_STATUS } from "@/lib/errors";
-import { newId } from "@/lib/ids";
-import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
+import { AppError } from "@/lib/errors";
+import { hasScope, type VerifiedKey } from "@/lib/api-keys/verify";
 import { createRecord, LEAD_RESERVE_PATH } from "@/lib/records/pipeline";
 import { createRecordCoalesced } from "@/lib/records/coalesce";
-import { authenticate, keyRateLimit, logKeyedRequest, presentedKey, WINDOW_SECONDS } from "@/lib/http/gate";
+import { authenticate, keyRateLimit, presentedKey, WINDOW_SECONDS } from "@/lib/http/gate";
+import { edge, edgeJson, type EdgeContext } from "@/lib/http/edge";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { notifications } from "@/db/schema";
 import { notifyMembers } from "@/lib/notifications/notify";
 import { readText } from "@/lib/http/body";
-import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/respond";
+import { setRetryAfter } from "@/lib/http/respond";
 import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
 import { mapLead } from "./map";
 import { errorPage, thankYouPage } from "./pages";
@@ -144,99 +143,88 @@ async function leadReserveReached(orgId: string, message: string): Promise<void>
   }
 }
 
-export async function handleLead(req: Request): Promise<Response> {
-  const started = performance.now();
-  const requestId = newId("req");
-  const ip = clientIp(req);
-  const seen: { key?: VerifiedKey } = {};
-  const res = await lead(req, requestId, ip, seen);
-  if (seen.key) logKeyedRequest(seen.key, req, res.status, started, requestId, ip);
-  return res;
+/** The requests that posted a form: their errors are answered as a page, unless they ask for JSON. */
+const formPosts = new WeakSet<EdgeContext>();
+
+function errorAsPage(err: AppError, ctx: EdgeContext): Response | undefined {
+  if (!formPosts.has(ctx) || !wantsHtml(ctx.req, "form")) return undefined;
+  setRetryAfter(ctx.headers, err);
+  ctx.headers.set("content-type", "text/html; charset=utf-8");
+  return new Response(errorPage(err, ctx.requestId), { status: err.status, headers: ctx.headers });
 }
 
-async function lead(req: Request, requestId: string, ip: string, seen: { key?: VerifiedKey }): Promise<Response> {
-  const headers = new Headers({ "X-Request-Id": requestId, "Cache-Control": "no-store" });
-  const origin = req.headers.get("origin");
-  let kind: BodyKind | null = null;
-  let key: VerifiedKey | null = null;
-  corsHeaders(headers, origin, true);
+export const handleLead = edge({ kind: "leads", renderError: errorAsPage }, async (ctx) => {
   try {
-    const body = await readLeadBody(req);
-    kind = body.kind;
-    const fields = body.fields as Record<string, unknown>;
-
-    // The key: a header, or — for plain HTML forms, which cannot set headers — a form field or
-    // the `key` query parameter. Only a leads-only key may travel in a form or URL.
-    const fromHeader = presentedKey(req);
-    const embedded = fromHeader ? null : (typeof fields?.api_key === "string" ? fields.api_key : null) ?? new URL(req.url).searchParams.get("key");
-    const presented = fromHeader ?? embedded;
-    const db = await getDb();
-    assertDatabaseUp();
-    key = await authenticate(db, presented, ip, headers, {
-      rpm: 30,
-      bucket: "leads",
-      missing: "Send a leads key as `X-API-Key`, `Authorization: Bearer`, the `api_key` form field or the `key` query parameter.",
-      invalid: "This API key is not valid.",
-    }, seen, (k) => limitLeads(k, ip));
-    if (!hasScope(key.scopes, "leads") && !hasScope(key.scopes, "write")) {
-      throw new AppError("insufficient_scope", 'This API key lacks the "leads" scope needed here.', [{ path: "scope", message: "requires leads" }]);
-    }
-    if (embedded && key.scopes.some((s) => s !== "leads")) {
-      throw new AppError("forbidden", "Only a key with just the leads scope may be put in a web form or URL: this one can do more. Send it in a header, or create a leads-only key.");
-    }
-    const allowList = key.org.leadAllowedOrigins;
-    if (origin && allowList.length > 0 && !allowList.includes(origin)) {
-      corsHeaders(headers, origin, false);
-      throw new AppError("forbidden", `Leads from ${origin} are not accepted: add it to the allowed origins in Settings → Lead capture.`);
-    }
-
-    const lead = mapLead(fields, kind === "form" ? "web form" : "api");
-    const thankYou = () => {
-      if (lead.redirectTo && redirectAllowed(lead.redirectTo, key!.org.leadRedirectUrls)) {
-        headers.set("Location", lead.redirectTo);
-        return new Response(null, { status: 303, headers });
-      }
-      headers.set("content-type", "text/html; charset=utf-8");
-      return new Response(thankYouPage(), { status: 200, headers });
-    };
-    if (lead.spam) {
-      // A bot filled the hidden field: answer as if accepted, keep nothing.
-      if (wantsHtml(req, kind)) return thankYou();
-      headers.set("content-type", "application/json; charset=utf-8");
-      return new Response(JSON.stringify({ object: "lead", accepted: true }), { status: 202, headers });
-    }
-
-    const idemKey = parseIdempotencyKey(req);
-    const orgId = key.orgId;
-    const actor = { type: "api_key" as const, id: key.id, label: key.prefix };
-    const ctx = { orgId, actor, source: "lead_capture" as const };
-    // Without an Idempotency-Key, concurrent leads of one key share transactions (group commit);
-    // with one, the stored answer must commit with the lead, in a transaction of its own.
-    const result =
-      idemKey === null
-        ? { status: 201, body: await unlessDatabaseDown(createRecordCoalesced(ctx, "client", lead.data)), replayed: false }
-        : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
-            status: 201,
-            body: await createRecord(ctx, "client", lead.data, { db: tx }),
-          }));
-    if (result.replayed) headers.set("Idempotent-Replayed", "true");
-    else metrics().leads.inc({ channel: kind === "form" ? "web_form" : "api" });
-    if (wantsHtml(req, kind)) return thankYou();
-    headers.set("content-type", "application/json; charset=utf-8");
-    return new Response(JSON.stringify(result.body), { status: result.status, headers });
+    return await lead(ctx);
   } catch (err) {
-    let appErr: AppError;
-    if (err instanceof AppError && key && err.details.some((d) => d.path === LEAD_RESERVE_PATH)) await leadReserveReached(key.orgId, err.message);
-    if (err instanceof AppError) appErr = err;
-    else {
-      appErr = unexpectedError(err, "leads", { request_id: requestId, org: key?.orgId });
-    }
-    setRetryAfter(headers, appErr);
-    if (wantsHtml(req, kind)) {
-      headers.set("content-type", "text/html; charset=utf-8");
-      return new Response(errorPage(appErr, requestId), { status: ERROR_STATUS[appErr.code], headers });
-    }
-    headers.set("content-type", "application/json; charset=utf-8");
-    return new Response(JSON.stringify(errorBody(appErr.code, appErr.message, appErr.details, requestId)), { status: ERROR_STATUS[appErr.code], headers });
+    if (err instanceof AppError && ctx.key && err.details.some((d) => d.path === LEAD_RESERVE_PATH)) await leadReserveReached(ctx.key.orgId, err.message);
+    throw err;
   }
+});
+
+async function lead(ctx: EdgeContext): Promise<Response> {
+  const { req, headers, ip } = ctx;
+  const origin = req.headers.get("origin");
+  corsHeaders(headers, origin, true);
+  const body = await readLeadBody(req);
+  const kind = body.kind;
+  if (kind === "form") formPosts.add(ctx);
+  const fields = body.fields as Record<string, unknown>;
+
+  // The key: a header, or — for plain HTML forms, which cannot set headers — a form field or
+  // the `key` query parameter. Only a leads-only key may travel in a form or URL.
+  const fromHeader = presentedKey(req);
+  const embedded = fromHeader ? null : (typeof fields?.api_key === "string" ? fields.api_key : null) ?? new URL(req.url).searchParams.get("key");
+  const presented = fromHeader ?? embedded;
+  const db = await getDb();
+  const key = await authenticate(db, presented, ip, headers, {
+    rpm: 30,
+    bucket: "leads",
+    missing: "Send a leads key as `X-API-Key`, `Authorization: Bearer`, the `api_key` form field or the `key` query parameter.",
+    invalid: "This API key is not valid.",
+  }, ctx, (k) => limitLeads(k, ip));
+  if (!hasScope(key.scopes, "leads") && !hasScope(key.scopes, "write")) {
+    throw new AppError("insufficient_scope", 'This API key lacks the "leads" scope needed here.', [{ path: "scope", message: "requires leads" }]);
+  }
+  if (embedded && key.scopes.some((s) => s !== "leads")) {
+    throw new AppError("forbidden", "Only a key with just the leads scope may be put in a web form or URL: this one can do more. Send it in a header, or create a leads-only key.");
+  }
+  const allowList = key.org.leadAllowedOrigins;
+  if (origin && allowList.length > 0 && !allowList.includes(origin)) {
+    corsHeaders(headers, origin, false);
+    throw new AppError("forbidden", `Leads from ${origin} are not accepted: add it to the allowed origins in Settings → Lead capture.`);
+  }
+
+  const lead = mapLead(fields, kind === "form" ? "web form" : "api");
+  const thankYou = () => {
+    if (lead.redirectTo && redirectAllowed(lead.redirectTo, key.org.leadRedirectUrls)) {
+      headers.set("Location", lead.redirectTo);
+      return new Response(null, { status: 303, headers });
+    }
+    headers.set("content-type", "text/html; charset=utf-8");
+    return new Response(thankYouPage(), { status: 200, headers });
+  };
+  if (lead.spam) {
+    // A bot filled the hidden field: answer as if accepted, keep nothing.
+    if (wantsHtml(req, kind)) return thankYou();
+    return edgeJson(ctx, { object: "lead", accepted: true }, 202);
+  }
+
+  const idemKey = parseIdempotencyKey(req);
+  const orgId = key.orgId;
+  const actor = { type: "api_key" as const, id: key.id, label: key.prefix };
+  const writeCtx = { orgId, actor, source: "lead_capture" as const };
+  // Without an Idempotency-Key, concurrent leads of one key share transactions (group commit);
+  // with one, the stored answer must commit with the lead, in a transaction of its own.
+  const result =
+    idemKey === null
+      ? { status: 201, body: await createRecordCoalesced(writeCtx, "client", lead.data), replayed: false }
+      : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
+          status: 201,
+          body: await createRecord(writeCtx, "client", lead.data, { db: tx }),
+        }));
+  if (result.replayed) headers.set("Idempotent-Replayed", "true");
+  else metrics().leads.inc({ channel: kind === "form" ? "web_form" : "api" });
+  if (wantsHtml(req, kind)) return thankYou();
+  return edgeJson(ctx, result.body, result.status);
 }

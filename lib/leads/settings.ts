@@ -5,7 +5,7 @@ import { organizations, type Source } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { AppError, zodDetails } from "@/lib/errors";
 import { writeAudit, type Actor } from "@/lib/audit/write";
-import { credentialsChanged } from "@/lib/api-keys/keys";
+import { credentialsChanged } from "@/lib/api-keys/verify";
 
 const origin = z
   .string()

@@ -2,7 +2,7 @@ import "server-only";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Executor } from "@/db/client";
-import { invitations, memberships, organizations, users, type Invitation, type Organization, type Role } from "@/db/schema";
+import { invitations, memberships, organizations, users, type Invitation, type Organization, type Role, type User } from "@/db/schema";
 import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
@@ -160,14 +160,32 @@ async function accept(tx: Executor, token: string, user: { id: string; email: st
   if (inv.email.toLowerCase() !== user.email.toLowerCase()) {
     throw new AppError("forbidden", `This invitation is for ${inv.email}. Sign in with that address to accept it.`);
   }
-  const org = await assertSeatFree(tx, inv.orgId);
-  await tx.insert(memberships).values({ orgId: inv.orgId, userId: user.id, role: inv.role }).onConflictDoNothing();
+  const org = await joinOrg(tx, { orgId: inv.orgId, actor: { type: "user", id: user.id, label: user.email }, source: "ui" }, user, inv.role, { action: "member.joined", invitation: inv.id });
   await tx.update(invitations).set({ acceptedAt: new Date(), updatedAt: new Date() }).where(eq(invitations.id, inv.id));
   await tx.update(users).set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` }).where(eq(users.id, user.id));
-  await writeAudit(tx, inv.orgId, { type: "user", id: user.id, label: user.email }, "ui", [
-    { action: "member.joined", targetType: "member", targetId: user.id, after: { email: user.email, role: inv.role, invitation: inv.id } },
-  ]);
   return { org, role: inv.role };
+}
+
+/** The one way into an organization: a free seat (under the org row's lock), the membership, its audit entry. */
+async function joinOrg(tx: Executor, ctx: ChangeContext, user: { id: string; email: string }, role: Role, how: { action: "member.joined" | "member.added"; invitation?: string }): Promise<Organization> {
+  const org = await assertSeatFree(tx, ctx.orgId);
+  await tx.insert(memberships).values({ orgId: ctx.orgId, userId: user.id, role }).onConflictDoNothing();
+  await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+    { action: how.action, targetType: "member", targetId: user.id, after: { email: user.email, role, ...(how.invitation ? { invitation: how.invitation } : {}) } },
+  ]);
+  return org;
+}
+
+/**
+ * An operator's way in (`smarfle user:create`, the demo seed): a new user whose address the operator vouches
+ * for, a member at once — within the plan's seats and audited, like an accepted invitation.
+ */
+export async function createMember(db: Executor, ctx: ChangeContext, input: { email: string; password: string; name?: string; role: Role }): Promise<{ user: User; org: Organization }> {
+  return db.transaction(async (tx) => {
+    const user = await createUser(tx, { email: input.email, password: input.password, name: input.name, verified: true });
+    const org = await joinOrg(tx, ctx, user, input.role, { action: "member.added" });
+    return { user, org };
+  });
 }
 
 export async function acceptInvitation(db: Executor, token: string, userId: string): Promise<{ org: Organization; role: Role }> {

@@ -8,7 +8,7 @@ import { newId, randomBase62 } from "@/lib/ids";
 import { rowsOf } from "@/lib/db-utils";
 import { hashPassword } from "@/lib/auth/password";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
-import { credentialsChanged } from "@/lib/api-keys/keys";
+import { credentialsChanged } from "@/lib/api-keys/verify";
 
 export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("must be a valid email address"));
 export const passwordSchema = z.string().min(10, "must be at least 10 characters").max(200, "must be at most 200 characters");

@@ -8,7 +8,7 @@ import { newId } from "@/lib/ids";
 import { decrypt } from "@/lib/crypto/encryption";
 import { writeAudit } from "@/lib/audit/write";
 import { notifyMembers } from "@/lib/notifications/notify";
-import { postJson, type HttpResult } from "./http";
+import { postJson, type HttpResult } from "@/lib/net/post-json";
 import { ATTEMPT_TIMEOUT_MS, nextAttemptAt, parseRetryAfter, retrySchedule } from "./schedule";
 import { applyAttempts, backsOff, classify } from "./controls";
 import { emitOperationalEvent } from "./operational";

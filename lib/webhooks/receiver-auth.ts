@@ -3,7 +3,7 @@ import http from "node:http";
 import https from "node:https";
 import type { WebhookEndpoint } from "@/db/schema";
 import { openAuth, openHeaders } from "./endpoint-credentials";
-import { outboundAgent } from "./ssrf";
+import { outboundAgent } from "@/lib/net/guard";
 
 /**
  * The receiver-side credentials of an attempt: the endpoint's static headers and its

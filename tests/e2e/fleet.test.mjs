@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import postgres from "postgres";
-import { freePort, smarfle, startServer } from "../../scripts/prod-server.mjs";
+import { smarfle, startServers } from "../../scripts/prod-server.mjs";
 
 const LEADS = 2000;
 const CONCURRENCY = 16;
@@ -77,10 +77,7 @@ test("two servers on one database: every lead once, every delivery once, revocat
     smarfle(env, "org:set-limit", "--org", org.id, "--rpm", "100000");
     const admin = smarfle(env, "key:create", "--org", org.id, "--name", "fleet admin", "--scopes", "admin", "--json");
     const leads = smarfle(env, "key:create", "--org", org.id, "--name", "fleet form", "--scopes", "leads", "--json");
-    for (const name of ["a", "b"]) {
-      const port = await freePort();
-      servers.push(await startServer({ ...env, PORT: String(port) }, { port, logFile: path.join(tmp, `${name}.log`), readyPath: "/api/health" }));
-    }
+    servers.push(...(await startServers(env, ["a", "b"], tmp)));
     const [a, b] = servers;
     const call = (server, p, { key = admin.key, method = "GET", body } = {}) =>
       fetch(`${server.url}${p}`, {
@@ -157,10 +154,7 @@ test("SIGTERM during 1,000 deliveries: the server drains and exits 0 within 20 s
     const org = smarfle(env, "org:create", "--name", `Drain ${Date.now()}`, "--plan", "business", "--json");
     smarfle(env, "org:set-limit", "--org", org.id, "--rpm", "100000");
     const { key } = smarfle(env, "key:create", "--org", org.id, "--name", "drain", "--scopes", "admin", "--json");
-    for (const name of ["a", "b"]) {
-      const port = await freePort();
-      servers.push(await startServer({ ...env, PORT: String(port) }, { port, logFile: path.join(tmp, `${name}.log`), readyPath: "/api/health" }));
-    }
+    servers.push(...(await startServers(env, ["a", "b"], tmp)));
     const [a] = servers;
     const post = (p, body) => fetch(`${a.url}${p}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
     assert.equal((await post("/api/v1/webhooks", { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ["client_created"] })).status, 201);

@@ -55,6 +55,23 @@ test("upload → map → preview → import → download the failed rows", async
     assert.match(csv[1], /^51,.*email: must be a valid email address.*,Customer 50,broken-50,/);
     assert.match(csv[2], /^101,/);
 
+    // The app's file routes answer errors as JSON, in the API's envelope with its request id.
+    const envelope = async (res, status, code) => {
+      assert.equal(res.status(), status);
+      const body = await res.json();
+      assert.equal(body.error.code, code);
+      assert.match(body.error.request_id, /^req_/);
+      assert.equal(res.headers()["x-request-id"], body.error.request_id);
+    };
+    await envelope(await context.request.get(`${orgPath}/settings/import/imp_00VblOwM200XQjR1cC9gEmj/errors.csv`), 404, "not_found");
+    await envelope(await context.request.post(`${orgPath}/settings/import/upload`, { multipart: { type: "client" } }), 400, "validation_failed");
+    const signedOut = await browser.newContext({ baseURL: baseUrl });
+    try {
+      await envelope(await signedOut.request.get(`${orgPath}/settings/audit/export.csv`), 401, "unauthorized");
+    } finally {
+      await signedOut.close();
+    }
+
     // The imported clients are ordinary records.
     await page.goto(`${orgPath}/records/clients?q=Customer+120`);
     await page.getByRole("link", { name: "Customer 120" }).waitFor();

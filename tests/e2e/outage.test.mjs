@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import postgres from "postgres";
-import { freePort, smarfle, startServer } from "../../scripts/prod-server.mjs";
+import { smarfle, startServers } from "../../scripts/prod-server.mjs";
 
 const local = process.env.DATABASE_URL && ["127.0.0.1", "localhost"].includes(new URL(process.env.DATABASE_URL).hostname);
 const canStop = local && process.getuid?.() === 0 && fs.existsSync("/etc/postgresql");
@@ -45,10 +45,7 @@ test("a PostgreSQL outage under load: clean 503s, recovery without restart, noth
     smarfle(env, "org:set-limit", "--org", org.id, "--rpm", "100000");
     const admin = smarfle(env, "key:create", "--org", org.id, "--name", "outage admin", "--scopes", "admin", "--json");
     const leads = smarfle(env, "key:create", "--org", org.id, "--name", "outage form", "--scopes", "leads", "--json");
-    for (const name of ["a", "b"]) {
-      const port = await freePort();
-      servers.push(await startServer({ ...env, PORT: String(port) }, { port, logFile: path.join(tmp, `${name}.log`), readyPath: "/api/health" }));
-    }
+    servers.push(...(await startServers(env, ["a", "b"], tmp)));
     const call = async (server, p, { key = admin.key, method = "GET", body } = {}) => {
       const started = Date.now();
       const res = await fetch(`${server.url}${p}`, {

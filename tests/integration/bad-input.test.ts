@@ -1,42 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import { auditLog, clients, idempotencyKeys, webhookEvents } from "@/db/schema";
-import type { Db, DbHandle } from "@/db/client";
 import { POST as leads } from "@/app/api/webhook/leads/route";
 import * as list from "@/app/api/v1/records/[type]/route";
 import * as one from "@/app/api/v1/records/[type]/[id]/route";
 import * as bulk from "@/app/api/v1/records/[type]/bulk/route";
 import { revokeApiKey } from "@/lib/api-keys/keys";
 import { createRecord } from "@/lib/records/pipeline";
-import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
+import { withTestOrg } from "../helpers/fixture";
 import { makeKey, fromRandomIp } from "../helpers/api";
+
+const t = withTestOrg({ plan: "business" });
 
 /**
  * A table of malformed requests for each public write endpoint. Each must answer with its exact
  * status and error code — never 500 — and write nothing.
  */
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
 const keys: Record<string, string> = {};
 let existingId: string;
 
 beforeAll(async () => {
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db, { plan: "business" });
-  keys.full = (await makeKey(db, org, ["admin"])).key;
-  keys.leads = (await makeKey(db, org, ["leads"])).key;
-  keys.read = (await makeKey(db, org, ["read"])).key;
-  const revoked = await makeKey(db, org, ["admin"]);
-  await revokeApiKey(db, org.ctx, revoked.apiKey.id);
+  keys.full = (await makeKey(t.db, t.org, ["admin"])).key;
+  keys.leads = (await makeKey(t.db, t.org, ["leads"])).key;
+  keys.read = (await makeKey(t.db, t.org, ["read"])).key;
+  const revoked = await makeKey(t.db, t.org, ["admin"]);
+  await revokeApiKey(t.db, t.org.ctx, revoked.apiKey.id);
   keys.revoked = revoked.key;
-  existingId = (await createRecord(org.ctx, "client", { name: "Untouchable", email: "keep@example.com" })).id;
-});
-
-afterAll(async () => {
-  await dropTestOrgs(db, [org]);
-  await handle.close();
+  existingId = (await createRecord(t.org.ctx, "client", { name: "Untouchable", email: "keep@example.com" })).id;
 });
 
 type Case = [name: string, body: string | null, headers: Record<string, string>, status: number, code: string];
@@ -123,11 +113,11 @@ function leadCases(): Case[] {
 }
 
 async function snapshot() {
-  const [c] = await db.select({ n: sql<number>`count(*)::int` }).from(clients).where(eq(clients.orgId, org.org.id));
-  const [a] = await db.select({ n: sql<number>`count(*)::int` }).from(auditLog).where(eq(auditLog.orgId, org.org.id));
-  const [e] = await db.select({ n: sql<number>`count(*)::int` }).from(webhookEvents).where(eq(webhookEvents.orgId, org.org.id));
-  const [i] = await db.select({ n: sql<number>`count(*)::int` }).from(idempotencyKeys).where(eq(idempotencyKeys.orgId, org.org.id));
-  const [kept] = await db.select().from(clients).where(eq(clients.id, existingId));
+  const [c] = await t.db.select({ n: sql<number>`count(*)::int` }).from(clients).where(eq(clients.orgId, t.org.org.id));
+  const [a] = await t.db.select({ n: sql<number>`count(*)::int` }).from(auditLog).where(eq(auditLog.orgId, t.org.org.id));
+  const [e] = await t.db.select({ n: sql<number>`count(*)::int` }).from(webhookEvents).where(eq(webhookEvents.orgId, t.org.org.id));
+  const [i] = await t.db.select({ n: sql<number>`count(*)::int` }).from(idempotencyKeys).where(eq(idempotencyKeys.orgId, t.org.org.id));
+  const [kept] = await t.db.select().from(clients).where(eq(clients.id, existingId));
   return { clients: c!.n, audit: a!.n, events: e!.n, idem: i!.n, kept: JSON.stringify(kept) };
 }
 
@@ -152,7 +142,7 @@ const endpoints: [string, () => Case[], Send][] = [
 
 describe.each(endpoints)("%s refuses malformed requests", (_name, cases, send) => {
   it("with the exact status and code for each case, writing nothing", async () => {
-    await createRecord(org.ctx, "client", { name: "Taken", external_id: "taken" }).catch(() => {});
+    await createRecord(t.org.ctx, "client", { name: "Taken", external_id: "taken" }).catch(() => {});
     const table = cases();
     expect(table.length).toBeGreaterThanOrEqual(40);
     const before = await snapshot();

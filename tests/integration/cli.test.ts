@@ -70,6 +70,14 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     expect(user.json).toMatchObject({ email, org: json.id, role: "admin" });
     expect(user.json.id).toMatch(/^usr_/);
     created.users.push(user.json.id as string);
+    // Written through the domain: the membership comes with its audit entry.
+    const handle = usingPostgres ? await openTestDb() : await openPglite(path.join(dataDir, "pglite"));
+    try {
+      const entries = await handle.db.select().from(auditLog).where(and(eq(auditLog.orgId, json.id as string), eq(auditLog.action, "member.added")));
+      expect(entries).toMatchObject([{ actorType: "system", actorLabel: "operator", targetId: user.json.id, after: { email, role: "admin" } }]);
+    } finally {
+      await handle.close();
+    }
 
     const limit = await smarfle("org:set-limit", "--org", json.id as string, "--rpm", "900");
     expect(limit).toMatchObject({ code: 0, json: { org: json.id, rpm: 900, plan_rpm: 600 } });

@@ -10,7 +10,7 @@ import { dashboardStats } from "@/lib/dashboard/stats";
 import { recordApiCall, flushUsage } from "@/lib/api-keys/usage";
 import { planUsage } from "@/lib/orgs/service";
 import { inviteMember } from "@/lib/orgs/invitations";
-import { sendTestEvent } from "@/lib/webhooks/endpoints";
+import { sendTestEvent } from "@/lib/webhooks/delivery-log";
 import { createTestOrg, dropTestOrgs, uniq, useTestDb, type TestOrg } from "../helpers/db";
 import { makeKey } from "../helpers/api";
 import { allowPrivateUrls } from "../helpers/env";

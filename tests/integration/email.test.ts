@@ -1,17 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { inArray } from "drizzle-orm";
 import { users } from "@/db/schema";
-import type { Db, DbHandle } from "@/db/client";
 import { registerAccount } from "@/lib/auth/account";
 import { developmentMailbox, emailUnavailableReason, sendEmail } from "@/lib/email/send";
 import { resetEnvCache } from "@/lib/env";
 import { inviteMember } from "@/lib/orgs/invitations";
 import { findUserByEmail } from "@/lib/orgs/service";
-import { createTestOrg, dropTestOrgs, uniq, useTestDb, type TestOrg } from "../helpers/db";
+import { uniq } from "../helpers/db";
+import { withTestOrg } from "../helpers/fixture";
 
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
+const t = withTestOrg();
+
 const ORIGINAL_NODE_ENV = process.env.NODE_ENV;
 // NODE_ENV is typed read-only; the environment is what lib/env.ts reads.
 const setNodeEnv = (v: string | undefined) => Object.assign(process.env, { NODE_ENV: v });
@@ -19,20 +18,12 @@ const setNodeEnv = (v: string | undefined) => Object.assign(process.env, { NODE_
 beforeAll(async () => {
   delete process.env.SMTP_URL;
   resetEnvCache();
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db);
 });
 
 afterEach(() => {
   setNodeEnv(ORIGINAL_NODE_ENV);
   resetEnvCache();
   vi.restoreAllMocks();
-});
-
-afterAll(async () => {
-  await dropTestOrgs(db, [org]);
-  await handle.close();
 });
 
 describe("mail without SMTP_URL", () => {
@@ -50,11 +41,11 @@ describe("mail without SMTP_URL", () => {
     resetEnvCache();
     expect(emailUnavailableReason()).toMatch(/SMTP_URL/);
     const email = `${uniq("prod")}@example.test`;
-    await expect(registerAccount(db, { email, password: "a long enough password", orgName: "Nope" })).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("SMTP_URL") });
-    expect(await findUserByEmail(db, email)).toBeUndefined();
-    await expect(inviteMember(db, { ...org.ctx, inviterRole: "owner", inviterEmail: org.users.owner.email }, { email, role: "member" })).rejects.toMatchObject({ code: "unavailable" });
+    await expect(registerAccount(t.db, { email, password: "a long enough password", orgName: "Nope" })).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("SMTP_URL") });
+    expect(await findUserByEmail(t.db, email)).toBeUndefined();
+    await expect(inviteMember(t.db, { ...t.org.ctx, inviterRole: "owner", inviterEmail: t.org.users.owner.email }, { email, role: "member" })).rejects.toMatchObject({ code: "unavailable" });
     await expect(sendEmail({ to: email, subject: "x", text: "y" })).rejects.toThrow(/SMTP_URL/);
     // Nothing was left behind for the address.
-    expect(await db.select().from(users).where(inArray(users.email, [email]))).toEqual([]);
+    expect(await t.db.select().from(users).where(inArray(users.email, [email]))).toEqual([]);
   });
 });

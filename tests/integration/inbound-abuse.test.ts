@@ -1,36 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHmac } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { clients, inboundRequests } from "@/db/schema";
-import type { Db, DbHandle } from "@/db/client";
 import { POST as inbound } from "@/app/api/inbound/[source]/route";
 import * as sources from "@/app/api/v1/inbound-sources/route";
 import { REJECTED_BODY_BYTES, REJECTED_PER_SOURCE_RPM } from "@/lib/inbound/receive";
-import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { call, makeKey, fromRandomIp } from "../helpers/api";
+import { withTestOrg } from "../helpers/fixture";
+import { call, fromRandomIp } from "../helpers/api";
 
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
-let key: string;
-
-beforeAll(async () => {
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db, { plan: "business" });
-  key = (await makeKey(db, org, ["admin"])).key;
-});
-
-afterAll(async () => {
-  await dropTestOrgs(db, [org]);
-  await handle.close();
-});
+const t = withTestOrg({ plan: "business", scopes: ["admin"] });
 
 const mapping = { target: "client", external_id: "id", fields: { name: "name", email: "email" } };
 
 async function createSource(kind: string) {
-  const res = await call(sources.POST, { method: "POST", key, body: { name: `${kind} source`, kind, mapping } });
+  const res = await call(sources.POST, { method: "POST", key: t.key, body: { name: `${kind} source`, kind, mapping } });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body as { id: string; secret: string };
 }
@@ -44,8 +28,8 @@ async function send(sourceId: string, body: string, headers: Record<string, stri
 
 const hexSig = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("hex");
 const shopifySig = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("base64");
-const logOf = (sourceId: string) => db.select().from(inboundRequests).where(eq(inboundRequests.sourceId, sourceId));
-const clientCount = async (ext: string) => (await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, ext)))).length;
+const logOf = (sourceId: string) => t.db.select().from(inboundRequests).where(eq(inboundRequests.sourceId, sourceId));
+const clientCount = async (ext: string) => (await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, ext)))).length;
 
 describe("inbound sources verify first", () => {
   it("a flood of 1,000 unsigned requests neither refuses nor delays a signed one, and is stored 4 KB at most each", async () => {
@@ -71,7 +55,7 @@ describe("inbound sources verify first", () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await clientCount("real-1")).toBe(1);
 
-    const [stored] = await db
+    const [stored] = await t.db
       .select({ n: sql<number>`count(*)::int`, longest: sql<number>`max(octet_length(${inboundRequests.body}))::int` })
       .from(inboundRequests)
       .where(and(eq(inboundRequests.sourceId, src.id), eq(inboundRequests.status, "rejected")));
@@ -94,7 +78,7 @@ describe("replay protection", () => {
     expect(replay).toMatchObject({ status: 200, body: { outcome: "duplicate", record_id: null } });
     const changed = JSON.stringify({ id: "sw-1", name: "Ada Lovelace", email: "ada@example.com" });
     expect((await send(src.id, changed, signed("msg_a", changed))).body).toMatchObject({ outcome: "duplicate" });
-    const [client] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, "sw-1")));
+    const [client] = await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, "sw-1")));
     expect(client).toMatchObject({ name: "Ada", version: 1 });
     // A new delivery id is a new event.
     expect((await send(src.id, changed, signed("msg_b", changed))).body).toMatchObject({ outcome: "updated" });

@@ -1,33 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHmac } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { auditLog, clients, inboundRequests } from "@/db/schema";
-import type { Db, DbHandle } from "@/db/client";
 import { POST as inbound } from "@/app/api/inbound/[source]/route";
 import * as sources from "@/app/api/v1/inbound-sources/route";
 import * as requestsRoute from "@/app/api/v1/inbound-sources/[id]/requests/route";
 import * as sourceRoute from "@/app/api/v1/inbound-sources/[id]/route";
 import { reprocessRequest } from "@/lib/inbound/receive";
-import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
-import { call, makeKey, fromRandomIp } from "../helpers/api";
+import { withTestOrg } from "../helpers/fixture";
+import { call, fromRandomIp } from "../helpers/api";
 
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
-let key: string;
-
-beforeAll(async () => {
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db, { plan: "business" });
-  key = (await makeKey(db, org, ["admin"])).key;
-});
-
-afterAll(async () => {
-  await dropTestOrgs(db, [org]);
-  await handle.close();
-});
+const t = withTestOrg({ plan: "business", scopes: ["admin"] });
 
 const shopifyMapping = {
   target: "client",
@@ -44,7 +28,7 @@ const shopifyMapping = {
 const order = (total = "99.00") => ({ id: 820982911946154500, name: "#1001", total_price: total, customer: { id: 115310627314723950, first_name: "Bob", email: "BOB@example.com", phone: "+1 555 0111" } });
 
 async function createSource(kind: string, mapping: object = shopifyMapping) {
-  const res = await call(sources.POST, { method: "POST", key, body: { name: `${kind} source`, kind, mapping } });
+  const res = await call(sources.POST, { method: "POST", key: t.key, body: { name: `${kind} source`, kind, mapping } });
   expect(res.status).toBe(201);
   return res.body as { id: string; url: string; secret: string };
 }
@@ -56,7 +40,7 @@ function send(sourceId: string, body: string, headers: Record<string, string>) {
 }
 
 const shopifySig = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("base64");
-const clientsByExt = (ext: string) => db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, ext)));
+const clientsByExt = (ext: string) => t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, ext)));
 
 describe("inbound webhooks", () => {
   it("creates one client from a signed Shopify-style order and stays idempotent on re-send", async () => {
@@ -75,7 +59,7 @@ describe("inbound webhooks", () => {
     const rows = await clientsByExt("115310627314723950");
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ name: "Bob", email: "bob@example.com", source: "shopify", customFields: { last_order: "#1002" }, version: 2 });
-    const audit = await db.select().from(auditLog).where(eq(auditLog.targetId, rows[0]!.id));
+    const audit = await t.db.select().from(auditLog).where(eq(auditLog.targetId, rows[0]!.id));
     expect(audit.every((a) => a.source === "inbound" && a.actorType === "inbound_source" && a.actorId === src.id)).toBe(true);
   });
 
@@ -100,12 +84,12 @@ describe("inbound webhooks", () => {
     expect((await send(sw.id, body, fresh)).status).toBe(200);
 
     expect(await clientsByExt("mallory@example.com")).toHaveLength(1); // only the valid Standard Webhooks request wrote
-    const shopLog = await call(requestsRoute.GET, { key, params: { id: shop.id } });
+    const shopLog = await call(requestsRoute.GET, { key: t.key, params: { id: shop.id } });
     const entries = shopLog.body.data as { verified: boolean; status: string; http_status: number; error: string }[];
     expect(entries).toHaveLength(3);
     expect(entries.every((e) => !e.verified && e.status === "rejected" && e.http_status === 401)).toBe(true);
     expect(entries.map((e) => e.error)).toContain("missing X-Shopify-Hmac-Sha256 header");
-    const swLog = (await call(requestsRoute.GET, { key, params: { id: sw.id } })).body.data as { error: string | null; status: string }[];
+    const swLog = (await call(requestsRoute.GET, { key: t.key, params: { id: sw.id } })).body.data as { error: string | null; status: string }[];
     expect(swLog.map((e) => e.status)).toEqual(["processed", "rejected", "rejected"]);
     expect(swLog[2]!.error).toMatch(/tolerance/);
   });
@@ -125,20 +109,20 @@ describe("inbound webhooks", () => {
     const body = JSON.stringify({ ref: "fix-1", customer_name: "Fixable Fay" });
     const res = await send(src.id, body, { "x-signature": createHmac("sha256", src.secret).update(body).digest("hex") });
     expect(res.status).toBe(400);
-    const [logged] = await db.select().from(inboundRequests).where(eq(inboundRequests.sourceId, src.id));
+    const [logged] = await t.db.select().from(inboundRequests).where(eq(inboundRequests.sourceId, src.id));
     expect(logged).toMatchObject({ verified: true, status: "failed" });
     expect(await clientsByExt("fix-1")).toHaveLength(0);
 
-    const patched = await call(sourceRoute.PATCH, { method: "PATCH", key, params: { id: src.id }, body: { mapping: { target: "client", external_id: "ref", fields: { name: "customer_name" } } } });
+    const patched = await call(sourceRoute.PATCH, { method: "PATCH", key: t.key, params: { id: src.id }, body: { mapping: { target: "client", external_id: "ref", fields: { name: "customer_name" } } } });
     expect(patched.status).toBe(200);
-    const again = await reprocessRequest(db, org.org.id, logged!.id);
+    const again = await reprocessRequest(t.db, t.org.org.id, logged!.id);
     expect(again).toMatchObject({ status: "processed", created: 1 });
     expect(await clientsByExt("fix-1")).toHaveLength(1);
   });
 
   it("answers an unknown source with 404 and a bad mapping with 400", async () => {
     expect((await send("src_doesnotexist", "{}", {})).status).toBe(404);
-    const bad = await call(sources.POST, { method: "POST", key, body: { name: "x", kind: "shopify", mapping: { target: "client", fields: { colour: "c" } } } });
+    const bad = await call(sources.POST, { method: "POST", key: t.key, body: { name: "x", kind: "shopify", mapping: { target: "client", fields: { colour: "c" } } } });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: "validation_failed" });
   });

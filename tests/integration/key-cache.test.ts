@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { apiKeys, organizations } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { GET as me } from "@/app/api/v1/me/route";
-import { keyCacheState, verifyApiKey } from "@/lib/api-keys/keys";
+import { keyCacheState, verifyApiKey } from "@/lib/api-keys/verify";
 import { resetEnvCache } from "@/lib/env";
 import { createTestOrg, dropTestOrgs, openTestDb, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 import { call, makeKey } from "../helpers/api";

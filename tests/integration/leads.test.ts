@@ -1,39 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
 import { auditLog, clients, notifications, organizations, webhookEvents } from "@/db/schema";
-import type { Db, DbHandle } from "@/db/client";
 import { OPTIONS, POST } from "@/app/api/webhook/leads/route";
 import { updateLeadSettings } from "@/lib/leads/settings";
-import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
+import { withTestOrg } from "../helpers/fixture";
 import { makeKey, fromRandomIp } from "../helpers/api";
 
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
+const t = withTestOrg({ plan: "business" });
+
 let leadsKey: string;
 
 beforeAll(async () => {
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db, { plan: "business" });
-  leadsKey = (await makeKey(db, org, ["leads"], "website form")).key;
-});
-
-afterAll(async () => {
-  await dropTestOrgs(db, [org]);
-  await handle.close();
+  leadsKey = (await makeKey(t.db, t.org, ["leads"], "website form")).key;
 });
 
 function post(body: BodyInit, headers: Record<string, string>, query = "") {
   return POST(new Request(`http://127.0.0.1/api/webhook/leads${query}`, { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }));
 }
 
-const countClients = async (email: string) => (await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, email)))).length;
+const countClients = async (email: string) => (await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.email, email)))).length;
 
 /** Changes the org's lead capture settings the way Settings → Lead capture does. */
 async function setLeadSettings(patch: { allowedOrigins?: string[]; redirectUrls?: string[] }) {
-  const [current] = await db.select().from(organizations).where(eq(organizations.id, org.org.id));
-  await updateLeadSettings(db, org.ctx, { allowedOrigins: patch.allowedOrigins ?? current!.leadAllowedOrigins, redirectUrls: patch.redirectUrls ?? current!.leadRedirectUrls });
+  const [current] = await t.db.select().from(organizations).where(eq(organizations.id, t.org.org.id));
+  await updateLeadSettings(t.db, t.org.ctx, { allowedOrigins: patch.allowedOrigins ?? current!.leadAllowedOrigins, redirectUrls: patch.redirectUrls ?? current!.leadRedirectUrls });
 }
 
 describe("lead capture", () => {
@@ -54,12 +44,12 @@ describe("lead capture", () => {
       source: "google",
       custom_fields: { message: "Need a quote", utm_source: "google", utm_campaign: "spring", budget: "500" },
     });
-    const audit = await db.select().from(auditLog).where(eq(auditLog.targetId, client.id));
+    const audit = await t.db.select().from(auditLog).where(eq(auditLog.targetId, client.id));
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ source: "lead_capture", actorType: "api_key" });
-    const events = await db.select().from(webhookEvents).where(eq(webhookEvents.recordId, client.id));
+    const events = await t.db.select().from(webhookEvents).where(eq(webhookEvents.recordId, client.id));
     expect(events.map((e) => e.type).sort()).toEqual(["client_created", "record.created"]);
-    const notes = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.title, "New lead: Jo Lead")));
+    const notes = await t.db.select().from(notifications).where(and(eq(notifications.orgId, t.org.org.id), eq(notifications.title, "New lead: Jo Lead")));
     expect(notes).toHaveLength(3);
   });
 
@@ -69,7 +59,7 @@ describe("lead capture", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(await res.text()).toContain("Thank you");
-    const [c] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, "form@example.com")));
+    const [c] = await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.email, "form@example.com")));
     expect(c).toMatchObject({ name: "Form Person", status: "lead", source: "web form" });
   });
 
@@ -84,7 +74,7 @@ describe("lead capture", () => {
   });
 
   it("refuses a key that can do more than post leads when it is embedded in a form", async () => {
-    const writeKey = (await makeKey(db, org, ["write", "leads"])).key;
+    const writeKey = (await makeKey(t.db, t.org, ["write", "leads"])).key;
     const res = await post(new URLSearchParams({ api_key: writeKey, name: "X", email: "x-embedded@example.com" }).toString(), { "content-type": "application/x-www-form-urlencoded", accept: "application/json" });
     expect(res.status).toBe(403);
     expect((await res.json()).error.code).toBe("forbidden");
@@ -143,7 +133,7 @@ describe("lead capture", () => {
       [JSON.stringify({ name: "x" }), { "content-type": "application/json" }, 401, "unauthorized"],
       [JSON.stringify({ name: "x" }), { "content-type": "application/json", "x-api-key": "sk_live_nope" }, 401, "unauthorized"],
     ];
-    const before = (await db.select().from(clients).where(eq(clients.orgId, org.org.id))).length;
+    const before = (await t.db.select().from(clients).where(eq(clients.orgId, t.org.org.id))).length;
     for (const [body, headers, status, code] of cases) {
       const res = await post(body, headers);
       expect(res.status, `${code} for ${String(body).slice(0, 30)}`).toBe(status);
@@ -151,6 +141,6 @@ describe("lead capture", () => {
       expect(json.error.code).toBe(code);
       expect(json.error.request_id).toMatch(/^req_/);
     }
-    expect((await db.select().from(clients).where(eq(clients.orgId, org.org.id))).length).toBe(before);
+    expect((await t.db.select().from(clients).where(eq(clients.orgId, t.org.org.id))).length).toBe(before);
   });
 });

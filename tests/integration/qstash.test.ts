@@ -1,19 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
-import { SignJWT } from "jose";
 import { Webhook } from "standardwebhooks";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "@/db/schema";
-import type { Db, DbHandle } from "@/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { createRecord } from "@/lib/records/pipeline";
 import { createEndpoint } from "@/lib/webhooks/endpoints";
 import { dispatchPending, qstashClient } from "@/lib/webhooks/qstash";
 import { POST as deliveriesRoute } from "@/app/api/internal/deliveries/route";
-import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
+import { withTestOrg } from "../helpers/fixture";
 import { startReceiver } from "../helpers/receiver";
+import { qstashRequest as signedRequest } from "../helpers/qstash";
+
+const t = withTestOrg({ plan: "business" });
 
 /**
  * The QStash driver against a local stand-in of QStash's HTTP contract: the real
@@ -31,9 +32,6 @@ interface Published {
 }
 const published: Published[] = [];
 let standIn: http.Server;
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
 
 beforeAll(async () => {
   standIn = http.createServer((req, res) => {
@@ -56,47 +54,28 @@ beforeAll(async () => {
     WEBHOOK_RETRY_SCHEDULE: "0,7,14",
   });
   resetEnvCache();
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db, { plan: "business" });
 });
 
 afterAll(async () => {
   for (const k of ["QSTASH_URL", "QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY", "APP_URL", "SMARFLE_ALLOW_PRIVATE_URLS", "WEBHOOK_RETRY_SCHEDULE"]) delete process.env[k];
   resetEnvCache();
-  await dropTestOrgs(db, [org]);
-  await handle.close();
   standIn.closeAllConnections();
   await new Promise((r) => standIn.close(r));
 });
 
-/** A request as QStash would send it: body hash and URL in an HS256 JWT signed with `key`. */
-async function qstashRequest(body: string, key: string, url = `${APP_URL}/api/internal/deliveries`) {
-  const now = Math.floor(Date.now() / 1000);
-  const bodyHash = createHash("sha256").update(body).digest("base64url");
-  const jwt = await new SignJWT({ body: bodyHash })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("Upstash")
-    .setSubject(url)
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(now + 300)
-    .setJti(randomUUID())
-    .sign(new TextEncoder().encode(key));
-  return new Request(`${APP_URL}/api/internal/deliveries`, { method: "POST", body, headers: { "content-type": "application/json", "upstash-signature": jwt } });
-}
+const qstashRequest = (body: string, key: string, url = `${APP_URL}/api/internal/deliveries`) => signedRequest(`${APP_URL}/api/internal/deliveries`, body, key, url);
 
 describe("delivery through QStash", () => {
   it("publishes each committed delivery to our internal route, then performs the attempt QStash calls back with", async () => {
     let fail = true;
     const receiver = await startReceiver(() => ({ status: fail ? 500 : 200 }));
     try {
-      const ep = await createEndpoint(db, org.ctx, { url: receiver.url, event_types: ["client_created"] });
-      await createRecord(org.ctx, "client", { name: "Queued Quinn" });
-      const [delivery] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+      const ep = await createEndpoint(t.db, t.org.ctx, { url: receiver.url, event_types: ["client_created"] });
+      await createRecord(t.org.ctx, "client", { name: "Queued Quinn" });
+      const [delivery] = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
       expect(delivery!.dispatchedAt).toBeNull();
 
-      expect(await dispatchPending(db, qstashClient(), 0, [org.org.id])).toBe(1);
+      expect(await dispatchPending(t.db, qstashClient(), 0, [t.org.org.id])).toBe(1);
       expect(published).toHaveLength(1);
       const pub = published[0]!;
       expect(pub.path).toBe(`/v2/publish/${APP_URL}/api/internal/deliveries`);
@@ -106,9 +85,9 @@ describe("delivery through QStash", () => {
       expect(pub.headers["upstash-deduplication-id"]).toBe(`${delivery!.id}-1`);
       expect(pub.headers["upstash-flow-control-key"]).toBe(`endpoint-${ep.endpoint.id}`);
       expect(JSON.parse(pub.body)).toEqual({ delivery_id: delivery!.id, attempt: 1 });
-      const [marked] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery!.id));
+      const [marked] = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery!.id));
       expect(marked!.dispatchedAt).not.toBeNull();
-      expect(await dispatchPending(db, qstashClient(), 0, [org.org.id])).toBe(0); // nothing published twice
+      expect(await dispatchPending(t.db, qstashClient(), 0, [t.org.org.id])).toBe(0); // nothing published twice
 
       // QStash calls back: the attempt fails, and the next one is published with its delay.
       const res = await deliveriesRoute(await qstashRequest(pub.body, CURRENT_KEY));
@@ -127,7 +106,7 @@ describe("delivery through QStash", () => {
       // A duplicate message finds the delivery done and does nothing.
       const dup = await deliveriesRoute(await qstashRequest(published[1]!.body, CURRENT_KEY));
       expect(await dup.json()).toEqual({ ran: false, decision: null });
-      const attempts = await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, delivery!.id));
+      const attempts = await t.db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, delivery!.id));
       expect(attempts.map((a) => a.responseStatus).sort()).toEqual([200, 500]);
     } finally {
       await receiver.close();
@@ -137,11 +116,11 @@ describe("delivery through QStash", () => {
   it("applies the same receiver rules: an open circuit or a pause defers the attempt without using it up, then a probe goes", async () => {
     const receiver = await startReceiver(() => ({ status: 200 }));
     try {
-      const ep = await createEndpoint(db, org.ctx, { url: receiver.url, event_types: ["client_created"], headers: { "X-Tenant": "acme" } });
-      await createRecord(org.ctx, "client", { name: "Held Hannah" });
-      const [delivery] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+      const ep = await createEndpoint(t.db, t.org.ctx, { url: receiver.url, event_types: ["client_created"], headers: { "X-Tenant": "acme" } });
+      await createRecord(t.org.ctx, "client", { name: "Held Hannah" });
+      const [delivery] = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
       const openUntil = new Date(Date.now() + 120_000);
-      await db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: openUntil, circuitCooldownSeconds: 60, consecutiveFailures: 10 }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      await t.db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: openUntil, circuitCooldownSeconds: 60, consecutiveFailures: 10 }).where(eq(webhookEndpoints.id, ep.endpoint.id));
       const before = published.length;
       const body = JSON.stringify({ delivery_id: delivery!.id, attempt: 1 });
       expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: false, decision: null });
@@ -150,20 +129,20 @@ describe("delivery through QStash", () => {
       expect(published).toHaveLength(before + 1);
       expect(JSON.parse(published.at(-1)!.body)).toEqual({ delivery_id: delivery!.id, attempt: 1 });
       expect(Number(String(published.at(-1)!.headers["upstash-delay"]).replace("s", ""))).toBeGreaterThanOrEqual(115);
-      const [held] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery!.id));
+      const [held] = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery!.id));
       expect(held).toMatchObject({ attemptCount: 0, status: "pending", lockedUntil: null });
 
       // A receiver's pause defers it the same way.
-      await db.update(webhookEndpoints).set({ circuitState: "closed", circuitUntil: null, pausedUntil: new Date(Date.now() + 30_000) }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      await t.db.update(webhookEndpoints).set({ circuitState: "closed", circuitUntil: null, pausedUntil: new Date(Date.now() + 30_000) }).where(eq(webhookEndpoints.id, ep.endpoint.id));
       expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: false, decision: null });
       expect(receiver.received).toHaveLength(0);
 
       // The cool-down is over: this message is the probe; it succeeds and closes the circuit.
-      await db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: new Date(Date.now() - 1000), pausedUntil: null }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      await t.db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: new Date(Date.now() - 1000), pausedUntil: null }).where(eq(webhookEndpoints.id, ep.endpoint.id));
       expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: true, decision: "succeeded" });
       expect(receiver.received).toHaveLength(1);
       expect(receiver.received[0]!.headers["x-tenant"]).toBe("acme");
-      const [closed] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      const [closed] = await t.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id));
       expect(closed).toMatchObject({ circuitState: "closed", consecutiveFailures: 0 });
     } finally {
       await receiver.close();

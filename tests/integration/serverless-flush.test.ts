@@ -1,50 +1,37 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
 import { apiRequests, apiUsageDaily } from "@/db/schema";
-import type { Db, DbHandle } from "@/db/client";
 import { GET as me } from "@/app/api/v1/me/route";
 import { flushUsage } from "@/lib/api-keys/usage";
 import { bufferedRequestLogEntries, flushRequestLog } from "@/lib/audit/request-log";
 import { afterWorkSettled } from "@/lib/http/after";
 import { resetEnvCache } from "@/lib/env";
-import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
+import { withTestOrg } from "../helpers/fixture";
 import { call, makeKey } from "../helpers/api";
+
+const t = withTestOrg();
 
 // In serverless mode an instance may be frozen as soon as it has answered: the request log and
 // the usage counters must be written by the work that runs after each response (Next.js
 // `after`), not on a timer that a frozen instance never reaches.
 
-let handle: DbHandle;
-let db: Db;
-let org: TestOrg;
 const SERVERLESS = { QSTASH_TOKEN: "test-token", QSTASH_CURRENT_SIGNING_KEY: "current", QSTASH_NEXT_SIGNING_KEY: "next", APP_URL: "https://smarfle.example" };
-
-beforeAll(async () => {
-  handle = await useTestDb();
-  db = handle.db;
-  org = await createTestOrg(db);
-});
 
 afterEach(async () => {
   for (const k of Object.keys(SERVERLESS)) delete process.env[k];
   resetEnvCache();
-  await Promise.all([flushRequestLog(db), flushUsage(db)]);
-});
-
-afterAll(async () => {
-  await dropTestOrgs(db, [org]);
-  await handle.close();
+  await Promise.all([flushRequestLog(t.db), flushUsage(t.db)]);
 });
 
 async function calls() {
-  const rows = await db.select().from(apiUsageDaily).where(and(eq(apiUsageDaily.orgId, org.org.id)));
+  const rows = await t.db.select().from(apiUsageDaily).where(and(eq(apiUsageDaily.orgId, t.org.org.id)));
   return rows.reduce((n, r) => n + Number(r.calls), 0);
 }
 
 describe("request log and usage in serverless mode", () => {
   it("are written by the work after each response", async () => {
-    const { key } = await makeKey(db, org, ["read"]);
-    await Promise.all([flushRequestLog(db), flushUsage(db)]);
+    const { key } = await makeKey(t.db, t.org, ["read"]);
+    await Promise.all([flushRequestLog(t.db), flushUsage(t.db)]);
     const before = await calls();
     Object.assign(process.env, SERVERLESS);
     resetEnvCache();
@@ -52,7 +39,7 @@ describe("request log and usage in serverless mode", () => {
     expect(res.status).toBe(200);
     await afterWorkSettled();
     expect(bufferedRequestLogEntries()).toBe(0);
-    expect(await db.select().from(apiRequests).where(eq(apiRequests.id, res.headers.get("x-request-id")!))).toHaveLength(1);
+    expect(await t.db.select().from(apiRequests).where(eq(apiRequests.id, res.headers.get("x-request-id")!))).toHaveLength(1);
     expect(await calls()).toBe(before + 1);
   });
 });

@@ -5,7 +5,8 @@ import { notifications, webhookAttempts, webhookDeliveries, webhookEndpoints } f
 import type { Db, DbHandle } from "@/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { createRecord, updateRecord } from "@/lib/records/pipeline";
-import { createEndpoint, redeliver, rotateEndpointSecret, sendTestEvent, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { createEndpoint, rotateEndpointSecret, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { redeliver, sendTestEvent } from "@/lib/webhooks/delivery-log";
 import { startWorker, type DeliveryWorker } from "@/lib/webhooks/worker";
 import { encrypt } from "@/lib/crypto/encryption";
 import { newId } from "@/lib/ids";

@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { DEFAULT_SCHEDULE, nextAttemptAt, parseRetryAfter } from "@/lib/webhooks/schedule";
 import { decide } from "@/lib/webhooks/deliver";
-import { isPublicAddress } from "@/lib/webhooks/ssrf";
+import { isPublicAddress } from "@/lib/net/guard";
 import { verifyInbound } from "@/lib/inbound/verify";
 
 const t0 = new Date("2026-03-01T12:00:00Z");

@@ -1,6 +1,5 @@
-import { getDb } from "@/db/client";
-import { readText } from "@/lib/http/body";
-import { sweep, verifyQstash } from "@/lib/webhooks/qstash";
+import { qstashRoute } from "@/lib/http/qstash-route";
+import { sweep } from "@/lib/webhooks/qstash";
 import { connectorRunsSettled, runDueConnectors } from "@/lib/connectors/run";
 import { runHourlyRetention } from "@/lib/audit/retention";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
@@ -11,10 +10,7 @@ import { emailOperationalEvents } from "@/lib/webhooks/operational-email";
  * runs the connectors that are due; in the first sweep of each hour (across every server) it
  * applies the retention rules and announces API keys about to expire.
  */
-export async function POST(req: Request): Promise<Response> {
-  const raw = await readText(req, 16 * 1024).catch(() => null);
-  if (raw === null || !(await verifyQstash(req, raw))) return Response.json({ error: { code: "unauthorized", message: "Invalid QStash signature." } }, { status: 401 });
-  const db = await getDb();
+export const POST = qstashRoute(async (db) => {
   const body: Record<string, unknown> = { dispatched: await sweep(db), connectors_queued: await runDueConnectors(db) };
   const retention = await runHourlyRetention(db);
   if (retention.ran) {
@@ -24,5 +20,5 @@ export async function POST(req: Request): Promise<Response> {
   body.operational_emails = await emailOperationalEvents(db);
   // The runs started here finish within this request (each has a time budget).
   await connectorRunsSettled();
-  return Response.json(body);
-}
+  return body;
+});

@@ -1,7 +1,7 @@
 import "server-only";
 import http from "node:http";
 import https from "node:https";
-import { outboundAgent } from "./ssrf";
+import { outboundAgent } from "./guard";
 
 export interface HttpResult {
   status: number | null;

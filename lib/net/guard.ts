@@ -6,11 +6,12 @@ import { AppError } from "@/lib/errors";
 import { env } from "@/lib/env";
 
 /**
- * The SSRF guard for webhook and connector URLs. At save time we resolve the host and refuse
- * loopback, private, link-local, reserved and metadata addresses; at send time the connection
- * goes through request-filtering-agent, which checks the address actually connected to (so a
- * DNS answer that changes after the save — rebinding — is caught too). SMARFLE_ALLOW_PRIVATE_URLS=1
- * switches both off, for tests and local development.
+ * The network guard (against SSRF) for every outgoing URL: webhook endpoints, their OAuth token
+ * URLs and connectors. At save time we resolve the host and refuse loopback, private,
+ * link-local, reserved and metadata addresses; at send time the connection goes through
+ * request-filtering-agent, which checks the address actually connected to (so a DNS answer that
+ * changes after the save — rebinding — is caught too). SMARFLE_ALLOW_PRIVATE_URLS=1 switches both
+ * off, for tests and local development.
  */
 
 const allowPrivate = () => env().SMARFLE_ALLOW_PRIVATE_URLS;
