@@ -7,8 +7,7 @@ import { getDb } from "@/db/client";
 import { AppError, ERROR_STATUS } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { hasScope, type VerifiedKey } from "@/lib/api-keys/keys";
-import { createRecord, LEAD_RESERVE_PATH } from "@/lib/records/pipeline";
-import { createRecordCoalesced } from "@/lib/records/coalesce";
+import { LEAD_RESERVE_PATH } from "@/lib/records/pipeline";
 import { authenticate, keyRateLimit, logKeyedRequest, presentedKey, WINDOW_SECONDS } from "@/lib/http/gate";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
 import { notifications } from "@/db/schema";
@@ -17,6 +16,7 @@ import { readText } from "@/lib/http/body";
 import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/respond";
 import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
 import { mapLead } from "./map";
+import { captureLead, leadAnswer, type CaptureOutcome } from "./capture";
 import { errorPage, thankYouPage } from "./pages";
 
 /**
@@ -212,13 +212,12 @@ async function lead(req: Request, requestId: string, ip: string, seen: { key?: V
     const ctx = { orgId, actor, source: "lead_capture" as const };
     // Without an Idempotency-Key, concurrent leads of one key share transactions (group commit);
     // with one, the stored answer must commit with the lead, in a transaction of its own.
+    const captured = { data: lead.data, channel: kind === "form" ? "web form" : "api" };
+    const answer = (o: CaptureOutcome) => ({ status: o.created ? 201 : 200, body: leadAnswer(o) });
     const result =
       idemKey === null
-        ? { status: 201, body: await unlessDatabaseDown(createRecordCoalesced(ctx, "client", lead.data)), replayed: false }
-        : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
-            status: 201,
-            body: await createRecord(ctx, "client", lead.data, { db: tx }),
-          }));
+        ? { ...answer(await unlessDatabaseDown(captureLead(ctx, captured))), replayed: false }
+        : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => answer(await captureLead(ctx, captured, tx)));
     if (result.replayed) headers.set("Idempotent-Replayed", "true");
     else metrics().leads.inc({ channel: kind === "form" ? "web_form" : "api" });
     if (wantsHtml(req, kind)) return thankYou();
