@@ -14,6 +14,9 @@ import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/
 import { assertDatabaseUp } from "@/lib/ops/db-health";
 import { getRateLimiter } from "@/lib/rate-limit";
 import { verifyInbound } from "./verify";
+import { PRESETS } from "./presets";
+import { googleLeadId, metaHandshake, receiveLeadPayload, redactGoogleKey } from "./lead-sources";
+import { LEAD_BODY_LIMIT } from "@/lib/leads/handler";
 
 /**
  * POST /api/inbound/{sourceId}: verify the signature over the raw body, drop a delivery already
@@ -29,7 +32,8 @@ export const REJECTED_PER_SOURCE_RPM = 60;
 export const REJECTED_BODY_BYTES = 4096;
 /** How long a delivery id is remembered (retention deletes older ones). */
 export const DELIVERY_ID_RETENTION_DAYS = 7;
-const LOGGED_HEADERS = /^(content-type|user-agent|x-signature|x-shopify-[a-z-]+|webhook-(id|timestamp|signature)|x-request-id|x-github-[a-z-]+)$/;
+const LOGGED_HEADERS =
+  /^(content-type|user-agent|x-signature|x-shopify-[a-z-]+|webhook-(id|timestamp|signature)|x-request-id|x-github-[a-z-]+|x-hub-signature-256|stripe-signature|typeform-signature|calendly-webhook-signature)$/;
 
 function loggedHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
@@ -46,6 +50,8 @@ interface Processed {
   created: number;
   updated: number;
   error: AppError | null;
+  /** Lead sources: what the answer adds (the client and whether it is new; Meta: leads queued). */
+  answer?: Record<string, unknown>;
 }
 
 /** Maps and writes one verified payload. Never throws for bad data: the result says what failed. */
@@ -57,6 +63,10 @@ async function process(db: Db, source: InboundSource, rawBody: string): Promise<
     return { status: "failed", httpStatus: 400, recordId: null, created: 0, updated: 0, error: new AppError("invalid_json", `The body is not valid JSON: ${(err as Error).message}`) };
   }
   try {
+    if (PRESETS[source.kind].lead) {
+      const r = await receiveLeadPayload(db, source, payload);
+      return { status: "processed", httpStatus: 200, recordId: r.clientId, created: r.created ? 1 : 0, updated: r.clientId && !r.created ? 1 : 0, error: null, answer: r.answer };
+    }
     const mapping = parseMapping(source.mapping);
     const mapped = applyMapping(mapping, payload);
     const ctx: WriteContext = { orgId: source.orgId, actor: { type: "inbound_source", id: source.id, label: source.name }, source: "inbound" };
@@ -87,6 +97,9 @@ export function deliveryIdsOf(kind: InboundSource["kind"], headers: Headers, raw
   const given = kind === "standard_webhooks" ? headers.get("webhook-id") : kind === "shopify" ? headers.get("x-shopify-webhook-id") : null;
   const id = given && given.length <= 200 ? `id:${given}` : null;
   if (kind === "standard_webhooks" && id) return [id];
+  // Google's lead_id is checked with the key in the body: the same lead is one delivery.
+  const leadId = kind === "google_ads_leads" ? googleLeadId(rawBody) : null;
+  if (leadId) return [`lead:${leadId}`];
   return id ? [id, digest] : [digest];
 }
 
@@ -114,12 +127,13 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
 
     let raw: string;
     try {
-      raw = await readText(req, INBOUND_BODY_LIMIT);
+      raw = await readText(req, PRESETS[source.kind].lead ? LEAD_BODY_LIMIT : INBOUND_BODY_LIMIT);
     } catch (err) {
       if (err instanceof AppError) return fail(err);
       throw err;
     }
-    const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">, body = raw) =>
+    const logged = source.kind === "google_ads_leads" ? redactGoogleKey(raw) : raw;
+    const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">, body = logged) =>
       db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body, ...values });
 
     // Verify first: a request whose signature fails spends a small budget of its own, never the
@@ -130,7 +144,7 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
       const limited = await limiter.limit(`inbound-rejected:${source.id}`, REJECTED_PER_SOURCE_RPM);
       rateLimitHeaders(headers, limited);
       if (!limited.success) return fail(new AppError("rate_limited", `Too many requests with a bad signature: this source logs ${REJECTED_PER_SOURCE_RPM} per minute.`));
-      await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason }, truncateUtf8(raw, REJECTED_BODY_BYTES));
+      await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason }, truncateUtf8(logged, REJECTED_BODY_BYTES));
       return fail(new AppError("unauthorized", `Signature check failed: ${verified.reason}.`));
     }
     const limited = await limiter.limit(`inbound:${source.id}`, PER_SOURCE_RPM);
@@ -161,9 +175,25 @@ export async function handleInbound(req: Request, sourceId: string): Promise<Res
     if (result.error) await releaseDelivery(db, source.id, deliveryIds);
     await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
     if (result.error) return fail(result.error);
-    return respond(200, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
+    return respond(200, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged", ...result.answer });
   } catch (err) {
     return fail(unexpectedError(err, "inbound", { request_id: requestId, source: sourceId }));
+  }
+}
+
+/** GET /api/inbound/{sourceId}: Meta's subscription handshake (the challenge echoed as plain text). */
+export async function handleInboundHandshake(req: Request, sourceId: string): Promise<Response> {
+  const headers = { "content-type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
+  try {
+    const db = await getDb();
+    assertDatabaseUp();
+    const r = await metaHandshake(db, sourceId, new URL(req.url).searchParams);
+    if (r.ok) return new Response(r.challenge, { status: 200, headers });
+    const limited = await limitAnonymous(clientIp(req), 60, "inbound");
+    return new Response(limited.success ? "verify token does not match" : "too many requests", { status: limited.success ? 403 : 429, headers });
+  } catch (err) {
+    const e = unexpectedError(err, "inbound", { source: sourceId });
+    return new Response(e.message, { status: e.status, headers });
   }
 }
 

@@ -33,7 +33,7 @@ function safeEqual(a: Buffer, b: Buffer): boolean {
 const hmac = (secret: string, data: string) => createHmac("sha256", Buffer.from(secret, "utf8")).update(data, "utf8").digest();
 
 /** A text secret compared in constant time (the digests have equal length whatever the input). */
-const sameSecret = (given: string, secret: string) => safeEqual(hmac("compare", given), hmac("compare", secret)) && given.length > 0;
+export const sameSecret = (given: string, secret: string) => safeEqual(hmac("compare", given), hmac("compare", secret)) && given.length > 0;
 
 function hexDigest(header: string | null, name: string, secret: string, rawBody: string, prefix: RegExp): VerifyResult {
   const given = header?.trim().replace(prefix, "").toLowerCase();

@@ -52,7 +52,8 @@ export async function candidateClients(db: Executor, orgId: string, wanted: Iden
   return db
     .select({ id: clients.id, email: clients.email, phone: clients.phone })
     .from(clients)
-    .where(and(eq(clients.orgId, orgId), or(...conds)))
+    // A provider's test lead is never someone a real lead returns to.
+    .where(and(eq(clients.orgId, orgId), or(...conds), sql`(${clients.customFields}->>'is_test') is distinct from 'true'`))
     .orderBy(clients.createdAt, clients.id)
     .limit(limit);
 }

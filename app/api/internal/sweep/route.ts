@@ -5,11 +5,13 @@ import { connectorRunsSettled, runDueConnectors } from "@/lib/connectors/run";
 import { runHourlyRetention } from "@/lib/audit/retention";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
 import { emailOperationalEvents } from "@/lib/webhooks/operational-email";
+import { pumpMetaFetches } from "@/lib/leads/meta";
 
 /**
  * QStash's every-minute schedule: re-dispatches deliveries committed but never published, and
  * runs the connectors that are due; in the first sweep of each hour (across every server) it
- * applies the retention rules and announces API keys about to expire.
+ * applies the retention rules and announces API keys about to expire. Meta leads due a retry are
+ * fetched too.
  */
 export async function POST(req: Request): Promise<Response> {
   const raw = await readText(req, 16 * 1024).catch(() => null);
@@ -22,6 +24,7 @@ export async function POST(req: Request): Promise<Response> {
     body.keys_expiring = await announceExpiringKeys(db);
   }
   body.operational_emails = await emailOperationalEvents(db);
+  body.meta_leads_fetched = await pumpMetaFetches(db);
   // The runs started here finish within this request (each has a time budget).
   await connectorRunsSettled();
   return Response.json(body);
