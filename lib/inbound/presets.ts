@@ -48,7 +48,7 @@ const stripeInvoice: PresetMapping = {
     external_id: "data.object.id",
     fields: {
       number: { from: "data.object.number", default: "stripe" },
-      amount: { from: "data.object.amount_paid", transform: "number" },
+      amount: { from: "data.object.amount_paid", transform: "cents" },
       currency: { from: "data.object.currency", transform: "upper" },
       status: { value: "paid" },
       "custom_fields.stripe_customer": "data.object.customer",
