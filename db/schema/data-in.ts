@@ -162,6 +162,8 @@ export const imports = pgTable(
     created: integer("created").notNull().default(0),
     updated: integer("updated").notNull().default(0),
     failed: integer("failed").notNull().default(0),
+    /** Rows that matched an existing record under the `skip` policy. */
+    skipped: integer("skipped").notNull().default(0),
     error: text("error"),
     /** The error code of a failed import (`import_file_rejected` when the file broke a limit). */
     errorCode: text("error_code"),
