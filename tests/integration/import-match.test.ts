@@ -57,7 +57,14 @@ const undo = async (id: string) => {
   const res = await importUndo.POST(new Request(`http://127.0.0.1/api/v1/imports/${id}/undo`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id }) });
   return { status: res.status, body: await res.json() };
 };
-const snapshot = async () => (await db.select().from(clients).where(eq(clients.orgId, org.org.id)).orderBy(asc(clients.id))).map(({ updatedAt: _u, version: _v, ...columns }) => columns);
+/** Every client, column by column — but the version and update time, which an undo moves on. */
+const snapshot = async () =>
+  (await db.select().from(clients).where(eq(clients.orgId, org.org.id)).orderBy(asc(clients.id))).map((row) => {
+    const columns: Partial<typeof row> = { ...row };
+    delete columns.updatedAt;
+    delete columns.version;
+    return columns;
+  });
 
 const first = Array.from({ length: ROWS }, (_, i) => [`Person ${i}`, `person${i}@example.com`, `+1415555${String(i).padStart(4, "0")}`, `Company ${i}`]);
 /** The same people: some emails in capitals, some companies changed, and a few rows invalid. */

@@ -33,6 +33,7 @@ export const createApiKey = async (_p: ActionState, fd: FormData) => run("create
 export const rotateApiKey = async (_p: ActionState, fd: FormData) => run("rotateApiKeyAction", fd, { revalidate: false });
 export const revokeApiKey = async (_p: ActionState, fd: FormData) => run("revokeApiKeyAction", fd);
 export const updateLeadSettings = async (_p: ActionState, fd: FormData) => run("updateLeadSettingsAction", fd);
+export const createLeadChannel = async (_p: ActionState, fd: FormData) => run("createLeadChannelAction", fd);
 export const createWebhook = async (_p: ActionState, fd: FormData) => run("createWebhookAction", fd);
 export const updateWebhook = async (_p: ActionState, fd: FormData) => run("updateWebhookAction", fd);
 export const updateWebhookDelivery = async (_p: ActionState, fd: FormData) => run("updateWebhookDeliveryAction", fd);
