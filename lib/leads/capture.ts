@@ -6,8 +6,9 @@ import { newId } from "@/lib/ids";
 import { notifyMembers } from "@/lib/notifications/notify";
 import { createRecord, updateRecord, type WriteContext } from "@/lib/records/pipeline";
 import { createRecordCoalesced } from "@/lib/records/coalesce";
-import type { ApiRecord } from "@/lib/records/serialize";
-import { candidateClients, indexIdentities, normalizeEmail } from "./identity";
+import { serializeRecord, type ApiRecord } from "@/lib/records/serialize";
+import { registry } from "@/lib/records/registry";
+import { candidateClients, indexIdentities, normalizeEmail, type ClientIdentity } from "./identity";
 
 /**
  * Every channel's leads land here (web form, API, Google Ads, Meta). A lead whose email or phone
@@ -37,6 +38,8 @@ export const leadAnswer = (o: CaptureOutcome) => ({ ...o.client, lead: { client_
 /** Client fields a returning lead may fill in when the client has none yet. */
 const FILLABLE = ["email", "phone", "company", "address"] as const;
 const MAX_CANDIDATES = 20;
+/** Within this long of a client's last returning lead, another one only adds to its history. */
+export const RETURN_QUIET_SECONDS = 60;
 
 /** What the lead history keeps of a capture: its message apart, the other extra fields as they came. */
 function historyOf(data: Record<string, unknown>) {
@@ -57,7 +60,7 @@ export async function captureLead(ctx: WriteContext, lead: CapturedLead, db?: Ex
     lead.test ? Promise.resolve([]) : candidateClients(exec, ctx.orgId, { emails: email ? [email] : [], phones: phone ? [phone] : [] }, MAX_CANDIDATES),
   ]);
   const match = org?.merge && candidates.length ? indexIdentities(candidates, org.country).find(email, phone) : null;
-  if (match) return { client: await mergeLead(ctx, lead, match.id, exec), created: false };
+  if (match) return { client: await mergeLead(ctx, lead, match, exec), created: false };
 
   const client = db ? await createRecord(ctx, "client", lead.data, { db }) : await createRecordCoalesced(ctx, "client", lead.data);
   const history = historyOf(lead.data);
@@ -65,8 +68,18 @@ export async function captureLead(ctx: WriteContext, lead: CapturedLead, db?: Ex
   return { client, created: true };
 }
 
-async function mergeLead(ctx: WriteContext, lead: CapturedLead, clientId: string, exec: Executor): Promise<ApiRecord> {
+async function mergeLead(ctx: WriteContext, lead: CapturedLead, match: ClientIdentity, exec: Executor): Promise<ApiRecord> {
   const history = historyOf(lead.data);
+  const clientId = match.id;
+  // A burst of repeats (a double-submitted form, a bot replaying one person) is kept in the
+  // history, but updates the client and tells the team once per quiet period: the client's row is
+  // not locked by every post, and nobody is notified fifty times.
+  const last = match.lastLeadAt ? Date.parse(match.lastLeadAt) : NaN;
+  if (Date.now() - last < RETURN_QUIET_SECONDS * 1000) {
+    await exec.insert(leadCaptures).values({ id: newId("lcp"), orgId: ctx.orgId, clientId, channel: lead.channel, created: false, ...history });
+    const [row] = await exec.select().from(clients).where(and(eq(clients.orgId, ctx.orgId), eq(clients.id, clientId)));
+    return serializeRecord(registry.client, row!);
+  }
   return exec.transaction(async (tx) => {
     const [current] = await tx
       .select({ email: clients.email, phone: clients.phone, company: clients.company, address: clients.address })

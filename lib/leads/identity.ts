@@ -29,6 +29,8 @@ export interface ClientIdentity {
   id: string;
   email: string | null;
   phone: string | null;
+  /** When a lead last returned to this client (set by lead capture), ISO. */
+  lastLeadAt: string | null;
 }
 
 export interface IdentityQuery {
@@ -50,7 +52,7 @@ export async function candidateClients(db: Executor, orgId: string, wanted: Iden
   if (tails.length) conds.push(inArray(phoneTailSql, tails));
   if (conds.length === 0) return [];
   return db
-    .select({ id: clients.id, email: clients.email, phone: clients.phone })
+    .select({ id: clients.id, email: clients.email, phone: clients.phone, lastLeadAt: sql<string | null>`${clients.customFields}->>'last_lead_at'` })
     .from(clients)
     // A provider's test lead is never someone a real lead returns to.
     .where(and(eq(clients.orgId, orgId), or(...conds), sql`(${clients.customFields}->>'is_test') is distinct from 'true'`))

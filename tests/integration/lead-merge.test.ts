@@ -59,11 +59,24 @@ describe("repeat leads merge", () => {
     ]);
     expect(history[1]!.fields).toMatchObject({ budget: "300" });
 
+    // The third came within a minute of the second: kept in the history, but one update and one
+    // notification (to each of the three members) for the burst.
     const events = await db.select().from(webhookEvents).where(eq(webhookEvents.recordId, first.body.id));
-    expect(events.filter((e) => e.type === "client_updated")).toHaveLength(2);
-    const returning = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "returning_lead")));
-    expect(returning.length).toBe(2 * 3); // two returns, three members
-    expect(returning[0]!.title).toBe("Returning lead: Jo Repeat");
+    expect(events.filter((e) => e.type === "client_updated")).toHaveLength(1);
+    const returning = () => db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "returning_lead")));
+    expect(await returning()).toHaveLength(3);
+    expect((await returning())[0]!.title).toBe("Returning lead: Jo Repeat");
+
+    // A minute later, a return updates and notifies again.
+    const [row] = await db.select().from(clients).where(eq(clients.id, first.body.id));
+    await db
+      .update(clients)
+      .set({ customFields: { ...row!.customFields, last_lead_at: new Date(Date.now() - 61_000).toISOString() } })
+      .where(eq(clients.id, first.body.id));
+    await post(leadsKey, { name: "Jo", phone: "02079460958" });
+    const after = await db.select().from(webhookEvents).where(eq(webhookEvents.recordId, first.body.id));
+    expect(after.filter((e) => e.type === "client_updated")).toHaveLength(2);
+    expect(await returning()).toHaveLength(6);
   });
 
   it("never matches a client of another organization", async () => {
