@@ -45,7 +45,7 @@ function cellChars(values: Record<string, unknown>): number {
 }
 
 export const uploadsDir = () => path.join(process.cwd(), ".data", "imports");
-const fileOf = (job: Pick<ImportJob, "id" | "format">) => path.join(uploadsDir(), `${job.id}.${job.format}`);
+export const fileOf = (job: Pick<ImportJob, "id" | "format">) => path.join(uploadsDir(), `${job.id}.${job.format}`);
 
 export interface ImportContext {
   orgId: string;
@@ -402,14 +402,14 @@ async function writeBatch(db: Db, importId: string, type: RecordType, mapping: M
 }
 
 /** A draft (uploaded in settings) gets its final mapping and starts. */
-export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown): Promise<ImportJob> {
+export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown, match: MatchOptions | null = null): Promise<ImportJob> {
   const job = await getImport(db, orgId, id);
   if (job.status !== "draft") throw new AppError("conflict", "This import has already started.");
   const mapping = parseMapping(mappingInput);
   if (mapping.target !== job.recordType) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${job.recordType}` }]);
   const [updated] = await db
     .update(imports)
-    .set({ mapping, status: "pending" })
+    .set({ mapping, status: "pending", matchOn: match?.on ?? null, onMatch: match?.policy ?? null })
     .where(and(eq(imports.id, id), eq(imports.status, "draft")))
     .returning();
   if (!updated) throw new AppError("conflict", "This import has already started.");

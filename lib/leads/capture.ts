@@ -3,12 +3,12 @@ import { and, desc, eq } from "drizzle-orm";
 import { clients, leadCaptures, organizations } from "@/db/schema";
 import { getDb, type Executor } from "@/db/client";
 import { newId } from "@/lib/ids";
-import { notifyMembers } from "@/lib/notifications/notify";
-import { createRecord, updateRecord, type WriteContext } from "@/lib/records/pipeline";
-import { createRecordCoalesced } from "@/lib/records/coalesce";
-import { serializeRecord, type ApiRecord } from "@/lib/records/serialize";
+import { notifyMembers, type NotificationInput } from "@/lib/notifications/notify";
+import { writeRecords, type WriteContext, type WriteOp } from "@/lib/records/pipeline";
+import { coalesce, type Settled } from "@/lib/records/coalesce";
 import { registry } from "@/lib/records/registry";
-import { candidateClients, indexIdentities, normalizeEmail, type ClientIdentity } from "./identity";
+import { serializeRecord, type ApiRecord } from "@/lib/records/serialize";
+import { candidateClients, indexIdentities, normalizeEmail, normalizePhone } from "./identity";
 
 /**
  * Every channel's leads land here (web form, API, Google Ads, Meta). A lead whose email or phone
@@ -16,6 +16,9 @@ import { candidateClients, indexIdentities, normalizeEmail, type ClientIdentity 
  * "returning lead", `client_updated` fired — instead of making a second client, unless the
  * organization turned merging off. A new lead becomes a client with status `lead`, and its first
  * lead history entry.
+ *
+ * Leads arriving together are captured together (group commit): one lookup for the batch, one
+ * transaction writing the new clients, the returning clients' updates and every history entry.
  */
 
 export interface CapturedLead {
@@ -37,7 +40,6 @@ export const leadAnswer = (o: CaptureOutcome) => ({ ...o.client, lead: { client_
 
 /** Client fields a returning lead may fill in when the client has none yet. */
 const FILLABLE = ["email", "phone", "company", "address"] as const;
-const MAX_CANDIDATES = 20;
 /** Within this long of a client's last returning lead, another one only adds to its history. */
 export const RETURN_QUIET_SECONDS = 60;
 
@@ -49,55 +51,97 @@ function historyOf(data: Record<string, unknown>) {
 
 /**
  * `db` is a transaction the caller holds (an idempotent request stores its answer with the lead);
- * without it, a new lead goes through the group-committing writer shared by concurrent leads.
+ * without it, the lead is captured with the others of the same writer arriving meanwhile.
  */
 export async function captureLead(ctx: WriteContext, lead: CapturedLead, db?: Executor): Promise<CaptureOutcome> {
-  const exec = db ?? (await getDb());
-  const email = normalizeEmail(lead.data.email);
-  const phone = typeof lead.data.phone === "string" ? lead.data.phone : null;
-  const [[org], candidates] = await Promise.all([
-    exec.select({ merge: organizations.leadMerge, country: organizations.defaultCountry }).from(organizations).where(eq(organizations.id, ctx.orgId)),
-    lead.test ? Promise.resolve([]) : candidateClients(exec, ctx.orgId, { emails: email ? [email] : [], phones: phone ? [phone] : [] }, MAX_CANDIDATES),
-  ]);
-  const match = org?.merge && candidates.length ? indexIdentities(candidates, org.country).find(email, phone) : null;
-  if (match) return { client: await mergeLead(ctx, lead, match, exec), created: false };
-
-  const client = db ? await createRecord(ctx, "client", lead.data, { db }) : await createRecordCoalesced(ctx, "client", lead.data);
-  const history = historyOf(lead.data);
-  await exec.insert(leadCaptures).values({ id: newId("lcp"), orgId: ctx.orgId, clientId: client.id, channel: lead.channel, created: true, ...history });
-  return { client, created: true };
+  if (db) return unwrap((await captureLeads(ctx, [lead], db))[0]!);
+  const key = JSON.stringify(["lead", ctx.orgId, ctx.source, ctx.actor.type, ctx.actor.id, ctx.actor.label ?? null]);
+  return coalesce(key, lead, (leads) => captureLeads(ctx, leads), async (l) => unwrap((await captureLeads(ctx, [l]))[0]!));
 }
 
-async function mergeLead(ctx: WriteContext, lead: CapturedLead, match: ClientIdentity, exec: Executor): Promise<ApiRecord> {
-  const history = historyOf(lead.data);
-  const clientId = match.id;
-  // A burst of repeats (a double-submitted form, a bot replaying one person) is kept in the
-  // history, but updates the client and tells the team once per quiet period: the client's row is
-  // not locked by every post, and nobody is notified fifty times.
-  const last = match.lastLeadAt ? Date.parse(match.lastLeadAt) : NaN;
-  if (Date.now() - last < RETURN_QUIET_SECONDS * 1000) {
-    await exec.insert(leadCaptures).values({ id: newId("lcp"), orgId: ctx.orgId, clientId, channel: lead.channel, created: false, ...history });
-    const [row] = await exec.select().from(clients).where(and(eq(clients.orgId, ctx.orgId), eq(clients.id, clientId)));
-    return serializeRecord(registry.client, row!);
-  }
+function unwrap<R>(r: Settled<R>): R {
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+type Client = typeof clients.$inferSelect;
+type Plan = { kind: "new" } | { kind: "joins"; index: number } | { kind: "returns"; client: Client };
+
+/** Captures a batch of leads in one transaction; each lead's outcome on its own. */
+export async function captureLeads(ctx: WriteContext, leads: CapturedLead[], db?: Executor): Promise<Settled<CaptureOutcome>[]> {
+  const exec = db ?? (await getDb());
+  const real = leads.filter((l) => !l.test);
+  const emails = [...new Set(real.map((l) => normalizeEmail(l.data.email)).filter((e): e is string => e !== null))];
+  const phones = [...new Set(real.map((l) => l.data.phone).filter((p): p is string => typeof p === "string"))];
+  const [[org], candidates] = await Promise.all([
+    exec.select({ merge: organizations.leadMerge, country: organizations.defaultCountry }).from(organizations).where(eq(organizations.id, ctx.orgId)),
+    real.length ? candidateClients(exec, ctx.orgId, { emails, phones }, 20 * real.length) : Promise.resolve([]),
+  ]);
+  const merge = org?.merge ?? true;
+  const country = org?.country ?? null;
+  const existing = indexIdentities(candidates, country);
+
+  // Who each lead is: a returning client, the same person as an earlier new lead of this batch, or new.
+  const seen = new Map<string, number>();
+  const plans: Plan[] = leads.map((l, i) => {
+    if (l.test || !merge) return { kind: "new" };
+    const match = existing.find(l.data.email, l.data.phone);
+    if (match) return { kind: "returns", client: match };
+    const keys = [normalizeEmail(l.data.email), normalizePhone(l.data.phone, country)].filter((k): k is string => k !== null);
+    const earlier = keys.map((k) => seen.get(k)).find((v) => v !== undefined);
+    if (earlier !== undefined) return { kind: "joins", index: earlier };
+    for (const k of keys) seen.set(k, i);
+    return { kind: "new" };
+  });
+
+  const now = Date.now();
   return exec.transaction(async (tx) => {
-    const [current] = await tx
-      .select({ email: clients.email, phone: clients.phone, company: clients.company, address: clients.address })
-      .from(clients)
-      .where(and(eq(clients.orgId, ctx.orgId), eq(clients.id, clientId)));
-    const patch: Record<string, unknown> = { custom_fields: { last_lead_at: new Date().toISOString(), last_lead_channel: lead.channel } };
-    for (const f of FILLABLE) if (current && !current[f] && typeof lead.data[f] === "string") patch[f] = lead.data[f];
-    const client = await updateRecord(ctx, "client", clientId, patch, { db: tx });
-    await tx.insert(leadCaptures).values({ id: newId("lcp"), orgId: ctx.orgId, clientId, channel: lead.channel, created: false, ...history });
-    await notifyMembers(tx, ctx.orgId, [
-      {
+    const out: Settled<CaptureOutcome>[] = new Array(leads.length);
+    // New clients, one multi-row write (a notification each).
+    const fresh = plans.map((p, i) => (p.kind === "new" ? i : -1)).filter((i) => i >= 0);
+    const created = fresh.length ? await writeRecords(ctx, "client", fresh.map((i) => ({ kind: "create" as const, data: leads[i]!.data })), { db: tx, notifyEach: true }) : [];
+    fresh.forEach((i, n) => {
+      const r = created[n]!;
+      out[i] = r.ok ? { ok: true, value: { client: r.record, created: true } } : { ok: false, error: r.error };
+    });
+
+    // Returning clients: updated (and the team told) once per quiet period; a burst of repeats only
+    // adds to the history, so the client's row is not locked by every post.
+    const updates = new Map<string, { client: Client; lead: CapturedLead }>();
+    plans.forEach((p, i) => {
+      if (p.kind !== "returns") return;
+      const last = Date.parse(String((p.client.customFields as Record<string, unknown>).last_lead_at ?? ""));
+      if (!(now - last < RETURN_QUIET_SECONDS * 1000) && !updates.has(p.client.id)) updates.set(p.client.id, { client: p.client, lead: leads[i]! });
+    });
+    const ops: WriteOp[] = [...updates.values()].map(({ client, lead }) => {
+      const patch: Record<string, unknown> = { custom_fields: { last_lead_at: new Date(now).toISOString(), last_lead_channel: lead.channel } };
+      for (const f of FILLABLE) if (!client[f] && typeof lead.data[f] === "string") patch[f] = lead.data[f];
+      return { kind: "update", id: client.id, data: patch };
+    });
+    const updated = new Map<string, ApiRecord>();
+    if (ops.length) {
+      const results = await writeRecords(ctx, "client", ops, { db: tx });
+      results.forEach((r) => r.ok && updated.set(r.record.id, r.record));
+      const notes: NotificationInput[] = [...updates.values()].map(({ client, lead }) => ({
         kind: "returning_lead",
-        title: `Returning lead: ${String(client.name)}`,
-        body: [history.message, `via ${lead.channel}`].filter(Boolean).join(" · "),
-        link: `records/clients/${clientId}`,
-      },
-    ]);
-    return client;
+        title: `Returning lead: ${client.name}`,
+        body: [historyOf(lead.data).message, `via ${lead.channel}`].filter(Boolean).join(" · "),
+        link: `records/clients/${client.id}`,
+      }));
+      await notifyMembers(tx, ctx.orgId, notes);
+    }
+    plans.forEach((p, i) => {
+      if (p.kind === "returns") out[i] = { ok: true, value: { client: updated.get(p.client.id) ?? serializeRecord(registry.client, p.client), created: false } };
+      else if (p.kind === "joins") {
+        const first = out[p.index]!;
+        out[i] = first.ok ? { ok: true, value: { client: first.value.client, created: false } } : first;
+      }
+    });
+
+    // Every captured lead in its client's history.
+    const history = out.flatMap((r, i) => (r.ok ? [{ id: newId("lcp"), orgId: ctx.orgId, clientId: r.value.client.id, channel: leads[i]!.channel, created: r.value.created, ...historyOf(leads[i]!.data) }] : []));
+    if (history.length) await tx.insert(leadCaptures).values(history);
+    return out;
   });
 }
 

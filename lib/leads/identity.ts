@@ -25,13 +25,7 @@ export const PHONE_TAIL_DIGITS = 7;
 const phoneTail = (phone: string) => phone.replace(/\D/g, "").slice(-PHONE_TAIL_DIGITS);
 const phoneTailSql = sql`right(regexp_replace(${clients.phone}, '[^0-9]', '', 'g'), 7)`;
 
-export interface ClientIdentity {
-  id: string;
-  email: string | null;
-  phone: string | null;
-  /** When a lead last returned to this client (set by lead capture), ISO. */
-  lastLeadAt: string | null;
-}
+export type ClientIdentity = Pick<typeof clients.$inferSelect, "id" | "email" | "phone">;
 
 export interface IdentityQuery {
   /** Normalized emails. */
@@ -43,16 +37,16 @@ export interface IdentityQuery {
 /**
  * The org's clients that may match any of the given emails or phones (at most `limit`), oldest
  * first so the first client a person became wins. Phones are only narrowed here (by their last
- * digits); `matchIdentities` confirms them by comparing normalized numbers.
+ * digits); `indexIdentities` confirms them by comparing normalized numbers.
  */
-export async function candidateClients(db: Executor, orgId: string, wanted: IdentityQuery, limit = 1000): Promise<ClientIdentity[]> {
+export async function candidateClients(db: Executor, orgId: string, wanted: IdentityQuery, limit = 1000): Promise<(typeof clients.$inferSelect)[]> {
   const conds: SQL[] = [];
   if (wanted.emails.length) conds.push(inArray(sql`lower(${clients.email})`, wanted.emails));
   const tails = [...new Set(wanted.phones.map(phoneTail).filter((t) => t.length === PHONE_TAIL_DIGITS))];
   if (tails.length) conds.push(inArray(phoneTailSql, tails));
   if (conds.length === 0) return [];
   return db
-    .select({ id: clients.id, email: clients.email, phone: clients.phone, lastLeadAt: sql<string | null>`${clients.customFields}->>'last_lead_at'` })
+    .select()
     .from(clients)
     // A provider's test lead is never someone a real lead returns to.
     .where(and(eq(clients.orgId, orgId), or(...conds), sql`(${clients.customFields}->>'is_test') is distinct from 'true'`))
@@ -61,9 +55,9 @@ export async function candidateClients(db: Executor, orgId: string, wanted: Iden
 }
 
 /** Indexes candidates by normalized email and phone (the first, i.e. oldest, wins). */
-export function indexIdentities(candidates: ClientIdentity[], country: string | null) {
-  const byEmail = new Map<string, ClientIdentity>();
-  const byPhone = new Map<string, ClientIdentity>();
+export function indexIdentities<C extends ClientIdentity>(candidates: C[], country: string | null) {
+  const byEmail = new Map<string, C>();
+  const byPhone = new Map<string, C>();
   for (const c of candidates) {
     const email = normalizeEmail(c.email);
     if (email && !byEmail.has(email)) byEmail.set(email, c);
@@ -72,7 +66,7 @@ export function indexIdentities(candidates: ClientIdentity[], country: string | 
   }
   return {
     /** The client this email or phone belongs to: email first. */
-    find(email: unknown, phone: unknown): ClientIdentity | null {
+    find(email: unknown, phone: unknown): C | null {
       const e = normalizeEmail(email);
       const p = normalizePhone(phone, country);
       return (e && byEmail.get(e)) || (p && byPhone.get(p)) || null;

@@ -79,6 +79,16 @@ describe("repeat leads merge", () => {
     expect(await returning()).toHaveLength(6);
   });
 
+  it("the same new person posted 20 times at once is one client with 20 history entries", async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(leadsKey, { name: "Burst Person", email: "burst@example.com", message: "hi" })));
+    expect(answers.every((a) => a.status === 200 || a.status === 201)).toBe(true);
+    const made = await clientsOf(org.org.id, "Burst Person");
+    expect(made).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.body.lead.client_id))).toEqual(new Set([made[0]!.id]));
+    expect(answers.filter((a) => a.body.lead.new)).toHaveLength(1);
+    expect(await db.select().from(leadCaptures).where(eq(leadCaptures.clientId, made[0]!.id))).toHaveLength(20);
+  });
+
   it("never matches a client of another organization", async () => {
     await post(leadsKey, { name: "Cross Org", email: "cross@example.com" });
     const res = await post(otherKey, { name: "Cross Org", email: "cross@example.com" });
