@@ -447,7 +447,7 @@ export async function importRetention(db: Db): Promise<{ drafts: number; finishe
     .returning({ id: imports.id });
   const finished = await db
     .delete(imports)
-    .where(and(inArray(imports.status, ["completed", "failed"]), lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000))))
+    .where(and(inArray(imports.status, ["completed", "failed", "undone"]), lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000))))
     .returning({ id: imports.id });
   let files = 0;
   const dir = uploadsDir();
