@@ -90,15 +90,23 @@ export function metaFields(lead: unknown): Record<string, unknown> {
 
 type Fetch = typeof metaLeadFetches.$inferSelect;
 
+/**
+ * Claims due fetches, fairly: round-robin across organizations (every organization's oldest before
+ * anyone's second), so a flood in one organization (or a Graph API that hangs for it) never holds
+ * up another's leads. A fetch claimed by another server meanwhile is skipped (the update re-checks
+ * the lease under its lock).
+ */
 async function claimDue(db: Db, orgIds?: string[]): Promise<Fetch[]> {
   const only = orgIds ? sql`and org_id = any(${`{${orgIds.join(",")}}`}::text[])` : sql``;
   const ids = rowsOf<{ id: string }>(
     await db.execute(sql`
       update meta_lead_fetches set locked_until = now() + ${`${LEASE_MS} milliseconds`}::interval, attempts = attempts + 1
-      where id in (
-        select id from meta_lead_fetches
-        where status = 'pending' and next_attempt_at <= now() and (locked_until is null or locked_until < now()) ${only}
-        order by next_attempt_at limit ${BATCH} for update skip locked)
+      where status = 'pending' and (locked_until is null or locked_until < now()) and id in (
+        select id from (
+          select id, next_attempt_at, row_number() over (partition by org_id order by next_attempt_at, id) as rn
+          from meta_lead_fetches
+          where status = 'pending' and next_attempt_at <= now() and (locked_until is null or locked_until < now()) ${only}
+        ) due order by rn, next_attempt_at limit ${BATCH})
       returning id`),
   ).map((r) => r.id);
   return ids.length ? db.select().from(metaLeadFetches).where(inArray(metaLeadFetches.id, ids)) : [];

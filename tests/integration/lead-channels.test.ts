@@ -9,6 +9,7 @@ import { GET as handshake, POST as inbound } from "@/app/api/inbound/[source]/ro
 import * as sources from "@/app/api/v1/inbound-sources/route";
 import { afterWorkSettled } from "@/lib/http/after";
 import { pumpMetaFetches } from "@/lib/leads/meta";
+import { newId } from "@/lib/ids";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { call, makeKey, fromRandomIp } from "../helpers/api";
 import { allowPrivateUrls } from "../helpers/env";
@@ -26,7 +27,7 @@ const graphCalls: string[] = [];
 beforeAll(async () => {
   graph = http.createServer((req, res) => {
     graphCalls.push(req.url!);
-    const step = graphScript.shift() ?? "ok";
+    const step = req.url!.includes("access_token=EAAB-hang") ? "hang" : (graphScript.shift() ?? "ok");
     if (step === "hang") return; // never answers
     if (step === "fail") {
       res.writeHead(500, { "content-type": "application/json" });
@@ -226,6 +227,31 @@ describe("Meta Lead Ads", () => {
     const resent = await send(src.id, `${other} `, { "x-hub-signature-256": metaSig(appSecret, `${other} `) });
     expect(resent.body.queued).toBe(0);
     expect(await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.name, "Mia Meta")))).toHaveLength(1);
+  });
+
+  it("a flood in one organization, whose Graph API hangs, does not hold up another's lead", async () => {
+    const busyOrg = await createTestOrg(db, { plan: "business" });
+    const busyKey = (await makeKey(db, busyOrg, ["admin"])).key;
+    try {
+      const busy = await call(sources.POST, { method: "POST", key: busyKey, body: { name: "Busy", kind: "meta_lead_ads", secret: appSecret, page_access_token: "EAAB-hang-token" } });
+      const calm = await createSource({ name: "Calm", kind: "meta_lead_ads", secret: appSecret, page_access_token: token });
+      // 30 leads of the busy organization waiting longer than the calm one's single lead.
+      const at = (msAgo: number) => new Date(Date.now() - msAgo);
+      await db.insert(metaLeadFetches).values(Array.from({ length: 30 }, (_, i) => ({ id: newId("mlf"), orgId: busyOrg.org.id, sourceId: String(busy.body.id), leadgenId: String(700000 + i), notification: {}, nextAttemptAt: at(60_000 - i) })));
+      await db.insert(metaLeadFetches).values({ id: newId("mlf"), orgId: org.org.id, sourceId: calm.id, leadgenId: "800000", notification: {}, nextAttemptAt: at(1000) });
+      const calls = graphCalls.length;
+      await pumpMetaFetches(db, { orgIds: [busyOrg.org.id, org.org.id], timeoutMs: 300 });
+      const order = graphCalls.slice(calls).map((u) => u.split("?")[0]!.split("/").pop());
+      expect(order).toHaveLength(31);
+      // In the first batch of 20, not after the 30 older ones.
+      expect(order.indexOf("800000")).toBeLessThan(20);
+      const [done] = await db.select().from(metaLeadFetches).where(eq(metaLeadFetches.sourceId, calm.id));
+      expect(done!.status).toBe("done");
+      const waiting = await db.select().from(metaLeadFetches).where(eq(metaLeadFetches.sourceId, String(busy.body.id)));
+      expect(waiting.every((w) => w.status === "pending" && w.attempts === 1 && w.lastError?.includes("timed out"))).toBe(true);
+    } finally {
+      await dropTestOrgs(db, [busyOrg]);
+    }
   });
 
   it("refuses a tampered or unsigned notification, and requires the app secret and page token", async () => {
