@@ -2,9 +2,10 @@
  * The 100,000-row import through the full pipeline (validation, audit row, outbox event and a
  * webhook delivery per record), CSV and Excel, on PostgreSQL: rows/s, the process's peak memory
  * and the parser process's (files are parsed in a child process of their own). Targets on this
- * 2-core machine: under 60 s per 100,000 rows, peak RSS under 400 MB.
+ * 2-core machine: under 60 s per 100,000 rows, peak RSS under 400 MB. `MATCH_ON=email` (or
+ * `phone`, `external_id`) looks every row up by that key first (`on_match: update`).
  *
- *   npm run bench:import      (ROWS=100000)
+ *   npm run bench:import      (ROWS=100000, MATCH_ON unset)
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -19,9 +20,11 @@ import { generateSecret } from "@/lib/webhooks/signing";
 import { createOrganization } from "@/lib/orgs/service";
 import { createImport, startImport } from "@/lib/imports/imports";
 import { takeParserPeakRss } from "@/lib/imports/readers";
+import type { MatchOn } from "@/lib/imports/match";
 import { writeCsv, writeXlsx, invalidRows } from "../tests/helpers/sheets";
 
 const ROWS = Number(process.env.ROWS ?? 100_000);
+const MATCH_ON = process.env.MATCH_ON as MatchOn | undefined;
 
 async function main() {
   process.env.SMARFLE_ENCRYPTION_KEY ??= Buffer.alloc(32, 9).toString("base64");
@@ -44,7 +47,7 @@ async function main() {
       peak = process.memoryUsage.rss();
       takeParserPeakRss();
       const started = performance.now();
-      const job = await createImport(handle.db, { orgId: org.id, actor: { type: "system", id: null }, source: "system" }, { uploadPath: upload, size, filename: `clients.${format}`, type: "client" });
+      const job = await createImport(handle.db, { orgId: org.id, actor: { type: "system", id: null }, source: "system" }, { uploadPath: upload, size, filename: `clients.${format}`, type: "client", match: MATCH_ON ? { on: MATCH_ON, policy: "update" } : null });
       await startImport(handle.db, job.id);
       const seconds = (performance.now() - started) / 1000;
       const [done] = await handle.db.select().from(imports).where(eq(imports.id, job.id));
@@ -52,7 +55,7 @@ async function main() {
         `${format.padEnd(6)} ${(size / 1024 / 1024).toFixed(1).padStart(6)} MB  ${ROWS.toLocaleString("en-US").padStart(8)}  ${seconds.toFixed(1).padStart(7)} s  ${Math.round(ROWS / seconds).toLocaleString("en-US").padStart(7)}  ${(peak / 1024 / 1024).toFixed(0).padStart(6)} MB  ${(takeParserPeakRss() / 1024 / 1024).toFixed(0).padStart(8)} MB   created ${done!.created}, failed ${done!.failed} (expected ${invalidRows(ROWS)})`,
       );
     }
-    console.log(`\nImport through the full pipeline (audit + event + delivery per record), PostgreSQL\n`);
+    console.log(`\nImport through the full pipeline (audit + event + delivery per record), PostgreSQL${MATCH_ON ? `, matching on ${MATCH_ON}` : ""}\n`);
     console.log("format   file      rows     time    rows/s  peak RSS  parser RSS");
     console.log("------  ------  --------  -------  -------  --------  ----------");
     for (const r of rows) console.log(r);

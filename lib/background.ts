@@ -14,6 +14,7 @@ import { onShutdown } from "@/lib/ops/lifecycle";
 import { startDatabaseHealthMonitor, stopDatabaseHealthMonitor } from "@/lib/ops/db-health";
 import { startOperationalMailer } from "@/lib/webhooks/operational-email";
 import { announceExpiringKeys } from "@/lib/api-keys/expiring";
+import { startMetaFetcher } from "@/lib/leads/meta";
 
 /**
  * The server's background work. Without QStash: the local delivery worker (which also covers
@@ -31,6 +32,7 @@ export async function startBackground(): Promise<void> {
   let stopRetention: (() => Promise<void>) | undefined;
   let stopMailer: (() => Promise<void>) | undefined;
   let stopImportSweep: (() => void) | undefined;
+  let stopMetaFetcher: (() => void) | undefined;
   let keyTimers: NodeJS.Timeout[] = [];
   try {
     const handle = await getDbHandle();
@@ -54,6 +56,8 @@ export async function startBackground(): Promise<void> {
     // Imports interrupted by a restart carry on from their last committed batch; waiting ones
     // start when their organization's turn comes.
     await resumeImports(db);
+    // Meta leads whose Graph fetch failed are retried from their table (with QStash: by the sweep).
+    if (!env().QSTASH_TOKEN) stopMetaFetcher = startMetaFetcher(db);
     const importSweep = setInterval(() => void resumeImports(db).catch((err) => logError("import", err)), IMPORT_SWEEP_MS);
     importSweep.unref();
     stopImportSweep = () => clearInterval(importSweep);
@@ -63,6 +67,7 @@ export async function startBackground(): Promise<void> {
   }
   const stop = async () => {
     stopImportSweep?.();
+    stopMetaFetcher?.();
     for (const t of keyTimers) clearTimeout(t);
     // In parallel: in-flight webhook attempts finish; connector runs and imports stop at their
     // next step (the shutdown signal) and hand their work back for another server to take.

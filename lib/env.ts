@@ -77,6 +77,8 @@ const schema = z
         .regex(/^\d+(\s*,\s*\d+)*$/, "must be comma-separated whole seconds, e.g. 0,60,300")
         .optional(),
     ),
+    /** The Graph API base Meta Lead Ads leads are fetched from (a local stand-in in tests). */
+    META_GRAPH_URL: z.string().trim().url("must be a URL such as https://graph.facebook.com/v21.0").default("https://graph.facebook.com/v21.0"),
     /** Seconds an endpoint may fail every delivery before it is disabled (default 5 days). */
     WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(10 * 365 * 24 * 3600).default(432_000),
     /** `0` turns the API request log off (the audit log of changes stays on). */

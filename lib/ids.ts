@@ -90,4 +90,6 @@ export type IdPrefix =
   | "run"
   | "imp"
   | "wfr"
-  | "ivt";
+  | "ivt"
+  | "lcp"
+  | "mlf";

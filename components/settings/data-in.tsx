@@ -5,6 +5,8 @@ import { ToggleAndDelete } from "@/components/ui/toggle-delete";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select, Textarea } from "@/components/ui/form";
 import { CopyButton } from "@/components/ui/copy-button";
+import type { InboundKind } from "@/db/schema";
+import { PRESETS } from "@/lib/inbound/presets";
 import {
   createConnector,
   createSource,
@@ -63,7 +65,27 @@ function MappingEditor({ org, initial }: { org: string; initial: string }) {
   );
 }
 
+/** The kinds created here: the lead channels have their own page (Settings → Lead capture). */
+const SIGNED_KINDS = (Object.keys(PRESETS) as InboundKind[]).filter((k) => !PRESETS[k].lead);
+const KIND_HINTS: Partial<Record<InboundKind, string>> = {
+  shopify: "X-Shopify-Hmac-Sha256 (base64)",
+  hmac_sha256_hex: "X-Signature (hex)",
+  standard_webhooks: "webhook-signature",
+  stripe: "Stripe-Signature",
+  github: "X-Hub-Signature-256",
+  typeform: "Typeform-Signature",
+  calendly: "Calendly-Webhook-Signature",
+  basic_auth: "Authorization: Basic",
+  header_secret: "X-Webhook-Secret",
+};
+const presetMapping = (kind: InboundKind) => {
+  const preset = PRESETS[kind].mappings[0]?.mapping;
+  return preset ? JSON.stringify(preset, null, 2) : SAMPLE_MAPPING;
+};
+
 export function CreateSourceForm({ org }: { org: string }) {
+  const [kind, setKind] = useState<InboundKind>("shopify");
+  const preset = PRESETS[kind];
   return (
     <ActionForm action={createSource} redirectTo={`/${org}/settings/inbound/{id}`} className="space-y-4">
       <input type="hidden" name="org" value={org} />
@@ -77,16 +99,32 @@ export function CreateSourceForm({ org }: { org: string }) {
         </div>
         <div className="space-y-1">
           <label htmlFor="source-kind" className="block text-sm font-medium text-slate-700">
-            Signature
+            Sender
           </label>
-          <Select id="source-kind" name="kind" defaultValue="shopify">
-            <option value="shopify">Shopify-style: X-Shopify-Hmac-Sha256 (base64)</option>
-            <option value="hmac_sha256_hex">Generic HMAC: X-Signature (hex)</option>
-            <option value="standard_webhooks">Standard Webhooks (webhook-signature)</option>
+          <Select id="source-kind" name="kind" value={kind} onChange={(e) => setKind(e.target.value as InboundKind)}>
+            {SIGNED_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {PRESETS[k].label}: {KIND_HINTS[k]}
+              </option>
+            ))}
           </Select>
         </div>
       </div>
-      <MappingEditor org={org} initial={SAMPLE_MAPPING} />
+      {preset.secret !== "generated" ? (
+        <div className="space-y-1">
+          <label htmlFor="source-secret" className="block text-sm font-medium text-slate-700">
+            {preset.label} signing secret{preset.secret === "either" ? " (optional: leave empty and Smarfle makes one)" : ""}
+          </label>
+          <Input id="source-secret" name="secret" required={preset.secret === "provided"} autoComplete="off" />
+          <FieldError name="secret" />
+        </div>
+      ) : null}
+      {preset.mappings.length > 1 ? (
+        <p className="text-xs text-slate-500">
+          Starts with the {preset.mappings[0]!.label} mapping; for {preset.mappings.slice(1).map((m) => m.label).join(", ")} create a second source and paste that mapping from the README.
+        </p>
+      ) : null}
+      <MappingEditor key={kind} org={org} initial={presetMapping(kind)} />
       <SubmitButton>Create source</SubmitButton>
     </ActionForm>
   );
@@ -103,7 +141,7 @@ export function SourceMappingForm({ org, id, mapping }: { org: string; id: strin
   );
 }
 
-export function SourceSecret({ org, id }: { org: string; id: string }) {
+export function SourceSecret({ org, id, label = "Reveal secret" }: { org: string; id: string; label?: string }) {
   return (
     <ActionForm
       action={revealSourceSecret}
@@ -118,7 +156,7 @@ export function SourceSecret({ org, id }: { org: string; id: string }) {
     >
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="id" value={id} />
-      <SubmitButton variant="secondary">Reveal secret</SubmitButton>
+      <SubmitButton variant="secondary">{label}</SubmitButton>
     </ActionForm>
   );
 }

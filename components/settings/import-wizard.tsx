@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { importStatus, previewImport, startImportDraft } from "@/app/(app)/[org]/actions";
 import { Button } from "@/components/ui/button";
 import { FormError, Select } from "@/components/ui/form";
+import { ImportMatch, UndoImport, UndoReport, type MatchChoice } from "@/components/settings/import-match";
 
 interface FieldInfo {
   name: string;
@@ -30,6 +31,7 @@ interface ImportInfo {
   failed: number;
   error: string | null;
   filename: string;
+  undo?: { deleted: number; restored: number; not_restored: number; conflicts?: { id: string; reason: string }[] } | null;
 }
 
 function formData(values: Record<string, string>) {
@@ -49,6 +51,7 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
   const [externalId, setExternalId] = useState("");
   const [rows, setRows] = useState<PreviewRow[]>([]);
   const [job, setJob] = useState<ImportInfo | null>(null);
+  const [match, setMatch] = useState<MatchChoice>({ match_on: "", on_match: "update" });
   const fields = types.find((t) => t.type === type)!.fields;
 
   const mapping = (): Mapping => ({
@@ -97,7 +100,7 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
 
   async function start() {
     setBusy(true);
-    const r = await startImportDraft(null, formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()) }));
+    const r = await startImportDraft(null, formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()), ...match }));
     setBusy(false);
     if (r?.ok) {
       setError(null);
@@ -106,7 +109,7 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
   }
 
   useEffect(() => {
-    if (!job || job.status === "completed" || job.status === "failed") return;
+    if (!job || job.status === "completed" || job.status === "failed" || job.status === "undone") return;
     const timer = setTimeout(async () => {
       const r = await importStatus(null, formData({ org, id: job.id }));
       if (r?.ok) setJob(r.data as ImportInfo);
@@ -134,7 +137,10 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
                 Download the failed rows (CSV)
               </a>
             ) : null}
+            <UndoImport org={org} id={job.id} onStarted={(j) => setJob(j as ImportInfo)} />
           </div>
+        ) : job.status === "undone" && job.undo ? (
+          <UndoReport report={job.undo} />
         ) : job.status === "failed" ? (
           <FormError message={`The import failed: ${job.error}`} />
         ) : null}
@@ -208,6 +214,7 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
           </Select>
         </div>
       </div>
+      <ImportMatch org={org} id={draft.id} type={type} mapping={mapping} value={match} onChange={setMatch} />
       <div className="flex gap-2">
         <Button type="button" variant="secondary" onClick={refreshPreview} disabled={busy}>
           Update preview

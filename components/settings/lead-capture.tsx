@@ -1,10 +1,10 @@
 "use client";
 
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
-import { Textarea } from "@/components/ui/form";
+import { Input, Textarea } from "@/components/ui/form";
 import { updateLeadSettings } from "@/app/(app)/[org]/actions";
 
-export function LeadSettingsForm({ org, origins, redirects }: { org: string; origins: string[]; redirects: string[] }) {
+export function LeadSettingsForm({ org, origins, redirects, merge, country }: { org: string; origins: string[]; redirects: string[]; merge: boolean; country: string | null }) {
   return (
     <ActionForm action={updateLeadSettings} success={() => <p className="text-sm text-emerald-700">Saved.</p>} className="space-y-4">
       <input type="hidden" name="org" value={org} />
@@ -23,6 +23,21 @@ export function LeadSettingsForm({ org, origins, redirects }: { org: string; ori
         <Textarea id="redirect-urls" name="redirectUrls" rows={3} defaultValue={redirects.join("\n")} placeholder="https://www.example.com/thanks" />
         <p className="text-xs text-slate-500">Where a form may send visitors afterwards (its redirect_to field must start with one of these). Otherwise they see a thank-you page.</p>
         <FieldError name="redirectUrls" />
+      </div>
+      <div className="space-y-1">
+        <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
+          <input type="checkbox" name="merge" defaultChecked={merge} className="rounded border-slate-300" />
+          Merge repeat leads
+        </label>
+        <p className="text-xs text-slate-500">A lead whose email or phone matches a client is added to that client&apos;s lead history (and the team is told it returned) instead of becoming a second client.</p>
+      </div>
+      <div className="space-y-1">
+        <label htmlFor="default-country" className="block text-sm font-medium text-slate-700">
+          Default country for phone numbers
+        </label>
+        <Input id="default-country" name="defaultCountry" defaultValue={country ?? ""} maxLength={2} placeholder="US" className="w-24 uppercase" />
+        <p className="text-xs text-slate-500">Two letters (US, GB, DE…): how a number written without +country code is read when matching leads and imports.</p>
+        <FieldError name="defaultCountry" />
       </div>
       <SubmitButton>Save</SubmitButton>
     </ActionForm>

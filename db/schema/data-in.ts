@@ -5,7 +5,19 @@ import { orgIdColumn, users } from "./identity";
 
 /** Where external data comes in: inbound webhooks, pull connectors and file imports. */
 
-export const INBOUND_KINDS = ["hmac_sha256_hex", "shopify", "standard_webhooks"] as const;
+export const INBOUND_KINDS = [
+  "hmac_sha256_hex",
+  "shopify",
+  "standard_webhooks",
+  "google_ads_leads",
+  "meta_lead_ads",
+  "stripe",
+  "github",
+  "typeform",
+  "calendly",
+  "basic_auth",
+  "header_secret",
+] as const;
 export type InboundKind = (typeof INBOUND_KINDS)[number];
 
 export const inboundSources = pgTable(
@@ -16,6 +28,9 @@ export const inboundSources = pgTable(
     name: text("name").notNull(),
     kind: text("kind", { enum: INBOUND_KINDS }).notNull(),
     secretCiphertext: text("secret_ciphertext").notNull(),
+    /** Meta Lead Ads: the page access token (encrypted) and the token Meta's handshake echoes back. */
+    accessTokenCiphertext: text("access_token_ciphertext"),
+    verifyToken: text("verify_token"),
     mapping: jsonb("mapping").$type<Record<string, unknown>>().notNull(),
     enabled: boolean("enabled").notNull().default(true),
     ...timestamps,
@@ -136,12 +151,19 @@ export const imports = pgTable(
     format: text("format", { enum: ["csv", "xlsx"] }).notNull(),
     mapping: jsonb("mapping").$type<Record<string, unknown>>(),
     /** draft: uploaded in settings, being mapped; pending: waiting to start; then running, completed or failed. */
-    status: text("status", { enum: ["draft", "pending", "running", "completed", "failed"] }).notNull().default("pending"),
+    status: text("status", { enum: ["draft", "pending", "running", "completed", "failed", "undoing", "undone"] }).notNull().default("pending"),
+    /** Which field finds an existing record (`external_id`, `email`, `phone`), and what a match does. */
+    matchOn: text("match_on", { enum: ["external_id", "email", "phone"] }),
+    onMatch: text("on_match", { enum: ["update", "skip", "create"] }),
+    /** What an undo reverted and what it could not (changed since). */
+    undoReport: jsonb("undo_report").$type<Record<string, unknown>>(),
     total: integer("total").notNull().default(0),
     processed: integer("processed").notNull().default(0),
     created: integer("created").notNull().default(0),
     updated: integer("updated").notNull().default(0),
     failed: integer("failed").notNull().default(0),
+    /** Rows that matched an existing record under the `skip` policy. */
+    skipped: integer("skipped").notNull().default(0),
     error: text("error"),
     /** The error code of a failed import (`import_file_rejected` when the file broke a limit). */
     errorCode: text("error_code"),
@@ -181,3 +203,33 @@ export const importErrors = pgTable(
 export type InboundSource = typeof inboundSources.$inferSelect;
 export type Connector = typeof connectors.$inferSelect;
 export type ImportJob = typeof imports.$inferSelect;
+
+/**
+ * Meta Lead Ads notifications accepted but whose lead is still to be fetched from the Graph API:
+ * a durable queue, retried with backoff, one row per lead (a repeated notification is dropped).
+ */
+export const metaLeadFetches = pgTable(
+  "meta_lead_fetches",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    sourceId: text("source_id")
+      .notNull()
+      .references(() => inboundSources.id, { onDelete: "cascade" }),
+    leadgenId: text("leadgen_id").notNull(),
+    /** The notification's change value (form, page, ad ids), kept beside the fetched fields. */
+    notification: jsonb("notification").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: ["pending", "done", "failed"] }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
+    lastError: text("last_error"),
+    clientId: text("client_id"),
+    ...createdAt,
+  },
+  (t) => [
+    uniqueIndex("meta_lead_fetches_lead_key").on(t.sourceId, t.leadgenId),
+    index("meta_lead_fetches_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("meta_lead_fetches_org_pending_idx").on(t.orgId).where(sql`${t.status} = 'pending'`),
+  ],
+);

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, index } from "drizzle-orm/pg-core";
+import { bigint, boolean, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, index } from "drizzle-orm/pg-core";
 import { createdAt, timestamps } from "./columns";
 
 export const users = pgTable(
@@ -46,6 +46,10 @@ export const organizations = pgTable(
     /** Lead capture: origins allowed to post from a browser (empty: any), and where a form may be sent afterwards. */
     leadAllowedOrigins: text("lead_allowed_origins").array().notNull().default(sql`'{}'::text[]`),
     leadRedirectUrls: text("lead_redirect_urls").array().notNull().default(sql`'{}'::text[]`),
+    /** A lead whose email or phone matches a client attaches to that client instead of creating one. */
+    leadMerge: boolean("lead_merge").notNull().default(true),
+    /** ISO 3166 country (e.g. `GB`) for phone numbers written without an international prefix. */
+    defaultCountry: text("default_country"),
     /** How long audit entries (changes) and API request log entries are kept, in days. */
     auditRetentionDays: integer("audit_retention_days").notNull().default(90),
     requestLogRetentionDays: integer("request_log_retention_days").notNull().default(30),

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  boolean,
   date,
   index,
   integer,
@@ -11,7 +12,7 @@ import {
   uniqueIndex,
   type AnyPgColumn,
 } from "drizzle-orm/pg-core";
-import { timestamps } from "./columns";
+import { createdAt, timestamps } from "./columns";
 import { orgIdColumn } from "./identity";
 
 /**
@@ -47,7 +48,29 @@ export const clients = pgTable(
     source: text("source"),
     status: text("status", { enum: CLIENT_STATUSES }).notNull().default("active"),
   },
-  (t) => [...recordIndexes("clients")(t), index("clients_org_status_idx").on(t.orgId, t.status), index("clients_org_email_idx").on(t.orgId, sql`lower(${t.email})`)],
+  (t) => [...recordIndexes("clients")(t), index("clients_org_status_idx").on(t.orgId, t.status), index("clients_org_email_idx").on(t.orgId, sql`lower(${t.email})`),
+    // Finds a returning lead (or an import row) by phone: the last digits narrow, the normalized number decides.
+    index("clients_org_phone_tail_idx").on(t.orgId, sql`right(regexp_replace(${t.phone}, '[^0-9]', '', 'g'), 7)`),
+  ],
+);
+
+/** Every lead capture a client came from or returned through: when, which channel, what was sent. */
+export const leadCaptures = pgTable(
+  "lead_captures",
+  {
+    id: text("id").primaryKey(),
+    orgId: orgIdColumn(),
+    clientId: text("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    channel: text("channel").notNull(),
+    /** Whether this capture created the client (false: a returning lead). */
+    created: boolean("created").notNull(),
+    message: text("message"),
+    fields: jsonb("fields").$type<Record<string, unknown>>().notNull().default({}),
+    ...createdAt,
+  },
+  (t) => [index("lead_captures_client_idx").on(t.clientId, t.createdAt), index("lead_captures_org_idx").on(t.orgId, t.createdAt)],
 );
 
 export const OPPORTUNITY_STAGES = ["new", "qualified", "proposal", "negotiation", "closed_won", "closed_lost"] as const;

@@ -6,7 +6,10 @@ import { errorsCsvStream } from "@/lib/imports/errors-csv";
 import { createImport, getImport, importView, startImport } from "@/lib/imports/imports";
 import { withUpload } from "@/lib/imports/upload";
 import { idParam } from "@/lib/openapi/schemas";
-import { RECORD_TYPES } from "@/lib/records/registry";
+import { isRecordType, RECORD_TYPES } from "@/lib/records/registry";
+import { MATCH_ON, ON_MATCH, parseMatchOptions } from "@/lib/imports/match";
+import { dryRunImport } from "@/lib/imports/dry-run";
+import { requestUndo, UNDO_WINDOW_DAYS } from "@/lib/imports/undo";
 import { defineRoute } from "./define";
 
 const importSchema = z
@@ -15,18 +18,42 @@ const importSchema = z
     object: z.literal("import"),
     type: z.enum(RECORD_TYPES),
     filename: z.string(),
-    status: z.enum(["pending", "running", "completed", "failed"]),
+    status: z.enum(["pending", "running", "completed", "failed", "undoing", "undone"]),
     total: z.number().int(),
     processed: z.number().int(),
     created: z.number().int(),
     updated: z.number().int(),
     failed: z.number().int(),
+    skipped: z.number().int().meta({ description: "Rows that matched an existing record under `on_match: skip`." }),
+    match_on: z.enum(MATCH_ON).nullable(),
+    on_match: z.enum(ON_MATCH).nullable(),
+    undo: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .meta({ description: "After an undo: `deleted` (records the import created), `restored` (records it updated), `not_restored` and up to 50 `conflicts` ({id, reason}: changed since the import)." }),
     error: z.string().nullable(),
     error_code: z.string().nullable().meta({ description: "Why a failed import failed: `import_file_rejected` when the file broke a limit (the error names it)." }),
     created_at: z.iso.datetime(),
     finished_at: z.iso.datetime().nullable(),
   })
   .meta({ id: "Import" });
+
+const previewExamples = z.array(z.record(z.string(), z.unknown()));
+const previewSchema = z
+  .object({
+    object: z.literal("import_preview"),
+    type: z.enum(RECORD_TYPES),
+    total: z.number().int(),
+    match_on: z.enum(MATCH_ON).nullable(),
+    on_match: z.enum(ON_MATCH).nullable(),
+    new: z.number().int(),
+    updates: z.number().int(),
+    unchanged: z.number().int(),
+    skipped: z.number().int(),
+    errors: z.number().int(),
+    examples: z.object({ new: previewExamples, updates: previewExamples, unchanged: previewExamples, skipped: previewExamples, errors: previewExamples }).meta({ description: "Up to 5 rows of each kind, with their line numbers." }),
+  })
+  .meta({ id: "ImportPreview" });
 
 const tags = ["Imports"];
 const params = idParam("imp");
@@ -44,24 +71,38 @@ const createImportRoute = defineRoute({
     tags,
     body: {
       type: "multipart/form-data",
-      schema: z.object({ file: z.string().meta({ format: "binary" }), type: z.enum(RECORD_TYPES), mapping: z.string().optional().meta({ description: "A mapping as JSON." }) }),
+      schema: z.object({
+        file: z.string().meta({ format: "binary" }),
+        type: z.enum(RECORD_TYPES),
+        mapping: z.string().optional().meta({ description: "A mapping as JSON." }),
+        match_on: z.enum(MATCH_ON).optional().meta({ description: "Find existing records by `external_id`, or (clients) by `email` (case-insensitive) or `phone` (E.164 with the organization's default country)." }),
+        on_match: z.enum(ON_MATCH).optional().meta({ description: "What a row that matches does: `update` (default), `skip`, or `create` anyway." }),
+        dry_run: z.enum(["true", "false"]).optional().meta({ description: "`true`: nothing is written or kept; answers 200 with an `import_preview`." }),
+      }),
     },
-    response: { status: 202, description: "Accepted; processing has started.", schema: importSchema },
+    response: { status: 202, description: "Accepted; processing has started. (With `dry_run=true`: 200 and an `import_preview`.)", schema: z.union([importSchema, previewSchema]) },
     errors: [400, 403, 413, 415],
   },
   async handler({ db, orgId, actor, key, req }) {
-    const job = await withUpload(req, async (upload) => {
+    const result = await withUpload(req, async (upload) => {
       if (!upload.file) throw new AppError("validation_failed", "No file.", [{ path: "file", message: "is required" }]);
+      const { mapping: mappingJson, match_on, on_match, dry_run, type = "" } = upload.fields;
       let mapping: unknown;
-      if (upload.fields.mapping) {
+      if (mappingJson) {
         try {
-          mapping = JSON.parse(upload.fields.mapping);
+          mapping = JSON.parse(mappingJson);
         } catch {
           throw new AppError("invalid_json", "The mapping is not valid JSON.");
         }
       }
-      return createImport(db, { orgId, actor, source: "api", keyId: key.id }, { uploadPath: upload.file.path, size: upload.file.size, filename: upload.file.filename, type: upload.fields.type ?? "", mapping });
+      if (dry_run !== undefined && dry_run !== "true" && dry_run !== "false") throw new AppError("validation_failed", "dry_run is true or false.", [{ path: "dry_run", message: "must be true or false" }]);
+      const match = isRecordType(type) ? parseMatchOptions(type, { match_on, on_match }) : null;
+      const input = { uploadPath: upload.file.path, size: upload.file.size, filename: upload.file.filename, type, mapping, match };
+      if (dry_run === "true") return { preview: await dryRunImport(db, orgId, input) };
+      return { job: await createImport(db, { orgId, actor, source: "api", keyId: key.id }, input) };
     });
+    if ("preview" in result) return { status: 200, body: result.preview };
+    const job = result.job;
     runAfterResponse(() => startImport(db, job.id));
     return { status: 202, body: importView(job) };
   },
@@ -96,4 +137,22 @@ const importErrorsRoute = defineRoute({
   },
 });
 
-export const importRoutes = [createImportRoute, getImportRoute, importErrorsRoute];
+const undoImportRoute = defineRoute({
+  method: "POST",
+  path: "/api/v1/imports/{id}/undo",
+  scope: "bulk",
+  doc: {
+    operationId: "undo_import",
+    summary: "Undo a finished import",
+    description: `Within ${UNDO_WINDOW_DAYS} days of a completed import: deletes the records it created and gives the records it updated their previous values back (from the audit trail), through the record pipeline, so webhooks and workflows see the undo. Runs in the background: the import's \`status\` is \`undoing\`, then \`undone\` with \`undo\` counting what was reverted and what could not be (changed since).`,
+    tags,
+    params,
+    response: { status: 202, description: "Accepted; the undo has started.", schema: importSchema },
+    errors: [403, 404, 409],
+  },
+  async handler({ db, orgId, actor }, { id }) {
+    return { status: 202, body: importView(await requestUndo(db, { orgId, actor, source: "api" }, id)) };
+  },
+});
+
+export const importRoutes = [createImportRoute, getImportRoute, importErrorsRoute, undoImportRoute];

@@ -4,12 +4,23 @@ import { INBOUND_KINDS } from "@/db/schema";
 import { baseUrl } from "@/lib/http/base-url";
 import { readJson } from "@/lib/http/body";
 import { listQuery } from "@/lib/http/query";
-import { createSource, deleteSource, getSource, listRequests, listSources, requestView, sourceInput, sourcePatch, sourceView, updateSource } from "@/lib/inbound/sources";
+import { createSource, deleteSource, getSource, listRequests, listSources, requestView, sourceFields, sourcePatch, sourceView, updateSource } from "@/lib/inbound/sources";
 import { deletedOf, idParam, listOf, listParams, mappingDoc } from "@/lib/openapi/schemas";
 import { defineRoute } from "./define";
 
 const sourceSchema = z
-  .object({ id: z.string(), object: z.literal("inbound_source"), name: z.string(), kind: z.enum(INBOUND_KINDS), url: z.string(), mapping: z.record(z.string(), z.unknown()), enabled: z.boolean(), created_at: z.iso.datetime(), updated_at: z.iso.datetime() })
+  .object({
+    id: z.string(),
+    object: z.literal("inbound_source"),
+    name: z.string(),
+    kind: z.enum(INBOUND_KINDS),
+    url: z.string(),
+    mapping: z.record(z.string(), z.unknown()),
+    enabled: z.boolean(),
+    verify_token: z.string().nullable().optional().meta({ description: "meta_lead_ads only: the token to paste into Meta's webhook settings (the subscription handshake echoes it)." }),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
   .meta({ id: "InboundSource" });
 
 const requestSchema = z
@@ -56,9 +67,9 @@ const createSourceRoute = defineRoute({
     operationId: "create_inbound_source",
     summary: "Create an inbound webhook source",
     description:
-      "`kind`: `hmac_sha256_hex` (header `X-Signature`, hex digest, optional `sha256=` prefix), `shopify` (header `X-Shopify-Hmac-Sha256`, base64) — both keyed with the secret string's UTF-8 bytes — or `standard_webhooks` (a `whsec_` secret, 5-minute timestamp tolerance). Answers with the URL to post to and the secret.",
+      "`kind`: `hmac_sha256_hex` (header `X-Signature`, hex digest, optional `sha256=` prefix), `shopify` (header `X-Shopify-Hmac-Sha256`, base64) — both keyed with the secret string's UTF-8 bytes — or `standard_webhooks` (a `whsec_` secret, 5-minute timestamp tolerance); provider presets `stripe` (`Stripe-Signature`, 5-minute tolerance; `secret` = your `whsec_…` signing secret), `github` (`X-Hub-Signature-256`), `typeform` (`Typeform-Signature`), `calendly` (`Calendly-Webhook-Signature`, 3-minute tolerance; `secret` = your signing key), `basic_auth` (the secret as the password) and `header_secret` (`X-Webhook-Secret`), each with a default `mapping` for the provider's usual payload; and the lead channels `google_ads_leads` (paste the answer's `secret` as the lead form's key) and `meta_lead_ads` (`secret` = the app secret, `page_access_token`; paste the answer's `verify_token` into Meta), which take no mapping. Answers with the URL to post to and the secret.",
     tags,
-    body: { schema: sourceInput.extend({ mapping: mappingDoc }).meta({ id: "InboundSourceCreate" }) },
+    body: { schema: sourceFields.extend({ mapping: mappingDoc.optional() }).meta({ id: "InboundSourceCreate" }) },
     response: { status: 201, description: "The source, its URL and its secret.", schema: sourceSchema.extend({ secret: z.string() }).meta({ id: "InboundSourceWithSecret" }) },
     errors: [400, 403, 413, 415],
   },

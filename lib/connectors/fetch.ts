@@ -10,7 +10,7 @@ export const CONNECTOR_MAX_BYTES = 10 * 1024 * 1024;
  * GET a JSON page from a connector's source, through the SSRF guard (checked before and at
  * connect time). Redirects are not followed; bodies over 10 MB are refused.
  */
-export async function fetchJson(rawUrl: string, headers: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+export async function fetchJson(rawUrl: string, headers: Record<string, string>, signal?: AbortSignal, timeoutMs = CONNECTOR_TIMEOUT_MS): Promise<unknown> {
   const url = await assertSafeUrl(rawUrl);
   signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
@@ -20,7 +20,7 @@ export async function fetchJson(rawUrl: string, headers: Record<string, string>,
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("the run was stopped"));
     signal?.addEventListener("abort", onAbort, { once: true });
     req.on("close", () => signal?.removeEventListener("abort", onAbort));
-    const timer = setTimeout(() => req.destroy(new Error(`timed out after ${CONNECTOR_TIMEOUT_MS / 1000} s`)), CONNECTOR_TIMEOUT_MS);
+    const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs);
     req.on("response", (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

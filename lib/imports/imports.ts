@@ -12,6 +12,7 @@ import { newId } from "@/lib/ids";
 import { logError } from "@/lib/log";
 import { writeAudit, type Actor } from "@/lib/audit/write";
 import { applyMapping, mappingByName, parseMapping, type Mapping } from "@/lib/mapping/mapping";
+import { planBatch, type MatchOptions } from "./match";
 import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/records/registry";
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { pgErrorCode } from "@/lib/db-utils";
@@ -44,7 +45,7 @@ function cellChars(values: Record<string, unknown>): number {
 }
 
 export const uploadsDir = () => path.join(process.cwd(), ".data", "imports");
-const fileOf = (job: Pick<ImportJob, "id" | "format">) => path.join(uploadsDir(), `${job.id}.${job.format}`);
+export const fileOf = (job: Pick<ImportJob, "id" | "format">) => path.join(uploadsDir(), `${job.id}.${job.format}`);
 
 export interface ImportContext {
   orgId: string;
@@ -72,19 +73,25 @@ export async function saveUpload(file: Readable): Promise<{ path: string; size: 
   return { path: tmp, size };
 }
 
+/** The upload's type, format and mapping, checked before anything is written. */
+export function checkImportInput(input: { size: number; filename: string; type: string; mapping?: unknown }): { type: RecordType; format: FileFormat; mapping: Mapping | null } {
+  if (!isRecordType(input.type)) throw new AppError("validation_failed", "Unknown record type.", [{ path: "type", message: `must be one of: ${Object.keys(registry).join(", ")}` }]);
+  const format = formatOf(input.filename);
+  if (!format) throw new AppError("unsupported_media_type", "Upload a .csv or .xlsx file.");
+  if (input.size === 0) throw new AppError("validation_failed", "The file is empty.", [{ path: "file", message: "is empty" }]);
+  const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
+  if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
+  return { type: input.type, format, mapping };
+}
+
 /** Records an import for a saved upload; the caller starts it with `startImport`. */
 export async function createImport(
   db: Db,
   ctx: ImportContext,
-  input: { uploadPath: string; size: number; filename: string; type: string; mapping?: unknown; draft?: boolean },
+  input: { uploadPath: string; size: number; filename: string; type: string; mapping?: unknown; draft?: boolean; match?: MatchOptions | null },
 ): Promise<ImportJob> {
   try {
-    if (!isRecordType(input.type)) throw new AppError("validation_failed", "Unknown record type.", [{ path: "type", message: `must be one of: ${Object.keys(registry).join(", ")}` }]);
-    const format = formatOf(input.filename);
-    if (!format) throw new AppError("unsupported_media_type", "Upload a .csv or .xlsx file.");
-    if (input.size === 0) throw new AppError("validation_failed", "The file is empty.", [{ path: "file", message: "is empty" }]);
-    const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
-    if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
+    const { format, mapping } = checkImportInput(input);
     const id = newId("imp");
     const kept = fileOf({ id, format });
     // One transaction, the organization's row locked: concurrent uploads are counted against the
@@ -109,6 +116,8 @@ export async function createImport(
           filename: input.filename.slice(0, 255),
           format,
           mapping,
+          matchOn: input.match?.on ?? null,
+          onMatch: input.match?.policy ?? null,
           status: input.draft ? "draft" : "pending",
           sizeBytes: input.size,
           createdByUserId: ctx.userId ?? null,
@@ -157,6 +166,10 @@ export function importView(j: ImportJob) {
     created: j.created,
     updated: j.updated,
     failed: j.failed,
+    skipped: j.skipped,
+    match_on: j.matchOn,
+    on_match: j.onMatch,
+    undo: j.undoReport,
     error: j.error,
     error_code: j.errorCode,
     created_at: j.createdAt.toISOString(),
@@ -305,32 +318,12 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
       await db.update(imports).set({ total }).where(eq(imports.id, id));
     }
     // Pass 2: write in batches, skipping what an earlier run of this import already committed.
-    let skip = job.processed;
-    let mapping: Mapping | null = job.mapping ? parseMapping(job.mapping) : null;
-    let batch: { line: number; values: Record<string, unknown> }[] = [];
-    let batchChars = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const rows = batch;
-      batch = [];
-      batchChars = 0;
-      await writeBatch(db, job.id, type, mapping!, rows, ctx);
-    };
-    for await (const row of readRows(file, format)) {
-      mapping ??= mappingByName(type, row.headers);
-      if (skip > 0) {
-        skip--;
-        continue;
-      }
-      batch.push({ line: row.line, values: row.values });
-      batchChars += cellChars(row.values);
-      if (batch.length >= BATCH || batchChars >= BATCH_MAX_CHARS) {
-        // A shutdown stops between two committed batches; the import is handed back (below).
-        if (shuttingDown()) throw new ShutdownError();
-        await flush();
-      }
+    const match = job.matchOn ? { on: job.matchOn, policy: job.onMatch ?? "update" } : null;
+    for await (const batch of fileBatches(file, format, type, job.mapping ? parseMapping(job.mapping) : null, job.processed)) {
+      await writeBatch(db, job.id, type, batch.mapping, batch.rows, ctx, match);
+      // A shutdown stops between two committed batches; the import is handed back (below).
+      if (shuttingDown()) throw new ShutdownError();
     }
-    await flush();
     const [done] = await db.update(imports).set({ status: "completed", finishedAt: new Date() }).where(eq(imports.id, id)).returning();
     await writeAudit(db, job.orgId, ctx.actor, "import", [
       { action: "import.completed", targetType: "import", targetId: id, after: { created: done!.created, updated: done!.updated, failed: done!.failed } },
@@ -352,19 +345,46 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
   }
 }
 
-async function writeBatch(db: Db, importId: string, type: RecordType, mapping: Mapping, rows: { line: number; values: Record<string, unknown> }[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }) {
-  const ops: WriteOp[] = rows.map((r) => {
-    const m = applyMapping(mapping, r.values);
-    return m.externalId ? { kind: "upsert", data: m.data } : { kind: "create", data: m.data };
-  });
+/**
+ * The file's rows in the batches an import writes them in (1,000 rows, or fewer when their cells
+ * hold much text), after skipping `skip` rows already committed; without a mapping, columns
+ * match fields by name.
+ */
+export async function* fileBatches(file: string, format: FileFormat, type: RecordType, mapping: Mapping | null, skip = 0) {
+  let batch: ImportRow[] = [];
+  let batchChars = 0;
+  for await (const row of readRows(file, format)) {
+    mapping ??= mappingByName(type, row.headers);
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    batch.push({ line: row.line, values: row.values });
+    batchChars += cellChars(row.values);
+    if (batch.length >= BATCH || batchChars >= BATCH_MAX_CHARS) {
+      yield { mapping, rows: batch };
+      batch = [];
+      batchChars = 0;
+    }
+  }
+  if (batch.length) yield { mapping: mapping!, rows: batch };
+}
+
+type ImportRow = { line: number; values: Record<string, unknown> };
+
+async function writeBatch(db: Db, importId: string, type: RecordType, mapping: Mapping, rows: ImportRow[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }, match: MatchOptions | null) {
   const counts = await db.transaction(async (tx) => {
-    const results = await writeRecords(ctx, type, ops, { db: tx });
+    const planned = await planBatch(tx, ctx.orgId, type, mapping, rows.map((r) => r.values), match);
+    const toWrite = planned.map((p, i) => ("op" in p ? i : -1)).filter((i) => i >= 0);
+    const written = await writeRecords(ctx, type, toWrite.map((i) => (planned[i] as { op: WriteOp }).op), { db: tx });
+    const results = toWrite.map((i, n) => ({ row: rows[i]!, result: written[n]! }));
+    const skipped = rows.length - toWrite.length;
     const errors = results
-      .map((r, i) => (r.ok ? null : { importId, line: rows[i]!.line, reason: describe(r.error), row: Object.entries(storable(rows[i]!.values)) }))
+      .map(({ row, result: r }) => (r.ok ? null : { importId, line: row.line, reason: describe(r.error), row: Object.entries(storable(row.values)) }))
       .filter((e): e is NonNullable<typeof e> => e !== null);
     if (errors.length) await tx.insert(importErrors).values(errors);
-    const created = results.filter((r) => r.ok && r.outcome === "created").length;
-    const updated = results.filter((r) => r.ok && r.outcome === "updated").length;
+    const created = results.filter(({ result: r }) => r.ok && r.outcome === "created").length;
+    const updated = results.filter(({ result: r }) => r.ok && r.outcome === "updated").length;
     await tx
       .update(imports)
       .set({
@@ -372,23 +392,24 @@ async function writeBatch(db: Db, importId: string, type: RecordType, mapping: M
         created: sql`${imports.created} + ${created}`,
         updated: sql`${imports.updated} + ${updated}`,
         failed: sql`${imports.failed} + ${errors.length}`,
+        skipped: sql`${imports.skipped} + ${skipped}`,
       })
       .where(eq(imports.id, importId));
-    return { created, updated, failed: errors.length, unchanged: rows.length - created - updated - errors.length };
+    return { created, updated, failed: errors.length, skipped, unchanged: rows.length - created - updated - errors.length - skipped };
   });
   const m = metrics();
   for (const [outcome, n] of Object.entries(counts)) if (n > 0) m.importRows.inc({ outcome }, n);
 }
 
 /** A draft (uploaded in settings) gets its final mapping and starts. */
-export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown): Promise<ImportJob> {
+export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown, match: MatchOptions | null = null): Promise<ImportJob> {
   const job = await getImport(db, orgId, id);
   if (job.status !== "draft") throw new AppError("conflict", "This import has already started.");
   const mapping = parseMapping(mappingInput);
   if (mapping.target !== job.recordType) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${job.recordType}` }]);
   const [updated] = await db
     .update(imports)
-    .set({ mapping, status: "pending" })
+    .set({ mapping, status: "pending", matchOn: match?.on ?? null, onMatch: match?.policy ?? null })
     .where(and(eq(imports.id, id), eq(imports.status, "draft")))
     .returning();
   if (!updated) throw new AppError("conflict", "This import has already started.");
@@ -426,7 +447,7 @@ export async function importRetention(db: Db): Promise<{ drafts: number; finishe
     .returning({ id: imports.id });
   const finished = await db
     .delete(imports)
-    .where(and(inArray(imports.status, ["completed", "failed"]), lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000))))
+    .where(and(inArray(imports.status, ["completed", "failed", "undone"]), lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000))))
     .returning({ id: imports.id });
   let files = 0;
   const dir = uploadsDir();

@@ -12,6 +12,9 @@ import { readText } from "@/lib/http/body";
 import { edge, edgeJson } from "@/lib/http/edge";
 import { getRateLimiter } from "@/lib/rate-limit";
 import { verifyInbound } from "./verify";
+import { PRESETS } from "./presets";
+import { googleLeadId, metaHandshake, receiveLeadPayload, redactGoogleKey } from "./lead-sources";
+import { LEAD_BODY_LIMIT } from "@/lib/leads/handler";
 
 /**
  * POST /api/inbound/{sourceId}: verify the signature over the raw body, drop a delivery already
@@ -27,7 +30,8 @@ export const REJECTED_PER_SOURCE_RPM = 60;
 export const REJECTED_BODY_BYTES = 4096;
 /** How long a delivery id is remembered (retention deletes older ones). */
 export const DELIVERY_ID_RETENTION_DAYS = 7;
-const LOGGED_HEADERS = /^(content-type|user-agent|x-signature|x-shopify-[a-z-]+|webhook-(id|timestamp|signature)|x-request-id|x-github-[a-z-]+)$/;
+const LOGGED_HEADERS =
+  /^(content-type|user-agent|x-signature|x-shopify-[a-z-]+|webhook-(id|timestamp|signature)|x-request-id|x-github-[a-z-]+|x-hub-signature-256|stripe-signature|typeform-signature|calendly-webhook-signature)$/;
 
 function loggedHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
@@ -44,6 +48,8 @@ interface Processed {
   created: number;
   updated: number;
   error: AppError | null;
+  /** Lead sources: what the answer adds (the client and whether it is new; Meta: leads queued). */
+  answer?: Record<string, unknown>;
 }
 
 /** Maps and writes one verified payload. Never throws for bad data: the result says what failed. */
@@ -55,6 +61,10 @@ async function process(db: Db, source: InboundSource, rawBody: string): Promise<
     return { status: "failed", httpStatus: 400, recordId: null, created: 0, updated: 0, error: new AppError("invalid_json", `The body is not valid JSON: ${(err as Error).message}`) };
   }
   try {
+    if (PRESETS[source.kind].lead) {
+      const r = await receiveLeadPayload(db, source, payload);
+      return { status: "processed", httpStatus: 200, recordId: r.clientId, created: r.created ? 1 : 0, updated: r.clientId && !r.created ? 1 : 0, error: null, answer: r.answer };
+    }
     const mapping = parseMapping(source.mapping);
     const mapped = applyMapping(mapping, payload);
     const ctx: WriteContext = { orgId: source.orgId, actor: { type: "inbound_source", id: source.id, label: source.name }, source: "inbound" };
@@ -85,6 +95,9 @@ export function deliveryIdsOf(kind: InboundSource["kind"], headers: Headers, raw
   const given = kind === "standard_webhooks" ? headers.get("webhook-id") : kind === "shopify" ? headers.get("x-shopify-webhook-id") : null;
   const id = given && given.length <= 200 ? `id:${given}` : null;
   if (kind === "standard_webhooks" && id) return [id];
+  // Google's lead_id is checked with the key in the body: the same lead is one delivery.
+  const leadId = kind === "google_ads_leads" ? googleLeadId(rawBody) : null;
+  if (leadId) return [`lead:${leadId}`];
   return id ? [id, digest] : [digest];
 }
 
@@ -98,8 +111,9 @@ export const handleInbound = edge<{ source: string }>({ kind: "inbound", idPrefi
     throw limited.success ? new AppError("not_found", "No such inbound source.") : new AppError("rate_limited", "Too many requests.");
   }
 
-  const raw = await readText(req, INBOUND_BODY_LIMIT);
-  const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">, body = raw) =>
+  const raw = await readText(req, PRESETS[source.kind].lead ? LEAD_BODY_LIMIT : INBOUND_BODY_LIMIT);
+  const logged = source.kind === "google_ads_leads" ? redactGoogleKey(raw) : raw;
+  const log = (values: Omit<typeof inboundRequests.$inferInsert, "id" | "orgId" | "sourceId" | "headers" | "body">, body = logged) =>
     db.insert(inboundRequests).values({ id: requestId, orgId: source.orgId, sourceId: source.id, headers: loggedHeaders(req.headers), body, ...values });
 
   // Verify first: a request whose signature fails spends a small budget of its own, never the
@@ -110,7 +124,7 @@ export const handleInbound = edge<{ source: string }>({ kind: "inbound", idPrefi
     const limited = await limiter.limit(`inbound-rejected:${source.id}`, REJECTED_PER_SOURCE_RPM);
     rateLimitHeaders(headers, limited);
     if (!limited.success) throw new AppError("rate_limited", `Too many requests with a bad signature: this source logs ${REJECTED_PER_SOURCE_RPM} per minute.`);
-    await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason }, truncateUtf8(raw, REJECTED_BODY_BYTES));
+    await log({ verified: false, status: "rejected", httpStatus: 401, error: verified.reason }, truncateUtf8(logged, REJECTED_BODY_BYTES));
     throw new AppError("unauthorized", `Signature check failed: ${verified.reason}.`);
   }
   const limited = await limiter.limit(`inbound:${source.id}`, PER_SOURCE_RPM);
@@ -141,7 +155,20 @@ export const handleInbound = edge<{ source: string }>({ kind: "inbound", idPrefi
   if (result.error) await releaseDelivery(db, source.id, deliveryIds);
   await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
   if (result.error) throw result.error;
-  return edgeJson(ctx, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged" });
+  return edgeJson(ctx, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged", ...result.answer });
+});
+
+/** GET /api/inbound/{sourceId}: Meta's subscription handshake (the challenge echoed as plain text). */
+export const handleInboundHandshake = edge<{ source: string }>({ kind: "inbound", idPrefix: "inr" }, async (ctx, { source: sourceId }) => {
+  const db = await getDb();
+  const r = await metaHandshake(db, sourceId, new URL(ctx.req.url).searchParams);
+  if (r.ok) {
+    ctx.headers.set("content-type", "text/plain; charset=utf-8");
+    return new Response(r.challenge, { status: 200, headers: ctx.headers });
+  }
+  const limited = await limitAnonymous(ctx.ip, 60, "inbound");
+  rateLimitHeaders(ctx.headers, limited);
+  throw limited.success ? new AppError("forbidden", "The verify token does not match this source's.") : new AppError("rate_limited", "Too many requests.");
 });
 
 async function releaseDelivery(db: Db, sourceId: string, deliveryIds: string[]) {

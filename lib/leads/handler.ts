@@ -5,8 +5,7 @@ import { and, eq, gt } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { AppError } from "@/lib/errors";
 import { hasScope, type VerifiedKey } from "@/lib/api-keys/verify";
-import { createRecord, LEAD_RESERVE_PATH } from "@/lib/records/pipeline";
-import { createRecordCoalesced } from "@/lib/records/coalesce";
+import { LEAD_RESERVE_PATH } from "@/lib/records/pipeline";
 import { authenticate, keyRateLimit, presentedKey, WINDOW_SECONDS } from "@/lib/http/gate";
 import { edge, edgeJson, type EdgeContext } from "@/lib/http/edge";
 import { getRateLimiter, type RateLimitOutcome } from "@/lib/rate-limit";
@@ -16,6 +15,7 @@ import { readText } from "@/lib/http/body";
 import { setRetryAfter } from "@/lib/http/respond";
 import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
 import { mapLead } from "./map";
+import { captureLead, leadAnswer, type CaptureOutcome } from "./capture";
 import { errorPage, thankYouPage } from "./pages";
 
 /**
@@ -216,13 +216,12 @@ async function lead(ctx: EdgeContext): Promise<Response> {
   const writeCtx = { orgId, actor, source: "lead_capture" as const };
   // Without an Idempotency-Key, concurrent leads of one key share transactions (group commit);
   // with one, the stored answer must commit with the lead, in a transaction of its own.
+  const captured = { data: lead.data, channel: kind === "form" ? "web form" : "api" };
+  const answer = (o: CaptureOutcome) => ({ status: o.created ? 201 : 200, body: leadAnswer(o) });
   const result =
     idemKey === null
-      ? { status: 201, body: await createRecordCoalesced(writeCtx, "client", lead.data), replayed: false }
-      : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => ({
-          status: 201,
-          body: await createRecord(writeCtx, "client", lead.data, { db: tx }),
-        }));
+      ? { ...answer(await captureLead(writeCtx, captured)), replayed: false }
+      : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => answer(await captureLead(writeCtx, captured, tx)));
   if (result.replayed) headers.set("Idempotent-Replayed", "true");
   else metrics().leads.inc({ channel: kind === "form" ? "web_form" : "api" });
   if (wantsHtml(req, kind)) return thankYou();

@@ -8,7 +8,8 @@ import type { NotificationInput } from "@/lib/notifications/notify";
 const LEAD_NOTIFY_LIMIT = 5;
 
 export function leadNotifications(created: Record<string, unknown>[], options: { each: boolean }): NotificationInput[] {
-  const leads = created.filter((r) => r.status === "lead");
+  // A provider's test lead (Google Ads' "send test data") tells nobody.
+  const leads = created.filter((r) => r.status === "lead" && (r.custom_fields as Record<string, unknown> | undefined)?.is_test !== true);
   if (leads.length === 0) return [];
   if (leads.length > LEAD_NOTIFY_LIMIT && !options.each) {
     return [{ kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead", count: leads.length }];

@@ -13,7 +13,7 @@ import { AppError, zodDetails } from "@/lib/errors";
  * A source path walks JSON with dots and [n] (for files: the column header). Pure functions.
  */
 
-export const TRANSFORMS = ["trim", "lower", "upper", "number", "date", "boolean"] as const;
+export const TRANSFORMS = ["trim", "lower", "upper", "number", "cents", "date", "boolean"] as const;
 export type Transform = (typeof TRANSFORMS)[number];
 
 const fieldRule = z.union([
@@ -80,6 +80,11 @@ function applyTransform(value: unknown, t: Transform): unknown {
       return typeof value === "string" ? value.toLowerCase() : value;
     case "upper":
       return typeof value === "string" ? value.toUpperCase() : value;
+    case "cents": {
+      // Minor units (Stripe's amounts) → the amount: 1999 → 19.99.
+      const n = typeof value === "number" ? value : Number(String(value).trim());
+      return Number.isInteger(n) && String(value).trim() !== "" ? n / 100 : value;
+    }
     case "number": {
       if (typeof value === "number") return value;
       const n = Number(String(value).replace(/[\s,]/g, "").replace(/^[$€£]/, ""));

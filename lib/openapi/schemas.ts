@@ -37,5 +37,5 @@ export const mappingDoc = z
   .meta({
     id: "Mapping",
     description:
-      'Maps a payload onto a record: `fields` takes, per target field, a source path (dots and [n]) or `{from, transform (trim|lower|upper|number|date|boolean), map, default, value}`; `external_id` names the path used for upserts. Example: `{"target":"client","external_id":"customer.id","fields":{"name":"customer.first_name","email":{"from":"customer.email","transform":"lower"}}}`',
+      'Maps a payload onto a record: `fields` takes, per target field, a source path (dots and [n]) or `{from, transform (trim|lower|upper|number|cents|date|boolean), map, default, value}`; `external_id` names the path used for upserts. Example: `{"target":"client","external_id":"customer.id","fields":{"name":"customer.first_name","email":{"from":"customer.email","transform":"lower"}}}`',
   });

@@ -90,6 +90,8 @@ function inputFor(name: string, org: string): Record<string, unknown> {
       return { org, id: bKeyId };
     case "updateLeadSettingsAction":
       return { org, allowedOrigins: "https://evil.example", redirectUrls: "" };
+    case "createLeadChannelAction":
+      return { org, kind: "google_ads_leads", name: "intruder" };
     case "createWebhookAction":
       return { org, url: "https://203.0.113.9/steal", events: "all" };
     case "updateWebhookAction":
@@ -110,8 +112,10 @@ function inputFor(name: string, org: string): Record<string, unknown> {
       return { org, id: bEndpointId, since: "2020-01-01" };
     case "previewImportAction":
     case "startImportAction":
+    case "dryRunImportAction":
       return { org, id: bImportId, mapping: JSON.stringify({ target: "client", fields: { name: "Name" } }) };
     case "importStatusAction":
+    case "undoImportAction":
       return { org, id: bImportId };
     case "createSourceAction":
       return { org, name: "mine", kind: "shopify", mapping: JSON.stringify({ target: "client", fields: { name: "n" } }) };
@@ -178,7 +182,7 @@ describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) =>
   it("cannot reach another org's records or members through the caller's own org", async () => {
     const before = await snapshotB();
     const result = await action.invoke(a.users.owner.id, inputFor(name, a.org.slug));
-    if (["createRecordAction", "markNotificationsReadAction", "inviteMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction"].includes(name)) {
+    if (["createRecordAction", "markNotificationsReadAction", "inviteMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createLeadChannelAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction"].includes(name)) {
       // These touch only org A; the point is that org B is unchanged.
       expect(result.ok || result.error.code !== "internal_error").toBe(true);
     } else {

@@ -33,6 +33,7 @@ export const createApiKey = async (_p: ActionState, fd: FormData) => run("create
 export const rotateApiKey = async (_p: ActionState, fd: FormData) => run("rotateApiKeyAction", fd, { revalidate: false });
 export const revokeApiKey = async (_p: ActionState, fd: FormData) => run("revokeApiKeyAction", fd);
 export const updateLeadSettings = async (_p: ActionState, fd: FormData) => run("updateLeadSettingsAction", fd);
+export const createLeadChannel = async (_p: ActionState, fd: FormData) => run("createLeadChannelAction", fd);
 export const createWebhook = async (_p: ActionState, fd: FormData) => run("createWebhookAction", fd);
 export const updateWebhook = async (_p: ActionState, fd: FormData) => run("updateWebhookAction", fd);
 export const updateWebhookDelivery = async (_p: ActionState, fd: FormData) => run("updateWebhookDeliveryAction", fd);
@@ -45,6 +46,8 @@ export const redeliverFailedWebhooks = async (_p: ActionState, fd: FormData) => 
 export const previewImport = async (_p: ActionState, fd: FormData) => run("previewImportAction", fd, { revalidate: false });
 export const startImportDraft = async (_p: ActionState, fd: FormData) => run("startImportAction", fd, { revalidate: false });
 export const importStatus = async (_p: ActionState, fd: FormData) => run("importStatusAction", fd, { revalidate: false });
+export const dryRunImport = async (_p: ActionState, fd: FormData) => run("dryRunImportAction", fd, { revalidate: false });
+export const undoImport = async (_p: ActionState, fd: FormData) => run("undoImportAction", fd, { revalidate: false });
 export const createSource = async (_p: ActionState, fd: FormData) => run("createSourceAction", fd);
 export const updateSource = async (_p: ActionState, fd: FormData) => run("updateSourceAction", fd);
 export const rotateSourceSecret = async (_p: ActionState, fd: FormData) => run("rotateSourceSecretAction", fd, { revalidate: false });

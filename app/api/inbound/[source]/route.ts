@@ -1,3 +1,4 @@
-import { handleInbound } from "@/lib/inbound/receive";
+import { handleInbound, handleInboundHandshake } from "@/lib/inbound/receive";
 
 export const POST = handleInbound;
+export const GET = handleInboundHandshake;

@@ -4,6 +4,7 @@ import { requireMembership } from "@/lib/auth/session";
 import { listSources } from "@/lib/inbound/sources";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { CreateSourceForm } from "@/components/settings/data-in";
+import { PRESETS } from "@/lib/inbound/presets";
 
 export default async function InboundPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
@@ -36,7 +37,7 @@ export default async function InboundPage({ params }: { params: Promise<{ org: s
                   </Link>
                 </Td>
                 <Td className="font-mono text-xs">{s.kind}</Td>
-                <Td>{String((s.mapping as { target?: string }).target ?? "")}</Td>
+                <Td>{PRESETS[s.kind].lead ? "lead capture" : String((s.mapping as { target?: string }).target ?? "")}</Td>
                 <Td>
                   <Badge color={s.enabled ? "green" : "gray"}>{s.enabled ? "enabled" : "disabled"}</Badge>
                 </Td>

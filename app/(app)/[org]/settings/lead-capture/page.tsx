@@ -2,11 +2,17 @@ import { requireMembership } from "@/lib/auth/session";
 import { Card, Code, PageHeader } from "@/components/ui/layout";
 import { LeadSettingsForm } from "@/components/settings/lead-capture";
 import { appBaseUrl } from "@/components/shell/base-url";
+import { LeadChannel, type ChannelSource } from "@/components/settings/lead-channels";
+import { getDb } from "@/db/client";
+import { listSources, sourceView } from "@/lib/inbound/sources";
 
 export default async function LeadCapturePage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
   const me = await requireMembership(slug, "admin");
   const base = await appBaseUrl();
+  const channels = (await listSources(await getDb(), me.org.id))
+    .filter((s): s is typeof s & { kind: ChannelSource["kind"] } => s.kind === "google_ads_leads" || s.kind === "meta_lead_ads")
+    .map((s) => ({ id: s.id, name: s.name, kind: s.kind, url: sourceView(s, base).url, verifyToken: s.verifyToken }));
   const form = `<form action="${base}/api/webhook/leads?key=sk_live_…" method="post">
   <input name="name" placeholder="Your name" required>
   <input name="email" type="email" placeholder="Email">
@@ -24,12 +30,21 @@ export default async function LeadCapturePage({ params }: { params: Promise<{ or
 });`;
   return (
     <>
-      <PageHeader title="Lead capture" description="Any website form, ad platform or script can post leads here. Each becomes a client with status lead, notifies your team and fires client_created." />
+      <PageHeader
+        title="Lead capture"
+        description="Your website form, your Google Ads lead forms and your Facebook and Instagram lead ads all land here. A new lead becomes a client with status lead, notifies your team and fires client_created; a returning one is added to its client's lead history."
+      />
       <div className="space-y-6">
         <Card title="Settings">
-          <LeadSettingsForm org={me.org.slug} origins={me.org.leadAllowedOrigins} redirects={me.org.leadRedirectUrls} />
+          <LeadSettingsForm org={me.org.slug} origins={me.org.leadAllowedOrigins} redirects={me.org.leadRedirectUrls} merge={me.org.leadMerge} country={me.org.defaultCountry} />
         </Card>
-        <Card title="Put it on your website" description="Use an API key with only the leads scope: it can do nothing else, so it is safe in a public page.">
+        <Card title="Google Ads lead forms" description="Leads from the lead form assets of your Google Ads campaigns, delivered by Google's webhook integration.">
+          <LeadChannel org={me.org.slug} base={base} kind="google_ads_leads" sources={channels.filter((c) => c.kind === "google_ads_leads")} />
+        </Card>
+        <Card title="Facebook and Instagram lead ads" description="Meta notifies Smarfle of each new lead; Smarfle fetches it from the Graph API with your page's token, retrying until it succeeds.">
+          <LeadChannel org={me.org.slug} base={base} kind="meta_lead_ads" sources={channels.filter((c) => c.kind === "meta_lead_ads")} />
+        </Card>
+        <Card title="Website form: put it on your website" description="Use an API key with only the leads scope: it can do nothing else, so it is safe in a public page.">
           <div className="space-y-3 text-sm">
             <p className="font-medium">A plain HTML form</p>
             <Code>{form}</Code>

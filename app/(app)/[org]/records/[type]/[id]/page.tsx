@@ -6,6 +6,8 @@ import { ButtonLink } from "@/components/ui/button";
 import { Card, Code, PageHeader } from "@/components/ui/layout";
 import { DeleteRecord } from "@/components/records/delete-record";
 import { display, referenceTitles, typeFromSlug, recordOr404 } from "@/components/records/load";
+import { LeadHistory } from "@/components/records/lead-history";
+import { leadHistory } from "@/lib/leads/capture";
 
 export default async function RecordPage({ params }: { params: Promise<{ org: string; type: string; id: string }> }) {
   const { org: slug, type, id } = await params;
@@ -16,6 +18,7 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
   const refs = await referenceTitles(db, me.org.id, def, [record]);
   const base = `/${me.org.slug}/records/${def.slug}`;
   const customFields = record.custom_fields as Record<string, unknown>;
+  const captures = def.type === "client" ? await leadHistory(db, me.org.id, record.id) : [];
   return (
     <>
       <p className="mb-1 text-sm">
@@ -69,6 +72,7 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
           </div>
         </dl>
       </Card>
+      <LeadHistory captures={captures} />
       {Object.keys(customFields).length ? (
         <Card title="Custom fields" className="mt-4">
           <Code>{JSON.stringify(customFields, null, 2)}</Code>
