@@ -8,6 +8,7 @@ import { RECORD_TYPES, registry, outputSchema, schemasFor, type RecordType } fro
 import { SUBSCRIBABLE_EVENTS, endpointInput, endpointPatch } from "@/lib/webhooks/endpoints";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { eventsQuerySchema } from "@/lib/webhooks/events-feed";
+import { filterSchema } from "@/lib/webhooks/filter";
 import { sourceInput, sourcePatch } from "@/lib/inbound/sources";
 import { INBOUND_KINDS } from "@/db/schema";
 import { connectorInput, connectorPatch, paginationSchema } from "@/lib/connectors/connectors";
@@ -75,6 +76,7 @@ export const endpointSchema = z
     url: z.string(),
     description: z.string().nullable(),
     event_types: z.array(z.enum(SUBSCRIBABLE_EVENTS)).meta({ description: "Empty: every record event. Operational events (endpoint.failing, …) are sent only to endpoints that name them." }),
+    filter: filterSchema.meta({ description: "Conditions over the event's data.* and previous.*, all of which must hold; null: every event of its types." }),
     enabled: z.boolean(),
     status: z.enum(["enabled", "disabled"]),
     disabled_reason: z.string().nullable(),
@@ -315,12 +317,19 @@ function webhookPaths(): ZodOpenApiPathsObject {
     "/api/v1/events": {
       get: {
         operationId: "list_events",
-        summary: "Recent events, newest first",
-        description: "The polling fallback for integrations that cannot receive webhooks: the same bodies webhooks carry, with stable ids.",
+        summary: "The events feed: newest first, or exactly after an event",
+        description:
+          "The polling fallback for integrations that cannot receive webhooks: the same bodies webhooks carry, with stable ids. `after=<event id>` walks forwards in commit order: a consumer that keeps passing the last id it saw (`next_cursor`) sees every later event exactly once, even while writers commit concurrently; an event appears once every transaction older than it has ended. `before=` pages newest first.",
         tags: ["Webhooks"],
         security,
         requestParams: { query: eventsQuerySchema },
-        responses: { "200": ok("A page of events.", list(eventSchema, "EventList")), ...errors(400, 403) },
+        responses: {
+          "200": ok(
+            "A page of events.",
+            list(eventSchema, "EventList").extend({ retention_days: z.number().int().meta({ description: "How long events are kept." }), reaches_back_to: z.iso.datetime().meta({ description: "The oldest the feed can reach." }) }),
+          ),
+          ...errors(400, 403),
+        },
         "x-scope": "read",
       },
     },
