@@ -116,7 +116,8 @@ describe("the events feed", () => {
     expect(outOfOrder).toBe(0);
     expect(created.size).toBe(WRITERS * PER_WRITER);
     expect([...created.values()].every((n) => n === 1)).toBe(true);
-    expect(pages).toBeGreaterThan(5);
+    // It read at the head of the feed, where late commits land, not only behind it.
+    expect(emptyPages).toBeGreaterThan(10);
   }, 180_000);
 
   it.skipIf(!usingPostgres)("holds back an event whose transaction is still open, then serves it before the ones that committed first", async () => {
