@@ -1,64 +1,58 @@
-import * as me from "@/app/api/v1/me/route";
-import * as records from "@/app/api/v1/records/[type]/route";
-import * as record from "@/app/api/v1/records/[type]/[id]/route";
-import * as bulk from "@/app/api/v1/records/[type]/bulk/route";
-import * as webhooks from "@/app/api/v1/webhooks/route";
-import * as webhook from "@/app/api/v1/webhooks/[id]/route";
-import * as webhookTest from "@/app/api/v1/webhooks/[id]/test/route";
-import * as events from "@/app/api/v1/events/route";
-import * as eventTypes from "@/app/api/v1/event-types/route";
-import * as inSources from "@/app/api/v1/inbound-sources/route";
-import * as inSource from "@/app/api/v1/inbound-sources/[id]/route";
-import * as inRequests from "@/app/api/v1/inbound-sources/[id]/requests/route";
-import * as conList from "@/app/api/v1/connectors/route";
-import * as conOne from "@/app/api/v1/connectors/[id]/route";
-import * as conRun from "@/app/api/v1/connectors/[id]/run/route";
-import * as conRuns from "@/app/api/v1/connectors/[id]/runs/route";
-import * as impOne from "@/app/api/v1/imports/[id]/route";
-import * as impErrors from "@/app/api/v1/imports/[id]/errors.csv/route";
+import { handlerOf, type RouteHandler } from "@/lib/api/define";
+import { API_ROUTES as DECLARED } from "@/lib/api/routes";
 
-type Handler = (req: Request, route: { params: Promise<Record<string, string>> }) => Promise<Response>;
+/** The ids of another organization's resources a probe aims at. */
+export interface ProbeIds {
+  recordId: string;
+  endpointId: string;
+  sourceId: string;
+  connectorId: string;
+  importId: string;
+}
 
 export interface RouteCase {
   method: string;
   /** The OpenAPI path template. */
   path: string;
-  handler: Handler;
+  handler: RouteHandler;
   scope: string;
-  params: (ids: { recordId: string; endpointId: string; sourceId: string; connectorId: string; importId: string }) => Record<string, string>;
+  params: (ids: ProbeIds) => Record<string, string>;
   body?: unknown;
 }
 
-/** Every authenticated /api/v1 route, for the security suite and the OpenAPI coverage test. */
-export const API_ROUTES: RouteCase[] = [
-  { method: "GET", path: "/api/v1/me", handler: me.GET as Handler, scope: "read", params: () => ({}) },
-  { method: "GET", path: "/api/v1/records/{type}", handler: records.GET as Handler, scope: "read", params: () => ({ type: "client" }) },
-  { method: "POST", path: "/api/v1/records/{type}", handler: records.POST as Handler, scope: "write", params: () => ({ type: "client" }), body: { name: "Probe" } },
-  { method: "GET", path: "/api/v1/records/{type}/{id}", handler: record.GET as Handler, scope: "read", params: ({ recordId }) => ({ type: "client", id: recordId }) },
-  { method: "PATCH", path: "/api/v1/records/{type}/{id}", handler: record.PATCH as Handler, scope: "write", params: ({ recordId }) => ({ type: "client", id: recordId }), body: { name: "Changed" } },
-  { method: "DELETE", path: "/api/v1/records/{type}/{id}", handler: record.DELETE as Handler, scope: "delete", params: ({ recordId }) => ({ type: "client", id: recordId }) },
-  { method: "POST", path: "/api/v1/records/{type}/bulk", handler: bulk.POST as Handler, scope: "bulk", params: () => ({ type: "client" }), body: { records: [{ name: "Bulk probe" }] } },
-  { method: "GET", path: "/api/v1/webhooks", handler: webhooks.GET as Handler, scope: "admin", params: () => ({}) },
-  { method: "POST", path: "/api/v1/webhooks", handler: webhooks.POST as Handler, scope: "admin", params: () => ({}), body: { url: "https://example.com/hook" } },
-  { method: "GET", path: "/api/v1/webhooks/{id}", handler: webhook.GET as Handler, scope: "admin", params: ({ endpointId }) => ({ id: endpointId }) },
-  { method: "PATCH", path: "/api/v1/webhooks/{id}", handler: webhook.PATCH as Handler, scope: "admin", params: ({ endpointId }) => ({ id: endpointId }), body: { description: "changed" } },
-  { method: "DELETE", path: "/api/v1/webhooks/{id}", handler: webhook.DELETE as Handler, scope: "admin", params: ({ endpointId }) => ({ id: endpointId }) },
-  { method: "POST", path: "/api/v1/webhooks/{id}/test", handler: webhookTest.POST as Handler, scope: "admin", params: ({ endpointId }) => ({ id: endpointId }), body: { event_type: "client_created" } },
-  { method: "GET", path: "/api/v1/events", handler: events.GET as Handler, scope: "read", params: () => ({}) },
-  { method: "GET", path: "/api/v1/event-types", handler: eventTypes.GET as Handler, scope: "read", params: () => ({}) },
-  { method: "GET", path: "/api/v1/inbound-sources", handler: inSources.GET as Handler, scope: "admin", params: () => ({}) },
-  { method: "POST", path: "/api/v1/inbound-sources", handler: inSources.POST as Handler, scope: "admin", params: () => ({}), body: { name: "x", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } } },
-  { method: "GET", path: "/api/v1/inbound-sources/{id}", handler: inSource.GET as Handler, scope: "admin", params: ({ sourceId }) => ({ id: sourceId }) },
-  { method: "PATCH", path: "/api/v1/inbound-sources/{id}", handler: inSource.PATCH as Handler, scope: "admin", params: ({ sourceId }) => ({ id: sourceId }), body: { name: "renamed" } },
-  { method: "DELETE", path: "/api/v1/inbound-sources/{id}", handler: inSource.DELETE as Handler, scope: "admin", params: ({ sourceId }) => ({ id: sourceId }) },
-  { method: "GET", path: "/api/v1/inbound-sources/{id}/requests", handler: inRequests.GET as Handler, scope: "admin", params: ({ sourceId }) => ({ id: sourceId }) },
-  { method: "GET", path: "/api/v1/connectors", handler: conList.GET as Handler, scope: "admin", params: () => ({}) },
-  { method: "POST", path: "/api/v1/connectors", handler: conList.POST as Handler, scope: "admin", params: () => ({}), body: { name: "x", url: "https://example.com/x", interval_minutes: 60, mapping: { target: "client", fields: { name: "n" } } } },
-  { method: "GET", path: "/api/v1/connectors/{id}", handler: conOne.GET as Handler, scope: "admin", params: ({ connectorId }) => ({ id: connectorId }) },
-  { method: "PATCH", path: "/api/v1/connectors/{id}", handler: conOne.PATCH as Handler, scope: "admin", params: ({ connectorId }) => ({ id: connectorId }), body: { name: "renamed" } },
-  { method: "DELETE", path: "/api/v1/connectors/{id}", handler: conOne.DELETE as Handler, scope: "admin", params: ({ connectorId }) => ({ id: connectorId }) },
-  { method: "POST", path: "/api/v1/connectors/{id}/run", handler: conRun.POST as Handler, scope: "admin", params: ({ connectorId }) => ({ id: connectorId }) },
-  { method: "GET", path: "/api/v1/connectors/{id}/runs", handler: conRuns.GET as Handler, scope: "admin", params: ({ connectorId }) => ({ id: connectorId }) },
-  { method: "GET", path: "/api/v1/imports/{id}", handler: impOne.GET as Handler, scope: "bulk", params: ({ importId }) => ({ id: importId }) },
-  { method: "GET", path: "/api/v1/imports/{id}/errors.csv", handler: impErrors.GET as Handler, scope: "bulk", params: ({ importId }) => ({ id: importId }) },
-];
+/** Which id fills `{id}`, by the path's first segment after /api/v1. */
+const ID_OF: Record<string, keyof ProbeIds> = { records: "recordId", webhooks: "endpointId", "inbound-sources": "sourceId", connectors: "connectorId", imports: "importId" };
+
+/** Bodies a route would accept from its own organization, so a refusal is about the key, not the body. */
+const SAMPLE_BODIES: Record<string, unknown> = {
+  "POST /api/v1/records/{type}": { name: "Probe" },
+  "PATCH /api/v1/records/{type}/{id}": { name: "Changed" },
+  "POST /api/v1/records/{type}/bulk": { records: [{ name: "Bulk probe" }] },
+  "POST /api/v1/webhooks": { url: "https://example.com/hook" },
+  "PATCH /api/v1/webhooks/{id}": { description: "changed" },
+  "POST /api/v1/webhooks/{id}/test": { event_type: "client_created" },
+  "POST /api/v1/inbound-sources": { name: "x", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } },
+  "PATCH /api/v1/inbound-sources/{id}": { name: "renamed" },
+  "POST /api/v1/connectors": { name: "x", url: "https://example.com/x", interval_minutes: 60, mapping: { target: "client", fields: { name: "n" } } },
+  "PATCH /api/v1/connectors/{id}": { name: "renamed" },
+};
+
+function params(path: string): (ids: ProbeIds) => Record<string, string> {
+  const idOf = ID_OF[path.split("/")[3]!];
+  if (path.includes("{id}") && !idOf) throw new Error(`The security suite has no resource of another organization for ${path}: add one to ProbeIds.`);
+  return (ids) => ({
+    ...(path.includes("{type}") ? { type: "client" } : {}),
+    ...(idOf && path.includes("{id}") ? { id: ids[idOf] } : {}),
+  });
+}
+
+/**
+ * Every authenticated /api/v1 route, for the security suite: derived from the declarations, so a
+ * declared route cannot escape it. A JSON body without a sample is sent as `{}`.
+ */
+export const API_ROUTES: RouteCase[] = DECLARED.map((route) => {
+  const doc = typeof route.doc === "function" ? route.doc("client") : route.doc;
+  const name = `${route.method} ${route.path}`;
+  const body = doc.body && (doc.body.type ?? "application/json") === "application/json" ? (SAMPLE_BODIES[name] ?? {}) : undefined;
+  return { method: route.method, path: route.path, handler: handlerOf(route), scope: route.scope, params: params(route.path), body };
+});

@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/http/gate";
-import { eventCatalog } from "@/lib/webhooks/catalog";
+import { serve } from "@/lib/api/define";
+import { eventRoutes } from "@/lib/api/events";
 
-export const GET = apiRoute({ scope: "read" }, async () => ({ body: { object: "list", data: eventCatalog(), has_more: false, next_cursor: null } }));
+export const { GET } = serve(eventRoutes, "/api/v1/event-types");

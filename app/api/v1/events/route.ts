@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/http/gate";
-import { listEvents } from "@/lib/webhooks/events-feed";
+import { serve } from "@/lib/api/define";
+import { eventRoutes } from "@/lib/api/events";
 
-export const GET = apiRoute({ scope: "read" }, async ({ db, orgId, req }) => ({ body: await listEvents(db, orgId, new URL(req.url).searchParams) }));
+export const { GET } = serve(eventRoutes, "/api/v1/events");

@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/http/gate";
-import { getImport, importView } from "@/lib/imports/imports";
+import { serve } from "@/lib/api/define";
+import { importRoutes } from "@/lib/api/imports";
 
-export const GET = apiRoute<{ id: string }>({ scope: "bulk" }, async ({ db, orgId }, { id }) => ({ body: importView(await getImport(db, orgId, id)) }));
+export const { GET } = serve(importRoutes, "/api/v1/imports/{id}");

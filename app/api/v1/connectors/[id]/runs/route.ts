@@ -1,9 +1,4 @@
-import { apiRoute } from "@/lib/http/gate";
-import { listQuery } from "@/lib/http/query";
-import { listRuns, runView } from "@/lib/connectors/connectors";
+import { serve } from "@/lib/api/define";
+import { connectorRoutes } from "@/lib/api/connectors";
 
-export const GET = apiRoute<{ id: string }>({ scope: "admin" }, async ({ db, orgId, req }, { id }) => {
-  const { limit } = listQuery(new URL(req.url).searchParams, { defaultLimit: 50 });
-  const runs = await listRuns(db, orgId, id, limit + 1);
-  return { body: { object: "list", data: runs.slice(0, limit).map(runView), has_more: runs.length > limit, next_cursor: null } };
-});
+export const { GET } = serve(connectorRoutes, "/api/v1/connectors/{id}/runs");

@@ -1,7 +1,4 @@
-import { apiRoute } from "@/lib/http/gate";
-import { errorsCsvStream } from "@/lib/imports/errors-csv";
+import { serve } from "@/lib/api/define";
+import { importRoutes } from "@/lib/api/imports";
 
-export const GET = apiRoute<{ id: string }>({ scope: "bulk" }, async ({ db, orgId }, { id }) => {
-  const stream = await errorsCsvStream(db, orgId, id);
-  return new Response(stream, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${id}-errors.csv"` } });
-});
+export const { GET } = serve(importRoutes, "/api/v1/imports/{id}/errors.csv");

@@ -1,8 +1,4 @@
-import { apiRoute } from "@/lib/http/gate";
-import { readJson } from "@/lib/http/body";
-import { apiWriteContext, bulkWriteApi, resolveRecordType } from "@/lib/records/api";
+import { serve } from "@/lib/api/define";
+import { recordRoutes } from "@/lib/api/records";
 
-export const POST = apiRoute<{ type: string }>({ scope: "bulk" }, async ({ orgId, actor, req }, { type }) => {
-  const recordType = resolveRecordType(type);
-  return { body: await bulkWriteApi(apiWriteContext(orgId, actor), recordType, await readJson(req)) };
-});
+export const { POST } = serve(recordRoutes, "/api/v1/records/{type}/bulk");

@@ -1,0 +1,67 @@
+import "server-only";
+import { z } from "zod";
+import { listOf } from "@/lib/openapi/schemas";
+import { RECORD_TYPES } from "@/lib/records/registry";
+import { CATALOG_EVENT_TYPES, eventCatalog } from "@/lib/webhooks/catalog";
+import { eventsQuerySchema, listEvents } from "@/lib/webhooks/events-feed";
+import { defineRoute } from "./define";
+
+const eventSchema = z
+  .object({
+    object: z.literal("event"),
+    id: z.string(),
+    type: z.enum(CATALOG_EVENT_TYPES),
+    created_at: z.iso.datetime(),
+    org_id: z.string(),
+    data: z.union([
+      z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      z.looseObject({ id: z.string(), object: z.enum(["webhook_endpoint", "webhook_delivery", "api_key", "connector", "import"]) }).meta({ description: "An operational event's subject." }),
+      z.looseObject({
+        object: z.literal("workflow_trigger"),
+        rule: z.looseObject({ id: z.string(), name: z.string() }),
+        record: z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      }),
+    ]),
+    previous: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: "Event", description: "The body of a webhook, as the events feed shows it." });
+
+const listEventsRoute = defineRoute({
+  method: "GET",
+  path: "/api/v1/events",
+  scope: "read",
+  doc: {
+    operationId: "list_events",
+    summary: "Recent events, newest first",
+    description: "The polling fallback for integrations that cannot receive webhooks: the same bodies webhooks carry, with stable ids.",
+    tags: ["Webhooks"],
+    query: eventsQuerySchema,
+    response: { status: 200, description: "A page of events.", schema: listOf(eventSchema, "EventList") },
+    errors: [400, 403],
+  },
+  async handler({ db, orgId, req }) {
+    return { body: await listEvents(db, orgId, new URL(req.url).searchParams) };
+  },
+});
+
+const listEventTypes = defineRoute({
+  method: "GET",
+  path: "/api/v1/event-types",
+  scope: "read",
+  doc: {
+    operationId: "list_event_types",
+    summary: "Every event type, with a sample payload",
+    tags: ["Webhooks"],
+    response: {
+      status: 200,
+      description: "The catalog: record events, then the operational group (sent only to endpoints that name them).",
+      schema: listOf(z.object({ type: z.enum(CATALOG_EVENT_TYPES), group: z.enum(["records", "operational"]), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList"),
+    },
+    errors: [403],
+  },
+  async handler() {
+    return { body: { object: "list", data: eventCatalog(), has_more: false, next_cursor: null } };
+  },
+});
+
+export const eventRoutes = [listEventsRoute, listEventTypes];
