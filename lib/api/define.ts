@@ -27,6 +27,8 @@ export interface Operation {
   query?: z.ZodObject;
   body?: { schema: z.ZodType; required?: boolean; type?: "application/json" | "multipart/form-data" };
   response: { status: number; description: string; schema: z.ZodType; type?: "application/json" | "text/csv" };
+  /** Other successful answers, e.g. 200 for a subscription that already existed beside 201 for a new one. */
+  alsoAnswers?: { status: number; description: string; schema: z.ZodType }[];
   /** The error statuses the route answers besides 401 and 429. */
   errors: number[];
 }

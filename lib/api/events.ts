@@ -32,11 +32,19 @@ const listEventsRoute = defineRoute({
   scope: "read",
   doc: {
     operationId: "list_events",
-    summary: "Recent events, newest first",
-    description: "The polling fallback for integrations that cannot receive webhooks: the same bodies webhooks carry, with stable ids.",
+    summary: "The events feed: newest first, or exactly after an event",
+    description:
+      "The polling fallback for integrations that cannot receive webhooks: the same bodies webhooks carry, with stable ids. `after=<event id>` walks forwards in commit order: a consumer that keeps passing the last id it saw (`next_cursor`) sees every later event exactly once, even while writers commit concurrently; an event appears once every transaction older than it has ended. `before=` pages newest first.",
     tags: ["Webhooks"],
     query: eventsQuerySchema,
-    response: { status: 200, description: "A page of events.", schema: listOf(eventSchema, "EventList") },
+    response: {
+      status: 200,
+      description: "A page of events, and how far back the feed reaches.",
+      schema: listOf(eventSchema, "EventList").extend({
+        retention_days: z.number().int().meta({ description: "How long events are kept (the organization's setting, 7–90 days)." }),
+        reaches_back_to: z.iso.datetime().meta({ description: "The oldest moment the feed can reach." }),
+      }),
+    },
     errors: [400, 403],
   },
   async handler({ db, orgId, req }) {

@@ -7,6 +7,7 @@ import { deletedOf, idParam, listOf } from "@/lib/openapi/schemas";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { createEndpoint, deleteEndpoint, endpointInput, endpointPatch, endpointView, getEndpoint, listEndpoints, sendTestEvent, SUBSCRIBABLE_EVENTS, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { filterSchema } from "@/lib/webhooks/filter";
 import { defineRoute } from "./define";
 
 /** REST hooks: Zapier, Make and n8n subscribe and unsubscribe here. */
@@ -18,6 +19,7 @@ const endpointSchema = z
     url: z.string(),
     description: z.string().nullable(),
     event_types: z.array(z.enum(SUBSCRIBABLE_EVENTS)).meta({ description: "Empty: every record event. Operational events (endpoint.failing, …) are sent only to endpoints that name them." }),
+    filter: filterSchema.meta({ description: "Conditions over the event's data.* and previous.*, all of which must hold; null: every event of its types." }),
     enabled: z.boolean(),
     status: z.enum(["enabled", "disabled"]),
     disabled_reason: z.string().nullable(),
@@ -50,6 +52,8 @@ const endpointSchema = z
     updated_at: z.iso.datetime(),
   })
   .meta({ id: "WebhookEndpoint" });
+
+const subscribed = endpointSchema.extend({ secret: z.string(), existing: z.boolean().meta({ description: "true: the same subscription already existed and is returned." }) }).meta({ id: "WebhookEndpointWithSecret" });
 
 const tags = ["Webhooks"];
 const params = idParam("we");
@@ -84,15 +88,17 @@ const createWebhook = defineRoute({
   doc: {
     operationId: "create_webhook",
     summary: "Subscribe a URL to events",
-    description: "Answers with the endpoint and its signing `secret` (`whsec_…`), shown here once; verify deliveries with any Standard Webhooks library.",
+    description:
+      "Answers with the endpoint and its signing `secret` (`whsec_…`); verify deliveries with any Standard Webhooks library. Subscribing again with the same URL, event types and filter as an enabled endpoint returns that endpoint (`200`, `existing: true`) instead of a second one, even when the requests arrive at once: platforms that re-subscribe on their own never get every event twice.",
     tags,
     body: { schema: endpointInput.meta({ id: "WebhookEndpointCreate" }) },
-    response: { status: 201, description: "The endpoint, with its secret.", schema: endpointSchema.extend({ secret: z.string() }).meta({ id: "WebhookEndpointWithSecret" }) },
+    response: { status: 201, description: "The new endpoint, with its secret.", schema: subscribed },
+    alsoAnswers: [{ status: 200, description: "The same subscription already existed: that endpoint, with its secret.", schema: subscribed }],
     errors: [400, 403, 413, 415],
   },
   async handler({ db, orgId, actor, req }) {
-    const { endpoint, secret } = await createEndpoint(db, { orgId, actor, source: "api" }, await readJson(req));
-    return { status: 201, body: { ...endpointView(endpoint), secret } };
+    const { endpoint, secret, existing } = await createEndpoint(db, { orgId, actor, source: "api" }, await readJson(req));
+    return { status: existing ? 200 : 201, body: { ...endpointView(endpoint), secret, existing } };
   },
 });
 

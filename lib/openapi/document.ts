@@ -60,7 +60,11 @@ function operation(route: RouteDeclaration, op: Operation): ZodOpenApiOperationO
     security: [{ bearer: [] }, { apiKey: [] }],
     ...(op.params || op.query ? { requestParams } : {}),
     ...(body ? { requestBody: { required: body.required ?? true, content: { [body.type ?? "application/json"]: { schema: body.schema } } } } : {}),
-    responses: { [String(response.status)]: success, ...errors(op.errors) },
+    responses: {
+      [String(response.status)]: success,
+      ...Object.fromEntries((op.alsoAnswers ?? []).map((a) => [String(a.status), { description: a.description, content: { "application/json": { schema: a.schema } }, headers: rateLimitHeaders }])),
+      ...errors(op.errors),
+    },
     "x-scope": route.scope,
   };
 }

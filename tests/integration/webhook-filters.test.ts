@@ -10,11 +10,15 @@ import { startWorker, type DeliveryWorker } from "@/lib/webhooks/worker";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { startReceiver, waitFor } from "../helpers/receiver";
 import { allowPrivateUrls } from "../helpers/env";
+import { call, makeKey } from "../helpers/api";
+import { expectConforms, loadDocument, type OpenApiDoc } from "../helpers/openapi";
+import * as hooks from "@/app/api/v1/webhooks/route";
 
 let restoreEnv: () => void;
 let handle: DbHandle;
 let db: Db;
 let worker: DeliveryWorker;
+let doc: OpenApiDoc;
 const orgs: TestOrg[] = [];
 
 beforeAll(async () => {
@@ -22,6 +26,7 @@ beforeAll(async () => {
   handle = await useTestDb();
   db = handle.db;
   worker = startWorker(db, { pollMs: 100, orgIds: () => orgs.map((o) => o.org.id) });
+  doc = await loadDocument();
 });
 
 afterAll(async () => {
@@ -151,5 +156,21 @@ describe("duplicate-proof subscribe", () => {
     // A disabled endpoint is not handed back: the subscriber would receive nothing.
     await updateEndpoint(db, o.ctx, rows[0]!.id, { enabled: false });
     expect((await createEndpoint(db, o.ctx, input)).existing).toBe(false);
+  });
+
+  it("answers 201 for a new subscription and 200 with existing: true for the same one over the API", async () => {
+    const o = await newOrg();
+    const key = (await makeKey(db, o, ["admin"])).key;
+    const body = { url: "http://127.0.0.1:9/n8n", event_types: ["client_created"], filter: [{ field: "data.status", op: "equals", value: "lead" }] };
+    const first = await call(hooks.POST, { method: "POST", key, body });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ existing: false, filter: body.filter });
+    expectConforms(doc, "post", "/api/v1/webhooks", 201, first.body);
+    const again = await Promise.all(Array.from({ length: 5 }, () => call(hooks.POST, { method: "POST", key, body })));
+    for (const res of again) {
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ id: first.body.id, existing: true, secret: first.body.secret });
+      expectConforms(doc, "post", "/api/v1/webhooks", 200, res.body);
+    }
   });
 });
