@@ -7,7 +7,9 @@ import { AppError, zodDetails } from "@/lib/errors";
 import { conditionsHold } from "@/lib/workflows/engine";
 import { checkConditionValues, conditionListSchema } from "@/lib/workflows/conditions";
 import { OPERATIONAL_EVENTS } from "./operational-events";
-import { CATALOG_EVENT_TYPES } from "./catalog";
+import { CATALOG_EVENT_TYPES, EVENT_DESCRIPTIONS } from "./catalog";
+import { RECORD_TYPES, registry, type RecordType } from "@/lib/records/registry";
+import type { RecordEventName } from "@/lib/events/names";
 
 /**
  * Endpoint filters: conditions in the workflow rules' language over an event's `data.*` and
@@ -45,6 +47,18 @@ export function eventMatchesFilter(filter: readonly WorkflowCondition[], event: 
   const after = { data: event.data, previous: previous ?? {} };
   const before = previous ? { data: { ...event.data, ...previous }, previous } : null;
   return conditionsHold(filter, before, after);
+}
+
+/** The fields a filter can name for these event types (none: every record event), for the editor's suggestions. */
+export function filterFields(eventTypes: readonly string[]): string[] {
+  const types = new Set<RecordType>();
+  for (const t of eventTypes.length ? eventTypes : Object.keys(EVENT_DESCRIPTIONS)) {
+    const info = EVENT_DESCRIPTIONS[t as RecordEventName];
+    if (info) for (const r of info.recordType && !t.startsWith("record.") ? [info.recordType] : RECORD_TYPES) types.add(r);
+  }
+  const names = new Set(["id", "version", "external_id", "created_at", "updated_at"]);
+  for (const t of types) for (const f of registry[t].fields) names.add(f.name);
+  return [...[...names].map((n) => `data.${n}`), ...[...names].map((n) => `previous.${n}`), "data.custom_fields.<name>"];
 }
 
 export const PREVIEW_EVENTS = 100;
