@@ -4,6 +4,7 @@ import { listOf } from "@/lib/openapi/schemas";
 import { RECORD_TYPES } from "@/lib/records/registry";
 import { CATALOG_EVENT_TYPES, eventCatalog } from "@/lib/webhooks/catalog";
 import { eventsQuerySchema, listEvents } from "@/lib/webhooks/events-feed";
+import { eventJsonSchema } from "@/lib/webhooks/event-schemas";
 import { defineRoute } from "./define";
 
 const eventSchema = z
@@ -63,12 +64,21 @@ const listEventTypes = defineRoute({
     response: {
       status: 200,
       description: "The catalog: record events, then the operational group (sent only to endpoints that name them).",
-      schema: listOf(z.object({ type: z.enum(CATALOG_EVENT_TYPES), group: z.enum(["records", "operational"]), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList"),
+      schema: listOf(
+        z.object({
+          type: z.enum(CATALOG_EVENT_TYPES),
+          group: z.enum(["records", "operational"]),
+          description: z.string(),
+          sample: z.record(z.string(), z.unknown()),
+          schema: z.record(z.string(), z.unknown()).meta({ description: "The JSON Schema (draft 2020-12) of the whole body: envelope, `data` and `previous`." }),
+        }),
+        "EventTypeList",
+      ),
     },
     errors: [403],
   },
   async handler() {
-    return { body: { object: "list", data: eventCatalog(), has_more: false, next_cursor: null } };
+    return { body: { object: "list", data: eventCatalog().map((e) => ({ ...e, schema: eventJsonSchema(e.type) })), has_more: false, next_cursor: null } };
   },
 });
 
