@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError, zodDetails } from "@/lib/errors";
 import { readJson } from "@/lib/http/body";
 import { listQuery } from "@/lib/http/query";
-import { deletedOf, idParam, listOf } from "@/lib/openapi/schemas";
+import { deletedOf, idParam, listOf, listParams } from "@/lib/openapi/schemas";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { createEndpoint, deleteEndpoint, endpointInput, endpointPatch, endpointView, getEndpoint, listEndpoints, sendTestEvent, SUBSCRIBABLE_EVENTS, updateEndpoint } from "@/lib/webhooks/endpoints";
@@ -65,9 +65,9 @@ const listWebhooks = defineRoute({
   doc: {
     operationId: "list_webhooks",
     summary: "List webhook endpoints",
-    description: "`?url=` finds the subscription for a URL (the REST-hooks lookup).",
+    description: "`?url=` finds the subscription for a URL (the REST-hooks lookup). Pass `next_cursor` as `cursor` for the next page.",
     tags,
-    query: z.object({ url: z.string().optional() }),
+    query: listParams(true).extend({ url: z.string().optional() }),
     response: { status: 200, description: "Endpoints, newest first.", schema: listOf(endpointSchema, "WebhookEndpointList") },
     errors: [403],
   },
@@ -75,9 +75,10 @@ const listWebhooks = defineRoute({
     const search = new URL(req.url).searchParams;
     const url = search.get("url") ?? undefined;
     search.delete("url");
-    const { limit } = listQuery(search, { defaultLimit: 100 });
-    const endpoints = await listEndpoints(db, orgId, { url });
-    return { body: { object: "list", data: endpoints.slice(0, limit).map(endpointView), has_more: endpoints.length > limit, next_cursor: null } };
+    const { limit, cursor } = listQuery(search, { defaultLimit: 100, cursorPrefix: "we" });
+    const endpoints = await listEndpoints(db, orgId, { url, cursor, limit: limit + 1 });
+    const hasMore = endpoints.length > limit;
+    return { body: { object: "list", data: endpoints.slice(0, limit).map(endpointView), has_more: hasMore, next_cursor: hasMore ? endpoints[limit - 1]!.id : null } };
   },
 });
 

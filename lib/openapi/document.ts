@@ -96,7 +96,7 @@ export function openApiDocument(baseUrl?: string) {
       description:
         "The Smarfle REST API. Authenticate with an API key as `Authorization: Bearer sk_live_…` or `X-API-Key: sk_live_…`. Every response carries rate-limit headers; errors share one JSON shape.",
     },
-    tags: [{ name: "Keys" }, ...RECORD_TYPES.map((t) => ({ name: registry[t].pluralLabel })), { name: "Webhooks" }, { name: "Inbound" }, { name: "Connectors" }, { name: "Imports" }],
+    tags: [{ name: "Keys" }, ...RECORD_TYPES.map((t) => ({ name: registry[t].pluralLabel })), { name: "Webhooks" }, { name: "Workflows" }, { name: "Inbound" }, { name: "Connectors" }, { name: "Imports" }],
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer sk_live_…`" },

@@ -231,12 +231,17 @@ export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown)
   });
 }
 
-export async function listEndpoints(db: Db, orgId: string, filter: { url?: string } = {}): Promise<WebhookEndpoint[]> {
-  return db
+/** The org's endpoints, newest first; `url` finds a subscription, `cursor` (an endpoint id) and `limit` page. */
+export async function listEndpoints(db: Db, orgId: string, filter: { url?: string; cursor?: string; limit?: number } = {}): Promise<WebhookEndpoint[]> {
+  const conds = [eq(webhookEndpoints.orgId, orgId)];
+  if (filter.url) conds.push(eq(webhookEndpoints.url, filter.url));
+  if (filter.cursor) conds.push(lt(webhookEndpoints.id, filter.cursor));
+  const q = db
     .select()
     .from(webhookEndpoints)
-    .where(filter.url ? and(eq(webhookEndpoints.orgId, orgId), eq(webhookEndpoints.url, filter.url)) : eq(webhookEndpoints.orgId, orgId))
-    .orderBy(desc(webhookEndpoints.createdAt));
+    .where(and(...conds))
+    .orderBy(desc(webhookEndpoints.id));
+  return filter.limit ? q.limit(filter.limit) : q;
 }
 
 export async function getEndpoint(db: Db, orgId: string, id: string): Promise<WebhookEndpoint> {
