@@ -2,6 +2,7 @@ import "server-only";
 import type { z } from "zod";
 import type { ApiScope } from "@/db/schema";
 import { apiRoute, type ApiContext, type ApiResult } from "@/lib/http/gate";
+import { refuseQuery } from "@/lib/http/query";
 import type { RecordType } from "@/lib/records/registry";
 
 /**
@@ -55,7 +56,12 @@ const handlers = new WeakMap<RouteDeclaration, RouteHandler>();
 export function handlerOf(declaration: RouteDeclaration): RouteHandler {
   let handler = handlers.get(declaration);
   if (!handler) {
-    handler = apiRoute({ scope: declaration.scope }, (ctx, params) => declaration.handler(ctx, params as PathParams<string>)) as RouteHandler;
+    // A route documented without a query refuses one, so a misspelt parameter is never ignored.
+    const takesQuery = Boolean((typeof declaration.doc === "function" ? declaration.doc("client") : declaration.doc).query);
+    handler = apiRoute({ scope: declaration.scope }, (ctx, params) => {
+      if (!takesQuery) refuseQuery(new URL(ctx.req.url).searchParams);
+      return declaration.handler(ctx, params as PathParams<string>);
+    }) as RouteHandler;
     handlers.set(declaration, handler);
   }
   return handler;

@@ -6,6 +6,7 @@ import * as hooks from "@/app/api/v1/webhooks/route";
 import * as hook from "@/app/api/v1/webhooks/[id]/route";
 import * as events from "@/app/api/v1/events/route";
 import * as records from "@/app/api/v1/records/[type]/route";
+import * as meRoute from "@/app/api/v1/me/route";
 import { ORG_ACTIONS } from "@/lib/actions";
 import { closestField } from "@/lib/unknown-fields";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
@@ -60,6 +61,10 @@ describe("unknown fields are refused, each named, with a guess", () => {
     const query = await call(events.GET, { key, path: "/api/v1/events?afterr=evt_x&limit=5" });
     expect(query.status).toBe(400);
     expect(details(query.body)).toEqual([{ path: "afterr", message: "is not a known field: did you mean `after`?" }]);
+
+    const me = await call(meRoute.GET, { key, path: "/api/v1/me?verbose=1" });
+    expect(me.status).toBe(400);
+    expect(details(me.body)).toEqual([{ path: "verbose", message: "is not a known field" }]);
 
     const rec = await call(records.POST, { method: "POST", key, path: "/api/v1/records/client", params: { type: "client" }, body: { name: "Typo", emial: "t@example.com" } });
     expect(rec.status).toBe(400);
