@@ -59,7 +59,7 @@ export function FilterEditor({ org, id, initial, fields, ops }: { org: string; i
           <button type="button" onClick={() => setConditions((cs) => [...cs, { field: "data.status", op: "equals", value: "" }])} className="rounded-md bg-white px-3 py-2 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50">
             Add condition
           </button>
-          <SubmitButton>Save filter</SubmitButton>
+          <SubmitButton>Save conditions</SubmitButton>
         </div>
       </ActionForm>
       <ActionForm action={previewWebhookFilter} refresh={false} success={(data) => <PreviewResult preview={data as Preview} />} className="space-y-2">

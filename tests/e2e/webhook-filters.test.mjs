@@ -54,7 +54,7 @@ test("filter an endpoint's events with a preview, be warned of a URL already sub
     const preview = page.getByTestId("filter-preview");
     await preview.getByText("1 of the last 2 events would have been delivered.").waitFor();
     await preview.getByText("filtered out").waitFor();
-    await page.getByRole("button", { name: "Save filter" }).click();
+    await page.getByRole("button", { name: "Save conditions" }).click();
     await page.getByText("Saved. Events that do not match are not delivered.").waitFor();
     await noHorizontalOverflow(page);
     await snapshot(page, "webhook-filter-editor");
@@ -98,7 +98,7 @@ test("filter an endpoint's events with a preview, be warned of a URL already sub
     await page.locator("#event-invoice_paid").waitFor();
     await page.locator("#events").getByText("record.deleted", { exact: true }).waitFor();
     await noHorizontalOverflow(page);
-    await snapshot(page, "api-reference-events");
+    await page.locator("#events").screenshot({ path: "test-results/api-reference-events.png" });
   } catch (err) {
     await snapshot(page, "webhook-filters-failure");
     throw err;
