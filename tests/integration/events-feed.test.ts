@@ -10,6 +10,7 @@ import * as events from "@/app/api/v1/events/route";
 import { createTestOrg, dropTestOrgs, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 import { call, makeKey } from "../helpers/api";
 import { expectConforms, loadDocument, type OpenApiDoc } from "../helpers/openapi";
+import { feedWhen } from "../helpers/feed";
 
 let handle: DbHandle;
 let db: Db;
@@ -42,17 +43,17 @@ async function feed(key: string, query: string) {
   return { status: res.status, body: res.body as unknown as Feed & { error?: { code: string; details: { path: string; message: string }[] } } };
 }
 
-/** The id of the org's newest event, read from the feed (what a consumer starts from). */
-async function newestEventId(key: string): Promise<string> {
-  const page = await feed(key, "limit=1");
-  return page.body.data[0]!.id;
+/** The id of the org's newest event, read from the feed once it has settled (what a consumer starts from). */
+async function newestEventId(key: string, count = 1): Promise<string> {
+  const page = await feedWhen(key, `limit=${count}`, (data) => data.length === count);
+  return String(page.body.data[0]!.id);
 }
 
 describe("the events feed", () => {
   it("walks after= exactly: 50 writers create 5,000 clients and a concurrent consumer sees each client_created once, in version order per record", async () => {
     const o = await newOrg();
     await createRecord(o.ctx, "client", { name: "Before the rush" });
-    let cursor = await newestEventId(o.key);
+    let cursor = await newestEventId(o.key, 2);
 
     const WRITERS = 50;
     const PER_WRITER = 100;
@@ -106,10 +107,11 @@ describe("the events feed", () => {
       }
     }
     await writers;
-    // Drain what settled after the last writer finished.
-    for (let idle = 0; idle < 3; ) {
+    // Drain what settles after the last writer finished (until nothing more comes for a while).
+    for (let quietSince = Date.now(); Date.now() - quietSince < 3_000; ) {
       const page = await consume();
-      idle = page.data.length === 0 ? idle + 1 : 0;
+      if (page.data.length) quietSince = Date.now();
+      else await new Promise((r) => setTimeout(r, 50));
     }
 
     expect(duplicates).toBe(0);
@@ -123,7 +125,7 @@ describe("the events feed", () => {
   it.skipIf(!usingPostgres)("holds back an event whose transaction is still open, then serves it before the ones that committed first", async () => {
     const o = await newOrg();
     await createRecord(o.ctx, "client", { name: "Start" });
-    const start = await newestEventId(o.key);
+    const start = await newestEventId(o.key, 2);
 
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -143,13 +145,14 @@ describe("the events feed", () => {
     expect(early.body.next_cursor).toBe(start);
     release();
     await slow;
-    const later = await feed(o.key, `after=${start}`);
-    expect(later.body.data.map((e) => e.data.id)).toEqual(["cli_slow", fast.id, fast.id]);
+    const later = await feedWhen(o.key, `after=${start}`, (data) => data.length === 3);
+    expect(later.body.data.map((e) => (e.data as { id: string }).id)).toEqual(["cli_slow", fast.id, fast.id]);
   });
 
   it("pages before= newest first, refuses both directions or an unknown cursor, and says how far back it reaches", async () => {
     const o = await newOrg();
     for (let i = 0; i < 5; i++) await createRecord(o.ctx, "opportunity", { title: `Deal ${i}` });
+    await feedWhen(o.key, "type=record.created", (data) => data.length === 5);
     const first = await feed(o.key, "limit=3&type=record.created");
     expect(first.body.data.map((e) => (e.data as unknown as { title: string }).title)).toEqual(["Deal 4", "Deal 3", "Deal 2"]);
     expect(first.body).toMatchObject({ has_more: true, retention_days: 30 });
