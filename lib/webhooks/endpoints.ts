@@ -18,7 +18,7 @@ import { signalDeliveriesCommitted } from "./outbox";
 import { RATE_LIMIT_MAX, RATE_LIMIT_MIN, currentRate } from "./controls";
 import { sealAuth, sealHeaders } from "./endpoint-credentials";
 import { emitOperationalEvent } from "./operational";
-import { filterSchema, normalizeFilter, type EndpointFilter } from "./filter";
+import { assertFilterFields, filterSchema, normalizeFilter, type EndpointFilter } from "./filter";
 import { OPERATIONAL_EVENTS } from "./operational-events";
 
 /** Record events, plus the operational group (delivered only to endpoints that name them). */
@@ -202,6 +202,7 @@ export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown)
   const url = (await assertSafeUrl(data.url)).toString();
   const settings = await settingsColumns(ctx.orgId, data);
   const eventTypes = data.event_types ?? [];
+  assertFilterFields(settings.filter ?? null, eventTypes);
   const key = subscriptionKey(url, eventTypes, settings.filter ?? null);
   return db.transaction(async (tx) => {
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
@@ -280,6 +281,7 @@ export async function updateEndpoint(db: Db, ctx: ChangeContext, id: string, inp
   let queued = 0;
   const updated = await db.transaction(async (tx) => {
     const before = await lockEndpoint(tx, ctx.orgId, id);
+    if (settings.filter !== undefined || data.event_types !== undefined) assertFilterFields(settings.filter === undefined ? before.filter : settings.filter, data.event_types ?? before.eventTypes);
     if (data.headers === undefined && data.auth !== undefined && data.auth.type !== "none" && before.headerNames.some((n) => n.toLowerCase() === "authorization")) {
       throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "auth", message: "the endpoint sends a custom Authorization header: remove it first" }]);
     }

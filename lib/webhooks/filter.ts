@@ -3,12 +3,13 @@ import { and, desc, eq, inArray, notInArray, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { webhookEvents, type WorkflowCondition } from "@/db/schema";
 import type { Executor } from "@/db/client";
-import { AppError, zodDetails } from "@/lib/errors";
+import { AppError, zodDetails, type ErrorDetail } from "@/lib/errors";
+import { closestField } from "@/lib/unknown-fields";
 import { conditionsHold } from "@/lib/workflows/engine";
 import { checkConditionValues, conditionListSchema } from "@/lib/workflows/conditions";
 import { OPERATIONAL_EVENTS } from "./operational-events";
 import { CATALOG_EVENT_TYPES, EVENT_DESCRIPTIONS } from "./catalog";
-import { RECORD_TYPES, registry, type RecordType } from "@/lib/records/registry";
+import { RECORD_TYPES, WORKFLOW_EVENT, registry, type RecordType } from "@/lib/records/registry";
 import type { RecordEventName } from "@/lib/events/names";
 
 /**
@@ -49,16 +50,43 @@ export function eventMatchesFilter(filter: readonly WorkflowCondition[], event: 
   return conditionsHold(filter, before, after);
 }
 
-/** The fields a filter can name for these event types (none: every record event), for the editor's suggestions. */
-export function filterFields(eventTypes: readonly string[]): string[] {
+/** The record fields the data of these events can have (none: every record event). */
+function recordFieldNames(eventTypes: readonly string[]): Set<string> {
   const types = new Set<RecordType>();
   for (const t of eventTypes.length ? eventTypes : Object.keys(EVENT_DESCRIPTIONS)) {
     const info = EVENT_DESCRIPTIONS[t as RecordEventName];
     if (info) for (const r of info.recordType && !t.startsWith("record.") ? [info.recordType] : RECORD_TYPES) types.add(r);
   }
-  const names = new Set(["id", "version", "external_id", "created_at", "updated_at"]);
+  const names = new Set(["id", "object", "version", "external_id", "created_at", "updated_at"]);
   for (const t of types) for (const f of registry[t].fields) names.add(f.name);
-  return [...[...names].map((n) => `data.${n}`), ...[...names].map((n) => `previous.${n}`), "data.custom_fields.<name>"];
+  return names;
+}
+
+/** The fields a filter can name for these event types, for the editor's suggestions. */
+export function filterFields(eventTypes: readonly string[]): string[] {
+  const names = [...recordFieldNames(eventTypes)];
+  return [...names.map((n) => `data.${n}`), ...names.map((n) => `previous.${n}`), "data.custom_fields.<name>"];
+}
+
+/**
+ * A filter naming a field its events do not have would silently drop every event: refused, with
+ * a guess. Operational and workflow events carry other shapes, so their filters are not checked.
+ */
+export function checkFilterFields(filter: EndpointFilter, eventTypes: readonly string[], path = "filter"): ErrorDetail[] {
+  if (!filter || eventTypes.some((t) => !(t in EVENT_DESCRIPTIONS) || t === WORKFLOW_EVENT)) return [];
+  const known = [...recordFieldNames(eventTypes)];
+  return filter.flatMap((c, i) => {
+    const name = c.field.split(".")[1]!;
+    if (name === "custom_fields" || known.includes(name)) return [];
+    const guess = closestField(name, known);
+    return [{ path: `${path}.${i}.field`, message: `these events' data has no field ${name}${guess ? `: did you mean \`${c.field.split(".")[0]}.${guess}\`?` : ""}` }];
+  });
+}
+
+/** Refuses a filter whose fields its events do not have. */
+export function assertFilterFields(filter: EndpointFilter, eventTypes: readonly string[]): void {
+  const problems = checkFilterFields(filter, eventTypes);
+  if (problems.length) throw new AppError("validation_failed", "Invalid filter.", problems);
 }
 
 export const PREVIEW_EVENTS = 100;
@@ -77,6 +105,7 @@ export async function previewFilter(db: Executor, orgId: string, input: unknown)
   if (!parsed.success) throw new AppError("validation_failed", "Invalid filter preview.", zodDetails(parsed.error.issues));
   const filter = normalizeFilter(parsed.data.filter);
   const types = parsed.data.event_types;
+  assertFilterFields(filter, types);
   const conds: SQL[] = [eq(webhookEvents.orgId, orgId), eq(webhookEvents.isTest, false)];
   conds.push(types.length ? inArray(webhookEvents.type, types) : notInArray(webhookEvents.type, [...OPERATIONAL_EVENTS]));
   const events = await db

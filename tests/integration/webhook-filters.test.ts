@@ -101,6 +101,11 @@ describe("endpoint filters", () => {
       expect(err, path).toMatchObject({ code: "validation_failed" });
       expect(err.details.map((d: { path: string }) => d.path), path).toContain(path);
     }
+    // A field the events do not have would drop every event: refused, with a guess.
+    const typo = await createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", event_types: ["invoice_paid"], filter: [{ field: "data.amuont", op: "greater_than", value: 500 }] }).catch((e) => e);
+    expect(typo).toMatchObject({ code: "validation_failed", details: [{ path: "filter.0.field", message: "these events' data has no field amuont: did you mean `data.amount`?" }] });
+    const clientsOnly = await createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", event_types: ["client_created"], filter: [{ field: "data.amount", op: "greater_than", value: 500 }] }).catch((e) => e);
+    expect(clientsOnly).toMatchObject({ code: "validation_failed" });
     const tooMany = Array.from({ length: 21 }, () => ({ field: "data.status", op: "is_not_empty" }));
     await expect(createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", filter: tooMany })).rejects.toMatchObject({ code: "validation_failed" });
     expect(await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.orgId, o.org.id))).toHaveLength(0);
@@ -117,7 +122,7 @@ describe("endpoint filters", () => {
     expect(preview.matched).toBe(10);
     expect(preview.event_ids).toHaveLength(10);
     expect(preview.events.filter((e) => e.matched).map((e) => e.id)).toEqual(preview.event_ids);
-    const none = await previewFilter(db, o.org.id, { event_types: ["invoice_paid"], filter });
+    const none = await previewFilter(db, o.org.id, { event_types: ["invoice_paid"], filter: [{ field: "data.status", op: "equals", value: "paid" }] });
     expect(none).toMatchObject({ examined: 0, matched: 0, event_ids: [] });
     await expect(previewFilter(db, o.org.id, { event_types: ["client_created"], filter: [{ field: "nope", op: "equals", value: 1 }] })).rejects.toMatchObject({ code: "validation_failed" });
     await expect(previewFilter(db, o.org.id, { events: ["client_created"] })).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "events" }] });
@@ -129,6 +134,9 @@ describe("endpoint filters", () => {
     const { endpoint } = await createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", event_types: ["client_created"], filter: [{ field: "data.status", op: "equals", value: "active" }] });
     await createRecord(o.ctx, "client", { name: "A lead", status: "lead" });
     expect(await deliveriesOf(endpoint.id)).toHaveLength(0);
+    // Types whose data lacks the filter's field are refused: the filter would drop every event.
+    await updateEndpoint(db, o.ctx, endpoint.id, { filter: [{ field: "data.company", op: "equals", value: "Acme" }] });
+    await expect(updateEndpoint(db, o.ctx, endpoint.id, { event_types: ["invoice_paid"] })).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "filter.0.field" }] });
     const patched = await updateEndpoint(db, o.ctx, endpoint.id, { filter: [] });
     expect(patched.filter).toBeNull();
     await createRecord(o.ctx, "client", { name: "Another lead", status: "lead" });
