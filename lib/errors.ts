@@ -1,3 +1,5 @@
+import { unknownFieldMessage } from "./unknown-fields";
+
 /** The public error codes of DESIGN.md "Errors" and the HTTP status each maps to. */
 export const ERROR_STATUS = {
   invalid_json: 400,
@@ -43,12 +45,16 @@ export class AppError extends Error {
 /** What a 503 tells a client to wait when nothing more precise is known. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
-/** zod issues → the documented `details` list, one entry per bad field. */
-export function zodDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, prefix = ""): ErrorDetail[] {
-  return issues.map((i) => ({
-    path: [prefix, ...i.path.map(String)].filter(Boolean).join("."),
-    message: i.message,
-  }));
+type Issue = { path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: readonly string[]; known?: readonly string[] };
+
+/** zod issues → the documented `details` list, one entry per bad field (and per unknown field). */
+export function zodDetails(issues: ReadonlyArray<Issue>, prefix = ""): ErrorDetail[] {
+  const at = (path: ReadonlyArray<PropertyKey>) => [prefix, ...path.map(String)].filter(Boolean).join(".");
+  return issues.flatMap((i) =>
+    i.code === "unrecognized_keys" && i.keys?.length
+      ? i.keys.map((key) => ({ path: at([...i.path, key]), message: unknownFieldMessage(key, i.known) }))
+      : [{ path: at(i.path), message: i.message }],
+  );
 }
 
 export function isAppError(err: unknown): err is AppError {

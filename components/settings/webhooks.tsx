@@ -37,7 +37,18 @@ function EventChoices({ events, selected }: { events: readonly string[]; selecte
   );
 }
 
-export function AddEndpointForm({ org, events }: { org: string; events: readonly string[] }) {
+/** The URL as the server stores it, near enough to spot a second subscription of the same receiver. */
+const sameUrl = (a: string, b: string) => {
+  try {
+    return new URL(a.trim()).toString() === new URL(b).toString();
+  } catch {
+    return false;
+  }
+};
+
+export function AddEndpointForm({ org, events, subscribed }: { org: string; events: readonly string[]; subscribed: string[] }) {
+  const [url, setUrl] = useState("");
+  const already = subscribed.filter((s) => sameUrl(url, s)).length;
   return (
     <ActionForm action={createWebhook} redirectTo={`/${org}/settings/webhooks/{id}`} className="space-y-4">
       <input type="hidden" name="org" value={org} />
@@ -46,8 +57,13 @@ export function AddEndpointForm({ org, events }: { org: string; events: readonly
           <label htmlFor="endpoint-url" className="block text-sm font-medium text-slate-700">
             Endpoint URL
           </label>
-          <Input id="endpoint-url" name="url" type="url" required placeholder="https://example.com/hooks/smarfle" />
+          <Input id="endpoint-url" name="url" type="url" required placeholder="https://example.com/hooks/smarfle" value={url} onChange={(e) => setUrl(e.target.value)} />
           <FieldError name="url" />
+          {already ? (
+            <p className="text-xs text-amber-700" role="status" data-testid="already-subscribed">
+              This URL is already subscribed ({already} endpoint{already === 1 ? "" : "s"}). With the same events it opens that endpoint; with other events every matching event is sent to it once per endpoint.
+            </p>
+          ) : null}
         </div>
         <div className="space-y-1">
           <label htmlFor="endpoint-description" className="block text-sm font-medium text-slate-700">

@@ -53,6 +53,8 @@ export const organizations = pgTable(
     /** How long audit entries (changes) and API request log entries are kept, in days. */
     auditRetentionDays: integer("audit_retention_days").notNull().default(90),
     requestLogRetentionDays: integer("request_log_retention_days").notNull().default(30),
+    /** How long webhook events and their deliveries are kept (7–90 days): the events feed reaches this far back. */
+    eventRetentionDays: integer("event_retention_days").notNull().default(30),
     ...timestamps,
   },
   (t) => [uniqueIndex("organizations_slug_key").on(t.slug)],

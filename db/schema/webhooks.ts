@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { boolean, customType, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import type { WorkflowCondition } from "./workflows";
 import { OPERATIONAL_EVENTS } from "@/lib/events/names";
 import { createdAt, timestamps } from "./columns";
 import { orgIdColumn } from "./identity";
@@ -13,6 +14,8 @@ export const webhookEndpoints = pgTable(
     url: text("url").notNull(),
     description: text("description"),
     eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
+    /** Conditions over the event's data/previous, all of which must hold (null: every event of its types). */
+    filter: jsonb("filter").$type<WorkflowCondition[] | null>(),
     /** Encrypted at rest: it must be readable to sign. */
     secretCiphertext: text("secret_ciphertext").notNull(),
     /** During a rotation's grace period both secrets sign. */
@@ -56,6 +59,9 @@ export const webhookEndpoints = pgTable(
   (t) => [index("webhook_endpoints_org_idx").on(t.orgId, t.status)],
 );
 
+/** PostgreSQL's 64-bit transaction id, read as a decimal string (it outgrows a JS number's exact range). */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
+
 /**
  * The transactional outbox: written in the same transaction as the change it describes, so a
  * crash after commit loses nothing. `data` is the record as it was at that moment.
@@ -72,10 +78,13 @@ export const webhookEvents = pgTable(
     previous: jsonb("previous").$type<Record<string, unknown> | null>(),
     /** Sent from settings with a sample payload: never in the events feed, never counts as a failure. */
     isTest: boolean("is_test").notNull().default(false),
+    /** The writing transaction's id: the events feed's `after=` order (lib/webhooks/events-feed.ts). */
+    xid: xid8("xid").notNull().default(sql`pg_current_xact_id()`),
     ...createdAt,
   },
   (t) => [
     index("webhook_events_org_created_idx").on(t.orgId, t.createdAt, t.id),
+    index("webhook_events_org_xid_idx").on(t.orgId, t.xid, t.id),
     // Operational events are few among record events: the admin mailer reads them by this.
     index("webhook_events_operational_idx")
       .on(t.createdAt)

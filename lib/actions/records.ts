@@ -3,6 +3,8 @@ import { z } from "zod";
 import { RECORD_TYPES, registry } from "@/lib/records/registry";
 import { createRecord, deleteRecord, updateRecord } from "@/lib/records/pipeline";
 import { defineOrgAction, uiChange } from "@/lib/auth/action";
+import { AppError, type ErrorDetail } from "@/lib/errors";
+import { unknownFieldMessage } from "@/lib/unknown-fields";
 
 const recordType = z.enum(RECORD_TYPES);
 const recordId = z.string().min(1).max(64);
@@ -13,12 +15,15 @@ const recordId = z.string().min(1).max(64);
  */
 function recordData(raw: Record<string, unknown>, type: keyof typeof registry): Record<string, unknown> {
   const data: Record<string, unknown> = {};
-  const names = new Set(registry[type].fields.map((f) => f.name).concat("external_id"));
+  const names = registry[type].fields.map((f) => f.name).concat("external_id");
+  const unknown: ErrorDetail[] = [];
   for (const [k, v] of Object.entries(raw)) {
     if (!k.startsWith("f.")) continue;
     const name = k.slice(2);
-    if (names.has(name)) data[name] = v;
+    if (names.includes(name)) data[name] = v;
+    else unknown.push({ path: name, message: unknownFieldMessage(name, names) });
   }
+  if (unknown.length) throw new AppError("validation_failed", "Please correct the highlighted fields.", unknown);
   return data;
 }
 

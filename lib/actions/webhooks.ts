@@ -2,8 +2,9 @@ import "server-only";
 import { z } from "zod";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { GRACE_PERIODS, type GracePeriod } from "@/lib/api-keys/keys";
-import { createEndpoint, deleteEndpoint, revealSecret, rotateEndpointSecret, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { createEndpoint, deleteEndpoint, getEndpoint, revealSecret, rotateEndpointSecret, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { redeliver, redeliverFailed, sendTestEvent } from "@/lib/webhooks/delivery-log";
+import { previewFilter } from "@/lib/webhooks/filter";
 import { defineOrgAction, uiChange } from "@/lib/auth/action";
 import { AppError } from "@/lib/errors";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
@@ -21,6 +22,7 @@ export const createWebhookAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), url: z.string().max(2000), description: z.string().max(500).optional(), events: eventsField }),
   async run(ctx, input) {
+    // The same subscription again opens the one that exists (the form warned about it).
     const { endpoint } = await createEndpoint(ctx.db, uiChange(ctx), { url: input.url, description: input.description || null, event_types: input.events });
     return { id: endpoint.id };
   },
@@ -145,5 +147,35 @@ export const redeliverFailedAction = defineOrgAction({
   input: z.object({ org: z.string(), id, since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "pick a date") }),
   async run(ctx, input) {
     return { count: await redeliverFailed(ctx.db, uiChange(ctx), input.id, new Date(`${input.since}T00:00:00Z`)) };
+  },
+});
+
+/** The filter editor sends its conditions as one JSON field. */
+function filterJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError("validation_failed", "Invalid filter.", [{ path: "filter", message: "must be a JSON list of conditions" }]);
+  }
+}
+
+export const updateWebhookFilterAction = defineOrgAction({
+  name: "webhooks.update_filter",
+  role: "admin",
+  input: z.object({ org: z.string(), id, filter: z.string().max(50_000) }),
+  async run(ctx, input) {
+    const e = await updateEndpoint(ctx.db, uiChange(ctx), input.id, { filter: filterJson(input.filter) });
+    return { id: e.id, filter: e.filter };
+  },
+});
+
+/** Which of the last 100 events of the endpoint's types the filter would have let through. Nothing is saved. */
+export const previewWebhookFilterAction = defineOrgAction({
+  name: "webhooks.preview_filter",
+  role: "admin",
+  input: z.object({ org: z.string(), id, filter: z.string().max(50_000) }),
+  async run(ctx, input) {
+    const e = await getEndpoint(ctx.db, ctx.org.id, input.id);
+    return previewFilter(ctx.db, ctx.org.id, { event_types: e.eventTypes, filter: filterJson(input.filter) });
   },
 });

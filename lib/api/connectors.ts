@@ -149,11 +149,12 @@ const listRunsRoute = defineRoute({
   method: "GET",
   path: "/api/v1/connectors/{id}/runs",
   scope: "admin",
-  doc: { operationId: "list_connector_runs", summary: "A connector's runs, newest first", tags, params, query: listParams(false), response: { status: 200, description: "Runs.", schema: listOf(runSchema, "ConnectorRunList") }, errors: [403, 404] },
+  doc: { operationId: "list_connector_runs", summary: "A connector's runs, newest first", tags, params, query: listParams(true), response: { status: 200, description: "Runs; pass `next_cursor` as `cursor` for older ones.", schema: listOf(runSchema, "ConnectorRunList") }, errors: [403, 404] },
   async handler({ db, orgId, req }, { id }) {
-    const { limit } = listQuery(new URL(req.url).searchParams, { defaultLimit: 50 });
-    const runs = await listRuns(db, orgId, id, limit + 1);
-    return { body: { object: "list", data: runs.slice(0, limit).map(runView), has_more: runs.length > limit, next_cursor: null } };
+    const { limit, cursor } = listQuery(new URL(req.url).searchParams, { defaultLimit: 50, cursorPrefix: "run" });
+    const runs = await listRuns(db, orgId, id, limit + 1, cursor);
+    const hasMore = runs.length > limit;
+    return { body: { object: "list", data: runs.slice(0, limit).map(runView), has_more: hasMore, next_cursor: hasMore ? runs[limit - 1]!.id : null } };
   },
 });
 

@@ -2,6 +2,7 @@ import "server-only";
 import type { z } from "zod";
 import type { ApiScope } from "@/db/schema";
 import { apiRoute, type ApiContext, type ApiResult } from "@/lib/http/gate";
+import { refuseQuery } from "@/lib/http/query";
 import type { RecordType } from "@/lib/records/registry";
 
 /**
@@ -27,6 +28,8 @@ export interface Operation {
   query?: z.ZodObject;
   body?: { schema: z.ZodType; required?: boolean; type?: "application/json" | "multipart/form-data" };
   response: { status: number; description: string; schema: z.ZodType; type?: "application/json" | "text/csv" };
+  /** Other successful answers, e.g. 200 for a subscription that already existed beside 201 for a new one. */
+  alsoAnswers?: { status: number; description: string; schema: z.ZodType }[];
   /** The error statuses the route answers besides 401 and 429. */
   errors: number[];
 }
@@ -53,7 +56,12 @@ const handlers = new WeakMap<RouteDeclaration, RouteHandler>();
 export function handlerOf(declaration: RouteDeclaration): RouteHandler {
   let handler = handlers.get(declaration);
   if (!handler) {
-    handler = apiRoute({ scope: declaration.scope, idempotent: declaration.method === "POST" }, (ctx, params) => declaration.handler(ctx, params as PathParams<string>)) as RouteHandler;
+    // A route documented without a query refuses one, so a misspelt parameter is never ignored.
+    const takesQuery = Boolean((typeof declaration.doc === "function" ? declaration.doc("client") : declaration.doc).query);
+    handler = apiRoute({ scope: declaration.scope, idempotent: declaration.method === "POST" }, (ctx, params) => {
+      if (!takesQuery) refuseQuery(new URL(ctx.req.url).searchParams);
+      return declaration.handler(ctx, params as PathParams<string>);
+    }) as RouteHandler;
     handlers.set(declaration, handler);
   }
   return handler;

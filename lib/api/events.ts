@@ -4,6 +4,7 @@ import { listOf } from "@/lib/openapi/schemas";
 import { RECORD_TYPES } from "@/lib/records/registry";
 import { CATALOG_EVENT_TYPES, eventCatalog } from "@/lib/webhooks/catalog";
 import { eventsQuerySchema, listEvents } from "@/lib/webhooks/events-feed";
+import { eventJsonSchema } from "@/lib/webhooks/event-schemas";
 import { defineRoute } from "./define";
 
 const eventSchema = z
@@ -32,11 +33,19 @@ const listEventsRoute = defineRoute({
   scope: "read",
   doc: {
     operationId: "list_events",
-    summary: "Recent events, newest first",
-    description: "The polling fallback for integrations that cannot receive webhooks: the same bodies webhooks carry, with stable ids.",
+    summary: "The events feed: newest first, or exactly after an event",
+    description:
+      "The polling fallback for integrations that cannot receive webhooks: the same bodies webhooks carry, with stable ids. `after=<event id>` walks forwards in commit order: a consumer that keeps passing the last id it saw (`next_cursor`) sees every later event exactly once, even while writers commit concurrently; an event appears once every transaction older than it has ended. `before=` pages newest first.",
     tags: ["Webhooks"],
     query: eventsQuerySchema,
-    response: { status: 200, description: "A page of events.", schema: listOf(eventSchema, "EventList") },
+    response: {
+      status: 200,
+      description: "A page of events, and how far back the feed reaches.",
+      schema: listOf(eventSchema, "EventList").extend({
+        retention_days: z.number().int().meta({ description: "How long events are kept (the organization's setting, 7–90 days)." }),
+        reaches_back_to: z.iso.datetime().meta({ description: "The oldest moment the feed can reach." }),
+      }),
+    },
     errors: [400, 403],
   },
   async handler({ db, orgId, req }) {
@@ -55,12 +64,21 @@ const listEventTypes = defineRoute({
     response: {
       status: 200,
       description: "The catalog: record events, then the operational group (sent only to endpoints that name them).",
-      schema: listOf(z.object({ type: z.enum(CATALOG_EVENT_TYPES), group: z.enum(["records", "operational"]), description: z.string(), sample: z.record(z.string(), z.unknown()) }), "EventTypeList"),
+      schema: listOf(
+        z.object({
+          type: z.enum(CATALOG_EVENT_TYPES),
+          group: z.enum(["records", "operational"]),
+          description: z.string(),
+          sample: z.record(z.string(), z.unknown()),
+          schema: z.record(z.string(), z.unknown()).meta({ description: "The JSON Schema (draft 2020-12) of the whole body: envelope, `data` and `previous`." }),
+        }),
+        "EventTypeList",
+      ),
     },
     errors: [403],
   },
   async handler() {
-    return { body: { object: "list", data: eventCatalog(), has_more: false, next_cursor: null } };
+    return { body: { object: "list", data: eventCatalog().map((e) => ({ ...e, schema: eventJsonSchema(e.type) })), has_more: false, next_cursor: null } };
   },
 });
 

@@ -3,11 +3,12 @@ import { z } from "zod";
 import { AppError, zodDetails } from "@/lib/errors";
 import { readJson } from "@/lib/http/body";
 import { listQuery } from "@/lib/http/query";
-import { deletedOf, idParam, listOf } from "@/lib/openapi/schemas";
+import { deletedOf, idParam, listOf, listParams } from "@/lib/openapi/schemas";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { createEndpoint, deleteEndpoint, endpointInput, endpointPatch, endpointView, getEndpoint, listEndpoints, SUBSCRIBABLE_EVENTS, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { sendTestEvent } from "@/lib/webhooks/delivery-log";
+import { filterSchema } from "@/lib/webhooks/filter";
 import { defineRoute } from "./define";
 
 /** REST hooks: Zapier, Make and n8n subscribe and unsubscribe here. */
@@ -19,6 +20,7 @@ const endpointSchema = z
     url: z.string(),
     description: z.string().nullable(),
     event_types: z.array(z.enum(SUBSCRIBABLE_EVENTS)).meta({ description: "Empty: every record event. Operational events (endpoint.failing, …) are sent only to endpoints that name them." }),
+    filter: filterSchema.meta({ description: "Conditions over the event's data.* and previous.*, all of which must hold; null: every event of its types." }),
     enabled: z.boolean(),
     status: z.enum(["enabled", "disabled"]),
     disabled_reason: z.string().nullable(),
@@ -52,6 +54,8 @@ const endpointSchema = z
   })
   .meta({ id: "WebhookEndpoint" });
 
+const subscribed = endpointSchema.extend({ secret: z.string(), existing: z.boolean().meta({ description: "true: the same subscription already existed and is returned." }) }).meta({ id: "WebhookEndpointWithSecret" });
+
 const tags = ["Webhooks"];
 const params = idParam("we");
 
@@ -62,9 +66,9 @@ const listWebhooks = defineRoute({
   doc: {
     operationId: "list_webhooks",
     summary: "List webhook endpoints",
-    description: "`?url=` finds the subscription for a URL (the REST-hooks lookup).",
+    description: "`?url=` finds the subscription for a URL (the REST-hooks lookup). Pass `next_cursor` as `cursor` for the next page.",
     tags,
-    query: z.object({ url: z.string().optional() }),
+    query: listParams(true).extend({ url: z.string().optional() }),
     response: { status: 200, description: "Endpoints, newest first.", schema: listOf(endpointSchema, "WebhookEndpointList") },
     errors: [403],
   },
@@ -72,9 +76,10 @@ const listWebhooks = defineRoute({
     const search = new URL(req.url).searchParams;
     const url = search.get("url") ?? undefined;
     search.delete("url");
-    const { limit } = listQuery(search, { defaultLimit: 100 });
-    const endpoints = await listEndpoints(db, orgId, { url });
-    return { body: { object: "list", data: endpoints.slice(0, limit).map(endpointView), has_more: endpoints.length > limit, next_cursor: null } };
+    const { limit, cursor } = listQuery(search, { defaultLimit: 100, cursorPrefix: "we" });
+    const endpoints = await listEndpoints(db, orgId, { url, cursor, limit: limit + 1 });
+    const hasMore = endpoints.length > limit;
+    return { body: { object: "list", data: endpoints.slice(0, limit).map(endpointView), has_more: hasMore, next_cursor: hasMore ? endpoints[limit - 1]!.id : null } };
   },
 });
 
@@ -85,15 +90,17 @@ const createWebhook = defineRoute({
   doc: {
     operationId: "create_webhook",
     summary: "Subscribe a URL to events",
-    description: "Answers with the endpoint and its signing `secret` (`whsec_…`), shown here once; verify deliveries with any Standard Webhooks library.",
+    description:
+      "Answers with the endpoint and its signing `secret` (`whsec_…`); verify deliveries with any Standard Webhooks library. Subscribing again with the same URL, event types and filter as an enabled endpoint returns that endpoint (`200`, `existing: true`) instead of a second one, even when the requests arrive at once: platforms that re-subscribe on their own never get every event twice.",
     tags,
     body: { schema: endpointInput.meta({ id: "WebhookEndpointCreate" }) },
-    response: { status: 201, description: "The endpoint, with its secret.", schema: endpointSchema.extend({ secret: z.string() }).meta({ id: "WebhookEndpointWithSecret" }) },
+    response: { status: 201, description: "The new endpoint, with its secret.", schema: subscribed },
+    alsoAnswers: [{ status: 200, description: "The same subscription already existed: that endpoint, with its secret.", schema: subscribed }],
     errors: [400, 403, 413, 415],
   },
   async handler({ db, orgId, actor, req }) {
-    const { endpoint, secret } = await createEndpoint(db, { orgId, actor, source: "api" }, await readJson(req));
-    return { status: 201, body: { ...endpointView(endpoint), secret } };
+    const { endpoint, secret, existing } = await createEndpoint(db, { orgId, actor, source: "api" }, await readJson(req));
+    return { status: existing ? 200 : 201, body: { ...endpointView(endpoint), secret, existing } };
   },
 });
 

@@ -15,18 +15,18 @@ import { IDEMPOTENCY_KEY_TTL_HOURS } from "@/lib/http/idempotency";
 /**
  * Retention, run by the scheduler (in-process timer, or QStash's schedule). Per organization:
  * audit entries older than its audit retention (default 90 days), API and inbound request logs
- * older than its request-log retention (default 30 days). For everyone: webhook events older
- * than 30 days whose deliveries are all finished (their deliveries and attempts go with them),
- * idempotency keys past their 24 hours, inbound delivery ids older than 7 days, notifications older than 90 days,
+ * older than its request-log retention (default 30 days), webhook events older than its event
+ * retention (default 30 days) whose deliveries are all finished (their deliveries and attempts go
+ * with them: the events feed reaches this far back). For everyone: idempotency keys past their
+ * 24 hours, inbound delivery ids older than 7 days, notifications older than 90 days,
  * finished connector runs older than 30 days, and imports (see importRetention). Deletes run in
  * small batches so no statement holds locks for long; the append-only trigger on the two logs
  * refuses anything younger.
  */
 
-export const DELIVERY_LOG_RETENTION_DAYS = 30;
 /** How long the record of each fleet-wide job run is kept. */
 const SCHEDULED_RUN_RETENTION_DAYS = 7;
-export const RETENTION_LIMITS = { audit: { min: 30, max: 3650 }, requests: { min: 7, max: 365 } } as const;
+export const RETENTION_LIMITS = { audit: { min: 30, max: 3650 }, requests: { min: 7, max: 365 }, events: { min: 7, max: 90 } } as const;
 const BATCH = 5_000;
 
 export const NOTIFICATION_RETENTION_DAYS = 90;
@@ -77,7 +77,7 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
     imports: { drafts: 0, finished: 0, files: 0 },
   };
   const orgs = await db
-    .select({ id: organizations.id, audit: organizations.auditRetentionDays, requests: organizations.requestLogRetentionDays })
+    .select({ id: organizations.id, audit: organizations.auditRetentionDays, requests: organizations.requestLogRetentionDays, events: organizations.eventRetentionDays })
     .from(organizations);
   for (const org of orgs) {
     const removed = {
@@ -88,7 +88,7 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
         db,
         sql`delete from webhook_events where id in (
           select e.id from webhook_events e
-          where e.org_id = ${org.id} and e.created_at < now() - make_interval(days => ${DELIVERY_LOG_RETENTION_DAYS}::int)
+          where e.org_id = ${org.id} and e.created_at < now() - make_interval(days => ${org.events}::int)
             and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
           limit ${BATCH})`,
       ),
@@ -100,7 +100,7 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
     // What was removed is itself on the record, in the org's own audit log.
     if (Object.values(removed).some((n) => n > 0)) {
       await writeAudit(db, org.id, { type: "system", id: null, label: "retention" }, "system", [
-        { action: "retention.enforced", targetType: "organization", targetId: org.id, after: { ...removed, audit_days: org.audit, request_log_days: org.requests } },
+        { action: "retention.enforced", targetType: "organization", targetId: org.id, after: { ...removed, audit_days: org.audit, request_log_days: org.requests, event_days: org.events } },
       ]);
     }
   }
@@ -150,6 +150,13 @@ export const retentionInput = z.object({
     .int("must be a whole number of days")
     .min(RETENTION_LIMITS.requests.min, `must be at least ${RETENTION_LIMITS.requests.min} days`)
     .max(RETENTION_LIMITS.requests.max, `must be at most ${RETENTION_LIMITS.requests.max} days`),
+  /** Left out: unchanged. */
+  eventDays: z.coerce
+    .number()
+    .int("must be a whole number of days")
+    .min(RETENTION_LIMITS.events.min, `must be at least ${RETENTION_LIMITS.events.min} days`)
+    .max(RETENTION_LIMITS.events.max, `must be at most ${RETENTION_LIMITS.events.max} days`)
+    .optional(),
 });
 
 /** An owner's choice of how long the org's logs are kept; the change is itself audited. */
@@ -160,17 +167,18 @@ export async function setRetention(db: Db, ctx: ChangeContext, input: unknown) {
   return db.transaction(async (tx) => {
     const [before] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
     if (!before) throw new AppError("not_found", "Organization not found.");
-    await tx.update(organizations).set({ auditRetentionDays: auditDays, requestLogRetentionDays: requestDays, updatedAt: new Date() }).where(eq(organizations.id, ctx.orgId));
+    const eventDays = parsed.data.eventDays ?? before.eventRetentionDays;
+    await tx.update(organizations).set({ auditRetentionDays: auditDays, requestLogRetentionDays: requestDays, eventRetentionDays: eventDays, updatedAt: new Date() }).where(eq(organizations.id, ctx.orgId));
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       {
         action: "organization.retention_changed",
         targetType: "organization",
         targetId: ctx.orgId,
-        before: { audit_days: before.auditRetentionDays, request_log_days: before.requestLogRetentionDays },
-        after: { audit_days: auditDays, request_log_days: requestDays },
+        before: { audit_days: before.auditRetentionDays, request_log_days: before.requestLogRetentionDays, event_days: before.eventRetentionDays },
+        after: { audit_days: auditDays, request_log_days: requestDays, event_days: eventDays },
       },
     ]);
-    return { auditDays, requestDays };
+    return { auditDays, requestDays, eventDays };
   });
 }
 

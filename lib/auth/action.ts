@@ -45,6 +45,9 @@ export function defineOrgAction<S extends z.ZodType, T>(spec: {
   input: S;
   run(ctx: OrgActionContext, input: z.infer<S>): Promise<T>;
 }): OrgAction<z.infer<S>, T> {
+  // A form field the action does not know is refused, as the API refuses unknown fields: an
+  // object schema becomes strict unless it asked for other fields on purpose (looseObject).
+  const input = spec.input instanceof z.ZodObject && spec.input._zod.def.catchall === undefined ? (spec.input.strict() as unknown as S) : spec.input;
   return {
     name: spec.name,
     role: spec.role,
@@ -61,7 +64,7 @@ export function defineOrgAction<S extends z.ZodType, T>(spec: {
         if (!hasRole(membership.role, spec.role)) {
           throw new AppError("forbidden", `This needs the ${spec.role} role; you are ${membership.role === "admin" ? "an" : "a"} ${membership.role}.`);
         }
-        const parsed = spec.input.safeParse(raw);
+        const parsed = input.safeParse(raw);
         if (!parsed.success) throw new AppError("validation_failed", "Please correct the highlighted fields.", zodDetails(parsed.error.issues));
         const data = await spec.run(
           { db, org: membership.org, role: membership.role, userId, actor: { type: "user", id: userId, label: membership.email } },

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { connectorRuns, connectors, type Connector } from "@/db/schema";
 import type { Db } from "@/db/client";
@@ -158,12 +158,16 @@ export async function deleteConnector(db: Db, ctx: ChangeContext, id: string): P
   });
 }
 
-export async function listRuns(db: Db, orgId: string, connectorId: string, limit = 50) {
+/** A connector's runs, newest first; `cursor` (a run id) continues after that run. */
+export async function listRuns(db: Db, orgId: string, connectorId: string, limit = 50, cursor?: string) {
   await getConnector(db, orgId, connectorId);
+  const after = cursor
+    ? sql`(${connectorRuns.startedAt}, ${connectorRuns.id}) < (select r.started_at, r.id from connector_runs r where r.org_id = ${orgId} and r.id = ${cursor})`
+    : undefined;
   return db
     .select()
     .from(connectorRuns)
-    .where(and(eq(connectorRuns.orgId, orgId), eq(connectorRuns.connectorId, connectorId)))
+    .where(and(eq(connectorRuns.orgId, orgId), eq(connectorRuns.connectorId, connectorId), after))
     .orderBy(desc(connectorRuns.startedAt), desc(connectorRuns.id))
     .limit(Math.min(Math.max(limit, 1), 101));
 }

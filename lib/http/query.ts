@@ -22,3 +22,10 @@ export function listQuery(search: URLSearchParams, options: { defaultLimit?: num
   const data = parsed.data as { limit?: number; cursor?: string };
   return { limit: data.limit ?? options.defaultLimit ?? 25, cursor: data.cursor };
 }
+
+/** A route that takes no query parameters refuses any, each named, as bodies refuse unknown fields. */
+export function refuseQuery(search: URLSearchParams): void {
+  if (search.size === 0) return;
+  const parsed = z.strictObject({}).safeParse(Object.fromEntries(search));
+  if (!parsed.success) throw new AppError("validation_failed", "This route takes no query parameters.", zodDetails(parsed.error.issues));
+}

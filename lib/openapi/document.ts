@@ -5,6 +5,7 @@ import type { Operation, RouteDeclaration } from "@/lib/api/define";
 import { API_ROUTES } from "@/lib/api/routes";
 import { RECORD_TYPES, registry } from "@/lib/records/registry";
 import { errorSchema } from "./schemas";
+import { unkeyedPaths, webhookEntries } from "./unkeyed-paths";
 
 /**
  * The OpenAPI 3.1 document, derived from the route declarations (lib/api) and the zod schemas the
@@ -70,7 +71,11 @@ function operation(route: RouteDeclaration, op: Operation): ZodOpenApiOperationO
     security: [{ bearer: [] }, { apiKey: [] }],
     ...(Object.keys(requestParams).length ? { requestParams } : {}),
     ...(body ? { requestBody: { required: body.required ?? true, content: { [body.type ?? "application/json"]: { schema: body.schema } } } } : {}),
-    responses: { [String(response.status)]: success, ...errors(idempotent && !op.errors.includes(409) ? [...op.errors, 409] : op.errors) },
+    responses: {
+      [String(response.status)]: success,
+      ...Object.fromEntries((op.alsoAnswers ?? []).map((a) => [String(a.status), { description: a.description, content: { "application/json": { schema: a.schema } }, headers: rateLimitHeaders }])),
+      ...errors(idempotent && !op.errors.includes(409) ? [...op.errors, 409] : op.errors),
+    },
     "x-scope": route.scope,
   };
 }
@@ -102,14 +107,16 @@ export function openApiDocument(baseUrl?: string) {
       description:
         "The Smarfle REST API. Authenticate with an API key as `Authorization: Bearer sk_live_…` or `X-API-Key: sk_live_…`. Every response carries rate-limit headers; errors share one JSON shape.",
     },
-    tags: [{ name: "Keys" }, ...RECORD_TYPES.map((t) => ({ name: registry[t].pluralLabel })), { name: "Webhooks" }, { name: "Inbound" }, { name: "Connectors" }, { name: "Imports" }],
+    tags: [{ name: "Keys" }, ...RECORD_TYPES.map((t) => ({ name: registry[t].pluralLabel })), { name: "Webhooks" }, { name: "Events", description: "What Smarfle POSTs to your endpoints: one entry per event type." }, { name: "Workflows" }, { name: "Leads" }, { name: "Inbound" }, { name: "Connectors" }, { name: "Imports" }],
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer sk_live_…`" },
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+        leadsKeyQuery: { type: "apiKey", in: "query", name: "key", description: "A leads-only key, for lead capture from plain HTML forms." },
       },
     },
-    paths: apiPaths(API_ROUTES),
+    paths: { ...apiPaths(API_ROUTES), ...unkeyedPaths },
+    webhooks: webhookEntries(),
   });
   return baseUrl ? { ...cached, servers: [{ url: baseUrl }] } : cached;
 }

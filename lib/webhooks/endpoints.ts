@@ -1,5 +1,5 @@
 import "server-only";
-import { and, count, desc, eq } from "drizzle-orm";
+import { and, count, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { organizations, webhookEndpoints, type WebhookEndpoint } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
@@ -16,6 +16,7 @@ import { signalDeliveriesCommitted } from "./outbox";
 import { RATE_LIMIT_MAX, RATE_LIMIT_MIN, currentRate } from "./controls";
 import { sealAuth, sealHeaders } from "./endpoint-credentials";
 import { emitOperationalEvent } from "./operational";
+import { assertFilterFields, filterSchema, normalizeFilter, type EndpointFilter } from "./filter";
 import { OPERATIONAL_EVENTS } from "./operational-events";
 
 /** Record events, plus the operational group (delivered only to endpoints that name them). */
@@ -24,7 +25,7 @@ export const SUBSCRIBABLE_EVENTS = [...EVENT_TYPES, ...OPERATIONAL_EVENTS] as co
 const eventTypesSchema = z
   .array(z.enum(SUBSCRIBABLE_EVENTS, { message: `must be one of: ${SUBSCRIBABLE_EVENTS.join(", ")}` }))
   .max(SUBSCRIBABLE_EVENTS.length)
-  .transform((v) => [...new Set(v)]);
+  .transform((v) => [...new Set(v)].sort());
 
 /** Headers Smarfle sets itself: a custom header may not replace them. */
 export const RESERVED_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "x-smarfle-signature", "x-smarfle-event", "host", "content-length", "content-type", "transfer-encoding", "connection"] as const;
@@ -61,11 +62,14 @@ const authSchema = z.discriminatedUnion("type", [
 ]);
 export type EndpointAuthInput = z.infer<typeof authSchema>;
 
-export const endpointInput = z.object({
+export const endpointInput = z.strictObject({
   url: z.string().trim().max(2000, "must be at most 2000 characters"),
   description: z.string().trim().max(500).nullable().optional(),
   /** Empty or omitted: every record event (operational events must be named). */
   event_types: eventTypesSchema.optional(),
+  filter: filterSchema
+    .optional()
+    .meta({ description: "Conditions over the event's data.* and previous.*, all of which must hold (the workflow rules' language); an event that does not match is not delivered. Null or []: every event of its types." }),
   rate_limit: z
     .number()
     .int()
@@ -96,6 +100,7 @@ export function endpointView(e: WebhookEndpoint) {
     url: e.url,
     description: e.description,
     event_types: e.eventTypes,
+    filter: e.filter ?? null,
     enabled: e.status === "enabled",
     status: e.status,
     disabled_reason: e.disabledReason,
@@ -155,6 +160,7 @@ async function settingsColumns(orgId: string, data: z.infer<typeof endpointPatch
   const set: Partial<typeof webhookEndpoints.$inferInsert> = {};
   if (data.rate_limit !== undefined) Object.assign(set, { rateLimit: data.rate_limit, rateNextAt: null });
   if (data.ordering !== undefined) set.ordering = data.ordering;
+  if (data.filter !== undefined) set.filter = normalizeFilter(data.filter);
   if (data.headers !== undefined) {
     const h = data.headers ?? {};
     Object.assign(set, { headerNames: Object.keys(h), headersCiphertext: Object.keys(h).length ? sealHeaders(orgId, h) : null });
@@ -168,7 +174,7 @@ async function settingsColumns(orgId: string, data: z.infer<typeof endpointPatch
 }
 
 /** What the audit log keeps of the delivery settings: never a secret. */
-const settingsAudit = (e: WebhookEndpoint) => ({ rate_limit: e.rateLimit, ordering: e.ordering, headers: e.headerNames, auth: e.authKind });
+const settingsAudit = (e: WebhookEndpoint) => ({ filter: e.filter, rate_limit: e.rateLimit, ordering: e.ordering, headers: e.headerNames, auth: e.authKind });
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const r = schema.safeParse(input);
@@ -176,36 +182,65 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   return r.data;
 }
 
-export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+/** What makes two subscriptions the same: URL, event types (as a set) and filter. */
+function subscriptionKey(url: string, eventTypes: readonly string[], filter: EndpointFilter): string {
+  return JSON.stringify([url, [...eventTypes].sort(), (filter ?? []).map((c) => [c.field, c.op, c.value ?? null])]);
+}
+
+/**
+ * Subscribes a URL. The same URL, event types and filter as an enabled endpoint of the org gives
+ * that endpoint back (`existing: true`): Zapier, Make and n8n re-subscribe on their own, and a
+ * second endpoint would deliver every event twice. Race-proof because every create holds the
+ * org row's lock (taken anyway for the plan limit), so concurrent subscribes run one at a time
+ * and the later ones find the first. A unique index was not used: endpoints that already share a
+ * URL must keep working, and a PATCH may make two alike on purpose.
+ */
+export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown): Promise<{ endpoint: WebhookEndpoint; secret: string; existing: boolean }> {
   const data = parse(endpointInput, input);
-  const url = await assertSafeUrl(data.url);
+  const url = (await assertSafeUrl(data.url)).toString();
   const settings = await settingsColumns(ctx.orgId, data);
-  const secret = generateSecret();
+  const eventTypes = data.event_types ?? [];
+  assertFilterFields(settings.filter ?? null, eventTypes);
+  const key = subscriptionKey(url, eventTypes, settings.filter ?? null);
   return db.transaction(async (tx) => {
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
     if (!org) throw new AppError("not_found", "Organization not found.");
+    const same = (await tx.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.orgId, ctx.orgId), eq(webhookEndpoints.url, url), eq(webhookEndpoints.status, "enabled")))).find(
+      (e) => subscriptionKey(e.url, e.eventTypes, e.filter) === key,
+    );
+    if (same) {
+      // The subscriber verifies signatures, so it gets the secret back: an admin may read it anyway.
+      await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_endpoint.resubscribed", targetType: "webhook_endpoint", targetId: same.id }]);
+      return { endpoint: same, secret: decrypt(same.secretCiphertext, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }), existing: true };
+    }
     const max = planLimits(org.plan).maxWebhookEndpoints;
     if (max !== null) {
       const [n] = await tx.select({ n: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.orgId, ctx.orgId));
       if ((n?.n ?? 0) >= max) throw new AppError("plan_limit_reached", `Your ${org.plan} plan allows ${max} webhook endpoints.`);
     }
+    const secret = generateSecret();
     const [endpoint] = await tx
       .insert(webhookEndpoints)
-      .values({ id: newId("we"), orgId: ctx.orgId, url: url.toString(), description: data.description ?? null, eventTypes: data.event_types ?? [], secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }), ...settings })
+      .values({ id: newId("we"), orgId: ctx.orgId, url, description: data.description ?? null, eventTypes, secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }), ...settings })
       .returning();
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       { action: "webhook_endpoint.created", targetType: "webhook_endpoint", targetId: endpoint!.id, after: { url: endpoint!.url, event_types: endpoint!.eventTypes, ...settingsAudit(endpoint!) } },
     ]);
-    return { endpoint: endpoint!, secret };
+    return { endpoint: endpoint!, secret, existing: false };
   });
 }
 
-export async function listEndpoints(db: Db, orgId: string, filter: { url?: string } = {}): Promise<WebhookEndpoint[]> {
-  return db
+/** The org's endpoints, newest first; `url` finds a subscription, `cursor` (an endpoint id) and `limit` page. */
+export async function listEndpoints(db: Db, orgId: string, filter: { url?: string; cursor?: string; limit?: number } = {}): Promise<WebhookEndpoint[]> {
+  const conds = [eq(webhookEndpoints.orgId, orgId)];
+  if (filter.url) conds.push(eq(webhookEndpoints.url, filter.url));
+  if (filter.cursor) conds.push(lt(webhookEndpoints.id, filter.cursor));
+  const q = db
     .select()
     .from(webhookEndpoints)
-    .where(filter.url ? and(eq(webhookEndpoints.orgId, orgId), eq(webhookEndpoints.url, filter.url)) : eq(webhookEndpoints.orgId, orgId))
-    .orderBy(desc(webhookEndpoints.createdAt));
+    .where(and(...conds))
+    .orderBy(desc(webhookEndpoints.id));
+  return filter.limit ? q.limit(filter.limit) : q;
 }
 
 export async function getEndpoint(db: Db, orgId: string, id: string): Promise<WebhookEndpoint> {
@@ -244,6 +279,7 @@ export async function updateEndpoint(db: Db, ctx: ChangeContext, id: string, inp
   let queued = 0;
   const updated = await db.transaction(async (tx) => {
     const before = await lockEndpoint(tx, ctx.orgId, id);
+    if (settings.filter !== undefined || data.event_types !== undefined) assertFilterFields(settings.filter === undefined ? before.filter : settings.filter, data.event_types ?? before.eventTypes);
     if (data.headers === undefined && data.auth !== undefined && data.auth.type !== "none" && before.headerNames.some((n) => n.toLowerCase() === "authorization")) {
       throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "auth", message: "the endpoint sends a custom Authorization header: remove it first" }]);
     }

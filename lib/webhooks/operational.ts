@@ -22,7 +22,7 @@ export interface OperationalEventOptions {
 export async function emitOperationalEvent(tx: Executor, orgId: string, type: OperationalEvent, data: Record<string, unknown> & { id: string }, options: OperationalEventOptions = {}): Promise<number> {
   const info = OPERATIONAL_EVENT_INFO[type];
   const subscribers = await tx
-    .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes })
+    .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes, filter: webhookEndpoints.filter })
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.orgId, orgId), eq(webhookEndpoints.status, "enabled"), sql`${type} = any(${webhookEndpoints.eventTypes})`));
   const endpoints = subscribers.filter((e) => e.id !== options.aboutEndpointId);

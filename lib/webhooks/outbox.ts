@@ -6,6 +6,7 @@ import type { Executor } from "@/db/client";
 import { newId } from "@/lib/ids";
 import { insertRows } from "@/lib/db-utils";
 import type { EventName } from "@/lib/events/names";
+import { eventMatchesFilter, type EndpointFilter } from "./filter";
 
 export interface OutboxEvent {
   type: EventName;
@@ -21,12 +22,12 @@ export interface OutboxEvent {
  * Writes events and one pending delivery per subscribed, enabled endpoint, inside the caller's
  * transaction (the transactional outbox). Returns how many deliveries were queued.
  */
-export type SubscribedEndpoint = { id: string; eventTypes: string[]; ordering?: "none" | "per_record" };
+export type SubscribedEndpoint = { id: string; eventTypes: string[]; ordering?: "none" | "per_record"; filter?: EndpointFilter };
 
 /** The org's enabled endpoints and what they subscribe to. */
 export function subscribedEndpoints(tx: Executor, orgId: string): Promise<SubscribedEndpoint[]> {
   return tx
-    .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes, ordering: webhookEndpoints.ordering })
+    .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes, ordering: webhookEndpoints.ordering, filter: webhookEndpoints.filter })
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.orgId, orgId), eq(webhookEndpoints.status, "enabled")));
 }
@@ -52,7 +53,7 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
     endpoints
       .filter((ep) => {
         const only = events[i]!.endpointId;
-        return only ? ep.id === only : ep.eventTypes.length === 0 || ep.eventTypes.includes(e.type);
+        return only ? ep.id === only : subscribes(ep, e);
       })
       .map((ep) => {
         // Per-record ordering: deliveries of one record to this endpoint go in version order.
@@ -74,6 +75,12 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
   );
   await insertRows(tx, webhookDeliveries, deliveries);
   return deliveries.length;
+}
+
+/** An endpoint takes an event of its types that passes its filter (most endpoints have none: no work). */
+function subscribes(ep: SubscribedEndpoint, e: { type: string; data: Record<string, unknown>; previous: Record<string, unknown> | null }): boolean {
+  if (ep.eventTypes.length > 0 && !ep.eventTypes.includes(e.type)) return false;
+  return !ep.filter || eventMatchesFilter(ep.filter, e);
 }
 
 /**

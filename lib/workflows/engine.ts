@@ -30,14 +30,17 @@ export const OP_LABELS: Record<ConditionOp, string> = {
 
 export const OPS_WITHOUT_VALUE: readonly ConditionOp[] = ["is_empty", "is_not_empty"];
 
-/** A field of a record in the API's shape; `custom_fields.x` reaches into custom fields. */
+/**
+ * A value at a dotted path in the API's shape: `status`, `custom_fields.plan` on a record; a
+ * webhook filter reads `data.amount` or `previous.status` of an event the same way.
+ */
 export function fieldValue(record: Rec | null | undefined, field: string): unknown {
-  if (!record) return undefined;
-  if (field.startsWith("custom_fields.")) {
-    const custom = record.custom_fields as Rec | null | undefined;
-    return custom?.[field.slice("custom_fields.".length)];
+  let at: unknown = record;
+  for (const key of field.split(".")) {
+    if (at === null || typeof at !== "object" || Array.isArray(at)) return undefined;
+    at = Object.hasOwn(at, key) ? (at as Rec)[key] : undefined;
   }
-  return record[field];
+  return at;
 }
 
 const isEmpty = (v: unknown) => v === null || v === undefined || (typeof v === "string" && v.trim() === "");
@@ -119,8 +122,13 @@ export function triggerMatches(rule: Pick<RuleDefinition, "trigger" | "triggerFi
   }
 }
 
+/** Every condition holds for the change from `before` (null: none) to `after`: rules and webhook filters both ask this. */
+export function conditionsHold(conditions: readonly WorkflowCondition[], before: Rec | null, after: Rec): boolean {
+  return conditions.every((c) => conditionHolds(c, before, after));
+}
+
 export function ruleMatches(rule: RuleDefinition, before: Rec | null, after: Rec | null): boolean {
-  return triggerMatches(rule, before, after) && rule.conditions.every((c) => conditionHolds(c, before, after!));
+  return triggerMatches(rule, before, after) && conditionsHold(rule.conditions, before, after!);
 }
 
 /** `{{name}}`, `{{custom_fields.plan}}` → the record's values. */

@@ -1,17 +1,17 @@
 import "server-only";
 import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { CONDITION_OPS, WORKFLOW_TRIGGERS, webhookEndpoints, workflowRules, type WorkflowAction, type WorkflowRule } from "@/db/schema";
+import { WORKFLOW_TRIGGERS, webhookEndpoints, workflowRules, type WorkflowAction, type WorkflowRule } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
 import { AppError, zodDetails, type ErrorDetail } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { RECORD_TYPES, registry, schemasFor, type RecordType, type RecordTypeDef } from "@/lib/records/registry";
 import { getRecord } from "@/lib/records/queries";
-import { OPS_WITHOUT_VALUE, conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate } from "./engine";
+import { checkConditionValues, conditionListSchema, conditionValue } from "./conditions";
+import { conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate } from "./engine";
 import { assertQuota } from "@/lib/orgs/quotas";
 
-const scalar = z.union([z.string().max(500), z.number().finite(), z.boolean(), z.null()]);
 const fieldPath = z
   .string()
   .trim()
@@ -19,10 +19,9 @@ const fieldPath = z
   .max(120)
   .regex(/^[a-z_]+(\.[A-Za-z0-9_-]{1,100})?$/, "must be a field name, or custom_fields.<name>");
 
-const conditionSchema = z.strictObject({ field: fieldPath, op: z.enum(CONDITION_OPS), value: scalar.optional() });
 
 const actionSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("set_field"), target: z.string().trim().min(1).max(50).default("self"), field: fieldPath, value: scalar }),
+  z.strictObject({ type: z.literal("set_field"), target: z.string().trim().min(1).max(50).default("self"), field: fieldPath, value: conditionValue }),
   z.strictObject({
     type: z.literal("notify"),
     audience: z.enum(["members", "admins", "owners"]).default("members"),
@@ -38,7 +37,7 @@ export const ruleInput = z.strictObject({
   record_type: z.enum(RECORD_TYPES),
   trigger: z.enum(WORKFLOW_TRIGGERS),
   trigger_field: z.preprocess((v) => (v === "" ? null : v), fieldPath.nullish()),
-  conditions: z.array(conditionSchema).max(20, "at most 20 conditions").default([]),
+  conditions: conditionListSchema(fieldPath).default([]),
   actions: z.array(actionSchema).min(1, "add at least one action").max(10, "at most 10 actions"),
 });
 export type RuleInput = z.infer<typeof ruleInput>;
@@ -78,11 +77,8 @@ export async function validateRule(db: Executor, orgId: string, input: unknown):
   } else rule.trigger_field = null;
   rule.conditions.forEach((c, i) => {
     if (!knownField(def, c.field)) problems.push({ path: `conditions.${i}.field`, message: `${def.label.toLowerCase()}s have no field ${c.field}` });
-    if (!OPS_WITHOUT_VALUE.includes(c.op) && (c.value === undefined || c.value === null || c.value === "")) {
-      problems.push({ path: `conditions.${i}.value`, message: "needs a value to compare with" });
-    }
-    if (OPS_WITHOUT_VALUE.includes(c.op)) delete c.value;
   });
+  problems.push(...checkConditionValues(rule.conditions, "conditions"));
   const endpointIds = new Set<string>();
   rule.actions.forEach((a, i) => {
     if (a.type === "set_field") {

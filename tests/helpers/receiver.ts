@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { contractViolation } from "./contracts";
 
 export interface Received {
   headers: Record<string, string>;
@@ -9,7 +10,8 @@ export interface Received {
 
 /**
  * A real HTTP receiver on 127.0.0.1. `respond` decides each answer (status, headers, delay);
- * every request is recorded with its raw body and headers.
+ * every request is recorded with its raw body and headers. Every webhook it receives is checked
+ * against its event type's JSON Schema: `close()` fails the test if one broke its contract.
  */
 export async function startReceiver(respond: (req: Received, n: number) => { status: number; headers?: Record<string, string>; delayMs?: number; body?: string } = () => ({ status: 200 })) {
   const received: Received[] = [];
@@ -36,11 +38,14 @@ export async function startReceiver(respond: (req: Received, n: number) => { sta
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      const broken = received.filter((r) => r.headers["x-smarfle-event"]).map((r) => contractViolation(JSON.parse(r.body))).filter(Boolean);
+      if (broken.length) throw new Error(`webhook bodies that break their event contract:\n${broken.join("\n")}`);
+    },
   };
 }
 

@@ -8,6 +8,8 @@ export interface ProbeIds {
   sourceId: string;
   connectorId: string;
   importId: string;
+  deliveryId: string;
+  ruleId: string;
 }
 
 export interface RouteCase {
@@ -21,7 +23,7 @@ export interface RouteCase {
 }
 
 /** Which id fills `{id}`, by the path's first segment after /api/v1. */
-const ID_OF: Record<string, keyof ProbeIds> = { records: "recordId", webhooks: "endpointId", "inbound-sources": "sourceId", connectors: "connectorId", imports: "importId" };
+const ID_OF: Record<string, keyof ProbeIds> = { records: "recordId", webhooks: "endpointId", "inbound-sources": "sourceId", connectors: "connectorId", imports: "importId", deliveries: "deliveryId", workflows: "ruleId" };
 
 /** Bodies a route would accept from its own organization, so a refusal is about the key, not the body. */
 const SAMPLE_BODIES: Record<string, unknown> = {
@@ -31,6 +33,11 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   "POST /api/v1/webhooks": { url: "https://example.com/hook" },
   "PATCH /api/v1/webhooks/{id}": { description: "changed" },
   "POST /api/v1/webhooks/{id}/test": { event_type: "client_created" },
+  "POST /api/v1/webhooks/{id}/recover": { since: "2026-01-01T00:00:00Z" },
+  "POST /api/v1/webhooks/preview-filter": { event_types: ["client_created"], filter: [{ field: "data.status", op: "equals", value: "lead" }] },
+  "POST /api/v1/workflows": { name: "Probe", record_type: "client", trigger: "created", actions: [{ type: "notify", title: "New client" }] },
+  "PATCH /api/v1/workflows/{id}": { name: "renamed" },
+  "POST /api/v1/workflows/{id}/test": { record_id: "cli_00VblOwM200XQjR1cC9gEmj" },
   "POST /api/v1/inbound-sources": { name: "x", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } },
   "PATCH /api/v1/inbound-sources/{id}": { name: "renamed" },
   "POST /api/v1/connectors": { name: "x", url: "https://example.com/x", interval_minutes: 60, mapping: { target: "client", fields: { name: "n" } } },

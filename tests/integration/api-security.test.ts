@@ -9,7 +9,8 @@ import { encrypt } from "@/lib/crypto/encryption";
 import { generateSecret } from "@/lib/webhooks/signing";
 import { createSource } from "@/lib/inbound/sources";
 import { connectors, imports, inboundSources } from "@/db/schema";
-import { webhookEndpoints } from "@/db/schema";
+import { webhookDeliveries, webhookEndpoints, webhookEvents, workflowRules } from "@/db/schema";
+import { createRule } from "@/lib/workflows/rules";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 import { call, makeKey } from "../helpers/api";
 import { API_ROUTES } from "../helpers/routes";
@@ -28,6 +29,8 @@ let bEndpointId: string;
 let bSourceId: string;
 let bConnectorId: string;
 let bImportId: string;
+let bDeliveryId: string;
+let bRuleId: string;
 let aAdminKey: string;
 let revokedKey: string;
 
@@ -44,6 +47,11 @@ beforeAll(async () => {
   await db.insert(connectors).values({ id: bConnectorId, orgId: b.org.id, name: "B feed", url: "https://b.example/feed", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
   bImportId = newId("imp");
   await db.insert(imports).values({ id: bImportId, orgId: b.org.id, recordType: "client", filename: "b.csv", format: "csv", status: "completed" });
+  bRuleId = (await createRule(db, b.ctx, { name: "B rule", record_type: "client", trigger: "created", actions: [{ type: "notify", title: "B" }] }, null)).id;
+  const bEvent = newId("evt");
+  await db.insert(webhookEvents).values({ id: bEvent, orgId: b.org.id, type: "client_created", recordType: "client", recordId: bRecordId, data: { id: bRecordId } });
+  bDeliveryId = newId("dlv");
+  await db.insert(webhookDeliveries).values({ id: bDeliveryId, orgId: b.org.id, eventId: bEvent, endpointId: bEndpointId, status: "failed" });
   bSourceId = (await createSource(db, b.ctx, { name: "B source", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } })).source.id;
   const revoked = await makeKey(db, b, ["admin"]);
   await revokeApiKey(db, b.ctx, revoked.apiKey.id);
@@ -61,11 +69,15 @@ async function writesInB() {
   const endpoints = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.orgId, b.org.id));
   const srcs = await db.select().from(inboundSources).where(eq(inboundSources.orgId, b.org.id));
   const cons = await db.select().from(connectors).where(eq(connectors.orgId, b.org.id));
-  return { client: JSON.stringify(c), audit: audit.length, clients: (await db.select().from(clients).where(eq(clients.orgId, b.org.id))).length, endpoints: JSON.stringify(endpoints), sources: JSON.stringify(srcs), connectors: JSON.stringify(cons) };
+  const rules = await db.select().from(workflowRules).where(eq(workflowRules.orgId, b.org.id));
+  const deliveries = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.orgId, b.org.id));
+  return {
+    rules: JSON.stringify(rules),
+    deliveries: JSON.stringify(deliveries), client: JSON.stringify(c), audit: audit.length, clients: (await db.select().from(clients).where(eq(clients.orgId, b.org.id))).length, endpoints: JSON.stringify(endpoints), sources: JSON.stringify(srcs), connectors: JSON.stringify(cons) };
 }
 
 describe.each(API_ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))("%s", (_name, route) => {
-  const send = (key: string | null) => call(route.handler, { method: route.method, key, body: route.body, params: route.params({ recordId: bRecordId, endpointId: bEndpointId, sourceId: bSourceId, connectorId: bConnectorId, importId: bImportId }) });
+  const send = (key: string | null) => call(route.handler, { method: route.method, key, body: route.body, params: route.params({ recordId: bRecordId, endpointId: bEndpointId, sourceId: bSourceId, connectorId: bConnectorId, importId: bImportId, deliveryId: bDeliveryId, ruleId: bRuleId }) });
 
   it("refuses a missing, wrong or revoked key with 401", async () => {
     const before = await writesInB();
@@ -99,6 +111,8 @@ describe.each(API_ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))("%s"
       expect(JSON.stringify(res.body)).not.toContain(bEndpointId);
       expect(JSON.stringify(res.body)).not.toContain(bSourceId);
       expect(JSON.stringify(res.body)).not.toContain(bConnectorId);
+      expect(JSON.stringify(res.body)).not.toContain(bRuleId);
+      expect(JSON.stringify(res.body)).not.toContain(bDeliveryId);
     }
     expect(await writesInB()).toEqual(before);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, sql } from "drizzle-orm";
-import { clients, idempotencyKeys, imports } from "@/db/schema";
+import { clients, idempotencyKeys, imports, webhookDeliveries, webhookEvents } from "@/db/schema";
+import { createRule } from "@/lib/workflows/rules";
 import { resetEnvCache } from "@/lib/env";
 import { newId } from "@/lib/ids";
 import { createRecord } from "@/lib/records/pipeline";
@@ -37,7 +38,12 @@ beforeAll(async () => {
     sourceId: (await createSource(t.db, ctx, { name: "Idem source", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } })).source.id,
     connectorId: (await createConnector(t.db, ctx, { name: "Idem feed", url: receiver.url, interval_minutes: 60, mapping: { target: "client", fields: { name: "n" } } })).id,
     importId: newId("imp"),
+    deliveryId: newId("dlv"),
+    ruleId: (await createRule(t.db, ctx, { name: "Idem rule", record_type: "client", trigger: "created", actions: [{ type: "notify", title: "Idem" }] }, null)).id,
   };
+  const eventId = newId("evt");
+  await t.db.insert(webhookEvents).values({ id: eventId, orgId: t.org.org.id, type: "client_created", recordType: "client", recordId: ids.recordId, data: { id: ids.recordId } });
+  await t.db.insert(webhookDeliveries).values({ id: ids.deliveryId, orgId: t.org.org.id, eventId, endpointId: ids.endpointId, status: "failed" });
 });
 
 afterAll(async () => {

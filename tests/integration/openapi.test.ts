@@ -1,4 +1,11 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import Ajv2020 from "ajv/dist/2020";
+import addFormats from "ajv-formats";
+import { CATALOG_EVENT_TYPES, eventCatalog } from "@/lib/webhooks/catalog";
 import { RECORD_TYPES } from "@/lib/records/registry";
 import * as list from "@/app/api/v1/records/[type]/route";
 import * as one from "@/app/api/v1/records/[type]/[id]/route";
@@ -58,4 +65,42 @@ describe("the OpenAPI document", () => {
       expectConforms("get", `${base}/{id}`, gone.status, gone.body);
     }
   });
+});
+
+describe("the document's events, lead capture and inbound routes", () => {
+  it("has a webhooks section with one entry per event type, each body schema the event's contract", () => {
+    const webhooks = (doc as unknown as { webhooks: Record<string, { post: { requestBody: { content: Record<string, { schema: object }> } } }> }).webhooks;
+    expect(Object.keys(webhooks)).toEqual([...CATALOG_EVENT_TYPES]);
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    for (const { type, sample } of eventCatalog()) {
+      const validate = ajv.compile({ ...webhooks[type]!.post.requestBody.content["application/json"]!.schema, components: doc.components });
+      expect(validate(sample), `${type}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it("documents POST /api/webhook/leads (JSON and form bodies, the key in a header, form field or query) and POST /api/inbound/{sourceId}", () => {
+    const leads = (doc.paths["/api/webhook/leads"] as unknown as { post: { requestBody: { content: Record<string, unknown> }; parameters: { name: string; in: string }[] } }).post;
+    expect(Object.keys(leads.requestBody.content).sort()).toEqual(["application/json", "application/x-www-form-urlencoded"]);
+    expect(JSON.stringify(leads.requestBody.content["application/x-www-form-urlencoded"])).toContain("api_key");
+    expect(leads.parameters).toContainEqual(expect.objectContaining({ name: "key", in: "query" }));
+    expect(doc.paths["/api/inbound/{sourceId}"]?.post).toBeDefined();
+  });
+
+  it("passes the Redocly linter's recommended rules with no errors, offline", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "openapi-"));
+    const file = path.join(dir, "openapi.json");
+    await writeFile(file, JSON.stringify(doc));
+    const cli = path.resolve("node_modules/@redocly/cli/bin/cli.js");
+    const result = spawnSync(process.execPath, [cli, "lint", file, "--format=json"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      // No telemetry, no update check: the linter runs with the built-in rules and no network.
+      env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_UPDATE_NOTIFIER: "1" },
+    });
+    await rm(dir, { recursive: true, force: true });
+    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{"))) as { totals: { errors: number }; problems: { ruleId: string; severity: string; message: string }[] };
+    expect(report.problems.filter((p) => p.severity === "error")).toEqual([]);
+    expect(report.totals.errors).toBe(0);
+  }, 90_000);
 });

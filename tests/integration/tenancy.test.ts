@@ -96,6 +96,10 @@ function inputFor(name: string, org: string): Record<string, unknown> {
       return { org, url: "https://203.0.113.9/steal", events: "all" };
     case "updateWebhookAction":
       return { org, id: bEndpointId, enabled: "false" };
+    case "updateWebhookFilterAction":
+      return { org, id: bEndpointId, filter: '[{"field":"data.status","op":"equals","value":"x"}]' };
+    case "previewWebhookFilterAction":
+      return { org, id: bEndpointId, filter: "[]" };
     case "updateWebhookDeliveryAction":
       return { org, id: bEndpointId, rateLimit: "1", ordering: "per_record", headers: "X-Stolen: yes", authType: "bearer", token: "intruder" };
     case "rotateWebhookSecretAction":

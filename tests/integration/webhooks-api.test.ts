@@ -11,6 +11,7 @@ import { call } from "../helpers/api";
 import { startReceiver } from "../helpers/receiver";
 import { expectConforms, loadDocument, type OpenApiDoc } from "../helpers/openapi";
 import { allowPrivateUrls } from "../helpers/env";
+import { feedWhen } from "../helpers/feed";
 
 const t = withTestOrg({ plan: "business", scopes: ["admin"] });
 
@@ -116,6 +117,7 @@ describe("webhooks over the API (REST hooks)", () => {
     const c = await createRecord(t.org.ctx, "client", { name: "Feed Fiona" });
     await updateRecord(t.org.ctx, "client", c.id, { phone: "1" });
     await updateRecord(t.org.ctx, "client", c.id, { phone: "2" });
+    await feedWhen(t.key, "type=client_updated&limit=2", (data) => data.length === 2);
     const first = await call(events.GET, { key: t.key, path: "/api/v1/events?type=client_updated&limit=1" });
     expectConforms(doc, "get", "/api/v1/events", 200, first.body);
     const page1 = first.body.data as { id: string; type: string; data: { version: number }; previous: object }[];

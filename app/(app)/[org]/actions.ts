@@ -37,6 +37,8 @@ export const createLeadChannel = async (_p: ActionState, fd: FormData) => run("c
 export const createWebhook = async (_p: ActionState, fd: FormData) => run("createWebhookAction", fd);
 export const updateWebhook = async (_p: ActionState, fd: FormData) => run("updateWebhookAction", fd);
 export const updateWebhookDelivery = async (_p: ActionState, fd: FormData) => run("updateWebhookDeliveryAction", fd);
+export const updateWebhookFilter = async (_p: ActionState, fd: FormData) => run("updateWebhookFilterAction", fd);
+export const previewWebhookFilter = async (_p: ActionState, fd: FormData) => run("previewWebhookFilterAction", fd, { revalidate: false });
 export const rotateWebhookSecret = async (_p: ActionState, fd: FormData) => run("rotateWebhookSecretAction", fd);
 export const revealWebhookSecret = async (_p: ActionState, fd: FormData) => run("revealWebhookSecretAction", fd);
 export const deleteWebhook = async (_p: ActionState, fd: FormData) => run("deleteWebhookAction", fd);

@@ -52,7 +52,7 @@ function example(method: string, path: string, base: string, op: Operation, comp
 }
 
 export default async function ApiReferencePage() {
-  const doc = openApiDocument() as unknown as { info: { description: string }; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
+  const doc = openApiDocument() as unknown as { info: { description: string }; paths: Record<string, Record<string, Operation>>; webhooks: Record<string, { post: Operation }>; components: { schemas: Record<string, Schema> } };
   const components = doc.components.schemas ?? {};
   const base = await appBaseUrl();
   const groups = new Map<string, { method: string; path: string; op: Operation }[]>();
@@ -74,6 +74,9 @@ export default async function ApiReferencePage() {
             {tag}
           </a>
         ))}
+        <a href="#events" className="block text-slate-600 hover:text-slate-900">
+          Events (webhooks)
+        </a>
         <a href="/api/v1/openapi.json" className="block pt-4 text-brand-600 hover:underline">
           openapi.json
         </a>
@@ -145,7 +148,38 @@ export default async function ApiReferencePage() {
             })}
           </section>
         ))}
+        <EventsSection webhooks={doc.webhooks} components={components} />
       </main>
     </div>
+  );
+}
+
+/** What Smarfle POSTs to an endpoint, one entry per event type (the document's `webhooks` section). */
+function EventsSection({ webhooks, components }: { webhooks: Record<string, { post: Operation }>; components: Record<string, Schema> }) {
+  return (
+    <section id="events" className="mt-10">
+      <h2 className="border-b border-slate-200 pb-2 text-lg font-semibold">Events (webhooks)</h2>
+      <p className="mt-2 max-w-3xl text-sm text-slate-600">
+        The body of every webhook: <code className="text-xs">{`{"id", "type", "created_at", "org_id", "data", "previous"?}`}</code>, signed with webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks). Each type&apos;s
+        JSON Schema is in <code className="text-xs">GET /api/v1/event-types</code> and in the document&apos;s <code className="text-xs">webhooks</code> section.
+      </p>
+      <div className="mt-4 divide-y divide-slate-100 rounded-lg bg-white ring-1 ring-slate-200">
+        {Object.entries(webhooks).map(([type, { post }]) => {
+          const envelope = resolve(post.requestBody?.content["application/json"]?.schema, components);
+          const data = resolve(envelope?.properties?.data, components);
+          const fields = data?.anyOf ? data.anyOf.map((d) => resolve(d, components)?.properties?.object?.enum?.[0] ?? "record").join(" | ") : Object.keys(data?.properties ?? {}).join(", ");
+          return (
+            <article key={type} id={`event-${type}`} className="px-5 py-3">
+              <h3 className="font-mono text-sm font-semibold">{type}</h3>
+              <p className="mt-1 text-sm text-slate-600">{post.description}</p>
+              <p className="mt-1 break-words text-xs text-slate-500">
+                <span className="font-medium">data:</span> {fields || "object"}
+                {envelope?.properties?.previous ? " · previous: the changed fields' old values" : ""}
+              </p>
+            </article>
+          );
+        })}
+      </div>
+    </section>
   );
 }

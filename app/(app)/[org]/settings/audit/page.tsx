@@ -198,6 +198,7 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
           org={me.org.slug}
           auditDays={me.org.auditRetentionDays}
           requestDays={me.org.requestLogRetentionDays}
+          eventDays={me.org.eventRetentionDays}
           limits={RETENTION_LIMITS}
           editable={owner}
         />

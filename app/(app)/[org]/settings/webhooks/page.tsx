@@ -14,7 +14,7 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
     <>
       <PageHeader title="Webhooks" description="Smarfle POSTs signed events to these URLs as records change, retrying failures for a day." />
       <Card title="Add an endpoint" className="mb-6">
-        <AddEndpointForm org={me.org.slug} events={EVENT_TYPES} />
+        <AddEndpointForm org={me.org.slug} events={EVENT_TYPES} subscribed={endpoints.map((e) => e.url)} />
       </Card>
       {endpoints.length === 0 ? (
         <EmptyState title="No endpoints yet" />
@@ -37,7 +37,10 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
                   </Link>
                   {e.description ? <div className="text-xs text-slate-500">{e.description}</div> : null}
                 </Td>
-                <Td className="text-xs">{e.eventTypes.length ? e.eventTypes.join(", ") : "all events"}</Td>
+                <Td className="text-xs">
+                  {e.eventTypes.length ? e.eventTypes.join(", ") : "all events"}
+                  {e.filter?.length ? <div className="text-slate-500">filtered: {e.filter.length} condition{e.filter.length === 1 ? "" : "s"}</div> : null}
+                </Td>
                 <Td>
                   <Badge color={e.status === "enabled" ? (e.failingSince ? "amber" : "green") : "red"}>{e.status === "enabled" && e.failingSince ? "failing" : e.status}</Badge>
                 </Td>

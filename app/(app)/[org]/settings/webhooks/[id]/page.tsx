@@ -12,6 +12,10 @@ import { DeleteEndpoint, DeliverySettings, EndpointEvents, RedeliverFailed, Rede
 import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
+import { filterFields } from "@/lib/webhooks/filter";
+import { CONDITION_OPS } from "@/db/schema";
+import { OPS_WITHOUT_VALUE, OP_LABELS } from "@/lib/workflows/engine";
+import { FilterEditor } from "@/components/settings/webhook-filter";
 
 const statusColor = { succeeded: "green", failed: "red", pending: "amber" } as const;
 function isoDaysAgo(days: number): string {
@@ -124,6 +128,9 @@ export default async function EndpointPage({ params, searchParams }: { params: P
         </Card>
         <Card title="Events">
           <EndpointEvents org={me.org.slug} id={id} events={SUBSCRIBABLE_EVENTS} selected={endpoint.eventTypes} />
+        </Card>
+        <Card title="Filter" description="Deliver only the events whose data matches every condition, e.g. data.status changed to paid and data.amount greater than 500. Others create no delivery.">
+          <FilterEditor org={me.org.slug} id={id} initial={endpoint.filter ?? []} fields={filterFields(endpoint.eventTypes)} ops={CONDITION_OPS.map((o) => ({ value: o, label: OP_LABELS[o], needsValue: !OPS_WITHOUT_VALUE.includes(o) }))} />
         </Card>
         <Card title="Verify signatures" description="Headers: webhook-id, webhook-timestamp, webhook-signature (also X-Smarfle-Signature, with X-Smarfle-Event).">
           <div className="space-y-2 text-xs">

@@ -1,0 +1,4 @@
+import { serve } from "@/lib/api/define";
+import { webhookLogRoutes } from "@/lib/api/webhook-log";
+
+export const { POST } = serve(webhookLogRoutes, "/api/v1/deliveries/{id}/redeliver");
