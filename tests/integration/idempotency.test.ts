@@ -41,6 +41,7 @@ beforeAll(async () => {
     deliveryId: newId("dlv"),
     ruleId: (await createRule(t.db, ctx, { name: "Idem rule", record_type: "client", trigger: "created", actions: [{ type: "notify", title: "Idem" }] }, null)).id,
   };
+  await t.db.insert(imports).values({ id: ids.importId, orgId: t.org.org.id, recordType: "client", filename: "done.csv", format: "csv", status: "completed", finishedAt: new Date() });
   const eventId = newId("evt");
   await t.db.insert(webhookEvents).values({ id: eventId, orgId: t.org.org.id, type: "client_created", recordType: "client", recordId: ids.recordId, data: { id: ids.recordId } });
   await t.db.insert(webhookDeliveries).values({ id: ids.deliveryId, orgId: t.org.org.id, eventId, endpointId: ids.endpointId, status: "failed" });
@@ -92,7 +93,7 @@ const count = async (name: string) => (await t.db.select().from(clients).where(a
 describe("Idempotency-Key on every POST of the API", () => {
   it.each(API_ROUTES.filter((r) => r.method === "POST").map((r) => [r.path, r] as const))("POST %s answers a retry with the first answer, marked as a replay", async (path, route) => {
     const params = route.params(ids);
-    const body = path === "/api/v1/imports" ? await importUpload() : route.body;
+    const body = path === "/api/v1/imports" ? await importUpload() : path === "/api/v1/workflows/{id}/test" ? { record_id: ids.recordId } : route.body;
     const idem = `retry-${newId("req")}`;
     const first = await post(route.handler, urlOf(path, params), params, body, idem);
     expect(first.status, JSON.stringify(first.body)).toBeLessThan(300);
