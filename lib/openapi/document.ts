@@ -11,6 +11,7 @@ import { eventsQuerySchema } from "@/lib/webhooks/events-feed";
 import { sourceInput, sourcePatch } from "@/lib/inbound/sources";
 import { INBOUND_KINDS } from "@/db/schema";
 import { connectorInput, connectorPatch, paginationSchema } from "@/lib/connectors/connectors";
+import { clientSummarySchema, workOrderSummarySchema } from "@/lib/events/summaries";
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas the handlers validate with. Each
@@ -116,7 +117,13 @@ const eventSchema = z
     created_at: z.iso.datetime(),
     org_id: z.string(),
     data: z.union([
-      z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      z.looseObject({
+        id: z.string(),
+        object: z.enum(RECORD_TYPES),
+        version: z.number().int(),
+        client: clientSummarySchema.nullable().optional(),
+        work_order: workOrderSummarySchema.nullable().optional(),
+      }),
       z.looseObject({ id: z.string(), object: z.enum(["webhook_endpoint", "webhook_delivery", "api_key", "connector", "import"]) }).meta({ description: "An operational event's subject." }),
       z.looseObject({
         object: z.literal("workflow_trigger"),
@@ -125,6 +132,10 @@ const eventSchema = z
       }),
     ]),
     previous: z.record(z.string(), z.unknown()).optional(),
+    generic_type: z
+      .enum(["record.created", "record.updated"])
+      .optional()
+      .meta({ description: "On a lifecycle event: the generic event it stands for. An endpoint gets one delivery per change, of the most specific event it subscribes to." }),
   })
   .meta({ id: "Event", description: "The body of a webhook, as the events feed shows it." });
 

@@ -14,6 +14,7 @@ import { planLimits } from "@/lib/orgs/plans";
 import { registry, schemasFor, type RecordType, type RecordTypeDef } from "./registry";
 import { changedFields, serializeRecord, type ApiRecord } from "./serialize";
 import { eventsForChange } from "./events";
+import { withSummaries } from "./event-summaries";
 import { invalidTextPaths } from "./text-safety";
 import { enabledRules, hasEnabledRulesSql } from "@/lib/workflows/rules";
 import { runWorkflows } from "@/lib/workflows/run";
@@ -319,7 +320,7 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach =
   const [, , deliveries] = await Promise.all([
     writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, changes.map((ch) => auditEntry(def, ch))),
     notifyMembers(tx, ctx.orgId, notificationsFor(def, changes, notifyEach), undefined, recipients),
-    writeOutbox(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch)), endpoints),
+    withSummaries(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch))).then((events) => writeOutbox(tx, ctx.orgId, events, endpoints)),
     updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
   ]);
   // Most orgs have no rules for a type: the org row above says so, and no query is spent on them.

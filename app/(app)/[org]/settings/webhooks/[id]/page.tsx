@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { getDb } from "@/db/client";
+import { DELIVERY_STATUSES } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
 import { ALL_EVENT_TYPES } from "@/lib/records/registry";
@@ -12,7 +13,7 @@ import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 
-const statusColor = { succeeded: "green", failed: "red", pending: "amber" } as const;
+const statusColor = { succeeded: "green", failed: "red", pending: "amber", recovered: "blue" } as const;
 function isoDaysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 }
@@ -27,7 +28,7 @@ export default async function EndpointPage({ params, searchParams }: { params: P
     if (isAppError(err) && err.code === "not_found") notFound();
     throw err;
   });
-  const status = filter.status && ["pending", "succeeded", "failed"].includes(filter.status) ? filter.status : undefined;
+  const status = filter.status && (DELIVERY_STATUSES as readonly string[]).includes(filter.status) ? filter.status : undefined;
   const type = filter.type && (ALL_EVENT_TYPES as readonly string[]).includes(filter.type) ? filter.type : undefined;
   const [deliveries, stats] = await Promise.all([listDeliveries(db, me.org.id, id, { status, eventType: type, cursor: filter.cursor, limit: 25 }), endpointStats(db, me.org.id, id)]);
   const attempts = await listAttempts(db, me.org.id, deliveries.items.map((d) => d.delivery.id));
@@ -160,9 +161,9 @@ def verify(secret, headers, raw_body: bytes) -> bool:
             </label>
             <Select id="log-status" name="status" defaultValue={status ?? ""}>
               <option value="">All</option>
-              <option value="succeeded">succeeded</option>
-              <option value="failed">failed</option>
-              <option value="pending">pending</option>
+              {DELIVERY_STATUSES.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
             </Select>
           </div>
           <div>
@@ -194,7 +195,7 @@ def verify(secret, headers, raw_body: bytes) -> bool:
                     <span className="text-xs text-slate-500">
                       {delivery.attemptCount} attempt{delivery.attemptCount === 1 ? "" : "s"}
                       {delivery.lastResponseStatus ? ` · last HTTP ${delivery.lastResponseStatus}` : ""}
-                      {delivery.lastError && delivery.status !== "succeeded" ? ` · ${delivery.lastError}` : ""}
+                      {delivery.lastError && delivery.status !== "succeeded" && delivery.status !== "recovered" ? ` · ${delivery.lastError}` : ""}
                     </span>
                     <span className="ml-auto text-xs text-slate-400">{fmtTime(delivery.createdAt)}</span>
                   </summary>
