@@ -25,9 +25,9 @@ export const previewImportAction = defineOrgAction({
 export const startImportAction = defineOrgAction({
   name: "imports.start",
   role: "admin",
-  input: z.object({ org: z.string(), id, mapping: z.string().max(100_000) }),
+  input: z.object({ org: z.string(), id, mapping: z.string().max(100_000), leads: z.enum(["on"]).optional() }),
   async run(ctx, input) {
-    const job = await confirmDraft(ctx.db, ctx.org.id, input.id, mappingFrom(input.mapping));
+    const job = await confirmDraft(ctx.db, ctx.org.id, input.id, mappingFrom(input.mapping), { countsAsLeads: input.leads === "on" });
     runAfterResponse(() => startImport(ctx.db, job.id));
     return importView(job);
   },

@@ -58,6 +58,8 @@ export async function dashboardStats(db: Executor, orgId: string, now = new Date
         nullif(after->>'source', '') as lead_source, count(*)::int as n
       from audit_log
       where org_id = ${orgId} and created_at >= ${startIso}::timestamptz and action = 'client.created' and after->>'status' = 'lead'
+        -- An import's clients are leads only when the admin said so.
+        and (source <> 'import' or actor_id in (select id from imports where org_id = ${orgId} and counts_as_leads))
       group by 1, 2, 3, 4, 5, 6`),
     db.execute(sql`
       select (d.created_at at time zone 'UTC')::date::text as day, d.endpoint_id, d.status, count(*)::int as n

@@ -16,6 +16,7 @@ import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/recor
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { pgErrorCode } from "@/lib/db-utils";
 import { countRows, formatOf, readRows, type FileFormat } from "./readers";
+import { cellProblem, rowProblem } from "./messages";
 import { emitOperationalEvent } from "@/lib/webhooks/operational";
 import { ShutdownError, shuttingDown } from "@/lib/ops/lifecycle";
 
@@ -314,7 +315,7 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
       const rows = batch;
       batch = [];
       batchChars = 0;
-      await writeBatch(db, job.id, type, mapping!, rows, ctx);
+      await writeBatch(db, job, type, mapping!, rows, ctx);
     };
     for await (const row of readRows(file, format)) {
       mapping ??= mappingByName(type, row.headers);
@@ -352,15 +353,14 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
   }
 }
 
-async function writeBatch(db: Db, importId: string, type: RecordType, mapping: Mapping, rows: { line: number; values: Record<string, unknown> }[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }) {
-  const ops: WriteOp[] = rows.map((r) => {
-    const m = applyMapping(mapping, r.values);
-    return m.externalId ? { kind: "upsert", data: m.data } : { kind: "create", data: m.data };
-  });
+async function writeBatch(db: Db, job: Pick<ImportJob, "id" | "countsAsLeads">, type: RecordType, mapping: Mapping, rows: { line: number; values: Record<string, unknown> }[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }) {
+  const mapped = rows.map((r) => applyMapping(mapping, r.values));
+  const ops: WriteOp[] = mapped.map((m) => (m.externalId ? { kind: "upsert", data: m.data } : { kind: "create", data: m.data }));
   const counts = await db.transaction(async (tx) => {
-    const results = await writeRecords(ctx, type, ops, { db: tx });
+    const results = await writeRecords(ctx, type, ops, { db: tx, silent: !job.countsAsLeads });
+    const importId = job.id;
     const errors = results
-      .map((r, i) => (r.ok ? null : { importId, line: rows[i]!.line, reason: describe(r.error), row: Object.entries(storable(rows[i]!.values)) }))
+      .map((r, i) => (r.ok ? null : { importId, line: rows[i]!.line, reason: rowProblem(type, rows[i]!.line, mapped[i]!.data, r.error), row: Object.entries(storable(rows[i]!.values)) }))
       .filter((e): e is NonNullable<typeof e> => e !== null);
     if (errors.length) await tx.insert(importErrors).values(errors);
     const created = results.filter((r) => r.ok && r.outcome === "created").length;
@@ -381,14 +381,14 @@ async function writeBatch(db: Db, importId: string, type: RecordType, mapping: M
 }
 
 /** A draft (uploaded in settings) gets its final mapping and starts. */
-export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown): Promise<ImportJob> {
+export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown, options: { countsAsLeads?: boolean } = {}): Promise<ImportJob> {
   const job = await getImport(db, orgId, id);
   if (job.status !== "draft") throw new AppError("conflict", "This import has already started.");
   const mapping = parseMapping(mappingInput);
   if (mapping.target !== job.recordType) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${job.recordType}` }]);
   const [updated] = await db
     .update(imports)
-    .set({ mapping, status: "pending" })
+    .set({ mapping, status: "pending", countsAsLeads: options.countsAsLeads ?? false })
     .where(and(eq(imports.id, id), eq(imports.status, "draft")))
     .returning();
   if (!updated) throw new AppError("conflict", "This import has already started.");
@@ -495,7 +495,7 @@ export async function previewFile(filePath: string, format: FileFormat, type: Re
     mapping ??= mappingByName(type, row.headers);
     const m = applyMapping(mapping, row.values);
     const parsed = (m.externalId ? schema.update : schema.create).safeParse(m.data);
-    rows.push({ line: row.line, data: m.data, errors: parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+    rows.push({ line: row.line, data: m.data, errors: parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: cellProblem(type, i.path.join("."), m.data[i.path.join(".")], i.message) })) });
     if (rows.length >= limit) break;
   }
   return { headers, mapping: mapping ?? { target: type, fields: {} }, rows };

@@ -1,0 +1,1 @@
+ALTER TABLE "imports" ADD COLUMN "counts_as_leads" boolean DEFAULT false NOT NULL;
