@@ -11,6 +11,17 @@ import { Badge, Card, EmptyState, PageHeader } from "@/components/ui/layout";
 import { BarChart } from "@/components/ui/bar-chart";
 import { orgLink } from "@/components/shell/links";
 
+function EmptyChart({ text, href, action }: { text: string; href: string; action: string }) {
+  return (
+    <>
+      {text}{" "}
+      <Link className="text-brand-600 hover:underline" href={href}>
+        {action}
+      </Link>
+    </>
+  );
+}
+
 const HEALTH: Record<Integration["health"], { color: "green" | "amber" | "red"; text: string }> = {
   ok: { color: "green", text: "healthy" },
   warning: { color: "amber", text: "some failures" },
@@ -61,10 +72,10 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
       </div>
       <div className="mt-4 grid gap-4 lg:grid-cols-3">
         <Card title="API calls per day">
-          <BarChart days={stats.days} series={[{ label: "API calls", values: stats.apiCalls, color: "bg-brand-500/80" }]} label="API calls per day" height={120} />
+          <BarChart days={stats.days} series={[{ label: "API calls", values: stats.apiCalls, color: "bg-brand-500/80" }]} label="API calls per day" height={120} empty={<EmptyChart text="No API calls yet." href={`/${me.org.slug}/settings/api-keys`} action="Create an API key" />} />
         </Card>
         <Card title="Leads per day" description={stats.leadsBySource.length ? stats.leadsBySource.slice(0, 4).map((s) => `${s.label} ${fmt(s.count)}`).join(" · ") : undefined}>
-          <BarChart days={stats.days} series={[{ label: "Leads", values: stats.leads, color: "bg-emerald-500/80" }]} label="Leads captured per day" height={120} />
+          <BarChart days={stats.days} series={[{ label: "Leads", values: stats.leads, color: "bg-emerald-500/80" }]} label="Leads captured per day" height={120} empty={<EmptyChart text="No leads yet." href={`/${me.org.slug}/settings/lead-capture`} action="Put the form on your website" />} />
         </Card>
         <Card title="Webhook deliveries per day">
           <BarChart
@@ -75,6 +86,7 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
             ]}
             label="Webhook deliveries per day"
             height={120}
+            empty={<EmptyChart text="Nothing sent yet." href={`/${me.org.slug}/settings/webhooks`} action="Add a webhook" />}
           />
         </Card>
       </div>
