@@ -1,9 +1,11 @@
 "use client";
 
+import { useEffect } from "react";
 import { useRouter } from "next/navigation";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select } from "@/components/ui/form";
 import { CopyButton } from "@/components/ui/copy-button";
+import { rememberFreshKey } from "@/components/ui/snippet";
 import { createApiKey, revokeApiKey, rotateApiKey } from "@/app/(app)/[org]/actions";
 
 const SCOPES = [
@@ -16,9 +18,13 @@ const SCOPES = [
 ] as const;
 
 /** Shown once, right after creation or rotation: the plaintext key, never retrievable again. */
-function NewKey({ data, done }: { data: unknown; done?: boolean }) {
-  const { key, name } = data as { key: string; name: string };
+export function NewKey({ data, done }: { data: unknown; done?: boolean }) {
+  const { key, name, scopes } = data as { key: string; name: string; scopes?: string[] };
   const router = useRouter();
+  // The page's snippets fill this key in while it is shown.
+  useEffect(() => {
+    if (scopes) rememberFreshKey(key, scopes);
+  }, [key, scopes]);
   return (
     <div role="dialog" aria-label="Your new API key" className="space-y-2 rounded-md bg-amber-50 p-4 ring-1 ring-amber-200">
       <p className="text-sm font-semibold text-amber-900">Copy your new key for “{name}” now — it will not be shown again.</p>
@@ -40,7 +46,7 @@ function NewKey({ data, done }: { data: unknown; done?: boolean }) {
 
 export function CreateKeyForm({ org }: { org: string }) {
   return (
-    <ActionForm action={createApiKey} success={(d) => <NewKey data={d} />} className="space-y-4">
+    <ActionForm action={createApiKey} success={(d) => <NewKey data={d} />} className="space-y-4" resetOnSuccess>
       <input type="hidden" name="org" value={org} />
       <div className="grid gap-4 sm:grid-cols-2">
         <div className="space-y-1">

@@ -2,11 +2,12 @@
 
 import { useState } from "react";
 
-export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+export function CopyButton({ text, label = "Copy", ariaLabel }: { text: string; label?: string; ariaLabel?: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <button
       type="button"
+      aria-label={ariaLabel}
       onClick={async () => {
         await navigator.clipboard?.writeText(text).catch(() => {});
         setCopied(true);

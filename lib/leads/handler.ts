@@ -18,6 +18,7 @@ import { clientIp, errorBody, setRetryAfter, unexpectedError } from "@/lib/http/
 import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
 import { mapLead } from "./map";
 import { errorPage, thankYouPage } from "./pages";
+import { redirectAllowed } from "./snippets";
 
 /**
  * POST /api/webhook/leads — what a website form, an ad platform's lead form or a script posts to.
@@ -87,24 +88,6 @@ async function readLeadBody(req: Request): Promise<{ kind: BodyKind; raw: string
   const fields: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(raw)) if (!(k in fields)) fields[k] = v;
   return { kind, raw, fields };
-}
-
-function redirectAllowed(target: string, allowed: string[]): boolean {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
-  return allowed.some((prefix) => {
-    try {
-      const p = new URL(prefix);
-      return p.origin === url.origin && url.pathname.startsWith(p.pathname);
-    } catch {
-      return false;
-    }
-  });
 }
 
 const wantsHtml = (req: Request, kind: BodyKind | null) => kind === "form" && !(req.headers.get("accept") ?? "").includes("application/json");

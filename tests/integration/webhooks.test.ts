@@ -250,6 +250,8 @@ describe("the SSRF guard", () => {
       for (const url of [r.url, "http://10.0.0.5/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]:8080/", "http://localhost/hook", "ftp://example.com/x"]) {
         await expect(createEndpoint(db, org.ctx, { url }), url).rejects.toMatchObject({ code: "validation_failed" });
       }
+      // Outside production the refusal says how to go on with a receiver on this machine.
+      await expect(createEndpoint(db, org.ctx, { url: r.url })).rejects.toThrow(/SMARFLE_ALLOW_PRIVATE_URLS=1 .*tunnel/);
       // An endpoint that slipped in (saved before the guard, or DNS changed): refused when sending.
       const id = newId("we");
       await db.insert(webhookEndpoints).values({ id, orgId: org.org.id, url: r.url, eventTypes: ["client_created"], secretCiphertext: encrypt("whsec_" + Buffer.alloc(24, 1).toString("base64"), { orgId: org.org.id, column: "webhook_endpoints.secret" }) });
