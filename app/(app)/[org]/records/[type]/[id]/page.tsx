@@ -6,6 +6,11 @@ import { ButtonLink } from "@/components/ui/button";
 import { Card, Code, PageHeader } from "@/components/ui/layout";
 import { DeleteRecord } from "@/components/records/delete-record";
 import { display, referenceTitles, typeFromSlug, recordOr404 } from "@/components/records/load";
+import { relatedToClient } from "@/lib/records/related";
+import { queryAuditStream } from "@/lib/audit/query";
+import { ENQUIRY_FIELDS, LeadEnquiry } from "@/components/records/lead-enquiry";
+import { RelatedRecords } from "@/components/records/related-records";
+import { ChangeHistory } from "@/components/records/change-history";
 
 export default async function RecordPage({ params }: { params: Promise<{ org: string; type: string; id: string }> }) {
   const { org: slug, type, id } = await params;
@@ -13,9 +18,15 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
   const def = typeFromSlug(type);
   const db = await getDb();
   const record = await recordOr404(db, me.org.id, def, id);
-  const refs = await referenceTitles(db, me.org.id, def, [record]);
+  const [refs, related, history] = await Promise.all([
+    referenceTitles(db, me.org.id, def, [record]),
+    def.type === "client" ? relatedToClient(db, me.org.id, record.id) : null,
+    queryAuditStream(db, me.org.id, { kind: "changes", target_type: def.type, target_id: record.id }, { limit: 20 }),
+  ]);
   const base = `/${me.org.slug}/records/${def.slug}`;
-  const customFields = record.custom_fields as Record<string, unknown>;
+  const isClient = def.type === "client";
+  // The enquiry card shows the message and campaign: the rest of the custom fields stay below.
+  const customFields = Object.fromEntries(Object.entries(record.custom_fields as Record<string, unknown>).filter(([k]) => !isClient || !(ENQUIRY_FIELDS as readonly string[]).includes(k)));
   return (
     <>
       <p className="mb-1 text-sm">
@@ -35,6 +46,7 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
           </>
         }
       />
+      {isClient ? <LeadEnquiry record={record} /> : null}
       <Card>
         <dl className="grid gap-x-6 gap-y-3 sm:grid-cols-2">
           {def.fields.map((f) => (
@@ -74,6 +86,8 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
           <Code>{JSON.stringify(customFields, null, 2)}</Code>
         </Card>
       ) : null}
+      {related ? <RelatedRecords org={me.org.slug} groups={related} /> : null}
+      <ChangeHistory org={me.org.slug} targetType={def.type} targetId={record.id} entries={history.entries} />
     </>
   );
 }
