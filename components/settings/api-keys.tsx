@@ -88,7 +88,7 @@ export function RotateKeyForm({ org, id, label }: { org: string; id: string; lab
     <ActionForm action={rotateApiKey} refresh={false} success={(d) => <NewKey data={d} done />} className="flex flex-wrap items-center gap-2" confirm={`Rotate ${label}? A new key will be issued.`}>
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="id" value={id} />
-      <Select name="grace" defaultValue="24h" aria-label={`Grace period for ${label}`} className="w-44">
+      <Select name="grace" defaultValue="24h" aria-label={`Grace period for ${label}`} className="w-56">
         <option value="none">old key stops now</option>
         <option value="1h">old key works 1 hour</option>
         <option value="24h">old key works 24 hours</option>

@@ -71,7 +71,7 @@ export function sampleEvent(type: RecordEventName): { recordType: RecordType; da
   if (type === "invoice_paid") previous = { status: "sent" };
   if (type === "invoice_sent") data.status = "sent";
   if (type === WORKFLOW_EVENT) {
-    const rule = { id: "wfr_00VblSAMPLE0000000000000", name: "Won deal activates client", trigger: "When a opportunity's stage changes" };
+    const rule = { id: "wfr_00VblSAMPLE0000000000000", name: "Won deal activates client", trigger: "When an opportunity's stage changes" };
     return { recordType, data: { object: "workflow_trigger", rule, record: data }, previous: null };
   }
   return { recordType, data, previous };
