@@ -4,7 +4,8 @@ import { useState } from "react";
 import { ToggleAndDelete } from "@/components/ui/toggle-delete";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select, Textarea } from "@/components/ui/form";
-import { CopyButton } from "@/components/ui/copy-button";
+import { SecretReveal } from "@/components/ui/secret-reveal";
+import { buttonClass } from "@/components/ui/button";
 import {
   createConnector,
   createSource,
@@ -54,7 +55,7 @@ function MappingEditor({ org, initial }: { org: string; initial: string }) {
           Sample payload
         </label>
         <Textarea id="sample" rows={4} value={sample} onChange={(e) => setSample(e.target.value)} className="font-mono text-xs" />
-        <button type="button" onClick={run} className="rounded-md bg-white px-3 py-1.5 text-sm ring-1 ring-slate-300 hover:bg-slate-50">
+        <button type="button" onClick={run} className={buttonClass("secondary")}>
           Preview
         </button>
         {preview ? <pre className="overflow-x-auto rounded-md bg-slate-900 px-3 py-2 text-xs text-slate-100">{preview}</pre> : null}
@@ -108,12 +109,7 @@ export function SourceSecret({ org, id }: { org: string; id: string }) {
     <ActionForm
       action={revealSourceSecret}
       refresh={false}
-      success={(d) => (
-        <div className="flex items-center gap-2">
-          <code className="flex-1 overflow-x-auto rounded bg-slate-100 px-2 py-1 font-mono text-xs">{(d as { secret: string }).secret}</code>
-          <CopyButton text={(d as { secret: string }).secret} />
-        </div>
-      )}
+      success={(d) => <SecretReveal secret={(d as { secret: string }).secret} label="source secret" />}
       className="space-y-2"
     >
       <input type="hidden" name="org" value={org} />

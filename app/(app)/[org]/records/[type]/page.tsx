@@ -3,7 +3,7 @@ import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
 import { listRecords } from "@/lib/records/queries";
 import { registry } from "@/lib/records/registry";
-import { ButtonLink } from "@/components/ui/button";
+import { ButtonLink, buttonClass } from "@/components/ui/button";
 import { Input, Select } from "@/components/ui/form";
 import { EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { display, referenceTitles, typeFromSlug } from "@/components/records/load";
@@ -43,7 +43,7 @@ export default async function RecordListPage({ params, searchParams }: { params:
             ))}
           </Select>
         </div>
-        <button type="submit" className="rounded-md bg-white px-3 py-1.5 text-sm ring-1 ring-slate-300 hover:bg-slate-50">
+        <button type="submit" className={buttonClass("secondary")}>
           Filter
         </button>
       </form>

@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { getDb } from "@/db/client";
+import { buttonClass } from "@/components/ui/button";
 import { DELIVERY_STATUSES } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
@@ -177,7 +178,7 @@ def verify(secret, headers, raw_body: bytes) -> bool:
               ))}
             </Select>
           </div>
-          <button type="submit" className="rounded-md bg-white px-3 py-1.5 text-sm ring-1 ring-slate-300 hover:bg-slate-50">
+          <button type="submit" className={buttonClass("secondary")}>
             Filter
           </button>
         </form>
