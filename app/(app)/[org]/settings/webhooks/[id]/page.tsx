@@ -9,6 +9,7 @@ import { ALL_EVENT_TYPES } from "@/lib/records/registry";
 import { SUBSCRIBABLE_EVENTS, endpointStats, getEndpoint, listAttempts, listDeliveries } from "@/lib/webhooks/endpoints";
 import { Badge, Card, Code, PageHeader } from "@/components/ui/layout";
 import { Select } from "@/components/ui/form";
+import { Snippet } from "@/components/ui/snippet";
 import { DeleteEndpoint, DeliverySettings, EndpointEvents, RedeliverFailed, Redeliver, RevealSecret, RotateSecret, SendTest, ToggleEndpoint } from "@/components/settings/webhooks";
 import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
@@ -129,11 +130,11 @@ export default async function EndpointPage({ params, searchParams }: { params: P
         <Card title="Verify signatures" description="Headers: webhook-id, webhook-timestamp, webhook-signature (also X-Smarfle-Signature, with X-Smarfle-Event).">
           <div className="space-y-2 text-xs">
             <p className="font-medium">Node, with the standardwebhooks package</p>
-            <Code>{`import { Webhook } from "standardwebhooks";
+            <Snippet label="the standardwebhooks verification" code={`import { Webhook } from "standardwebhooks";
 const wh = new Webhook(process.env.SMARFLE_WEBHOOK_SECRET); // whsec_…
-const event = wh.verify(rawBody, req.headers); // throws if forged or stale`}</Code>
+const event = wh.verify(rawBody, req.headers); // throws if forged or stale`} />
             <p className="font-medium">Node, with node:crypto only</p>
-            <Code>{`import { createHmac, timingSafeEqual } from "node:crypto";
+            <Snippet label="the node:crypto verification" code={`import { createHmac, timingSafeEqual } from "node:crypto";
 const id = req.headers["webhook-id"], ts = req.headers["webhook-timestamp"];
 if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) throw new Error("stale");
 const key = Buffer.from(secret.replace("whsec_", ""), "base64");
@@ -141,16 +142,16 @@ const expected = createHmac("sha256", key).update(\`\${id}.\${ts}.\${rawBody}\`)
 const ok = req.headers["webhook-signature"].split(" ").some((s) => {
   const sig = Buffer.from(s.split(",")[1] ?? "", "base64");
   return sig.length === expected.length && timingSafeEqual(sig, expected);
-});`}</Code>
+});`} />
             <p className="font-medium">Python</p>
-            <Code>{`import base64, hashlib, hmac, time
+            <Snippet label="the Python verification" code={`import base64, hashlib, hmac, time
 def verify(secret, headers, raw_body: bytes) -> bool:
     msg_id, ts = headers["webhook-id"], headers["webhook-timestamp"]
     if abs(time.time() - int(ts)) > 300:
         return False
     key = base64.b64decode(secret.removeprefix("whsec_"))
     expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + raw_body, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(expected, s.split(",", 1)[1]) for s in headers["webhook-signature"].split(" "))`}</Code>
+    return any(hmac.compare_digest(expected, s.split(",", 1)[1]) for s in headers["webhook-signature"].split(" "))`} />
           </div>
         </Card>
       </div>
