@@ -4,6 +4,7 @@ import { useState } from "react";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select, Textarea } from "@/components/ui/form";
 import { SecretReveal } from "@/components/ui/secret-reveal";
+import { formatDateTime } from "@/components/ui/dates";
 import {
   createWebhook,
   deleteWebhook,
@@ -106,7 +107,7 @@ export function RevealSecret({ org, id }: { org: string; id: string }) {
         return (
           <div className="space-y-1">
             <SecretReveal secret={secret} testId="webhook-secret" label="signing secret" />
-            {previous ? <p className="text-xs text-slate-500">The previous secret also signs until {new Date(previous.expires_at).toUTCString()}.</p> : null}
+            {previous ? <p className="text-xs text-slate-500">The previous secret also signs until {formatDateTime(previous.expires_at)}.</p> : null}
           </div>
         );
       }}

@@ -7,8 +7,9 @@ import { Snippet } from "@/components/ui/snippet";
 import { KEY_PLACEHOLDER, leadCurl } from "@/lib/leads/snippets";
 import { CreateKeyForm, RevokeKeyForm, RotateKeyForm } from "@/components/settings/api-keys";
 import { appBaseUrl } from "@/components/shell/base-url";
+import { formatDateTime } from "@/components/ui/dates";
 
-const date = (d: Date | null) => (d ? d.toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC" : "—");
+const date = (d: Date | null) => formatDateTime(d);
 const statusColor = { active: "green", rotating: "amber", expired: "gray", revoked: "red" } as const;
 
 export default async function ApiKeysPage({ params }: { params: Promise<{ org: string }> }) {

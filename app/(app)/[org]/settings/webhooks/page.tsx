@@ -5,6 +5,7 @@ import { listEndpoints } from "@/lib/webhooks/endpoints";
 import { EVENT_TYPES } from "@/lib/records/registry";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { AddEndpointForm } from "@/components/settings/webhooks";
+import { formatDateTime } from "@/components/ui/dates";
 
 export default async function WebhooksPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
@@ -41,7 +42,7 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
                 <Td>
                   <Badge color={e.status === "enabled" ? (e.failingSince ? "amber" : "green") : "red"}>{e.status === "enabled" && e.failingSince ? "failing" : e.status}</Badge>
                 </Td>
-                <Td className="text-xs text-slate-500">{e.lastSuccessAt ? e.lastSuccessAt.toUTCString() : "—"}</Td>
+                <Td className="text-xs text-slate-500">{formatDateTime(e.lastSuccessAt)}</Td>
               </tr>
             ))}
           </tbody>

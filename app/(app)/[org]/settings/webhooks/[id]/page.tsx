@@ -14,12 +14,13 @@ import { DeleteEndpoint, DeliverySettings, EndpointEvents, RedeliverFailed, Rede
 import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
+import { formatDateTime } from "@/components/ui/dates";
 
 const statusColor = { succeeded: "green", failed: "red", pending: "amber", recovered: "blue" } as const;
 function isoDaysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 }
-const fmtTime = (d: Date) => d.toLocaleString("en-US", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" }) + " UTC";
+const fmtTime = (d: Date) => formatDateTime(d, { seconds: true });
 
 export default async function EndpointPage({ params, searchParams }: { params: Promise<{ org: string; id: string }>; searchParams: Promise<{ status?: string; type?: string; cursor?: string }> }) {
   const { org: slug, id } = await params;
