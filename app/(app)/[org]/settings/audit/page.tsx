@@ -4,7 +4,7 @@ import { SOURCES } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { hasRole } from "@/lib/orgs/service";
 import { isAppError } from "@/lib/errors";
-import { AUDIT_KINDS, AUDIT_KIND_LABELS, AUDIT_TARGET_TYPES, auditActorChoices, describeEntry, parseAuditFilter, queryAuditStream, type AuditFilter, type AuditPage } from "@/lib/audit/query";
+import { AUDIT_KINDS, AUDIT_KIND_LABELS, AUDIT_TARGET_TYPES, auditActorChoices, describeEntry, parseAuditFilter, queryAuditStream, type AuditFilter, type AuditKind, type AuditPage } from "@/lib/audit/query";
 import { RETENTION_LIMITS } from "@/lib/audit/retention";
 import { display } from "@/components/records/load";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
@@ -36,6 +36,8 @@ function TargetLink({ org, type, id }: { org: string; type: string; id: string |
   );
 }
 
+const QUIET_KINDS: AuditKind[] = ["requests", "deliveries"];
+
 const KIND_COLORS = { changes: "blue", settings: "amber", workflows: "green", requests: "gray", deliveries: "gray" } as const;
 
 function query(filter: AuditFilter, extra: Record<string, string> = {}): string {
@@ -54,9 +56,12 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
   let problem: string | null = null;
   let page: AuditPage = { entries: [], nextCursor: null };
   const cursor = typeof search.cursor === "string" ? search.cursor : null;
+  // Opened without a kind, the log shows what people and rules changed: requests and delivery
+  // attempts, far more numerous, are one choice away.
+  const quiet = search.kind === undefined;
   try {
     filter = parseAuditFilter(search);
-    page = await queryAuditStream(db, me.org.id, filter, { cursor, limit: 50 });
+    page = await queryAuditStream(db, me.org.id, filter, { cursor, limit: 50, exclude: quiet ? QUIET_KINDS : [] });
   } catch (err) {
     if (!isAppError(err)) throw err;
     problem = [err.message, ...err.details.map((d) => `${d.path}: ${d.message}`)].join(" ");
@@ -160,6 +165,15 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
         </p>
       ) : null}
 
+      {quiet ? (
+        <p className="mb-3 text-sm text-slate-600" data-testid="audit-default-view">
+          Showing changes, settings and workflow firings. API requests and webhook delivery attempts are under Kind, or{" "}
+          <Link href={`${base}${query(filter)}${query(filter) ? "&" : "?"}kind=`} className="text-brand-600 hover:underline">
+            show everything
+          </Link>
+          .
+        </p>
+      ) : null}
       {page.entries.length === 0 ? (
         <EmptyState title="No entries match these filters" />
       ) : (
