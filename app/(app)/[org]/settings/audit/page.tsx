@@ -190,7 +190,7 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
           <tbody className="divide-y divide-slate-100" data-testid="audit-entries">
             {page.entries.map((e) => (
               <tr key={e.id} data-kind={e.kind}>
-                <Td className="text-xs whitespace-nowrap">{display(e.createdAt.toISOString(), "datetime")}</Td>
+                <Td className="w-28 text-xs">{display(e.createdAt.toISOString(), "datetime")}</Td>
                 <Td>
                   <span className="block text-xs text-slate-400">{e.actorType.replace(/_/g, " ")}</span>
                   {actorNames.get(`${e.actorType}:${e.actorId}`) ?? e.actorLabel ?? e.actorId ?? "—"}
@@ -203,8 +203,8 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
                   <span className="block text-slate-400">{e.targetType}</span>
                   <TargetLink org={me.org.slug} type={e.targetType} id={e.targetId} />
                 </Td>
-                <Td className="min-w-72">
-                  <span className="break-words">{describeEntry(e)}</span>
+                <Td className="min-w-56">
+                  <span className="[overflow-wrap:anywhere]">{describeEntry(e)}</span>
                   {e.before || e.after ? (
                     <details className="mt-1">
                       <summary className="cursor-pointer text-xs text-slate-500">Details</summary>
