@@ -39,7 +39,7 @@ export function Snippet({ code, label, scope, keyValue }: { code: string; label:
   const text = key ? code.replaceAll(KEY_PLACEHOLDER, key) : code;
   return (
     <div className="relative" data-testid="snippet">
-      <pre className="overflow-x-auto rounded-md bg-slate-900 px-3 py-2 pr-20 text-xs leading-relaxed text-slate-100">{text}</pre>
+      <pre className="overflow-x-auto rounded-md bg-slate-900 px-3 pt-9 pb-2 text-xs leading-relaxed text-slate-100">{text}</pre>
       <div className="absolute top-1.5 right-1.5">
         <CopyButton text={text} label="Copy" ariaLabel={`Copy ${label}`} />
       </div>
