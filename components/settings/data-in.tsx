@@ -26,9 +26,13 @@ export const SAMPLE_MAPPING = JSON.stringify(
 );
 
 /** A mapping textarea with a live preview against a pasted sample payload. */
-function MappingEditor({ org, initial }: { org: string; initial: string }) {
+const INBOUND_SAMPLE = '{"customer": {"id": 42, "first_name": "Ada", "email": "ADA@example.com", "phone": "555-0100"}}';
+/** One item of a feed: what the connector's default mapping reads, so its preview works out of the box. */
+const CONNECTOR_SAMPLE = '{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com"}';
+
+function MappingEditor({ org, initial, initialSample = INBOUND_SAMPLE }: { org: string; initial: string; initialSample?: string }) {
   const [mapping, setMapping] = useState(initial);
-  const [sample, setSample] = useState('{"customer": {"id": 42, "first_name": "Ada", "email": "ADA@example.com", "phone": "555-0100"}}');
+  const [sample, setSample] = useState(initialSample);
   const [preview, setPreview] = useState<string | null>(null);
   async function run() {
     const fd = new FormData();
@@ -192,7 +196,7 @@ export function CreateConnectorForm({ org }: { org: string }) {
           <FieldError name="pagination" />
         </div>
       </div>
-      <MappingEditor org={org} initial={JSON.stringify({ target: "client", external_id: "id", fields: { name: "name", email: "email" } }, null, 2)} />
+      <MappingEditor org={org} initial={JSON.stringify({ target: "client", external_id: "id", fields: { name: "name", email: "email" } }, null, 2)} initialSample={CONNECTOR_SAMPLE} />
       <SubmitButton>Create connector</SubmitButton>
     </ActionForm>
   );
