@@ -49,7 +49,11 @@ export default async function RecordListPage({ params, searchParams }: { params:
       </form>
       {page.data.length === 0 ? (
         <EmptyState title={q || validStatus ? "Nothing matches." : `No ${def.pluralLabel.toLowerCase()} yet.`}>
-          {q || validStatus ? <Link href={base} className="text-brand-600 hover:underline">Clear the filters</Link> : `Create one, or send them in through the API, a form, a connector or an import.`}
+          {q || validStatus ? <Link href={base} className="text-brand-600 hover:underline">Clear the filters</Link> : (
+            <>
+              <Link href={`${base}/new`} className="text-brand-600 hover:underline">Create one</Link>, or send them in through <Link href="/docs/api" className="text-brand-600 hover:underline">the API</Link>, <Link href={`/${me.org.slug}/settings/lead-capture`} className="text-brand-600 hover:underline">a form</Link>, <Link href={`/${me.org.slug}/settings/connectors`} className="text-brand-600 hover:underline">a connector</Link> or <Link href={`/${me.org.slug}/settings/import`} className="text-brand-600 hover:underline">an import</Link>.
+            </>
+          )}
         </EmptyState>
       ) : (
         <Table>

@@ -17,7 +17,7 @@ export default async function ConnectorsPage({ params }: { params: Promise<{ org
         <CreateConnectorForm org={me.org.slug} />
       </Card>
       {connectors.length === 0 ? (
-        <EmptyState title="No connectors yet" />
+        <EmptyState title="No connectors yet">Create one above to pull records from another system&apos;s API on a schedule; Preview shows what its mapping makes of a sample.</EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">

@@ -18,7 +18,7 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
         <AddEndpointForm org={me.org.slug} events={EVENT_TYPES} />
       </Card>
       {endpoints.length === 0 ? (
-        <EmptyState title="No endpoints yet" />
+        <EmptyState title="No endpoints yet">Add one above: a Zapier &ldquo;Catch Hook&rdquo; URL, Make&apos;s custom webhook, or your own app. Then send it a test event from its page.</EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">

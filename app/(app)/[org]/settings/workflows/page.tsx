@@ -26,7 +26,7 @@ export default async function WorkflowsPage({ params }: { params: Promise<{ org:
         actions={<ButtonLink href={`${base}/new`}>New rule</ButtonLink>}
       />
       {rules.length === 0 ? (
-        <EmptyState title="No workflow rules yet">For example: when an opportunity&apos;s stage changes to closed_won, set its client&apos;s status to active and send a webhook.</EmptyState>
+        <EmptyState title="No workflow rules yet">For example: when an opportunity&apos;s stage changes to closed_won, set its client&apos;s status to active and send a webhook. <Link href={`${base}/new`} className="text-brand-600 hover:underline">Create that rule</Link>.</EmptyState>
       ) : (
         <ul className="space-y-3" data-testid="rules">
           {rules.map((r) => {
