@@ -6,6 +6,7 @@ import { isAppError } from "@/lib/errors";
 import { recordTypeBySlug, registry, type RecordTypeDef } from "@/lib/records/registry";
 import type { ApiRecord } from "@/lib/records/serialize";
 import type { ReferenceOptions } from "./record-form";
+import { formatDateTime } from "@/components/ui/dates";
 
 /** The record, or the 404 page. */
 export async function recordOr404(db: Db, orgId: string, def: RecordTypeDef, id: string): Promise<ApiRecord> {
@@ -46,7 +47,7 @@ export async function referenceOptions(db: Db, orgId: string, def: RecordTypeDef
 
 export function display(value: unknown, kind: string): string {
   if (value === null || value === undefined || value === "") return "—";
-  if (kind === "datetime") return new Date(String(value)).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC";
+  if (kind === "datetime") return formatDateTime(String(value));
   if (kind === "money") return Number(value).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   if (kind === "enum") return String(value).replace(/_/g, " ");
   return String(value);

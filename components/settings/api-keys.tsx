@@ -1,9 +1,11 @@
 "use client";
 
+import { useEffect } from "react";
 import { useRouter } from "next/navigation";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
-import { Input, Select } from "@/components/ui/form";
-import { CopyButton } from "@/components/ui/copy-button";
+import { Field, Input, Select } from "@/components/ui/form";
+import { SecretReveal } from "@/components/ui/secret-reveal";
+import { rememberFreshKey } from "@/components/ui/snippet";
 import { createApiKey, revokeApiKey, rotateApiKey } from "@/app/(app)/[org]/actions";
 
 const SCOPES = [
@@ -16,18 +18,17 @@ const SCOPES = [
 ] as const;
 
 /** Shown once, right after creation or rotation: the plaintext key, never retrievable again. */
-function NewKey({ data, done }: { data: unknown; done?: boolean }) {
-  const { key, name } = data as { key: string; name: string };
+export function NewKey({ data, done }: { data: unknown; done?: boolean }) {
+  const { key, name, scopes } = data as { key: string; name: string; scopes?: string[] };
   const router = useRouter();
+  // The page's snippets fill this key in while it is shown.
+  useEffect(() => {
+    if (scopes) rememberFreshKey(key, scopes);
+  }, [key, scopes]);
   return (
     <div role="dialog" aria-label="Your new API key" className="space-y-2 rounded-md bg-amber-50 p-4 ring-1 ring-amber-200">
       <p className="text-sm font-semibold text-amber-900">Copy your new key for “{name}” now — it will not be shown again.</p>
-      <div className="flex items-center gap-2">
-        <code data-testid="new-api-key" className="block flex-1 overflow-x-auto rounded bg-white px-2 py-1.5 font-mono text-xs ring-1 ring-amber-200">
-          {key}
-        </code>
-        <CopyButton text={key} />
-      </div>
+      <SecretReveal secret={key} testId="new-api-key" fresh label="new key" />
       <p className="text-xs text-amber-800">Smarfle stores only a hash of it. If you lose it, rotate the key or create a new one.</p>
       {done ? (
         <button type="button" onClick={() => router.refresh()} className="text-xs font-medium text-amber-900 underline">
@@ -40,23 +41,17 @@ function NewKey({ data, done }: { data: unknown; done?: boolean }) {
 
 export function CreateKeyForm({ org }: { org: string }) {
   return (
-    <ActionForm action={createApiKey} success={(d) => <NewKey data={d} />} className="space-y-4">
+    <ActionForm action={createApiKey} success={(d) => <NewKey data={d} />} className="space-y-4" resetOnSuccess>
       <input type="hidden" name="org" value={org} />
       <div className="grid gap-4 sm:grid-cols-2">
-        <div className="space-y-1">
-          <label htmlFor="key-name" className="block text-sm font-medium text-slate-700">
-            Key name
-          </label>
+        <Field id="key-name" label="Key name">
           <Input id="key-name" name="name" required placeholder="Zapier, website form, reporting script…" />
           <FieldError name="name" />
-        </div>
-        <div className="space-y-1">
-          <label htmlFor="key-expires" className="block text-sm font-medium text-slate-700">
-            Expires (optional)
-          </label>
+        </Field>
+        <Field id="key-expires" label="Expires (optional)">
           <Input id="key-expires" name="expires" type="date" />
           <FieldError name="expires" />
-        </div>
+        </Field>
       </div>
       <fieldset>
         <legend className="text-sm font-medium text-slate-700">Scopes</legend>
@@ -82,7 +77,7 @@ export function RotateKeyForm({ org, id, label }: { org: string; id: string; lab
     <ActionForm action={rotateApiKey} refresh={false} success={(d) => <NewKey data={d} done />} className="flex flex-wrap items-center gap-2" confirm={`Rotate ${label}? A new key will be issued.`}>
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="id" value={id} />
-      <Select name="grace" defaultValue="24h" aria-label={`Grace period for ${label}`} className="w-44">
+      <Select name="grace" defaultValue="24h" aria-label={`Grace period for ${label}`} className="w-56">
         <option value="none">old key stops now</option>
         <option value="1h">old key works 1 hour</option>
         <option value="24h">old key works 24 hours</option>

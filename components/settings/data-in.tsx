@@ -4,9 +4,10 @@ import { useState } from "react";
 import { ToggleAndDelete } from "@/components/ui/toggle-delete";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select, Textarea } from "@/components/ui/form";
-import { CopyButton } from "@/components/ui/copy-button";
 import type { InboundKind } from "@/db/schema";
 import { PRESETS } from "@/lib/inbound/presets";
+import { SecretReveal } from "@/components/ui/secret-reveal";
+import { buttonClass } from "@/components/ui/button";
 import {
   createConnector,
   createSource,
@@ -27,9 +28,13 @@ export const SAMPLE_MAPPING = JSON.stringify(
 );
 
 /** A mapping textarea with a live preview against a pasted sample payload. */
-function MappingEditor({ org, initial }: { org: string; initial: string }) {
+const INBOUND_SAMPLE = '{"customer": {"id": 42, "first_name": "Ada", "email": "ADA@example.com", "phone": "555-0100"}}';
+/** One item of a feed: what the connector's default mapping reads, so its preview works out of the box. */
+const CONNECTOR_SAMPLE = '{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com"}';
+
+function MappingEditor({ org, initial, initialSample = INBOUND_SAMPLE }: { org: string; initial: string; initialSample?: string }) {
   const [mapping, setMapping] = useState(initial);
-  const [sample, setSample] = useState('{"customer": {"id": 42, "first_name": "Ada", "email": "ADA@example.com", "phone": "555-0100"}}');
+  const [sample, setSample] = useState(initialSample);
   const [preview, setPreview] = useState<string | null>(null);
   async function run() {
     const fd = new FormData();
@@ -56,7 +61,7 @@ function MappingEditor({ org, initial }: { org: string; initial: string }) {
           Sample payload
         </label>
         <Textarea id="sample" rows={4} value={sample} onChange={(e) => setSample(e.target.value)} className="font-mono text-xs" />
-        <button type="button" onClick={run} className="rounded-md bg-white px-3 py-1.5 text-sm ring-1 ring-slate-300 hover:bg-slate-50">
+        <button type="button" onClick={run} className={buttonClass("secondary")}>
           Preview
         </button>
         {preview ? <pre className="overflow-x-auto rounded-md bg-slate-900 px-3 py-2 text-xs text-slate-100">{preview}</pre> : null}
@@ -146,12 +151,7 @@ export function SourceSecret({ org, id, label = "Reveal secret" }: { org: string
     <ActionForm
       action={revealSourceSecret}
       refresh={false}
-      success={(d) => (
-        <div className="flex items-center gap-2">
-          <code className="flex-1 overflow-x-auto rounded bg-slate-100 px-2 py-1 font-mono text-xs">{(d as { secret: string }).secret}</code>
-          <CopyButton text={(d as { secret: string }).secret} />
-        </div>
-      )}
+      success={(d) => <SecretReveal secret={(d as { secret: string }).secret} label="source secret" />}
       className="space-y-2"
     >
       <input type="hidden" name="org" value={org} />
@@ -234,7 +234,7 @@ export function CreateConnectorForm({ org }: { org: string }) {
           <FieldError name="pagination" />
         </div>
       </div>
-      <MappingEditor org={org} initial={JSON.stringify({ target: "client", external_id: "id", fields: { name: "name", email: "email" } }, null, 2)} />
+      <MappingEditor org={org} initial={JSON.stringify({ target: "client", external_id: "id", fields: { name: "name", email: "email" } }, null, 2)} initialSample={CONNECTOR_SAMPLE} />
       <SubmitButton>Create connector</SubmitButton>
     </ActionForm>
   );

@@ -1,10 +1,12 @@
 "use client";
 
 import { useEffect, useState } from "react";
+import { useRouter } from "next/navigation";
 import { importStatus, previewImport, startImportDraft } from "@/app/(app)/[org]/actions";
 import { Button } from "@/components/ui/button";
 import { FormError, Select } from "@/components/ui/form";
 import { ImportMatch, UndoImport, UndoReport, type MatchChoice } from "@/components/settings/import-match";
+import { ImportResult, type ImportOutcome } from "./import-result";
 
 interface FieldInfo {
   name: string;
@@ -21,18 +23,15 @@ interface Mapping {
   external_id?: unknown;
   fields: Record<string, unknown>;
 }
-interface ImportInfo {
-  id: string;
-  status: string;
-  total: number;
-  processed: number;
-  created: number;
-  updated: number;
-  failed: number;
-  error: string | null;
+interface ImportInfo extends ImportOutcome {
   filename: string;
   undo?: { deleted: number; restored: number; not_restored: number; conflicts?: { id: string; reason: string }[] } | null;
 }
+
+/** A column choice: a header, or several joined ("First name" + "Last name"), kept as JSON. */
+const JOINED = "join:";
+const columnRule = (choice: string): unknown => (choice.startsWith(JOINED) ? { join: JSON.parse(choice.slice(JOINED.length)) } : choice);
+const joinedLabel = (choice: string) => (JSON.parse(choice.slice(JOINED.length)) as string[]).join(" + ");
 
 function formData(values: Record<string, string>) {
   const fd = new FormData();
@@ -52,19 +51,25 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
   const [rows, setRows] = useState<PreviewRow[]>([]);
   const [job, setJob] = useState<ImportInfo | null>(null);
   const [match, setMatch] = useState<MatchChoice>({ match_on: "", on_match: "update" });
+  const [asLeads, setAsLeads] = useState(false);
+  const router = useRouter();
   const fields = types.find((t) => t.type === type)!.fields;
+  const unmapped = fields.filter((f) => f.required && !columns[f.name]);
 
   const mapping = (): Mapping => ({
     target: type,
     ...(externalId ? { external_id: externalId } : {}),
-    fields: Object.fromEntries(Object.entries(columns).filter(([, col]) => col)),
+    fields: Object.fromEntries(Object.entries(columns).filter(([, col]) => col).map(([field, col]) => [field, columnRule(col)])),
   });
 
   const accept = (preview: { headers: string[]; mapping: Mapping; rows: PreviewRow[] }) => {
     setHeaders(preview.headers);
     setRows(preview.rows);
     const cols: Record<string, string> = {};
-    for (const [field, rule] of Object.entries(preview.mapping.fields)) if (typeof rule === "string") cols[field] = rule;
+    for (const [field, rule] of Object.entries(preview.mapping.fields)) {
+      if (typeof rule === "string") cols[field] = rule;
+      else if (rule && typeof rule === "object" && "join" in rule) cols[field] = JOINED + JSON.stringify(rule.join);
+    }
     setColumns(cols);
     setExternalId(typeof preview.mapping.external_id === "string" ? preview.mapping.external_id : "");
   };
@@ -100,13 +105,19 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
 
   async function start() {
     setBusy(true);
-    const r = await startImportDraft(null, formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()), ...match }));
+    const r = await startImportDraft(null, formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()), ...match, ...(asLeads ? { leads: "on" } : {}) }));
     setBusy(false);
     if (r?.ok) {
       setError(null);
       setJob(r.data as ImportInfo);
     } else if (r) setError(r.error.message);
   }
+
+  const finished = job?.status === "completed" || job?.status === "failed";
+  // The history below the wizard is a server component: show the finished import there too.
+  useEffect(() => {
+    if (finished) router.refresh();
+  }, [finished, router]);
 
   useEffect(() => {
     if (!job || job.status === "completed" || job.status === "failed" || job.status === "undone") return;
@@ -127,23 +138,10 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
         <div role="progressbar" aria-label="Import progress" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100} className="h-2 w-full overflow-hidden rounded-full bg-slate-200">
           <div className="h-full bg-brand-600 transition-all" style={{ width: `${pct}%` }} />
         </div>
-        {job.status === "completed" ? (
-          <div data-testid="import-result" className="space-y-2 rounded-md bg-emerald-50 px-4 py-3 text-sm ring-1 ring-emerald-200">
-            <p className="font-medium text-emerald-900">
-              Import finished: {job.created.toLocaleString("en-US")} created, {job.updated.toLocaleString("en-US")} updated, {job.failed.toLocaleString("en-US")} failed.
-            </p>
-            {job.failed ? (
-              <a href={`/${org}/settings/import/${job.id}/errors.csv`} className="font-medium text-brand-700 underline" download>
-                Download the failed rows (CSV)
-              </a>
-            ) : null}
-            <UndoImport org={org} id={job.id} onStarted={(j) => setJob(j as ImportInfo)} />
-          </div>
-        ) : job.status === "undone" && job.undo ? (
-          <UndoReport report={job.undo} />
-        ) : job.status === "failed" ? (
-          <FormError message={`The import failed: ${job.error}`} />
-        ) : null}
+        <ImportResult org={org} job={job}>
+          {job.status === "completed" ? <UndoImport org={org} id={job.id} onStarted={(j) => setJob(j as ImportInfo)} /> : null}
+        </ImportResult>
+        {job.status === "undone" && job.undo ? <UndoReport report={job.undo} /> : null}
       </div>
     );
   }
@@ -196,6 +194,7 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
             </label>
             <Select id={`col-${f.name}`} value={columns[f.name] ?? ""} onChange={(e) => setColumns({ ...columns, [f.name]: e.target.value })}>
               <option value="">(not imported)</option>
+              {columns[f.name]?.startsWith(JOINED) ? <option value={columns[f.name]}>{joinedLabel(columns[f.name]!)}</option> : null}
               {headers.map((h) => (
                 <option key={h}>{h}</option>
               ))}
@@ -215,13 +214,27 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
         </div>
       </div>
       <ImportMatch org={org} id={draft.id} type={type} mapping={mapping} value={match} onChange={setMatch} />
-      <div className="flex gap-2">
+      {type === "client" ? (
+        <label className="flex items-start gap-2 text-sm text-slate-700">
+          <input type="checkbox" className="mt-0.5" checked={asLeads} onChange={(e) => setAsLeads(e.target.checked)} />
+          <span>
+            These are new leads: count clients with status “lead” as leads captured and notify the team.
+            <span className="block text-xs text-slate-500">Leave it off for customers you already had: they are imported without notifications and stay out of the leads figures.</span>
+          </span>
+        </label>
+      ) : null}
+      <div className="flex flex-wrap items-center gap-2">
         <Button type="button" variant="secondary" onClick={refreshPreview} disabled={busy}>
           Update preview
         </Button>
-        <Button type="button" onClick={start} disabled={busy}>
+        <Button type="button" onClick={start} disabled={busy || unmapped.length > 0} aria-describedby={unmapped.length ? "start-blocked" : undefined}>
           Start import
         </Button>
+        {unmapped.length ? (
+          <p id="start-blocked" className="text-sm text-amber-800">
+            Choose a column for {unmapped.map((f) => f.label).join(", ")} (required) to start.
+          </p>
+        ) : null}
       </div>
       <div className="overflow-x-auto rounded-lg ring-1 ring-slate-200">
         <table data-testid="preview-table" className="min-w-full divide-y divide-slate-200 text-xs">

@@ -3,7 +3,8 @@
 import { useState } from "react";
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select, Textarea } from "@/components/ui/form";
-import { CopyButton } from "@/components/ui/copy-button";
+import { SecretReveal } from "@/components/ui/secret-reveal";
+import { formatDateTime } from "@/components/ui/dates";
 import {
   createWebhook,
   deleteWebhook,
@@ -121,13 +122,8 @@ export function RevealSecret({ org, id }: { org: string; id: string }) {
         const { secret, previous } = d as { secret: string; previous: { secret: string; expires_at: string } | null };
         return (
           <div className="space-y-1">
-            <div className="flex items-center gap-2">
-              <code data-testid="webhook-secret" className="flex-1 overflow-x-auto rounded bg-slate-100 px-2 py-1 font-mono text-xs">
-                {secret}
-              </code>
-              <CopyButton text={secret} />
-            </div>
-            {previous ? <p className="text-xs text-slate-500">The previous secret also signs until {new Date(previous.expires_at).toUTCString()}.</p> : null}
+            <SecretReveal secret={secret} testId="webhook-secret" label="signing secret" />
+            {previous ? <p className="text-xs text-slate-500">The previous secret also signs until {formatDateTime(previous.expires_at)}.</p> : null}
           </div>
         );
       }}
@@ -148,10 +144,7 @@ export function RotateSecret({ org, id }: { org: string; id: string }) {
       success={(d) => {
         const { secret } = d as { secret: string };
         return (
-          <div className="flex w-full items-center gap-2">
-            <code className="flex-1 overflow-x-auto rounded bg-amber-50 px-2 py-1 font-mono text-xs ring-1 ring-amber-200">{secret}</code>
-            <CopyButton text={secret} />
-          </div>
+          <SecretReveal secret={secret} fresh label="new signing secret" />
         );
       }}
     >

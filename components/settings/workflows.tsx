@@ -308,6 +308,7 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
 
 interface TestOutcome {
   record: { id: string; title: string };
+  simulated: string | null;
   conditions: { description: string; actual: unknown; holds: boolean }[];
   wouldFire: boolean;
   actions: string[];
@@ -319,6 +320,7 @@ function TestResult({ result }: { result: TestOutcome }) {
       <p>
         <Badge color={result.wouldFire ? "green" : "amber"}>{result.wouldFire ? "Would fire" : "Would not fire"}</Badge> on {result.record.title} ({result.record.id})
       </p>
+      {result.simulated ? <p className="text-slate-600">As if its {result.simulated.replace(":", " changed:")}</p> : null}
       {result.conditions.length ? (
         <ul className="space-y-0.5">
           {result.conditions.map((c, i) => (

@@ -5,6 +5,7 @@ import { usePathname, useRouter } from "next/navigation";
 import { createContext, startTransition, useActionState, useContext, useEffect, useRef, type ReactNode } from "react";
 import type { ActionState } from "@/app/(app)/[org]/actions";
 import { FormError } from "./form";
+import { buttonClass } from "./button";
 
 type Action = (prev: ActionState, fd: FormData) => Promise<ActionState>;
 
@@ -95,13 +96,8 @@ export function FieldError({ name, exact = false }: { name: string; exact?: bool
 
 export function SubmitButton({ children, variant = "primary", pendingText }: { children: ReactNode; variant?: "primary" | "secondary" | "danger"; pendingText?: string }) {
   const { pending } = useContext(StateContext);
-  const styles = {
-    primary: "bg-brand-600 text-white hover:bg-brand-700",
-    secondary: "bg-white text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50",
-    danger: "bg-white text-red-700 ring-1 ring-red-200 hover:bg-red-50",
-  };
   return (
-    <button type="submit" disabled={pending} className={`inline-flex items-center rounded-md px-3 py-1.5 text-sm font-medium disabled:opacity-60 ${styles[variant]}`}>
+    <button type="submit" disabled={pending} className={buttonClass(variant)}>
       {pending && pendingText ? pendingText : children}
     </button>
   );

@@ -1,3 +1,5 @@
+import type { ReactNode } from "react";
+
 /**
  * A per-day bar chart in plain markup: one stacked bar per day, a tooltip on hover, and the
  * numbers in a visually hidden table for screen readers (and tests).
@@ -9,11 +11,18 @@ export interface Series {
   color: string;
 }
 
-export function BarChart({ days, series, label, height = 160 }: { days: string[]; series: Series[]; label: string; height?: number }) {
+/** `empty` is shown over the chart while every day is zero: what would fill it, and where to start. */
+export function BarChart({ days, series, label, height = 160, empty }: { days: string[]; series: Series[]; label: string; height?: number; empty?: ReactNode }) {
   const totals = days.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0));
   const max = Math.max(1, ...totals);
+  const none = totals.every((t) => t === 0);
   return (
-    <figure aria-label={label}>
+    <figure aria-label={label} className="relative">
+      {none && empty ? (
+        <div className="absolute inset-x-0 top-0 flex items-center justify-center px-4 text-center text-sm text-slate-500" style={{ height }}>
+          <p>{empty}</p>
+        </div>
+      ) : null}
       <div className="flex items-end gap-1" style={{ height }} aria-hidden>
         {days.map((day, i) => (
           <div key={day} className="group relative flex h-full flex-1 flex-col justify-end">
@@ -41,7 +50,9 @@ export function BarChart({ days, series, label, height = 160 }: { days: string[]
         ) : null}
         <span>{days[days.length - 1]}</span>
       </div>
-      <table className="sr-only">
+      {/* A table ignores the 1px box of sr-only: the wrapper holds it, or it stretches the page. */}
+      <div className="sr-only">
+      <table>
         <caption>{label}</caption>
         <thead>
           <tr>
@@ -62,6 +73,7 @@ export function BarChart({ days, series, label, height = 160 }: { days: string[]
           ))}
         </tbody>
       </table>
+      </div>
     </figure>
   );
 }

@@ -10,8 +10,11 @@ const styles: Record<Variant, string> = {
   ghost: "text-slate-600 hover:bg-slate-100",
 };
 
-export function buttonClass(variant: Variant = "primary", extra = "") {
-  return `inline-flex items-center justify-center gap-1.5 rounded-md px-3 py-1.5 text-sm font-medium transition disabled:cursor-not-allowed ${styles[variant]} ${extra}`;
+const sizes = { md: "px-3 py-1.5 text-sm", sm: "px-2.5 py-1 text-xs" } as const;
+
+/** The one look of a button, for <button>, <Link> and submit buttons alike. */
+export function buttonClass(variant: Variant = "primary", extra = "", size: keyof typeof sizes = "md") {
+  return `inline-flex items-center justify-center gap-1.5 rounded-md font-medium transition disabled:cursor-not-allowed disabled:opacity-60 ${sizes[size]} ${styles[variant]} ${extra}`;
 }
 
 export function Button({ variant = "primary", className = "", ...props }: ComponentProps<"button"> & { variant?: Variant }) {

@@ -36,6 +36,7 @@ ALTER TABLE "imports" ADD COLUMN "match_on" text;--> statement-breakpoint
 ALTER TABLE "imports" ADD COLUMN "on_match" text;--> statement-breakpoint
 ALTER TABLE "imports" ADD COLUMN "undo_report" jsonb;--> statement-breakpoint
 ALTER TABLE "imports" ADD COLUMN "skipped" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "imports" ADD COLUMN "counts_as_leads" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE "inbound_sources" ADD COLUMN "access_token_ciphertext" text;--> statement-breakpoint
 ALTER TABLE "inbound_sources" ADD COLUMN "verify_token" text;--> statement-breakpoint
 ALTER TABLE "lead_captures" ADD CONSTRAINT "lead_captures_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -173,6 +173,8 @@ export const imports = pgTable(
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date" }),
     /** The uploaded file's size, counted against the organization's cap on waiting uploads. */
     sizeBytes: integer("size_bytes").notNull().default(0),
+    /** The admin said the new clients are leads: they count as leads captured and notify the team. */
+    countsAsLeads: boolean("counts_as_leads").notNull().default(false),
     createdByUserId: text("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
     createdByKeyId: text("created_by_key_id"),
     ...createdAt,

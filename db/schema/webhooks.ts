@@ -92,7 +92,8 @@ export const webhookEvents = pgTable(
   ],
 );
 
-export const DELIVERY_STATUSES = ["pending", "succeeded", "failed"] as const;
+/** `recovered`: failed, then a re-delivery of the same event to the same endpoint succeeded. */
+export const DELIVERY_STATUSES = ["pending", "succeeded", "failed", "recovered"] as const;
 
 export const webhookDeliveries = pgTable(
   "webhook_deliveries",

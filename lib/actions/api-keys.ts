@@ -34,7 +34,7 @@ export const createApiKeyAction = defineOrgAction({
       expiresAt: input.expires,
       createdByUserId: ctx.userId,
     });
-    return { key, id: apiKey.id, prefix: apiKey.prefix, name: apiKey.name };
+    return { key, id: apiKey.id, prefix: apiKey.prefix, name: apiKey.name, scopes: apiKey.scopes };
   },
 });
 
@@ -44,7 +44,7 @@ export const rotateApiKeyAction = defineOrgAction({
   input: z.object({ org: z.string(), id: keyId, grace: graceField }),
   async run(ctx, input) {
     const { key, apiKey } = await rotateApiKey(ctx.db, uiChange(ctx), input.id, input.grace, ctx.userId);
-    return { key, id: apiKey.id, prefix: apiKey.prefix, name: apiKey.name };
+    return { key, id: apiKey.id, prefix: apiKey.prefix, name: apiKey.name, scopes: apiKey.scopes };
   },
 });
 

@@ -37,7 +37,7 @@ async function matchOf(ctx: Parameters<typeof uiChange>[0], id: string, fields: 
 export const dryRunImportAction = defineOrgAction({
   name: "imports.dry_run",
   role: "admin",
-  input: z.object({ org: z.string(), id, mapping: z.string().max(100_000), ...matchFields }),
+  input: z.object({ org: z.string(), id, mapping: z.string().max(100_000), leads: z.enum(["on"]).optional(), ...matchFields }),
   run: async (ctx, input) => dryRunDraft(ctx.db, ctx.org.id, input.id, mappingFrom(input.mapping), await matchOf(ctx, input.id, input)),
 });
 
@@ -51,9 +51,9 @@ export const undoImportAction = defineOrgAction({
 export const startImportAction = defineOrgAction({
   name: "imports.start",
   role: "admin",
-  input: z.object({ org: z.string(), id, mapping: z.string().max(100_000), ...matchFields }),
+  input: z.object({ org: z.string(), id, mapping: z.string().max(100_000), leads: z.enum(["on"]).optional(), ...matchFields }),
   async run(ctx, input) {
-    const job = await confirmDraft(ctx.db, ctx.org.id, input.id, mappingFrom(input.mapping), await matchOf(ctx, input.id, input));
+    const job = await confirmDraft(ctx.db, ctx.org.id, input.id, mappingFrom(input.mapping), await matchOf(ctx, input.id, input), { countsAsLeads: input.leads === "on" });
     runAfterResponse(() => startImport(ctx.db, job.id));
     return importView(job);
   },

@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { changeMemberRole, removeMember, roleSchema } from "@/lib/orgs/service";
+import { changeMemberRole, removeMember, renameOrganization, roleSchema } from "@/lib/orgs/service";
 import { inviteMember, resendInvitation, revokeInvitation } from "@/lib/orgs/invitations";
 import { defineOrgAction, uiChange, type OrgActionContext } from "@/lib/auth/action";
 
@@ -43,4 +43,14 @@ export const removeMemberAction = defineOrgAction({
   role: "owner",
   input: z.object({ org: z.string(), userId: z.string().min(1).max(64) }),
   run: (ctx, input) => removeMember(ctx.db, uiChange(ctx), { userId: input.userId }),
+});
+
+export const renameOrganizationAction = defineOrgAction({
+  name: "organization.rename",
+  role: "admin",
+  input: z.object({ org: z.string(), name: z.string().max(200) }),
+  run: async (ctx, input) => {
+    const org = await renameOrganization(ctx.db, uiChange(ctx), input.name);
+    return { name: org.name };
+  },
 });

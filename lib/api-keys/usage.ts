@@ -117,3 +117,8 @@ export async function usageThisMonth(db: Executor, orgId: string, now = new Date
 }
 
 export const PRICE_PER_CALL_USD = 0.003;
+
+/** What `calls` cost, to the tenth of a cent: the product bills per call, so 5 calls show $0.015, not $0.01. */
+export function formatCost(calls: number): string {
+  return (calls * PRICE_PER_CALL_USD).toLocaleString("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 3 });
+}

@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { listOf } from "@/lib/openapi/schemas";
 import { RECORD_TYPES } from "@/lib/records/registry";
+import { clientSummarySchema, workOrderSummarySchema } from "@/lib/events/summaries";
 import { CATALOG_EVENT_TYPES, eventCatalog } from "@/lib/webhooks/catalog";
 import { eventsQuerySchema, listEvents } from "@/lib/webhooks/events-feed";
 import { eventJsonSchema } from "@/lib/webhooks/event-schemas";
@@ -15,7 +16,13 @@ const eventSchema = z
     created_at: z.iso.datetime(),
     org_id: z.string(),
     data: z.union([
-      z.looseObject({ id: z.string(), object: z.enum(RECORD_TYPES), version: z.number().int() }),
+      z.looseObject({
+        id: z.string(),
+        object: z.enum(RECORD_TYPES),
+        version: z.number().int(),
+        client: clientSummarySchema.nullable().optional(),
+        work_order: workOrderSummarySchema.nullable().optional(),
+      }),
       z.looseObject({ id: z.string(), object: z.enum(["webhook_endpoint", "webhook_delivery", "api_key", "connector", "import"]) }).meta({ description: "An operational event's subject." }),
       z.looseObject({
         object: z.literal("workflow_trigger"),
@@ -24,6 +31,10 @@ const eventSchema = z
       }),
     ]),
     previous: z.record(z.string(), z.unknown()).optional(),
+    generic_type: z
+      .enum(["record.created", "record.updated"])
+      .optional()
+      .meta({ description: "On a lifecycle event: the generic event it stands for. An endpoint gets one delivery per change, of the most specific event it subscribes to." }),
   })
   .meta({ id: "Event", description: "The body of a webhook, as the events feed shows it." });
 

@@ -91,14 +91,14 @@ const recordTypeList = sql.join(
   sql`, `,
 );
 
-function branches(orgId: string, f: AuditFilter): SQL[] {
+function branches(orgId: string, f: AuditFilter, exclude: AuditKind[] = []): SQL[] {
   const range = (col: SQL) => {
     const c: SQL[] = [];
     if (f.from) c.push(sql`${col} >= ${`${f.from}T00:00:00Z`}::timestamptz`);
     if (f.to) c.push(sql`${col} < ${`${f.to}T00:00:00Z`}::timestamptz + interval '1 day'`);
     return c.length ? sql` and ${sql.join(c, sql` and `)}` : sql``;
   };
-  const wanted = (...kinds: AuditKind[]) => !f.kind || kinds.includes(f.kind);
+  const wanted = (...kinds: AuditKind[]) => (!f.kind || kinds.includes(f.kind)) && !kinds.every((k) => exclude.includes(k));
   const out: SQL[] = [];
   if (wanted("changes", "settings", "workflows")) {
     out.push(sql`
@@ -157,7 +157,8 @@ function outerConditions(f: AuditFilter, cursor: { micros: string; id: string } 
 
 const CURSOR = /^(\d{1,20})\.([A-Za-z0-9_]{1,100})$/;
 
-export async function queryAuditStream(db: Executor, orgId: string, filter: AuditFilter, options: { cursor?: string | null; limit?: number } = {}): Promise<AuditPage> {
+/** `exclude` leaves kinds out when no kind is asked for (the page's default view). */
+export async function queryAuditStream(db: Executor, orgId: string, filter: AuditFilter, options: { cursor?: string | null; limit?: number; exclude?: AuditKind[] } = {}): Promise<AuditPage> {
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 1000);
   let cursor: { micros: string; id: string } | null = null;
   if (options.cursor) {
@@ -165,7 +166,7 @@ export async function queryAuditStream(db: Executor, orgId: string, filter: Audi
     if (!m) throw new AppError("validation_failed", "Invalid cursor.", [{ path: "cursor", message: "is not a cursor this log gave out" }]);
     cursor = { micros: m[1]!, id: m[2]! };
   }
-  const parts = branches(orgId, filter);
+  const parts = branches(orgId, filter, options.exclude);
   if (parts.length === 0) return { entries: [], nextCursor: null };
   const conds = outerConditions(filter, cursor);
   const result = await db.execute(sql`

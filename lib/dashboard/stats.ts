@@ -58,6 +58,8 @@ export async function dashboardStats(db: Executor, orgId: string, now = new Date
         nullif(after->>'source', '') as lead_source, count(*)::int as n
       from audit_log
       where org_id = ${orgId} and created_at >= ${startIso}::timestamptz and action = 'client.created' and after->>'status' = 'lead'
+        -- An import's clients are leads only when the admin said so.
+        and (source <> 'import' or actor_id in (select id from imports where org_id = ${orgId} and counts_as_leads))
       group by 1, 2, 3, 4, 5, 6`),
     db.execute(sql`
       select (d.created_at at time zone 'UTC')::date::text as day, d.endpoint_id, d.status, count(*)::int as n
@@ -125,18 +127,19 @@ export async function dashboardStats(db: Executor, orgId: string, now = new Date
   stats.leadsBySource = [...bySource].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count);
   for (const d of byDoor.values()) stats.integrations.push({ kind: "leads", label: d.label, detail: plural(d.n, "lead"), href: d.href, health: "ok", activity: d.n });
 
-  const perEndpoint = new Map<string, { succeeded: number; failed: number; pending: number }>();
+  type Tally = { succeeded: number; failed: number; pending: number; recovered: number };
+  const perEndpoint = new Map<string, Tally>();
   for (const r of rowsOf<{ day: string; endpoint_id: string; status: string; n: number }>(deliveries)) {
     const n = Number(r.n);
     if (r.status === "succeeded") add(stats.delivered, r.day, n);
     if (r.status === "failed") add(stats.failed, r.day, n);
-    const e = perEndpoint.get(r.endpoint_id) ?? { succeeded: 0, failed: 0, pending: 0 };
-    e[r.status as "succeeded" | "failed" | "pending"] += n;
+    const e = perEndpoint.get(r.endpoint_id) ?? { succeeded: 0, failed: 0, pending: 0, recovered: 0 };
+    e[r.status as keyof Tally] += n;
     perEndpoint.set(r.endpoint_id, e);
   }
   for (const ep of rowsOf<{ id: string; url: string; description: string | null; status: string; disabled_reason: string | null }>(endpoints)) {
-    const c = perEndpoint.get(ep.id) ?? { succeeded: 0, failed: 0, pending: 0 };
-    const total = c.succeeded + c.failed + c.pending;
+    const c = perEndpoint.get(ep.id) ?? { succeeded: 0, failed: 0, pending: 0, recovered: 0 };
+    const total = c.succeeded + c.failed + c.pending + c.recovered;
     const parts = [plural(total, "delivery", "deliveries"), plural(c.failed, "failure")];
     if (c.failed) parts[1] = `${plural(c.failed, "failure")} after 6 attempts`;
     if (c.pending) parts.push(`${c.pending.toLocaleString("en-US")} retrying`);

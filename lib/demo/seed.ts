@@ -4,6 +4,7 @@ import { createMember } from "@/lib/orgs/invitations";
 import { createOrganization, findOrg } from "@/lib/orgs/service";
 import { writeRecords, type WriteContext } from "@/lib/records/pipeline";
 import { createRule } from "@/lib/workflows/rules";
+import { seedDemoTraffic } from "./traffic";
 
 export const DEMO = {
   orgSlug: "demo",
@@ -12,7 +13,7 @@ export const DEMO = {
   password: "smarfle-demo",
 } as const;
 
-/** Creates the demo organization, its owner and sample records. Does nothing if it exists. */
+/** Creates the demo organization, its owner, sample records and a month of traffic. Does nothing if it exists. */
 export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: string; slug: string } }> {
   const existing = await findOrg(db, DEMO.orgSlug);
   if (existing) return { created: false, org: existing };
@@ -95,5 +96,6 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: s
     },
     user.id,
   );
+  await seedDemoTraffic(db, org, user.id);
   return { created: true, org };
 }

@@ -17,6 +17,7 @@ import { isRecordType, registry, schemasFor, type RecordType } from "@/lib/recor
 import { writeRecords, type WriteOp } from "@/lib/records/pipeline";
 import { pgErrorCode } from "@/lib/db-utils";
 import { countRows, formatOf, readRows, type FileFormat } from "./readers";
+import { cellProblem, rowProblem } from "./messages";
 import { emitOperationalEvent } from "@/lib/webhooks/operational";
 import { ShutdownError, shuttingDown } from "@/lib/ops/lifecycle";
 
@@ -320,7 +321,7 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
     // Pass 2: write in batches, skipping what an earlier run of this import already committed.
     const match = job.matchOn ? { on: job.matchOn, policy: job.onMatch ?? "update" } : null;
     for await (const batch of fileBatches(file, format, type, job.mapping ? parseMapping(job.mapping) : null, job.processed)) {
-      await writeBatch(db, job.id, type, batch.mapping, batch.rows, ctx, match);
+      await writeBatch(db, job, type, batch.mapping, batch.rows, ctx, match);
       // A shutdown stops between two committed batches; the import is handed back (below).
       if (shuttingDown()) throw new ShutdownError();
     }
@@ -371,16 +372,18 @@ export async function* fileBatches(file: string, format: FileFormat, type: Recor
 }
 
 type ImportRow = { line: number; values: Record<string, unknown> };
+const dataOf = (op: WriteOp) => ("data" in op ? (op.data as Record<string, unknown>) : {});
 
-async function writeBatch(db: Db, importId: string, type: RecordType, mapping: Mapping, rows: ImportRow[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }, match: MatchOptions | null) {
+async function writeBatch(db: Db, job: Pick<ImportJob, "id" | "countsAsLeads">, type: RecordType, mapping: Mapping, rows: ImportRow[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }, match: MatchOptions | null) {
+  const importId = job.id;
   const counts = await db.transaction(async (tx) => {
     const planned = await planBatch(tx, ctx.orgId, type, mapping, rows.map((r) => r.values), match);
     const toWrite = planned.map((p, i) => ("op" in p ? i : -1)).filter((i) => i >= 0);
-    const written = await writeRecords(ctx, type, toWrite.map((i) => (planned[i] as { op: WriteOp }).op), { db: tx });
-    const results = toWrite.map((i, n) => ({ row: rows[i]!, result: written[n]! }));
+    const written = await writeRecords(ctx, type, toWrite.map((i) => (planned[i] as { op: WriteOp }).op), { db: tx, silent: !job.countsAsLeads });
+    const results = toWrite.map((i, n) => ({ row: rows[i]!, data: dataOf((planned[i] as { op: WriteOp }).op), result: written[n]! }));
     const skipped = rows.length - toWrite.length;
     const errors = results
-      .map(({ row, result: r }) => (r.ok ? null : { importId, line: row.line, reason: describe(r.error), row: Object.entries(storable(row.values)) }))
+      .map(({ row, data, result: r }) => (r.ok ? null : { importId, line: row.line, reason: rowProblem(type, row.line, data, r.error), row: Object.entries(storable(row.values)) }))
       .filter((e): e is NonNullable<typeof e> => e !== null);
     if (errors.length) await tx.insert(importErrors).values(errors);
     const created = results.filter(({ result: r }) => r.ok && r.outcome === "created").length;
@@ -402,14 +405,14 @@ async function writeBatch(db: Db, importId: string, type: RecordType, mapping: M
 }
 
 /** A draft (uploaded in settings) gets its final mapping and starts. */
-export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown, match: MatchOptions | null = null): Promise<ImportJob> {
+export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown, match: MatchOptions | null = null, options: { countsAsLeads?: boolean } = {}): Promise<ImportJob> {
   const job = await getImport(db, orgId, id);
   if (job.status !== "draft") throw new AppError("conflict", "This import has already started.");
   const mapping = parseMapping(mappingInput);
   if (mapping.target !== job.recordType) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${job.recordType}` }]);
   const [updated] = await db
     .update(imports)
-    .set({ mapping, status: "pending", matchOn: match?.on ?? null, onMatch: match?.policy ?? null })
+    .set({ mapping, status: "pending", matchOn: match?.on ?? null, onMatch: match?.policy ?? null, countsAsLeads: options.countsAsLeads ?? false })
     .where(and(eq(imports.id, id), eq(imports.status, "draft")))
     .returning();
   if (!updated) throw new AppError("conflict", "This import has already started.");
@@ -516,7 +519,7 @@ export async function previewFile(filePath: string, format: FileFormat, type: Re
     mapping ??= mappingByName(type, row.headers);
     const m = applyMapping(mapping, row.values);
     const parsed = (m.externalId ? schema.update : schema.create).safeParse(m.data);
-    rows.push({ line: row.line, data: m.data, errors: parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+    rows.push({ line: row.line, data: m.data, errors: parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: cellProblem(type, i.path.join("."), m.data[i.path.join(".")], i.message) })) });
     if (rows.length >= limit) break;
   }
   return { headers, mapping: mapping ?? { target: type, fields: {} }, rows };

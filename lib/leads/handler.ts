@@ -17,6 +17,7 @@ import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/id
 import { mapLead } from "./map";
 import { captureLead, leadAnswer, type CaptureOutcome } from "./capture";
 import { errorPage, thankYouPage } from "./pages";
+import { redirectAllowed } from "./snippets";
 
 /**
  * POST /api/webhook/leads — what a website form, an ad platform's lead form or a script posts to.
@@ -86,24 +87,6 @@ async function readLeadBody(req: Request): Promise<{ kind: BodyKind; raw: string
   const fields: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(raw)) if (!(k in fields)) fields[k] = v;
   return { kind, raw, fields };
-}
-
-function redirectAllowed(target: string, allowed: string[]): boolean {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
-  return allowed.some((prefix) => {
-    try {
-      const p = new URL(prefix);
-      return p.origin === url.origin && url.pathname.startsWith(p.pathname);
-    } catch {
-      return false;
-    }
-  });
 }
 
 const wantsHtml = (req: Request, kind: BodyKind | null) => kind === "form" && !(req.headers.get("accept") ?? "").includes("application/json");

@@ -7,6 +7,16 @@ import type { NotificationInput } from "@/lib/notifications/notify";
  */
 const LEAD_NOTIFY_LIMIT = 5;
 
+/** The enquiry's first line, quoted and cut short: enough to tell a quote request from spam. */
+const FIRST_LINE_MAX = 120;
+function firstLine(custom: unknown): string | null {
+  const message = (custom as { message?: unknown } | null)?.message;
+  if (typeof message !== "string") return null;
+  const line = message.trim().split(/\r?\n/)[0]!.trim();
+  if (!line) return null;
+  return `“${line.length > FIRST_LINE_MAX ? `${line.slice(0, FIRST_LINE_MAX - 1)}…` : line}”`;
+}
+
 export function leadNotifications(created: Record<string, unknown>[], options: { each: boolean }): NotificationInput[] {
   // A provider's test lead (Google Ads' "send test data") tells nobody.
   const leads = created.filter((r) => r.status === "lead" && (r.custom_fields as Record<string, unknown> | undefined)?.is_test !== true);
@@ -17,7 +27,7 @@ export function leadNotifications(created: Record<string, unknown>[], options: {
   return leads.map((l) => ({
     kind: "lead",
     title: `New lead: ${String(l.name)}`,
-    body: [l.email, l.phone, l.source ? `via ${String(l.source)}` : null].filter(Boolean).join(" · ") || null,
+    body: [firstLine(l.custom_fields), l.email, l.phone, l.source ? `via ${String(l.source)}` : null].filter(Boolean).join(" · ") || null,
     link: `records/clients/${String(l.id)}`,
   }));
 }

@@ -25,8 +25,10 @@ const fieldRule = z.union([
       map: z.record(z.string(), z.unknown()).optional(),
       default: z.unknown().optional(),
       value: z.unknown().optional(),
+      /** Several columns joined with a space, empty ones left out ("First name" + "Last name"). */
+      join: z.array(z.string().min(1).max(300)).min(2).max(5).optional(),
     })
-    .refine((r) => r.from !== undefined || r.value !== undefined || r.default !== undefined, "needs `from`, `value` or `default`"),
+    .refine((r) => r.from !== undefined || r.value !== undefined || r.default !== undefined || r.join !== undefined, "needs `from`, `join`, `value` or `default`"),
 ]);
 export type FieldRule = z.infer<typeof fieldRule>;
 
@@ -109,9 +111,17 @@ function applyTransform(value: unknown, t: Transform): unknown {
   }
 }
 
+function joined(source: unknown, paths: string[]): string {
+  return paths
+    .map((p) => getPath(source, p))
+    .filter((v) => v !== undefined && v !== null && String(v).trim() !== "")
+    .map((v) => String(v).trim())
+    .join(" ");
+}
+
 function resolveRule(rule: FieldRule, source: unknown): unknown {
   if (typeof rule === "string") return getPath(source, rule);
-  let v: unknown = rule.value !== undefined ? rule.value : rule.from !== undefined ? getPath(source, rule.from) : undefined;
+  let v: unknown = rule.value !== undefined ? rule.value : rule.from !== undefined ? getPath(source, rule.from) : rule.join !== undefined ? joined(source, rule.join) : undefined;
   for (const t of rule.transform === undefined ? [] : Array.isArray(rule.transform) ? rule.transform : [rule.transform]) v = applyTransform(v, t);
   if (rule.map && (typeof v === "string" || typeof v === "number" || typeof v === "boolean")) {
     const key = String(v);
@@ -146,17 +156,62 @@ export function applyMapping(mapping: Mapping, source: unknown): MappedRecord {
   return { data, externalId };
 }
 
-/** Without a mapping, columns match fields by name (case and spacing ignored). */
+/** Headers people use for a field, beside its name and label (compared without case, spaces or punctuation). */
+const HEADER_VARIANTS: Record<string, string[]> = {
+  name: ["full name", "fullname", "contact name", "customer name", "client name", "customer", "client", "contact"],
+  email: ["e-mail", "email address", "e-mail address", "mail", "email id"],
+  phone: ["phone number", "telephone", "tel", "mobile", "mobile number", "mobile phone", "cell", "cell phone", "phone no"],
+  company: ["company name", "business", "business name", "organization", "organisation"],
+  address: ["street address", "street", "postal address", "full address"],
+  source: ["lead source", "channel", "origin"],
+  title: ["job", "job title", "name", "subject"],
+  number: ["invoice number", "invoice no", "invoice #", "invoice"],
+  amount: ["total", "price", "value", "amount due"],
+  due_date: ["due", "due on"],
+  scheduled_at: ["scheduled", "date", "scheduled for", "when"],
+  starts_at: ["start", "starts", "start time", "date"],
+  ends_at: ["end", "ends", "end time"],
+  service: ["service name", "booking"],
+};
+const FIRST_NAME = ["first name", "firstname", "given name", "first"];
+const LAST_NAME = ["last name", "lastname", "surname", "family name", "last"];
+const EXTERNAL_ID = ["external id", "id", "ref", "reference"];
+
+/** "E-mail", " Phone  Number", "full_name" → "email", "phonenumber", "fullname". */
+const squash = (s: string) => s.toLowerCase().replace(/[^a-z0-9#]+/g, "");
+
+/**
+ * Without a mapping, columns match fields by name, label or a common variant ("Full Name",
+ * "E-mail", "Phone number", "Mobile"…); "First name" and "Last name" columns are joined into a
+ * required name when there is no name column. A column is used once; the exact name wins over a variant.
+ */
 export function mappingByName(target: RecordType, columns: string[]): Mapping {
-  const norm = (s: string) => s.trim().toLowerCase().replace(/[\s-]+/g, "_");
-  const fields: Record<string, string> = {};
-  let externalId: string | undefined;
-  for (const col of columns) {
-    const n = norm(col);
-    const field = registry[target].fields.find((f) => f.name === n || norm(f.label) === n);
-    if (field && !fields[field.name]) fields[field.name] = col;
-    else if (n === "external_id" || n === "id") externalId ??= col;
+  const fields: Record<string, FieldRule> = {};
+  const used = new Set<string>();
+  const find = (names: string[]) => columns.find((c) => !used.has(c) && names.map(squash).includes(squash(c)));
+  const defs = registry[target].fields;
+  for (const pass of ["exact", "variant"] as const) {
+    for (const f of defs) {
+      if (fields[f.name]) continue;
+      const col = find(pass === "exact" ? [f.name, f.label] : (HEADER_VARIANTS[f.name] ?? []));
+      if (col) {
+        fields[f.name] = col;
+        used.add(col);
+      }
+    }
   }
+  if (!fields.name && defs.some((f) => f.name === "name")) {
+    const first = find(FIRST_NAME);
+    const last = find(LAST_NAME);
+    if (first && last) {
+      fields.name = { join: [first, last] };
+      used.add(first).add(last);
+    } else if (first ?? last) {
+      fields.name = (first ?? last)!;
+      used.add((first ?? last)!);
+    }
+  }
+  const externalId = find(EXTERNAL_ID);
   return { target, fields, ...(externalId ? { external_id: externalId } : {}) };
 }
 

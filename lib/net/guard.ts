@@ -16,6 +16,10 @@ import { env } from "@/lib/env";
 
 const allowPrivate = () => env().SMARFLE_ALLOW_PRIVATE_URLS;
 
+/** Shown in development with the refusal of a private address. */
+export const LOCAL_RECEIVER_HINT =
+  " To test with a receiver on this machine, start Smarfle with SMARFLE_ALLOW_PRIVATE_URLS=1 (development only: it lets webhooks reach your network), or expose the receiver through a tunnel (ngrok, cloudflared or similar give it a public https URL) and use that URL.";
+
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let ip = ipaddr.parse(address);
@@ -49,8 +53,10 @@ export async function assertSafeUrl(raw: string, field = "url"): Promise<URL> {
     }
   }
   if (addresses.length === 0 || !addresses.every(isPublicAddress)) {
-    throw new AppError("validation_failed", "This URL points at a private or reserved network address.", [
-      { path: field, message: "must resolve to a public address (private, loopback, link-local and metadata addresses are refused)" },
+    // A developer trying a receiver on their own machine needs the way forward, not only the refusal.
+    const local = env().NODE_ENV !== "production" ? LOCAL_RECEIVER_HINT : "";
+    throw new AppError("validation_failed", `This URL points at a private or reserved network address.${local}`, [
+      { path: field, message: `must resolve to a public address (private, loopback, link-local and metadata addresses are refused)${local}` },
     ]);
   }
   return url;

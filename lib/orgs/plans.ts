@@ -34,3 +34,6 @@ export const PLANS: Record<PlanId, PlanLimits> = {
 export function planLimits(plan: PlanId): PlanLimits {
   return PLANS[plan];
 }
+
+/** Where the Plan page's "contact us" writes to change plan. */
+export const SALES_EMAIL = "sales@smarfle.dev";

@@ -158,6 +158,18 @@ async function lockMember(tx: Executor, orgId: string, userId: string) {
   return current;
 }
 
+/** Renames the organization; its slug (in every URL) stays as it is. */
+export async function renameOrganization(db: Executor, ctx: ChangeContext, name: unknown): Promise<Organization> {
+  const next = parse(orgNameSchema, name, "name");
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
+    if (!before) throw new AppError("not_found", "Organization not found.");
+    const [row] = await tx.update(organizations).set({ name: next, updatedAt: new Date() }).where(eq(organizations.id, ctx.orgId)).returning();
+    if (before.name !== next) await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "organization.renamed", targetType: "organization", targetId: ctx.orgId, before: { name: before.name }, after: { name: next } }]);
+    return row!;
+  });
+}
+
 export async function changeMemberRole(db: Executor, ctx: ChangeContext, input: { userId: string; role: Role }) {
   const role = parse(roleSchema, input.role, "role");
   return db.transaction(async (tx) => {

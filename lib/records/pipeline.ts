@@ -14,6 +14,7 @@ import { planLimits } from "@/lib/orgs/plans";
 import { registry, schemasFor, type RecordType, type RecordTypeDef } from "./registry";
 import { changedFields, serializeRecord, type ApiRecord } from "./serialize";
 import { eventsForChange } from "./events";
+import { withSummaries } from "./event-summaries";
 import { invalidTextPaths } from "./text-safety";
 import { enabledRules, hasEnabledRulesSql } from "@/lib/workflows/rules";
 import { runWorkflows } from "@/lib/workflows/run";
@@ -52,6 +53,8 @@ export interface WriteOptions {
   db?: Executor;
   /** One notification per new lead even in a large batch (coalesced single creates), not a summary. */
   notifyEach?: boolean;
+  /** New leads notify no one: an import the admin did not mark as leads. */
+  silent?: boolean;
 }
 
 type Row = Record<string, unknown> & { id: string; externalId: string | null; version: number };
@@ -85,7 +88,7 @@ export async function writeRecords(ctx: WriteContext, type: RecordType, ops: Wri
   if (batch.runnable().length === 0) return batch.results as OpResult[];
   try {
     const db = options.db ?? (await getDb());
-    const deliveries = await db.transaction((tx) => commitBatch(tx, ctx, batch, options.notifyEach));
+    const deliveries = await db.transaction((tx) => commitBatch(tx, ctx, batch, options));
     signalDeliveriesCommitted(ctx.orgId, deliveries);
   } catch (err) {
     throw mapDatabaseError(err);
@@ -144,7 +147,7 @@ function prepareBatch(type: RecordType, ops: WriteOp[], atomic: boolean): Batch 
 }
 
 /** Steps 2–9 in the caller's transaction; returns how many deliveries were queued. */
-async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach = false): Promise<number> {
+async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick<WriteOptions, "notifyEach" | "silent"> = {}): Promise<number> {
   const { def, results, fail, runnable } = batch;
   const type = def.type;
   const changes: Change[] = [];
@@ -318,8 +321,8 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notifyEach =
   const delta = changes.filter((ch) => !ch.before).length - changes.filter((ch) => !ch.after).length;
   const [, , deliveries] = await Promise.all([
     writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, changes.map((ch) => auditEntry(def, ch))),
-    notifyMembers(tx, ctx.orgId, notificationsFor(def, changes, notifyEach), undefined, recipients),
-    writeOutbox(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch)), endpoints),
+    notifyMembers(tx, ctx.orgId, notify.silent ? [] : notificationsFor(def, changes, notify.notifyEach), undefined, recipients),
+    withSummaries(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch))).then((events) => writeOutbox(tx, ctx.orgId, events, endpoints)),
     updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
   ]);
   // Most orgs have no rules for a type: the org row above says so, and no query is spent on them.

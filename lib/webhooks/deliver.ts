@@ -14,6 +14,7 @@ import { applyAttempts, backsOff, classify } from "./controls";
 import { emitOperationalEvent } from "./operational";
 import { isOperationalEvent } from "./operational-events";
 import { signalDeliveriesCommitted } from "./outbox";
+import { genericTypeOf } from "./one-per-change";
 import { signedHeaders } from "./signing";
 import { TokenError, receiverHeaders } from "./receiver-auth";
 
@@ -33,6 +34,8 @@ export interface DeliveryJob {
 export function eventBody(event: Pick<WebhookEvent, "id" | "type" | "createdAt" | "orgId" | "data" | "previous">): string {
   const body: Record<string, unknown> = { id: event.id, type: event.type, created_at: event.createdAt.toISOString(), org_id: event.orgId, data: event.data };
   if (event.previous) body.previous = event.previous;
+  const generic = genericTypeOf(event.type, event.previous);
+  if (generic) body.generic_type = generic;
   return JSON.stringify(body);
 }
 
@@ -215,6 +218,7 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
       from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as v(id text, status text, next_at timestamptz, code int, err text,
                                                             completed_at timestamptz, at timestamptz, attempted int, throttled int)
       where d.id = v.id`);
+    await markRecovered(tx, records.filter((r) => r.decision.kind === "succeeded"));
     // Endpoint health, once per endpoint per batch, in the order the attempts finished.
     const byEndpoint = new Map<string, AttemptRecord[]>();
     for (const r of records) {
@@ -244,6 +248,21 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
     m.deliveries.inc({ outcome: r.decision.kind });
     if (r.result) m.deliveryDuration.observe({ outcome: r.decision.kind }, r.result.durationMs / 1000);
   }
+}
+
+/**
+ * A re-delivery that succeeded recovers the earlier failed deliveries of the same event to the
+ * same endpoint: "re-deliver failed" skips them and they no longer count as failures.
+ */
+async function markRecovered(tx: Executor, succeeded: AttemptRecord[]): Promise<void> {
+  if (succeeded.length === 0) return;
+  const pairs = sql.join(
+    succeeded.map((r) => sql`(${r.job.delivery.eventId}, ${r.job.endpoint.id})`),
+    sql`, `,
+  );
+  await tx.execute(sql`
+    update webhook_deliveries set status = 'recovered', updated_at = now()
+    where status = 'failed' and (event_id, endpoint_id) in (values ${pairs})`);
 }
 
 /** Performs one attempt of a claimed delivery and records it. Never throws for HTTP failures. */

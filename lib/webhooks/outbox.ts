@@ -7,6 +7,7 @@ import { newId } from "@/lib/ids";
 import { insertRows } from "@/lib/db-utils";
 import type { EventName } from "@/lib/events/names";
 import { eventMatchesFilter, type EndpointFilter } from "./filter";
+import { onePerChange } from "./one-per-change";
 
 export interface OutboxEvent {
   type: EventName;
@@ -49,30 +50,29 @@ export async function writeOutbox(tx: Executor, orgId: string, events: OutboxEve
   await insertRows(tx, webhookEvents, eventRows);
   if (endpoints.length === 0) return 0;
 
-  const deliveries = eventRows.flatMap((e, i) =>
-    endpoints
-      .filter((ep) => {
-        const only = events[i]!.endpointId;
-        return only ? ep.id === only : subscribes(ep, e);
-      })
-      .map((ep) => {
-        // Per-record ordering: deliveries of one record to this endpoint go in version order.
-        const version = e.data.version;
-        const ordered = ep.ordering === "per_record" && typeof version === "number";
-        return {
-          id: newId("dlv"),
-          orgId,
-          eventId: e.id,
-          endpointId: ep.id,
-          status: "pending" as const,
-          orderKey: ordered ? e.recordId : null,
-          orderSeq: ordered ? version : null,
-          nextAttemptAt: now,
-          createdAt: now,
-          updatedAt: now,
-        };
-      }),
-  );
+  const matched = eventRows.flatMap((e, i) => {
+    const only = events[i]!.endpointId;
+    return endpoints
+      .filter((ep) => (only ? ep.id === only : subscribes(ep, e)))
+      .map((ep) => ({ event: events[i]!, row: e, endpointId: ep.id, ordering: ep.ordering }));
+  });
+  const deliveries = onePerChange(matched).map(({ row: e, endpointId, ordering }) => {
+    // Per-record ordering: deliveries of one record to this endpoint go in version order.
+    const version = e.data.version;
+    const ordered = ordering === "per_record" && typeof version === "number";
+    return {
+      id: newId("dlv"),
+      orgId,
+      eventId: e.id,
+      endpointId,
+      status: "pending" as const,
+      orderKey: ordered ? e.recordId : null,
+      orderSeq: ordered ? version : null,
+      nextAttemptAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
+  });
   await insertRows(tx, webhookDeliveries, deliveries);
   return deliveries.length;
 }

@@ -139,16 +139,20 @@ export function renderTemplate(template: string, record: Rec): string {
   });
 }
 
+/** "a" or "an", by the sound of the word's first letter (good enough for field and type labels). */
+const article = (word: string) => (/^[aeiou]/i.test(word) ? "an" : "a");
+
 export function describeTrigger(rule: Pick<RuleDefinition, "trigger" | "triggerField" | "recordType">, label = rule.recordType.replace("_", " ")): string {
+  const a = `When ${article(label)} ${label}`;
   switch (rule.trigger) {
     case "created":
-      return `When a ${label} is created`;
+      return `${a} is created`;
     case "updated":
-      return `When a ${label} is updated`;
+      return `${a} is updated`;
     case "created_or_updated":
-      return `When a ${label} is created or updated`;
+      return `${a} is created or updated`;
     case "field_changed":
-      return `When a ${label}'s ${rule.triggerField} changes`;
+      return `${a}'s ${rule.triggerField} changes`;
   }
 }
 

@@ -9,7 +9,7 @@ import { writeAudit, type ChangeContext } from "@/lib/audit/write";
 import { RECORD_TYPES, registry, schemasFor, type RecordType, type RecordTypeDef } from "@/lib/records/registry";
 import { getRecord } from "@/lib/records/queries";
 import { checkConditionValues, conditionListSchema, conditionValue } from "./conditions";
-import { conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate } from "./engine";
+import { conditionHolds, describeAction, describeCondition, fieldValue, renderTemplate, sameValue } from "./engine";
 import { assertQuota } from "@/lib/orgs/quotas";
 
 const fieldPath = z
@@ -220,32 +220,40 @@ export async function deleteRule(db: Db, ctx: ChangeContext, id: string): Promis
 
 export interface RuleTestResult {
   record: { id: string; type: string; title: string };
+  /** The change the dry run played on the record ("stage: proposal → closed_won"), if any. */
+  simulated: string | null;
   conditions: { description: string; actual: unknown; holds: boolean }[];
   wouldFire: boolean;
   actions: string[];
 }
 
 /**
- * A dry run against an existing record, as if the rule's trigger had just happened to it
- * (created, updated, or its trigger field just became its current value): are the conditions
- * met, and what would the actions do? Nothing is written.
+ * A dry run against an existing record, as if the rule's trigger had just happened to it: a
+ * "field changes" rule with a "changed to X" condition on that field plays that change on the
+ * record (a deal still in proposal shows what winning it would do); otherwise the record as it is.
+ * Are the conditions met, and what would the actions do? Nothing is written.
  */
 export async function testRule(db: Executor, orgId: string, input: unknown, recordId: string): Promise<RuleTestResult> {
   const rule = await validateRule(db, orgId, input);
   const def = registry[rule.record_type];
   const record = await getRecord(db, orgId, rule.record_type, recordId);
+  const played = rule.trigger === "field_changed" ? rule.conditions.find((c) => c.op === "changed_to" && c.field === rule.trigger_field) : undefined;
+  const changes = played && !sameValue(fieldValue(record, played.field), played.value);
+  const before = changes ? record : null;
+  const after = changes ? { ...record, [played.field]: played.value } : record;
   // With no earlier state, "changed to X" reads as "is now X".
-  const conditions = rule.conditions.map((c) => ({ description: describeCondition(c), actual: fieldValue(record, c.field) ?? null, holds: conditionHolds(c, null, record) }));
+  const conditions = rule.conditions.map((c) => ({ description: describeCondition(c), actual: fieldValue(after, c.field) ?? null, holds: conditionHolds(c, before, after) }));
   const wouldFire = conditions.every((c) => c.holds);
   return {
     record: { id: record.id, type: rule.record_type, title: String(record[def.titleField] ?? record.id) },
+    simulated: changes ? `${played.field}: ${JSON.stringify(fieldValue(record, played.field) ?? null)} → ${JSON.stringify(played.value)}` : null,
     conditions,
     wouldFire,
     actions: rule.actions.map((a) => {
       const what = describeAction(a as WorkflowAction);
-      if (a.type === "notify") return `${what} — reads "${renderTemplate(a.title, record)}"`;
+      if (a.type === "notify") return `${what} — reads "${renderTemplate(a.title, after)}"`;
       if (a.type === "set_field" && a.target !== "self") {
-        const ref = record[a.target];
+        const ref = after[a.target];
         return ref ? `${what} (on ${String(ref)})` : `${what} — skipped: this record has no ${a.target}`;
       }
       return what;

@@ -7,11 +7,42 @@ import { chromium } from "playwright-core";
 
 export const baseUrl = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
 
+/**
+ * Console errors and uncaught exceptions of every page the tests open. A refused request the test
+ * provokes on purpose (401, 403, 409, 422, 429…) is the browser reporting an answer, not a fault;
+ * a 404 (a missing favicon, a dead link) and a 5xx are faults.
+ */
+export const consoleErrors = [];
+const EXPECTED_REFUSAL = /Failed to load resource: the server responded with a status of 4(0[0-35-9]|[1-9]\d)\b/;
+
+export function watchConsole(page) {
+  page.on("console", (m) => {
+    if (m.type() === "error" && !EXPECTED_REFUSAL.test(m.text())) consoleErrors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on("pageerror", (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
+}
+
+/**
+ * Chromium; every page of every context it opens is watched (watchConsole), and closing the
+ * browser fails the test file if any page logged an error.
+ */
 export async function launch() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on("page", watchConsole);
+    return context;
+  };
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    if (consoleErrors.length) throw new Error(`console errors in the browser:\n${consoleErrors.splice(0).join("\n")}`);
+  };
+  return browser;
 }
 
 /** Saves a screenshot under test-results/ so a failure in CI can be looked at. */

@@ -33,6 +33,10 @@ test("upload → map → preview → import → download the failed rows", async
     await page.getByRole("button", { name: "Upload" }).click();
 
     // The columns have other names than the fields: map them by hand.
+    await page.getByLabel("Column for Name (required)").selectOption("(not imported)");
+    // Start waits for the required Name, and says so.
+    assert.equal(await page.getByRole("button", { name: "Start import" }).isDisabled(), true);
+    await page.getByText("Choose a column for Name (required) to start.").waitFor();
     await page.getByLabel("Column for Name (required)").selectOption("Customer");
     await page.getByLabel("Column for Email").selectOption("E-mail address");
     await page.getByLabel("Column for Phone").selectOption("Telephone");
@@ -46,13 +50,17 @@ test("upload → map → preview → import → download the failed rows", async
     const result = page.getByTestId("import-result");
     await result.waitFor({ timeout: 30_000 });
     assert.match(await result.textContent(), /118 created, 0 updated, 2 failed/);
+    assert.equal(await result.getAttribute("data-level"), "warning", "a partial import is a warning, never green");
+    assert.match(await result.textContent(), /2 of 120 rows were not imported/);
+    // The history below refreshes on its own.
+    await page.getByRole("cell", { name: /customers\.csv/ }).waitFor();
     assert.equal(await page.getByRole("progressbar", { name: "Import progress" }).getAttribute("aria-valuenow"), "100");
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download the failed rows (CSV)" }).click()]);
     const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
     assert.equal(csv.length, 3);
     assert.match(csv[0], /^line,reason,Customer,E-mail address,Telephone,Ref$/);
-    assert.match(csv[1], /^51,.*email: must be a valid email address.*,Customer 50,broken-50,/);
+    assert.match(csv[1], /^51,Row 51: the email address 'broken-50' is not valid,Customer 50,broken-50,/);
     assert.match(csv[2], /^101,/);
 
     // The app's file routes answer errors as JSON, in the API's envelope with its request id.
@@ -77,6 +85,47 @@ test("upload → map → preview → import → download the failed rows", async
     await page.getByRole("link", { name: "Customer 120" }).waitFor();
   } catch (err) {
     await snapshot(page, "import-failure");
+    throw err;
+  } finally {
+    await context.close();
+  }
+});
+
+test("common headers map themselves; an import where every row fails is not shown as a success", async () => {
+  const file = path.join(dir, "contacts.csv");
+  fs.writeFileSync(file, ["Full Name,E-mail,Phone number", "Ada Lovelace,ada@example.com,555-0101", "Grace Hopper,grace@example.com,555-0102"].join("\n"));
+  const bad = path.join(dir, "broken.csv");
+  fs.writeFileSync(bad, ["Full Name,E-mail", ...Array.from({ length: 5 }, (_, i) => `,nobody${i}@`)].join("\n"));
+  const context = await browser.newContext({ baseURL: baseUrl });
+  const page = await context.newPage();
+  try {
+    const { orgPath } = await signUpNewOwner(page, "Automap");
+    await page.goto(`${orgPath}/settings/import`);
+    await page.getByLabel("File").setInputFiles(file);
+    await page.getByRole("button", { name: "Upload" }).click();
+    const name = page.getByLabel("Column for Name (required)");
+    await name.waitFor();
+    assert.equal(await name.inputValue(), "Full Name");
+    assert.equal(await page.getByLabel("Column for Email").inputValue(), "E-mail");
+    assert.equal(await page.getByLabel("Column for Phone").inputValue(), "Phone number");
+    await page.getByRole("button", { name: "Start import" }).click();
+    const result = page.getByTestId("import-result");
+    await result.waitFor({ timeout: 30_000 });
+    assert.equal(await result.getAttribute("data-level"), "ok");
+    assert.match(await result.textContent(), /2 created, 0 updated, 0 failed/);
+
+    await page.goto(`${orgPath}/settings/import`);
+    await page.getByLabel("File").setInputFiles(bad);
+    await page.getByRole("button", { name: "Upload" }).click();
+    await page.getByTestId("preview-table").getByText("Name is required, and this row has none").first().waitFor();
+    await page.getByRole("button", { name: "Start import" }).click();
+    await result.waitFor({ timeout: 30_000 });
+    assert.equal(await result.getAttribute("data-level"), "bad");
+    assert.match(await result.textContent(), /Nothing was imported: all 5 rows failed/);
+    await page.getByRole("link", { name: "Download the failed rows (CSV)" }).waitFor();
+    await page.getByText("completed with failures").first().waitFor();
+  } catch (err) {
+    await snapshot(page, "import-automap-failure");
     throw err;
   } finally {
     await context.close();

@@ -51,6 +51,8 @@ describe("lead capture", () => {
     expect(events.map((e) => e.type).sort()).toEqual(["client_created", "record.created"]);
     const notes = await t.db.select().from(notifications).where(and(eq(notifications.orgId, t.org.org.id), eq(notifications.title, "New lead: Jo Lead")));
     expect(notes).toHaveLength(3);
+    // The notification opens with the enquiry's first line.
+    expect(notes[0]!.body).toBe("“Need a quote” · jo@example.com · 555-1 · via google");
   });
 
   it("accepts a plain HTML form post with the key as a form field and shows a thank-you page", async () => {

@@ -80,6 +80,8 @@ function inputFor(name: string, org: string): Record<string, unknown> {
       return { org, userId: b.users.member.id, role: "owner" };
     case "removeMemberAction":
       return { org, userId: b.users.member.id };
+    case "renameOrganizationAction":
+      return { org, name: "Renamed by an intruder" };
     case "markNotificationsReadAction":
       return { org };
     case "createApiKeyAction":
@@ -186,7 +188,7 @@ describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) =>
   it("cannot reach another org's records or members through the caller's own org", async () => {
     const before = await snapshotB();
     const result = await action.invoke(a.users.owner.id, inputFor(name, a.org.slug));
-    if (["createRecordAction", "markNotificationsReadAction", "inviteMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createLeadChannelAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction"].includes(name)) {
+    if (["createRecordAction", "markNotificationsReadAction", "inviteMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createLeadChannelAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction", "renameOrganizationAction"].includes(name)) {
       // These touch only org A; the point is that org B is unchanged.
       expect(result.ok || result.error.code !== "internal_error").toBe(true);
     } else {

@@ -260,6 +260,22 @@ describe("workflow rules", () => {
     await expect(testRule(db, org.org.id, rule, "opp_doesnotexist")).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it("tries a 'changes to' rule on a record that has not changed yet, as if it just had", async () => {
+    const { client, opp } = await deal("Not won yet");
+    const rule = {
+      name: "Won deal",
+      record_type: "opportunity",
+      trigger: "field_changed",
+      trigger_field: "stage",
+      conditions: [{ field: "stage", op: "changed_to", value: "closed_won" }],
+      actions: [{ type: "set_field", target: "client_id", field: "status", value: "active" }],
+    };
+    const result = await testRule(db, org.org.id, rule, opp.id);
+    expect(result).toMatchObject({ wouldFire: true, simulated: `stage: "proposal" → "closed_won"`, conditions: [{ holds: true, actual: "closed_won" }] });
+    expect(result.actions[0]).toContain(client.id);
+    expect((await db.select().from(opportunities).where(eq(opportunities.id, opp.id)))[0]!.stage).toBe("proposal");
+  });
+
   it("keeps a rule's edit history in the audit log", async () => {
     await updateRule(db, org.ctx, ruleId, {
       name: "Won deal activates client (v2)",

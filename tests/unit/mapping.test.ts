@@ -56,8 +56,21 @@ describe("field mapping", () => {
   it("matches columns to fields by name without a mapping", () => {
     expect(mappingByName("client", ["Name", "E-mail", "Email", "Phone", "ID", "Favourite"])).toEqual({
       target: "client",
-      fields: { name: "Name", email: "Email", phone: "Phone" },
+      fields: { name: "Name", email: "E-mail", phone: "Phone" },
       external_id: "ID",
     });
+  });
+
+  it("recognises the header variants people use", () => {
+    expect(mappingByName("client", ["Full Name", "E-mail", "Phone number", "Company Name"]).fields).toEqual({ name: "Full Name", email: "E-mail", phone: "Phone number", company: "Company Name" });
+    expect(mappingByName("client", [" full_name ", "EMAIL ADDRESS", "Mobile"]).fields).toEqual({ name: " full_name ", email: "EMAIL ADDRESS", phone: "Mobile" });
+  });
+
+  it("joins first and last name columns into the name", () => {
+    const m = mappingByName("client", ["First Name", "Last Name", "Cell"]);
+    expect(m.fields).toEqual({ name: { join: ["First Name", "Last Name"] }, phone: "Cell" });
+    expect(applyMapping(parseMapping(m), { "First Name": " Ada ", "Last Name": "Lovelace", Cell: "1" }).data).toEqual({ name: "Ada Lovelace", phone: "1" });
+    expect(applyMapping(parseMapping(m), { "First Name": "Ada", "Last Name": "" }).data.name).toBe("Ada");
+    expect(applyMapping(parseMapping(m), { "First Name": "", "Last Name": "" }).data.name).toBeNull();
   });
 });

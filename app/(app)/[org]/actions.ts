@@ -27,6 +27,7 @@ export const resendInvitation = async (_p: ActionState, fd: FormData) => run("re
 export const revokeInvitation = async (_p: ActionState, fd: FormData) => run("revokeInvitationAction", fd);
 export const changeMemberRole = async (_p: ActionState, fd: FormData) => run("changeMemberRoleAction", fd);
 export const removeMember = async (_p: ActionState, fd: FormData) => run("removeMemberAction", fd);
+export const renameOrganization = async (_p: ActionState, fd: FormData) => run("renameOrganizationAction", fd);
 export const markNotificationsRead = async (_p: ActionState, fd: FormData) => run("markNotificationsReadAction", fd);
 export const createApiKey = async (_p: ActionState, fd: FormData) => run("createApiKeyAction", fd);
 // Not revalidated: the rotated key's row would re-render without the form showing the new key.

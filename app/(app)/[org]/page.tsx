@@ -10,6 +10,19 @@ import { DASHBOARD_DAYS, dashboardStats, type Integration } from "@/lib/dashboar
 import { Badge, Card, EmptyState, PageHeader } from "@/components/ui/layout";
 import { BarChart } from "@/components/ui/bar-chart";
 import { orgLink } from "@/components/shell/links";
+import { gettingStarted } from "@/lib/onboarding/checklist";
+import { GettingStarted } from "@/components/onboarding/getting-started";
+
+function EmptyChart({ text, href, action }: { text: string; href: string; action: string }) {
+  return (
+    <>
+      {text}{" "}
+      <Link className="text-brand-600 hover:underline" href={href}>
+        {action}
+      </Link>
+    </>
+  );
+}
 
 const HEALTH: Record<Integration["health"], { color: "green" | "amber" | "red"; text: string }> = {
   ok: { color: "green", text: "healthy" },
@@ -21,13 +34,14 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
   const { org: slug } = await params;
   const me = await requireMembership(slug);
   const db = await getDb();
-  const [counts, notes, stats] = await Promise.all([
+  const admin = hasRole(me.role, "admin");
+  const [counts, notes, stats, steps] = await Promise.all([
     Promise.all(RECORD_TYPES.map((t) => countRecords(db, me.org.id, t))),
     listNotifications(db, me.org.id, me.userId, 5),
     dashboardStats(db, me.org.id),
+    admin ? gettingStarted(db, me.org.id) : null,
   ]);
   const plan = planLimits(me.org.plan);
-  const admin = hasRole(me.role, "admin");
   const fmt = (n: number) => n.toLocaleString("en-US");
   const tiles: [string, string, string][] = [
     ["API calls", fmt(stats.totals.apiCalls), "requests with an API key"],
@@ -38,6 +52,7 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
   return (
     <>
       <PageHeader title={me.org.name} description={`${plan.label} plan · you are ${me.role === "member" ? "a" : "an"} ${me.role}`} />
+      {steps ? <GettingStarted org={me.org.slug} steps={steps} /> : null}
       <div className="grid gap-4 sm:grid-cols-3 lg:grid-cols-5">
         {RECORD_TYPES.map((t, i) => (
           <Link key={t} href={`/${me.org.slug}/records/${registry[t].slug}`} className="rounded-lg bg-white p-4 ring-1 ring-slate-200 hover:ring-brand-500">
@@ -61,10 +76,10 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
       </div>
       <div className="mt-4 grid gap-4 lg:grid-cols-3">
         <Card title="API calls per day">
-          <BarChart days={stats.days} series={[{ label: "API calls", values: stats.apiCalls, color: "bg-brand-500/80" }]} label="API calls per day" height={120} />
+          <BarChart days={stats.days} series={[{ label: "API calls", values: stats.apiCalls, color: "bg-brand-500/80" }]} label="API calls per day" height={120} empty={<EmptyChart text="No API calls yet." href={`/${me.org.slug}/settings/api-keys`} action="Create an API key" />} />
         </Card>
         <Card title="Leads per day" description={stats.leadsBySource.length ? stats.leadsBySource.slice(0, 4).map((s) => `${s.label} ${fmt(s.count)}`).join(" · ") : undefined}>
-          <BarChart days={stats.days} series={[{ label: "Leads", values: stats.leads, color: "bg-emerald-500/80" }]} label="Leads captured per day" height={120} />
+          <BarChart days={stats.days} series={[{ label: "Leads", values: stats.leads, color: "bg-emerald-500/80" }]} label="Leads captured per day" height={120} empty={<EmptyChart text="No leads yet." href={`/${me.org.slug}/settings/lead-capture`} action="Put the form on your website" />} />
         </Card>
         <Card title="Webhook deliveries per day">
           <BarChart
@@ -75,6 +90,7 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
             ]}
             label="Webhook deliveries per day"
             height={120}
+            empty={<EmptyChart text="Nothing sent yet." href={`/${me.org.slug}/settings/webhooks`} action="Add a webhook" />}
           />
         </Card>
       </div>

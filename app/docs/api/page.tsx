@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { openApiDocument } from "@/lib/openapi/document";
 import { appBaseUrl } from "@/components/shell/base-url";
+import { ApiSearch } from "@/components/docs/api-search";
 
 export const metadata: Metadata = { title: "API reference" };
 
@@ -18,6 +19,23 @@ type Operation = {
 };
 
 const METHOD_COLORS: Record<string, string> = { get: "bg-emerald-100 text-emerald-800", post: "bg-brand-100 text-brand-700", patch: "bg-amber-100 text-amber-800", delete: "bg-red-100 text-red-800" };
+
+/** `code` in a description becomes code, not a pair of backticks. */
+function Prose({ text }: { text: string }) {
+  return (
+    <>
+      {text.split(/(`[^`]+`)/).map((part, i) =>
+        part.startsWith("`") && part.endsWith("`") && part.length > 2 ? (
+          <code key={i} className="rounded bg-slate-100 px-1 font-mono text-[0.85em] text-slate-800">
+            {part.slice(1, -1)}
+          </code>
+        ) : (
+          part
+        ),
+      )}
+    </>
+  );
+}
 
 function resolve(schema: Schema | undefined, components: Record<string, Schema>): Schema | undefined {
   if (!schema) return undefined;
@@ -83,25 +101,36 @@ export default async function ApiReferencePage() {
       </nav>
       <main className="min-w-0 flex-1">
         <h1 className="text-2xl font-semibold">API reference</h1>
-        <p className="mt-2 max-w-3xl text-sm text-slate-600">{doc.info.description}</p>
+        <p className="mt-2 max-w-3xl text-sm text-slate-600">
+          <Prose text={doc.info.description} />
+        </p>
         <p className="mt-2 max-w-3xl text-sm text-slate-600">
           Errors: <code className="text-xs">{`{"error": {"code", "message", "details": [{"path", "message"}], "request_id"}}`}</code>. Every response carries X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset
           and the IETF RateLimit fields; 429 adds Retry-After. Generated from the same schemas the API validates with.
         </p>
+        <ApiSearch />
         {[...groups.entries()].map(([tag, ops]) => (
           <section key={tag} id={tag.toLowerCase().replace(/\s+/g, "-")} className="mt-10">
             <h2 className="border-b border-slate-200 pb-2 text-lg font-semibold">{tag}</h2>
             {ops.map(({ method, path, op }) => {
               const body = resolve(op.requestBody?.content["application/json"]?.schema, components);
               return (
-                <article key={op.operationId} id={op.operationId} className="mt-6 rounded-lg bg-white p-5 ring-1 ring-slate-200">
+                <article key={op.operationId} id={op.operationId} data-search={`${method} ${path} ${op.summary ?? ""} ${op.description ?? ""} ${tag}`.toLowerCase()} className="mt-6 rounded-lg bg-white p-5 ring-1 ring-slate-200">
                   <h3 className="flex flex-wrap items-center gap-2 font-mono text-sm">
                     <span className={`rounded px-1.5 py-0.5 text-xs font-semibold uppercase ${METHOD_COLORS[method] ?? "bg-slate-100"}`}>{method}</span>
                     {path}
                     {op["x-scope"] ? <span className="rounded bg-slate-100 px-1.5 py-0.5 font-sans text-xs text-slate-600">scope: {op["x-scope"]}</span> : null}
                   </h3>
-                  {op.summary ? <p className="mt-2 text-sm font-medium">{op.summary}</p> : null}
-                  {op.description ? <p className="mt-1 text-sm text-slate-600">{op.description}</p> : null}
+                  {op.summary ? (
+                    <p className="mt-2 text-sm font-medium">
+                      <Prose text={op.summary} />
+                    </p>
+                  ) : null}
+                  {op.description ? (
+                    <p className="mt-1 text-sm text-slate-600">
+                      <Prose text={op.description} />
+                    </p>
+                  ) : null}
                   {op.parameters?.length ? (
                     <table className="mt-3 w-full text-xs">
                       <tbody>
@@ -140,7 +169,7 @@ export default async function ApiReferencePage() {
                   <p className="mt-2 text-xs text-slate-500">
                     Responses:{" "}
                     {Object.entries(op.responses)
-                      .map(([code, r]) => `${code} ${r.description.split(".")[0]}`)
+                      .map(([code, r]) => `${code} ${r.description.split(".")[0]!.replace(/`/g, "")}`)
                       .join(" · ")}
                   </p>
                 </article>

@@ -6,6 +6,7 @@ import { markNotificationsRead } from "../actions";
 import { ActionForm, SubmitButton } from "@/components/ui/action-form";
 import { EmptyState, PageHeader } from "@/components/ui/layout";
 import { orgLink } from "@/components/shell/links";
+import { formatDateTime } from "@/components/ui/dates";
 
 export default async function NotificationsPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
@@ -39,7 +40,7 @@ export default async function NotificationsPage({ params }: { params: Promise<{ 
                 ) : (
                   <span className="font-medium">{n.title}</span>
                 )}
-                <time className="shrink-0 text-xs text-slate-400">{n.createdAt.toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" })} UTC</time>
+                <time className="shrink-0 text-xs text-slate-400">{formatDateTime(n.createdAt)}</time>
               </div>
               {n.body ? <p className="mt-0.5 text-slate-500">{n.body}</p> : null}
             </li>

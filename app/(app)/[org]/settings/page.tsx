@@ -4,6 +4,7 @@ import { getDb } from "@/db/client";
 import { recordTotal } from "@/lib/orgs/service";
 import { planLimits } from "@/lib/orgs/plans";
 import { Card, PageHeader } from "@/components/ui/layout";
+import { RenameOrgForm } from "@/components/settings/rename-org";
 
 const fmt = (n: number | null) => (n === null ? "unlimited" : n.toLocaleString("en-US"));
 
@@ -39,6 +40,11 @@ export default async function GeneralSettingsPage({ params }: { params: Promise<
               </div>
             ))}
           </dl>
+          {me.role !== "member" ? (
+            <div className="mt-4 border-t border-slate-100 pt-4">
+              <RenameOrgForm key={me.org.name} org={me.org.slug} name={me.org.name} />
+            </div>
+          ) : null}
         </Card>
         <Card title="Plan and limits" actions={me.role !== "member" ? <Link href={`/${me.org.slug}/settings/plan`} className="text-sm text-brand-600 hover:underline">Details and current use</Link> : undefined}>
           <dl className="space-y-2 text-sm">

@@ -3,7 +3,7 @@ import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
 import { listRecords } from "@/lib/records/queries";
 import { registry } from "@/lib/records/registry";
-import { ButtonLink } from "@/components/ui/button";
+import { ButtonLink, buttonClass } from "@/components/ui/button";
 import { Input, Select } from "@/components/ui/form";
 import { EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { display, referenceTitles, typeFromSlug } from "@/components/records/load";
@@ -43,13 +43,17 @@ export default async function RecordListPage({ params, searchParams }: { params:
             ))}
           </Select>
         </div>
-        <button type="submit" className="rounded-md bg-white px-3 py-1.5 text-sm ring-1 ring-slate-300 hover:bg-slate-50">
+        <button type="submit" className={buttonClass("secondary")}>
           Filter
         </button>
       </form>
       {page.data.length === 0 ? (
         <EmptyState title={q || validStatus ? "Nothing matches." : `No ${def.pluralLabel.toLowerCase()} yet.`}>
-          {q || validStatus ? <Link href={base} className="text-brand-600 hover:underline">Clear the filters</Link> : `Create one, or send them in through the API, a form, a connector or an import.`}
+          {q || validStatus ? <Link href={base} className="text-brand-600 hover:underline">Clear the filters</Link> : (
+            <>
+              <Link href={`${base}/new`} className="text-brand-600 hover:underline">Create one</Link>, or send them in through <Link href="/docs/api" className="text-brand-600 hover:underline">the API</Link>, <Link href={`/${me.org.slug}/settings/lead-capture`} className="text-brand-600 hover:underline">a form</Link>, <Link href={`/${me.org.slug}/settings/connectors`} className="text-brand-600 hover:underline">a connector</Link> or <Link href={`/${me.org.slug}/settings/import`} className="text-brand-600 hover:underline">an import</Link>.
+            </>
+          )}
         </EmptyState>
       ) : (
         <Table>

@@ -2,11 +2,14 @@ import Link from "next/link";
 import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
 import { listApiKeys } from "@/lib/api-keys/keys";
-import { Badge, Card, Code, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
+import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
+import { Snippet } from "@/components/ui/snippet";
+import { KEY_PLACEHOLDER, leadCurl } from "@/lib/leads/snippets";
 import { CreateKeyForm, RevokeKeyForm, RotateKeyForm } from "@/components/settings/api-keys";
 import { appBaseUrl } from "@/components/shell/base-url";
+import { formatDateTime } from "@/components/ui/dates";
 
-const date = (d: Date | null) => (d ? d.toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC" : "—");
+const date = (d: Date | null) => formatDateTime(d);
 const statusColor = { active: "green", rotating: "amber", expired: "gray", revoked: "red" } as const;
 
 export default async function ApiKeysPage({ params }: { params: Promise<{ org: string }> }) {
@@ -21,7 +24,7 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
         <CreateKeyForm org={me.org.slug} />
       </Card>
       {keys.length === 0 ? (
-        <EmptyState title="No API keys yet" />
+        <EmptyState title="No API keys yet">Generate one above: a <span className="font-mono text-xs">leads</span> key for a website form, or <span className="font-mono text-xs">read</span> + <span className="font-mono text-xs">write</span> for Zapier.</EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">
@@ -75,16 +78,20 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
           </tbody>
         </Table>
       )}
-      <Card title="Try it" description="Replace sk_live_… with your key." className="mt-6">
+      <Card title="Try it" description="Ready to paste: a key generated above is filled in (where it has the scope), otherwise replace sk_live_… with yours." className="mt-6">
         <div className="space-y-3 text-sm">
           <p className="font-medium">Check a key</p>
-          <Code>{`curl ${base}/api/v1/me \\\n  -H "Authorization: Bearer sk_live_…"`}</Code>
+          <Snippet label="the key check" code={`curl ${base}/api/v1/me \\\n  -H "Authorization: Bearer ${KEY_PLACEHOLDER}"`} />
           <p className="font-medium">List clients</p>
-          <Code>{`curl "${base}/api/v1/records/client?limit=10" \\\n  -H "Authorization: Bearer sk_live_…"`}</Code>
+          <Snippet label="the client list" scope="read" code={`curl "${base}/api/v1/records/client?limit=10" \\\n  -H "Authorization: Bearer ${KEY_PLACEHOLDER}"`} />
           <p className="font-medium">Capture a lead (a key with the leads scope)</p>
-          <Code>{`curl -X POST ${base}/api/webhook/leads \\\n  -H "X-API-Key: sk_live_…" -H "Content-Type: application/json" \\\n  -d '{"name": "Jo Lead", "email": "jo@example.com", "message": "Quote please"}'`}</Code>
+          <Snippet label="the lead capture call" scope="leads" code={leadCurl(base)} />
           <p className="font-medium">Subscribe a webhook (a key with the admin scope)</p>
-          <Code>{`curl -X POST ${base}/api/v1/webhooks \\\n  -H "Authorization: Bearer sk_live_…" -H "Content-Type: application/json" \\\n  -d '{"url": "https://example.com/hooks/smarfle", "event_types": ["client_created"]}'`}</Code>
+          <Snippet
+            label="the webhook subscription"
+            scope="admin"
+            code={`curl -X POST ${base}/api/v1/webhooks \\\n  -H "Authorization: Bearer ${KEY_PLACEHOLDER}" -H "Content-Type: application/json" \\\n  -d '{"url": "https://example.com/hooks/smarfle", "event_types": ["client_created"]}'`}
+          />
           <p className="text-slate-500">
             The full reference:{" "}
             <Link href="/docs/api" className="text-brand-600 hover:underline">

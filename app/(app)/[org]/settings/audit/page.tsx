@@ -4,14 +4,39 @@ import { SOURCES } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { hasRole } from "@/lib/orgs/service";
 import { isAppError } from "@/lib/errors";
-import { AUDIT_KINDS, AUDIT_KIND_LABELS, AUDIT_TARGET_TYPES, auditActorChoices, describeEntry, parseAuditFilter, queryAuditStream, type AuditFilter, type AuditPage } from "@/lib/audit/query";
+import { AUDIT_KINDS, AUDIT_KIND_LABELS, AUDIT_TARGET_TYPES, auditActorChoices, describeEntry, parseAuditFilter, queryAuditStream, type AuditFilter, type AuditKind, type AuditPage } from "@/lib/audit/query";
 import { RETENTION_LIMITS } from "@/lib/audit/retention";
+import { display } from "@/components/records/load";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { Field, Input, Select } from "@/components/ui/form";
 import { buttonClass } from "@/components/ui/button";
 import { RetentionForm } from "@/components/settings/audit";
+import { isRecordType, registry } from "@/lib/records/registry";
 
 type Search = Record<string, string | string[] | undefined>;
+
+/** Where an entry's target lives in the app, when it has a page of its own. */
+function targetHref(org: string, type: string, id: string): string | null {
+  if (isRecordType(type)) return `/${org}/records/${registry[type].slug}/${id}`;
+  const settings: Record<string, string> = { webhook_endpoint: "webhooks", inbound_source: "inbound", connector: "connectors", workflow_rule: "workflows" };
+  return settings[type] ? `/${org}/settings/${settings[type]}/${id}` : null;
+}
+
+/** A target id, shortened to stay on one line; the full id is its title and its link. */
+function TargetLink({ org, type, id }: { org: string; type: string; id: string | null }) {
+  if (!id) return null;
+  const shown = id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
+  const href = targetHref(org, type, id);
+  return href ? (
+    <Link href={href} title={id} className="text-brand-600 hover:underline">
+      {shown}
+    </Link>
+  ) : (
+    <span title={id}>{shown}</span>
+  );
+}
+
+const QUIET_KINDS: AuditKind[] = ["requests", "deliveries"];
 
 const KIND_COLORS = { changes: "blue", settings: "amber", workflows: "green", requests: "gray", deliveries: "gray" } as const;
 
@@ -31,14 +56,19 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
   let problem: string | null = null;
   let page: AuditPage = { entries: [], nextCursor: null };
   const cursor = typeof search.cursor === "string" ? search.cursor : null;
+  // Opened without a kind, the log shows what people and rules changed: requests and delivery
+  // attempts, far more numerous, are one choice away.
+  const quiet = search.kind === undefined;
   try {
     filter = parseAuditFilter(search);
-    page = await queryAuditStream(db, me.org.id, filter, { cursor, limit: 50 });
+    page = await queryAuditStream(db, me.org.id, filter, { cursor, limit: 50, exclude: quiet ? QUIET_KINDS : [] });
   } catch (err) {
     if (!isAppError(err)) throw err;
     problem = [err.message, ...err.details.map((d) => `${d.path}: ${d.message}`)].join(" ");
   }
   const actors = await auditActorChoices(db, me.org.id);
+  // Actors by name ("Website form (sk_live_ab12…)"), not by a bare key prefix or id.
+  const actorNames = new Map(actors.flatMap((g) => g.choices).map((c) => [c.value, c.label]));
   const base = `/${me.org.slug}/settings/audit`;
   const owner = hasRole(me.role, "owner");
   return (
@@ -135,13 +165,22 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
         </p>
       ) : null}
 
+      {quiet ? (
+        <p className="mb-3 text-sm text-slate-600" data-testid="audit-default-view">
+          Showing changes, settings and workflow firings. API requests and webhook delivery attempts are under Kind, or{" "}
+          <Link href={`${base}${query(filter)}${query(filter) ? "&" : "?"}kind=`} className="text-brand-600 hover:underline">
+            show everything
+          </Link>
+          .
+        </p>
+      ) : null}
       {page.entries.length === 0 ? (
         <EmptyState title="No entries match these filters" />
       ) : (
         <Table>
           <thead className="bg-slate-50">
             <tr>
-              <Th>Time (UTC)</Th>
+              <Th>Time</Th>
               <Th>Actor</Th>
               <Th>Action · source</Th>
               <Th>Target</Th>
@@ -151,21 +190,21 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
           <tbody className="divide-y divide-slate-100" data-testid="audit-entries">
             {page.entries.map((e) => (
               <tr key={e.id} data-kind={e.kind}>
-                <Td className="font-mono text-xs whitespace-nowrap">{e.createdAt.toISOString().replace("T", " ").slice(0, 19)}</Td>
+                <Td className="w-28 text-xs">{display(e.createdAt.toISOString(), "datetime")}</Td>
                 <Td>
-                  <span className="block text-xs text-slate-400">{e.actorType}</span>
-                  {e.actorLabel ?? e.actorId ?? "—"}
+                  <span className="block text-xs text-slate-400">{e.actorType.replace(/_/g, " ")}</span>
+                  {actorNames.get(`${e.actorType}:${e.actorId}`) ?? e.actorLabel ?? e.actorId ?? "—"}
                 </Td>
                 <Td>
                   <Badge color={KIND_COLORS[e.kind]}>{e.action}</Badge>
                   <span className="mt-0.5 block text-xs text-slate-500">via {e.source}</span>
                 </Td>
-                <Td className="font-mono text-xs break-all">
+                <Td className="font-mono text-xs whitespace-nowrap">
                   <span className="block text-slate-400">{e.targetType}</span>
-                  {e.targetId ?? ""}
+                  <TargetLink org={me.org.slug} type={e.targetType} id={e.targetId} />
                 </Td>
-                <Td className="min-w-72">
-                  <span className="break-words">{describeEntry(e)}</span>
+                <Td className="min-w-56">
+                  <span className="[overflow-wrap:anywhere]">{describeEntry(e)}</span>
                   {e.before || e.after ? (
                     <details className="mt-1">
                       <summary className="cursor-pointer text-xs text-slate-500">Details</summary>

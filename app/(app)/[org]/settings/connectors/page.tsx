@@ -4,6 +4,7 @@ import { requireMembership } from "@/lib/auth/session";
 import { listConnectors } from "@/lib/connectors/connectors";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { CreateConnectorForm } from "@/components/settings/data-in";
+import { formatDateTime } from "@/components/ui/dates";
 
 export default async function ConnectorsPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
@@ -16,7 +17,7 @@ export default async function ConnectorsPage({ params }: { params: Promise<{ org
         <CreateConnectorForm org={me.org.slug} />
       </Card>
       {connectors.length === 0 ? (
-        <EmptyState title="No connectors yet" />
+        <EmptyState title="No connectors yet">Create one above to pull records from another system&apos;s API on a schedule; Preview shows what its mapping makes of a sample.</EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">
@@ -41,8 +42,8 @@ export default async function ConnectorsPage({ params }: { params: Promise<{ org
                 <Td>
                   <Badge color={c.status === "active" ? (c.consecutiveFailures ? "amber" : "green") : "red"}>{c.status}</Badge>
                 </Td>
-                <Td className="text-xs">{c.lastRunAt ? c.lastRunAt.toUTCString() : "—"}</Td>
-                <Td className="text-xs">{c.status === "active" ? c.nextRunAt.toUTCString() : "—"}</Td>
+                <Td className="text-xs">{formatDateTime(c.lastRunAt)}</Td>
+                <Td className="text-xs">{c.status === "active" ? formatDateTime(c.nextRunAt) : "—"}</Td>
               </tr>
             ))}
           </tbody>

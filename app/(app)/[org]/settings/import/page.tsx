@@ -35,7 +35,9 @@ export default async function ImportPage({ params }: { params: Promise<{ org: st
                   {j.filename} <span className="text-xs text-slate-400">({j.type})</span>
                 </Td>
                 <Td>
-                  <Badge color={j.status === "completed" ? "green" : j.status === "failed" ? "red" : "amber"}>{j.status}</Badge>
+                  <Badge color={j.status === "failed" || (j.status === "completed" && j.failed > 0 && j.created + j.updated === 0) ? "red" : j.status === "completed" && j.failed === 0 ? "green" : "amber"}>
+                    {j.status === "completed" && j.failed > 0 ? "completed with failures" : j.status}
+                  </Badge>
                 </Td>
                 <Td>{j.created}</Td>
                 <Td>{j.updated}</Td>

@@ -17,7 +17,7 @@ export default async function InboundPage({ params }: { params: Promise<{ org: s
         <CreateSourceForm org={me.org.slug} />
       </Card>
       {sources.length === 0 ? (
-        <EmptyState title="No inbound sources yet" />
+        <EmptyState title="No inbound sources yet">Create one above to receive another system&apos;s webhooks (Stripe, Shopify, Typeform, Calendly…) as records.</EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">

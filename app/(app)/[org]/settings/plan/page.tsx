@@ -2,7 +2,7 @@ import { getDb } from "@/db/client";
 import { PLAN_IDS } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { planUsage } from "@/lib/orgs/service";
-import { PLANS, planLimits } from "@/lib/orgs/plans";
+import { PLANS, SALES_EMAIL, planLimits } from "@/lib/orgs/plans";
 import { ORG_CEILING_MULTIPLIER } from "@/lib/http/gate";
 import { Badge, Card, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 
@@ -58,7 +58,7 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
           </div>
         </div>
       </Card>
-      <Card title="Plans" className="mt-6" description="To change plan, contact us; an operator can also raise one organization's rate limit. Endpoints are webhook endpoints, sources inbound sources, rules workflow rules; Business's limits on sources, connectors and rules are a safety ceiling, not a sales limit.">
+      <Card title="Plans" className="mt-6" description={<>To change plan, <a className="text-brand-600 hover:underline" href={`mailto:${SALES_EMAIL}?subject=${encodeURIComponent(`Plan change for ${me.org.name}`)}`}>contact us</a>; an operator can also raise one organization&apos;s rate limit. Endpoints are webhook endpoints, sources inbound sources, rules workflow rules; Business&apos;s limits on sources, connectors and rules are a safety ceiling, not a sales limit.</>}>
         <Table>
           <thead className="bg-slate-50">
             <tr>

@@ -1,6 +1,7 @@
+import Link from "next/link";
 import { getDb } from "@/db/client";
 import { requireMembership } from "@/lib/auth/session";
-import { PRICE_PER_CALL_USD, usageThisMonth } from "@/lib/api-keys/usage";
+import { PRICE_PER_CALL_USD, formatCost, usageThisMonth } from "@/lib/api-keys/usage";
 import { planLimits } from "@/lib/orgs/plans";
 import { ORG_CEILING_MULTIPLIER } from "@/lib/http/gate";
 import { Card, PageHeader } from "@/components/ui/layout";
@@ -14,7 +15,7 @@ export default async function UsagePage({ params }: { params: Promise<{ org: str
   const month = new Date().toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
   const stats: [string, string, string][] = [
     ["API calls this month", usage.monthCalls.toLocaleString("en-US"), month],
-    ["Cost", `$${(usage.monthCalls * PRICE_PER_CALL_USD).toFixed(2)}`, `at $${PRICE_PER_CALL_USD} per call`],
+    ["Cost", formatCost(usage.monthCalls), `at $${PRICE_PER_CALL_USD} per call`],
     ["Rate limit", `${rpm.toLocaleString("en-US")}/min`, `per key; ${(rpm * ORG_CEILING_MULTIPLIER).toLocaleString("en-US")}/min for all keys together`],
   ];
   return (
@@ -32,7 +33,13 @@ export default async function UsagePage({ params }: { params: Promise<{ org: str
         ))}
       </div>
       <Card title="Calls per day">
-        <BarChart days={usage.days.map((d) => d.day)} series={[{ label: "API calls", values: usage.days.map((d) => d.calls), color: "bg-brand-500/80" }]} label="API calls per day this month" />
+        <BarChart days={usage.days.map((d) => d.day)} series={[{ label: "API calls", values: usage.days.map((d) => d.calls), color: "bg-brand-500/80" }]} label="API calls per day this month"
+          empty={
+            <>
+              No API calls this month yet. <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>Create an API key</Link> and try the cURL example there.
+            </>
+          }
+        />
       </Card>
     </>
   );

@@ -5,6 +5,7 @@ import { listEndpoints } from "@/lib/webhooks/endpoints";
 import { EVENT_TYPES } from "@/lib/records/registry";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { AddEndpointForm } from "@/components/settings/webhooks";
+import { formatDateTime } from "@/components/ui/dates";
 
 export default async function WebhooksPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
@@ -17,7 +18,7 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
         <AddEndpointForm org={me.org.slug} events={EVENT_TYPES} subscribed={endpoints.map((e) => e.url)} />
       </Card>
       {endpoints.length === 0 ? (
-        <EmptyState title="No endpoints yet" />
+        <EmptyState title="No endpoints yet">Add one above: a Zapier &ldquo;Catch Hook&rdquo; URL, Make&apos;s custom webhook, or your own app. Then send it a test event from its page.</EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">
@@ -44,7 +45,7 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
                 <Td>
                   <Badge color={e.status === "enabled" ? (e.failingSince ? "amber" : "green") : "red"}>{e.status === "enabled" && e.failingSince ? "failing" : e.status}</Badge>
                 </Td>
-                <Td className="text-xs text-slate-500">{e.lastSuccessAt ? e.lastSuccessAt.toUTCString() : "—"}</Td>
+                <Td className="text-xs text-slate-500">{formatDateTime(e.lastSuccessAt)}</Td>
               </tr>
             ))}
           </tbody>

@@ -8,6 +8,11 @@ import { DeleteRecord } from "@/components/records/delete-record";
 import { display, referenceTitles, typeFromSlug, recordOr404 } from "@/components/records/load";
 import { LeadHistory } from "@/components/records/lead-history";
 import { leadHistory } from "@/lib/leads/capture";
+import { relatedToClient } from "@/lib/records/related";
+import { queryAuditStream } from "@/lib/audit/query";
+import { ENQUIRY_FIELDS, LeadEnquiry } from "@/components/records/lead-enquiry";
+import { RelatedRecords } from "@/components/records/related-records";
+import { ChangeHistory } from "@/components/records/change-history";
 
 export default async function RecordPage({ params }: { params: Promise<{ org: string; type: string; id: string }> }) {
   const { org: slug, type, id } = await params;
@@ -15,10 +20,16 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
   const def = typeFromSlug(type);
   const db = await getDb();
   const record = await recordOr404(db, me.org.id, def, id);
-  const refs = await referenceTitles(db, me.org.id, def, [record]);
+  const [refs, related, history] = await Promise.all([
+    referenceTitles(db, me.org.id, def, [record]),
+    def.type === "client" ? relatedToClient(db, me.org.id, record.id) : null,
+    queryAuditStream(db, me.org.id, { kind: "changes", target_type: def.type, target_id: record.id }, { limit: 20 }),
+  ]);
   const base = `/${me.org.slug}/records/${def.slug}`;
-  const customFields = record.custom_fields as Record<string, unknown>;
-  const captures = def.type === "client" ? await leadHistory(db, me.org.id, record.id) : [];
+  const isClient = def.type === "client";
+  // The enquiry card shows the message and campaign: the rest of the custom fields stay below.
+  const customFields = Object.fromEntries(Object.entries(record.custom_fields as Record<string, unknown>).filter(([k]) => !isClient || !(ENQUIRY_FIELDS as readonly string[]).includes(k)));
+  const captures = isClient ? await leadHistory(db, me.org.id, record.id) : [];
   return (
     <>
       <p className="mb-1 text-sm">
@@ -38,6 +49,7 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
           </>
         }
       />
+      {isClient ? <LeadEnquiry record={record} /> : null}
       <Card>
         <dl className="grid gap-x-6 gap-y-3 sm:grid-cols-2">
           {def.fields.map((f) => (
@@ -78,6 +90,8 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
           <Code>{JSON.stringify(customFields, null, 2)}</Code>
         </Card>
       ) : null}
+      {related ? <RelatedRecords org={me.org.slug} groups={related} /> : null}
+      <ChangeHistory org={me.org.slug} targetType={def.type} targetId={record.id} entries={history.entries} />
     </>
   );
 }

@@ -6,6 +6,7 @@ import { isAppError } from "@/lib/errors";
 import { connectorView, getConnector, listRuns } from "@/lib/connectors/connectors";
 import { Badge, Card, Code, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { ConnectorControls } from "@/components/settings/data-in";
+import { formatDateTime } from "@/components/ui/dates";
 
 export default async function ConnectorPage({ params }: { params: Promise<{ org: string; id: string }> }) {
   const { org: slug, id } = await params;
@@ -54,7 +55,7 @@ export default async function ConnectorPage({ params }: { params: Promise<{ org:
           {runs.map((r) => (
             <tr key={r.id}>
               <Td className="text-xs">
-                {r.startedAt.toUTCString()} <span className="text-slate-400">({r.trigger})</span>
+                {formatDateTime(r.startedAt, { seconds: true })} <span className="text-slate-400">({r.trigger})</span>
               </Td>
               <Td>
                 <Badge color={r.status === "succeeded" ? "green" : r.status === "failed" ? "red" : "amber"}>{r.status}</Badge>

@@ -8,6 +8,7 @@ import { Badge, Card, Code, PageHeader } from "@/components/ui/layout";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Reprocess, SourceControls, SourceMappingForm, SourceSecret } from "@/components/settings/data-in";
 import { appBaseUrl } from "@/components/shell/base-url";
+import { formatDateTime } from "@/components/ui/dates";
 
 const color = { processed: "green", failed: "red", rejected: "amber", duplicate: "gray" } as const;
 
@@ -58,7 +59,7 @@ export default async function SourcePage({ params }: { params: Promise<{ org: st
                     <span className="text-xs text-slate-500">{r.verified ? "signature verified" : "signature refused"}</span>
                     {r.created ? <span className="text-xs">created {r.recordId}</span> : r.updated ? <span className="text-xs">updated {r.recordId}</span> : null}
                     {r.error ? <span className="text-xs text-red-700">{r.error}</span> : null}
-                    <span className="ml-auto text-xs text-slate-400">{r.createdAt.toUTCString()}</span>
+                    <span className="ml-auto text-xs text-slate-400">{formatDateTime(r.createdAt, { seconds: true })}</span>
                   </summary>
                   <div className="mt-2 space-y-2">
                     <Code>{Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join("\n")}</Code>

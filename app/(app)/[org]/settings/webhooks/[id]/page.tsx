@@ -1,6 +1,8 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { getDb } from "@/db/client";
+import { buttonClass } from "@/components/ui/button";
+import { DELIVERY_STATUSES } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
 import { ALL_EVENT_TYPES } from "@/lib/records/registry";
@@ -8,6 +10,7 @@ import { SUBSCRIBABLE_EVENTS, getEndpoint } from "@/lib/webhooks/endpoints";
 import { endpointStats, listAttempts, listDeliveries } from "@/lib/webhooks/delivery-log";
 import { Badge, Card, Code, PageHeader } from "@/components/ui/layout";
 import { Select } from "@/components/ui/form";
+import { Snippet } from "@/components/ui/snippet";
 import { DeleteEndpoint, DeliverySettings, EndpointEvents, RedeliverFailed, Redeliver, RevealSecret, RotateSecret, SendTest, ToggleEndpoint } from "@/components/settings/webhooks";
 import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
@@ -16,12 +19,13 @@ import { filterFields } from "@/lib/webhooks/filter";
 import { CONDITION_OPS } from "@/db/schema";
 import { OPS_WITHOUT_VALUE, OP_LABELS } from "@/lib/workflows/engine";
 import { FilterEditor } from "@/components/settings/webhook-filter";
+import { formatDateTime } from "@/components/ui/dates";
 
-const statusColor = { succeeded: "green", failed: "red", pending: "amber" } as const;
+const statusColor = { succeeded: "green", failed: "red", pending: "amber", recovered: "blue" } as const;
 function isoDaysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 }
-const fmtTime = (d: Date) => d.toLocaleString("en-US", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" }) + " UTC";
+const fmtTime = (d: Date) => formatDateTime(d, { seconds: true });
 
 export default async function EndpointPage({ params, searchParams }: { params: Promise<{ org: string; id: string }>; searchParams: Promise<{ status?: string; type?: string; cursor?: string }> }) {
   const { org: slug, id } = await params;
@@ -32,7 +36,7 @@ export default async function EndpointPage({ params, searchParams }: { params: P
     if (isAppError(err) && err.code === "not_found") notFound();
     throw err;
   });
-  const status = filter.status && ["pending", "succeeded", "failed"].includes(filter.status) ? filter.status : undefined;
+  const status = filter.status && (DELIVERY_STATUSES as readonly string[]).includes(filter.status) ? filter.status : undefined;
   const type = filter.type && (ALL_EVENT_TYPES as readonly string[]).includes(filter.type) ? filter.type : undefined;
   const [deliveries, stats] = await Promise.all([listDeliveries(db, me.org.id, id, { status, eventType: type, cursor: filter.cursor, limit: 25 }), endpointStats(db, me.org.id, id)]);
   const attempts = await listAttempts(db, me.org.id, deliveries.items.map((d) => d.delivery.id));
@@ -135,11 +139,11 @@ export default async function EndpointPage({ params, searchParams }: { params: P
         <Card title="Verify signatures" description="Headers: webhook-id, webhook-timestamp, webhook-signature (also X-Smarfle-Signature, with X-Smarfle-Event).">
           <div className="space-y-2 text-xs">
             <p className="font-medium">Node, with the standardwebhooks package</p>
-            <Code>{`import { Webhook } from "standardwebhooks";
+            <Snippet label="the standardwebhooks verification" code={`import { Webhook } from "standardwebhooks";
 const wh = new Webhook(process.env.SMARFLE_WEBHOOK_SECRET); // whsec_…
-const event = wh.verify(rawBody, req.headers); // throws if forged or stale`}</Code>
+const event = wh.verify(rawBody, req.headers); // throws if forged or stale`} />
             <p className="font-medium">Node, with node:crypto only</p>
-            <Code>{`import { createHmac, timingSafeEqual } from "node:crypto";
+            <Snippet label="the node:crypto verification" code={`import { createHmac, timingSafeEqual } from "node:crypto";
 const id = req.headers["webhook-id"], ts = req.headers["webhook-timestamp"];
 if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) throw new Error("stale");
 const key = Buffer.from(secret.replace("whsec_", ""), "base64");
@@ -147,16 +151,16 @@ const expected = createHmac("sha256", key).update(\`\${id}.\${ts}.\${rawBody}\`)
 const ok = req.headers["webhook-signature"].split(" ").some((s) => {
   const sig = Buffer.from(s.split(",")[1] ?? "", "base64");
   return sig.length === expected.length && timingSafeEqual(sig, expected);
-});`}</Code>
+});`} />
             <p className="font-medium">Python</p>
-            <Code>{`import base64, hashlib, hmac, time
+            <Snippet label="the Python verification" code={`import base64, hashlib, hmac, time
 def verify(secret, headers, raw_body: bytes) -> bool:
     msg_id, ts = headers["webhook-id"], headers["webhook-timestamp"]
     if abs(time.time() - int(ts)) > 300:
         return False
     key = base64.b64decode(secret.removeprefix("whsec_"))
     expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + raw_body, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(expected, s.split(",", 1)[1]) for s in headers["webhook-signature"].split(" "))`}</Code>
+    return any(hmac.compare_digest(expected, s.split(",", 1)[1]) for s in headers["webhook-signature"].split(" "))`} />
           </div>
         </Card>
       </div>
@@ -168,9 +172,9 @@ def verify(secret, headers, raw_body: bytes) -> bool:
             </label>
             <Select id="log-status" name="status" defaultValue={status ?? ""}>
               <option value="">All</option>
-              <option value="succeeded">succeeded</option>
-              <option value="failed">failed</option>
-              <option value="pending">pending</option>
+              {DELIVERY_STATUSES.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
             </Select>
           </div>
           <div>
@@ -184,7 +188,7 @@ def verify(secret, headers, raw_body: bytes) -> bool:
               ))}
             </Select>
           </div>
-          <button type="submit" className="rounded-md bg-white px-3 py-1.5 text-sm ring-1 ring-slate-300 hover:bg-slate-50">
+          <button type="submit" className={buttonClass("secondary")}>
             Filter
           </button>
         </form>
@@ -202,7 +206,7 @@ def verify(secret, headers, raw_body: bytes) -> bool:
                     <span className="text-xs text-slate-500">
                       {delivery.attemptCount} attempt{delivery.attemptCount === 1 ? "" : "s"}
                       {delivery.lastResponseStatus ? ` · last HTTP ${delivery.lastResponseStatus}` : ""}
-                      {delivery.lastError && delivery.status !== "succeeded" ? ` · ${delivery.lastError}` : ""}
+                      {delivery.lastError && delivery.status !== "succeeded" && delivery.status !== "recovered" ? ` · ${delivery.lastError}` : ""}
                     </span>
                     <span className="ml-auto text-xs text-slate-400">{fmtTime(delivery.createdAt)}</span>
                   </summary>

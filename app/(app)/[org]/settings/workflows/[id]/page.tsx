@@ -8,6 +8,7 @@ import { workflowBuilderMeta } from "@/lib/workflows/meta";
 import { describeEntry, queryAuditStream } from "@/lib/audit/query";
 import { Card, PageHeader } from "@/components/ui/layout";
 import { RuleControls, WorkflowBuilder } from "@/components/settings/workflows";
+import { formatDateTime } from "@/components/ui/dates";
 
 export default async function WorkflowPage({ params }: { params: Promise<{ org: string; id: string }> }) {
   const { org: slug, id } = await params;
@@ -37,7 +38,7 @@ export default async function WorkflowPage({ params }: { params: Promise<{ org: 
           <ul className="divide-y divide-slate-100 text-sm">
             {firings.entries.map((f) => (
               <li key={f.id} className="py-2">
-                <span className="font-mono text-xs text-slate-500">{f.createdAt.toISOString().replace("T", " ").slice(0, 19)}</span> · {f.targetType} {f.targetId} via {f.source}: {describeEntry(f)}
+                <span className="text-xs text-slate-500">{formatDateTime(f.createdAt, { seconds: true })}</span> · {f.targetType} {f.targetId} via {f.source}: {describeEntry(f)}
               </li>
             ))}
           </ul>
