@@ -37,7 +37,7 @@ export function ImportMatch({ org, id, type, mapping, value, onChange }: { org: 
 
   async function dryRun() {
     setBusy(true);
-    const r = await dryRunImport(null, formData({ org, id, mapping: JSON.stringify(mapping()), ...value }));
+    const r = await dryRunImport(null, formData({ org, id, mapping: JSON.stringify(mapping()), ...(value.match_on ? value : {}) }));
     setBusy(false);
     if (r?.ok) {
       setError(null);

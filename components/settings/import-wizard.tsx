@@ -105,7 +105,7 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
 
   async function start() {
     setBusy(true);
-    const r = await startImportDraft(null, formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()), ...match, ...(asLeads ? { leads: "on" } : {}) }));
+    const r = await startImportDraft(null, formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()), ...(match.match_on ? match : {}), ...(asLeads ? { leads: "on" } : {}) }));
     setBusy(false);
     if (r?.ok) {
       setError(null);

@@ -3,6 +3,10 @@ import { RECORD_TYPES, WORKFLOW_EVENT, outputSchema, registry, type RecordType }
 import type { RecordEventName } from "@/lib/events/names";
 import { EVENT_DESCRIPTIONS, type CatalogEventType } from "./catalog";
 import { OPERATIONAL_EVENT_INFO, isOperationalEvent } from "./operational-events";
+import { LIFECYCLE_EVENTS } from "@/lib/events/names";
+import { TYPES_WITH_CLIENT, clientSummarySchema, workOrderSummarySchema } from "@/lib/events/summaries";
+
+const isLifecycle = (type: string) => (LIFECYCLE_EVENTS as readonly string[]).includes(type);
 
 /**
  * The typed contract of every event: its envelope and its `data`, built from the same zod schemas
@@ -10,7 +14,14 @@ import { OPERATIONAL_EVENT_INFO, isOperationalEvent } from "./operational-events
  * Schemas served by GET /api/v1/event-types and the OpenAPI `webhooks` section come from here.
  */
 
-const recordOf = (types: readonly RecordType[]) => (types.length === 1 ? outputSchema(registry[types[0]!]) : z.union(types.map((t) => outputSchema(registry[t]))));
+/** A record as events carry it: as the records API answers, plus the client (and work order) summaries. */
+function eventRecord(type: RecordType) {
+  const base = outputSchema(registry[type]);
+  if (!(TYPES_WITH_CLIENT as readonly string[]).includes(type)) return base;
+  return base.extend({ client: clientSummarySchema.nullable().optional(), ...(type === "invoice" ? { work_order: workOrderSummarySchema.nullable().optional() } : {}) });
+}
+
+const recordOf = (types: readonly RecordType[]) => (types.length === 1 ? eventRecord(types[0]!) : z.union(types.map(eventRecord)));
 
 /** The record types an event can carry: its own, or any for the generic record.* events. */
 function recordTypesOf(type: RecordEventName): readonly RecordType[] {
@@ -42,6 +53,9 @@ export function eventEnvelopeSchema(type: CatalogEventType): z.ZodType {
     org_id: z.string(),
     data,
     ...(previous ? { previous: previous.optional() } : {}),
+    ...(isLifecycle(type)
+      ? { generic_type: z.enum(["record.created", "record.updated"]).optional().meta({ description: "The generic event this one stands for: an endpoint gets one delivery per change." }) }
+      : {}),
   });
 }
 

@@ -57,7 +57,7 @@ test("a second import matched on email: the dry run's counts, the import, and it
     assert.match(await undone.textContent(), /0 created records deleted, 4 updated records restored/);
     await page.goto(`${orgPath}/records/clients?q=Person+1`);
     await page.getByRole("link", { name: "Person 1", exact: true }).click();
-    await page.getByText("Old Co").waitFor();
+    await page.getByText("Old Co", { exact: true }).waitFor();
   } catch (err) {
     await snapshot(page, "import-match-failure");
     throw err;
