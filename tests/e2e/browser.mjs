@@ -15,9 +15,16 @@ export const baseUrl = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
 export const consoleErrors = [];
 const EXPECTED_REFUSAL = /Failed to load resource: the server responded with a status of 4(0[0-35-9]|[1-9]\d)\b/;
 
+/** Errors a test provokes on purpose (a page of another organization answering 404, say). */
+const expected = [];
+export function expectConsoleError(pattern) {
+  expected.push(pattern);
+}
+
 export function watchConsole(page) {
   page.on("console", (m) => {
-    if (m.type() === "error" && !EXPECTED_REFUSAL.test(m.text())) consoleErrors.push(`${page.url()}: ${m.text()}`);
+    const line = `${page.url()}: ${m.text()}`;
+    if (m.type() === "error" && !EXPECTED_REFUSAL.test(m.text()) && !expected.some((p) => p.test(line))) consoleErrors.push(line);
   });
   page.on("pageerror", (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
 }

@@ -44,7 +44,7 @@ test("a plain HTML form on a customer's page creates a lead and lands on the tha
     // The lead is in the CRM, with status lead, and the team was notified.
     await page.goto(`${orgPath}/records/clients?status=lead`);
     await page.getByRole("link", { name: leadName }).click();
-    await page.getByText("Please quote for a weekly clean.").waitFor();
+    await page.getByTestId("lead-message").getByText("Please quote for a weekly clean.").waitFor();
     await page.getByText("newsletter").first().waitFor();
     assert.match((await page.getByTestId("notification-count").textContent()) ?? "", /1/);
   } catch (err) {

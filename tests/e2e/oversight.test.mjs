@@ -70,7 +70,7 @@ test("the dashboard shows the last 30 days and links each integration to its log
     await page.getByRole("figure", { name: "Webhook deliveries per day" }).waitFor();
     const integrations = page.getByTestId("integrations");
     await integrations.getByText("Webhook Billing system").waitFor();
-    await integrations.getByText(/4 deliveries, 0 failures/).waitFor();
+    await integrations.getByText(/2 deliveries, 0 failures/).waitFor();
     await integrations.getByRole("link", { name: "website → lead" }).click();
 
     // …which opens the audit log, filtered to those leads.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { baseUrl, launch, signUpAndSignIn, snapshot, uniq, waitForMail } from "./browser.mjs";
+import { baseUrl, expectConsoleError, launch, signUpAndSignIn, snapshot, uniq, waitForMail } from "./browser.mjs";
 
 let browser;
 let firstOrgPath;
@@ -83,6 +83,7 @@ test("a signed-in user cannot open another organization's pages", async () => {
     assert.match(path, /\/mallory-co/);
     // The organization made by the first test exists; this user is simply not in it.
     assert.ok(firstOrgPath, "the sign-up test must run first");
+    expectConsoleError(new RegExp(`${firstOrgPath}/records/clients: Failed to load resource: the server responded with a status of 404`));
     const res = await page.goto(`${firstOrgPath}/records/clients`);
     assert.equal(res?.status(), 404);
     assert.equal(await page.getByText("Ada Client").count(), 0);
