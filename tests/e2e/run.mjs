@@ -24,6 +24,19 @@ const env = {
   SMARFLE_ALLOW_PRIVATE_URLS: "1",
 };
 if (!env.DATABASE_URL) env.PGLITE_DATA_DIR = path.join(tmp, "pglite");
+// Rate limits outlive a run in Redis: every browser test signs up from 127.0.0.1, and the
+// per-address sign-up window would carry one run's sign-ups into the next. The server under test
+// gets a Redis database of its own (not the default one), emptied before it starts.
+if (env.REDIS_URL?.startsWith("redis://")) {
+  const url = new URL(env.REDIS_URL);
+  url.pathname = "/9";
+  env.REDIS_URL = url.toString();
+  const { default: IORedis } = await import("ioredis");
+  const redis = new IORedis(env.REDIS_URL, { lazyConnect: true });
+  await redis.connect();
+  await redis.flushdb();
+  await redis.quit();
+}
 const logFile = path.join(tmp, "server.log");
 
 // A real SMTP server on 127.0.0.1: every message the app sends lands as a file in E2E_MAIL_DIR,
