@@ -192,10 +192,14 @@ export async function ensureSweepSchedule(client: Client): Promise<void> {
 export function startQstashDispatcher(db: Db): () => Promise<void> {
   const client = qstashClient();
   let running: Promise<unknown> = Promise.resolve();
+  const dispatch = () => (running = running.then(() => dispatchPending(db, client)).catch((err) => logError("qstash dispatch", err)));
   const kick = () => {
-    running = running.then(() => dispatchPending(db, client)).catch((err) => logError("qstash dispatch", err));
-    // Inside a request: keep a serverless function alive until the publish is done.
-    runAfterResponse(() => running);
+    dispatch();
+    // A write made inside a larger transaction (a lead with its history, an idempotent request
+    // storing its answer) signals before that transaction commits: look again once the request
+    // has answered, when it has. Inside a request this also keeps a serverless function alive
+    // until the publish is done.
+    runAfterResponse(() => dispatch());
   };
   outboxSignal.on("deliveries", kick);
   ensureSweepSchedule(client).catch((err) => logError("qstash schedule", err));
