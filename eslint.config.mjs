@@ -9,10 +9,7 @@ export default defineConfig([
   {
     // Configuration is read in one place (lib/env.ts), validated with zod.
     rules: {
-      "no-restricted-properties": [
-        "error",
-        { object: "process", property: "env", message: "Read configuration through lib/env.ts." },
-      ],
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through lib/env.ts." }],
     },
   },
   // The layering (see README "Layout"): routes and pages on top, then UI components, then the
@@ -22,7 +19,14 @@ export default defineConfig([
     rules: {
       "@typescript-eslint/no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["@/app", "@/app/**", "@/components", "@/components/**", "**/app/**", "**/components/**"], message: "lib/ is the domain: it must not import routes or UI (app/, components/)." }] },
+        {
+          patterns: [
+            {
+              group: ["@/app", "@/app/**", "@/components", "@/components/**", "**/app/**", "**/components/**"],
+              message: "lib/ is the domain: it must not import routes or UI (app/, components/).",
+            },
+          ],
+        },
       ],
     },
   },
@@ -33,7 +37,11 @@ export default defineConfig([
         "error",
         {
           patterns: [
-            { regex: "^(@/lib/(?!env$|events/names$)|(\\.\\./)+lib/)", message: "db/ is the database layer: it must not import a capability from lib/ (configuration, lib/env, and the event names, lib/events/names, are the exceptions)." },
+            {
+              regex: "^(@/lib/(?!env$|events/names$)|(\\.\\./)+lib/)",
+              message:
+                "db/ is the database layer: it must not import a capability from lib/ (configuration, lib/env, and the event names, lib/events/names, are the exceptions).",
+            },
             { group: ["@/app", "@/app/**", "@/components", "@/components/**"], message: "db/ must not import routes or UI." },
           ],
         },
@@ -47,7 +55,11 @@ export default defineConfig([
         "error",
         {
           patterns: [
-            { group: ["@/db/**", "@/db/*", "drizzle-orm", "drizzle-orm/**", "postgres", "@electric-sql/pglite"], allowTypeImports: true, message: "components/ must not query the database: call a function in lib/." },
+            {
+              group: ["@/db/**", "@/db/*", "drizzle-orm", "drizzle-orm/**", "postgres", "@electric-sql/pglite"],
+              allowTypeImports: true,
+              message: "components/ must not query the database: call a function in lib/.",
+            },
             { regex: "^@/app(/(?!.*/actions$).*)?$", message: "components/ must not import routes or pages (server actions excepted)." },
           ],
         },

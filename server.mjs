@@ -58,7 +58,8 @@ process.env.NEXT_MANUAL_SIG_HANDLE = "true";
 // once (143), are off: NEXT_MANUAL_SIG_HANDLE.
 const SHUTDOWN_DEADLINE_MS = 19_000;
 let stopping = false;
-const line = (msg, extra = {}) => console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), pid: process.pid, context: "server", ...extra, msg }));
+const line = (msg, extra = {}) =>
+  console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), pid: process.pid, context: "server", ...extra, msg }));
 async function shutdown(signal) {
   if (stopping) {
     line("second signal: exiting now", { signal });

@@ -12,8 +12,15 @@ export default function PageError({ error, reset }: { error: Error & { digest?: 
       <p className="text-sm font-semibold text-brand-600">Smarfle</p>
       <h1 className="text-2xl font-semibold text-slate-900">This page could not be loaded just now</h1>
       <p className="text-slate-600">
-        Smarfle could not reach what it needs to show this page. Nothing you saved is lost: try again in a few seconds. If it keeps happening, tell
-        your administrator{error.digest ? <> and quote <code className="rounded bg-slate-100 px-1 text-sm">{error.digest}</code></> : null}.
+        Smarfle could not reach what it needs to show this page. Nothing you saved is lost: try again in a few seconds. If it keeps happening, tell your
+        administrator
+        {error.digest ? (
+          <>
+            {" "}
+            and quote <code className="rounded bg-slate-100 px-1 text-sm">{error.digest}</code>
+          </>
+        ) : null}
+        .
       </p>
       <div className="flex gap-2">
         <Button onClick={() => reset()}>Try again</Button>

@@ -102,10 +102,13 @@ async function main() {
     const bareRate = await loop(
       () =>
         new Promise<void>((resolve, reject) => {
-          const req = http.request({ host: "127.0.0.1", port, path: "/hook/bare", method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
-            res.resume();
-            res.on("end", resolve);
-          });
+          const req = http.request(
+            { host: "127.0.0.1", port, path: "/hook/bare", method: "POST", agent, headers: { "content-type": "application/json" } },
+            (res) => {
+              res.resume();
+              res.on("end", resolve);
+            },
+          );
           req.on("error", reject);
           req.end(body);
         }),
@@ -117,7 +120,11 @@ async function main() {
     const records = Math.ceil(TOTAL / perRecord);
     for (let i = 0; i < records; i += 1000) {
       const n = Math.min(1000, records - i);
-      await writeRecords(ctx, "client", Array.from({ length: n }, (_, j) => ({ kind: "create" as const, data: { name: `Bench ${i + j}`, email: `b${i + j}@bench.test` } })));
+      await writeRecords(
+        ctx,
+        "client",
+        Array.from({ length: n }, (_, j) => ({ kind: "create" as const, data: { name: `Bench ${i + j}`, email: `b${i + j}@bench.test` } })),
+      );
     }
     const expected = records * perRecord;
     const workerStart = performance.now();
@@ -126,8 +133,13 @@ async function main() {
     const workerSeconds = (performance.now() - workerStart) / 1000;
     await new Promise((r) => setTimeout(r, 200)); // the last batch of attempt logs
     const workerRate = expected / workerSeconds;
-    const [pending] = await db.select({ n: sql<number>`count(*)::int` }).from(webhookDeliveries).where(eq(webhookDeliveries.status, "pending"));
-    const [attempts] = await db.execute(sql`select count(*)::int as n from webhook_attempts`).then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { n: number }[]);
+    const [pending] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.status, "pending"));
+    const [attempts] = await db
+      .execute(sql`select count(*)::int as n from webhook_attempts`)
+      .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { n: number }[]);
 
     // 3. Commit → receipt latency at a steady trickle (one endpoint: one delivery per record).
     await db.execute(sql`update webhook_endpoints set status = 'disabled' where url not like '%/hook/0'`);
@@ -186,9 +198,14 @@ async function main() {
       const other = await createOrganization(db, { name: `Hanging ${o}`, plan: "business" });
       const otherCtx = { orgId: other.id, actor: { type: "system" as const, id: null }, source: "system" as const };
       for (let e = 0; e < HANGING_ENDPOINTS / 10; e++) {
-        const ep = await createEndpoint(db, otherCtx, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hang/${e}`, event_types: ["client_created"] });
+        const ep = await createEndpoint(db, otherCtx, {
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hang/${e}`,
+          event_types: ["client_created"],
+        });
         const eventId = `evt_hang_${o}_${e}`;
-        await db.execute(sql`insert into webhook_events (id, org_id, type, record_type, record_id, data) values (${eventId}, ${other.id}, 'client_created', 'client', ${`cli_hang_${o}_${e}`}, '{"object":"client"}'::jsonb)`);
+        await db.execute(
+          sql`insert into webhook_events (id, org_id, type, record_type, record_id, data) values (${eventId}, ${other.id}, 'client_created', 'client', ${`cli_hang_${o}_${e}`}, '{"object":"client"}'::jsonb)`,
+        );
         await db.execute(sql`
           insert into webhook_deliveries (id, org_id, event_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
           select 'dlv_hang_' || ${o} || '_' || ${e} || '_' || g, ${other.id}, ${eventId}, ${ep.endpoint.id}, 'pending', now(), now(), now()
@@ -223,15 +240,21 @@ async function main() {
     console.log(`local worker (every attempt logged)${workerRate.toFixed(0).padStart(7)}  ${attempts?.n} attempts logged, ${pending?.n} left pending`);
     console.log(`\nworker / bare fetch loop: ${((workerRate / fetchRate) * 100).toFixed(1)} %   (targets: >= 4000/s and >= 70 %)`);
     console.log(`worker / bare node:http loop: ${((workerRate / bareRate) * 100).toFixed(1)} %`);
-    console.log(`commit → receipt over ${baselineCount} records: p50 ${baselineP50} ms, p95 ${baselineP95} ms, p99 ${baselineP99} ms   (targets: p50 < 50, p99 < 250)`);
+    console.log(
+      `commit → receipt over ${baselineCount} records: p50 ${baselineP50} ms, p95 ${baselineP95} ms, p99 ${baselineP99} ms   (targets: p50 < 50, p99 < 250)`,
+    );
     console.log(`\nReceivers that need care\n`);
     console.log("what                                                  value     target");
     console.log("----------------------------------------------------  --------  ---------------------------");
     console.log(`one endpoint, 200 records, unordered (deliveries/s)    ${unorderedRate.toFixed(0).padStart(8)}  (the reference)`);
-    console.log(`one endpoint, 200 records, per_record (deliveries/s)   ${orderedRate.toFixed(0).padStart(8)}  >= 90 % of unordered: ${((orderedRate / unorderedRate) * 100).toFixed(1)} %`);
+    console.log(
+      `one endpoint, 200 records, per_record (deliveries/s)   ${orderedRate.toFixed(0).padStart(8)}  >= 90 % of unordered: ${((orderedRate / unorderedRate) * 100).toFixed(1)} %`,
+    );
     console.log(`  order violations seen by the receiver                ${String(orderViolations).padStart(8)}  0`);
     console.log(`healthy commit → receipt p95, alone (ms)               ${String(baselineP95).padStart(8)}`);
-    console.log(`healthy commit → receipt p95, 50 hanging beside (ms)   ${String(hangingP95).padStart(8)}  within 10 % of alone (${hangingLatencies.length}/${hangCreated} received, ${heldSockets} sockets held)`);
+    console.log(
+      `healthy commit → receipt p95, 50 hanging beside (ms)   ${String(hangingP95).padStart(8)}  within 10 % of alone (${hangingLatencies.length}/${hangCreated} received, ${heldSockets} sockets held)`,
+    );
   } finally {
     receiver.closeAllConnections();
     receiver.close();

@@ -37,7 +37,13 @@ async function main() {
   try {
     for (const format of ["csv", "xlsx"] as const) {
       const org = await createOrganization(handle.db, { name: `Import bench ${format}`, plan: "business" });
-      await handle.db.insert(webhookEndpoints).values({ id: newId("we"), orgId: org.id, url: "https://receiver.example/hook", eventTypes: ["client_created"], secretCiphertext: encrypt(generateSecret(), { orgId: org.id, column: "webhook_endpoints.secret" }) });
+      await handle.db.insert(webhookEndpoints).values({
+        id: newId("we"),
+        orgId: org.id,
+        url: "https://receiver.example/hook",
+        eventTypes: ["client_created"],
+        secretCiphertext: encrypt(generateSecret(), { orgId: org.id, column: "webhook_endpoints.secret" }),
+      });
       const file = path.join(tmp, `clients.${format}`);
       if (format === "csv") await writeCsv(file, ROWS);
       else await writeXlsx(file, ROWS);
@@ -47,12 +53,22 @@ async function main() {
       peak = process.memoryUsage.rss();
       takeParserPeakRss();
       const started = performance.now();
-      const job = await createImport(handle.db, { orgId: org.id, actor: { type: "system", id: null }, source: "system" }, { uploadPath: upload, size, filename: `clients.${format}`, type: "client", match: MATCH_ON ? { on: MATCH_ON, policy: "update" } : null });
+      const job = await createImport(
+        handle.db,
+        { orgId: org.id, actor: { type: "system", id: null }, source: "system" },
+        { uploadPath: upload, size, filename: `clients.${format}`, type: "client", match: MATCH_ON ? { on: MATCH_ON, policy: "update" } : null },
+      );
       await startImport(handle.db, job.id);
       const seconds = (performance.now() - started) / 1000;
       const [done] = await handle.db.select().from(imports).where(eq(imports.id, job.id));
       rows.push(
-        `${format.padEnd(6)} ${(size / 1024 / 1024).toFixed(1).padStart(6)} MB  ${ROWS.toLocaleString("en-US").padStart(8)}  ${seconds.toFixed(1).padStart(7)} s  ${Math.round(ROWS / seconds).toLocaleString("en-US").padStart(7)}  ${(peak / 1024 / 1024).toFixed(0).padStart(6)} MB  ${(takeParserPeakRss() / 1024 / 1024).toFixed(0).padStart(8)} MB   created ${done!.created}, failed ${done!.failed} (expected ${invalidRows(ROWS)})`,
+        `${format.padEnd(6)} ${(size / 1024 / 1024).toFixed(1).padStart(6)} MB  ${ROWS.toLocaleString("en-US").padStart(8)}  ${seconds.toFixed(1).padStart(7)} s  ${Math.round(
+          ROWS / seconds,
+        )
+          .toLocaleString("en-US")
+          .padStart(
+            7,
+          )}  ${(peak / 1024 / 1024).toFixed(0).padStart(6)} MB  ${(takeParserPeakRss() / 1024 / 1024).toFixed(0).padStart(8)} MB   created ${done!.created}, failed ${done!.failed} (expected ${invalidRows(ROWS)})`,
       );
     }
     console.log(`\nImport through the full pipeline (audit + event + delivery per record), PostgreSQL${MATCH_ON ? `, matching on ${MATCH_ON}` : ""}\n`);

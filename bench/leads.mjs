@@ -29,7 +29,13 @@ function median(xs) {
 
 try {
   const lead = JSON.stringify({ name: "Bench Lead", email: "lead@bench.test", phone: "+1 555 0100", message: "Quote please", utm_source: "bench" });
-  const leadLoad = { url: `${bench.url}/api/webhook/leads`, method: "POST", body: lead, connections, headers: { "content-type": "application/json", "x-api-key": bench.key } };
+  const leadLoad = {
+    url: `${bench.url}/api/webhook/leads`,
+    method: "POST",
+    body: lead,
+    connections,
+    headers: { "content-type": "application/json", "x-api-key": bench.key },
+  };
   // The baseline answers the same POST with the same JSON (a client, 201) and does nothing else.
   const bareLoad = { url: `${bench.url}/api/bench/lead`, method: "POST", body: lead, connections, headers: { "content-type": "application/json" } };
   // Rounds alternate the two, and the ratio is taken per round: this machine's speed drifts by
@@ -44,7 +50,9 @@ try {
     leadRatios.push(leads.rps / bare.rps);
     leadP99s.push(leads.p99);
   }
-  console.log(`\nLead capture vs a bare route returning the same JSON — ${connections} connections, ${rounds} rounds of ${duration} s each after a warm-up, PostgreSQL + Redis\n`);
+  console.log(
+    `\nLead capture vs a bare route returning the same JSON — ${connections} connections, ${rounds} rounds of ${duration} s each after a warm-up, PostgreSQL + Redis\n`,
+  );
   printTable(leadRows);
   console.log(`\nthroughput ratio (leads / bare) per round: ${leadRatios.map((r) => `${(r * 100).toFixed(1)} %`).join(", ")}`);
   console.log(`throughput ratio, median of the rounds:    ${(median(leadRatios) * 100).toFixed(1)} %   (target >= 60 %)`);
@@ -88,7 +96,8 @@ try {
     timings.push({ name: `bulk upsert 1,000 (${round})`, ms: performance.now() - started, created: body.created, updated: body.updated, failed: body.failed });
   }
   console.log("\n1,000-record bulk upsert (target < 1000 ms)\n");
-  for (const t of timings) console.log(`${t.name.padEnd(28)} ${t.ms.toFixed(0).padStart(6)} ms   created ${t.created}, updated ${t.updated}, failed ${t.failed}`);
+  for (const t of timings)
+    console.log(`${t.name.padEnd(28)} ${t.ms.toFixed(0).padStart(6)} ms   created ${t.created}, updated ${t.updated}, failed ${t.failed}`);
 } finally {
   await bench.cleanup();
 }

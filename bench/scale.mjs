@@ -113,31 +113,51 @@ const balancer = await startBalancer(targets);
 const receiver = await startReceiver();
 try {
   const lead = JSON.stringify({ name: "Scale Lead", email: "lead@scale.test", message: "Quote please", utm_source: "bench" });
-  const leadLoad = { url: `${balancer.url}/api/webhook/leads`, method: "POST", body: lead, connections, headers: { "content-type": "application/json", "x-api-key": bench.key } };
+  const leadLoad = {
+    url: `${balancer.url}/api/webhook/leads`,
+    method: "POST",
+    body: lead,
+    connections,
+    headers: { "content-type": "application/json", "x-api-key": bench.key },
+  };
   const results = [];
   for (const servers of [1, 2]) {
     if (servers === 2) targets.push((await bench.startExtra()).url);
     const leads = await measure(`POST /api/webhook/leads, ${servers} server${servers > 1 ? "s" : ""}`, leadLoad, { duration });
     // Subscribed only for the delivery run, so lead capture above measured capture alone.
     const subscribed = [];
-    for (let n = 0; n < endpoints; n++) subscribed.push(await post(`${balancer.url}/api/v1/webhooks`, bench.key, { url: receiver.url(n), event_types: ["client_created"] }));
+    for (let n = 0; n < endpoints; n++)
+      subscribed.push(await post(`${balancer.url}/api/v1/webhooks`, bench.key, { url: receiver.url(n), event_types: ["client_created"] }));
     const dlv = await deliveryRun(balancer.url, bench.key, receiver, String(servers));
     for (const e of subscribed) await fetch(`${balancer.url}/api/v1/webhooks/${e.id}`, { method: "DELETE", headers: { authorization: `Bearer ${bench.key}` } });
     results.push({ servers, leads, dlv });
   }
 
-  console.log(`\nLead capture through a round-robin balancer — ${connections} connections, ${duration} s after a warm-up; PostgreSQL + Redis; ${os.cpus().length} cores\n`);
+  console.log(
+    `\nLead capture through a round-robin balancer — ${connections} connections, ${duration} s after a warm-up; PostgreSQL + Redis; ${os.cpus().length} cores\n`,
+  );
   printTable(results.map((r) => r.leads));
-  console.log(`\nWebhook deliveries — ${results[0].dlv.expected} client_created deliveries (${endpoints} endpoints on one local receiver; clients bulk-created through the balancer, ${BULK} per call)\n`);
+  console.log(
+    `\nWebhook deliveries — ${results[0].dlv.expected} client_created deliveries (${endpoints} endpoints on one local receiver; clients bulk-created through the balancer, ${BULK} per call)\n`,
+  );
   const head = ["servers", "distinct delivered", "seconds", "deliveries/s", "records committed in s", "duplicates"];
-  const rows = results.map((r) => [String(r.servers), String(r.dlv.arrived), r.dlv.seconds.toFixed(1), r.dlv.perSecond.toFixed(0), r.dlv.commitSeconds.toFixed(1), String(r.dlv.duplicates)]);
+  const rows = results.map((r) => [
+    String(r.servers),
+    String(r.dlv.arrived),
+    r.dlv.seconds.toFixed(1),
+    r.dlv.perSecond.toFixed(0),
+    r.dlv.commitSeconds.toFixed(1),
+    String(r.dlv.duplicates),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   console.log(head.map((h, i) => h.padStart(widths[i])).join("  "));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const row of rows) console.log(row.map((v, i) => v.padStart(widths[i])).join("  "));
 
   const [one, two] = results;
-  console.log(`\n2 servers / 1 server: lead capture ${(two.leads.rps / one.leads.rps).toFixed(2)}×, deliveries ${(two.dlv.perSecond / one.dlv.perSecond).toFixed(2)}×`);
+  console.log(
+    `\n2 servers / 1 server: lead capture ${(two.leads.rps / one.leads.rps).toFixed(2)}×, deliveries ${(two.dlv.perSecond / one.dlv.perSecond).toFixed(2)}×`,
+  );
   if (results.some((r) => r.dlv.arrived < r.dlv.expected)) {
     console.error(`not every delivery arrived within ${DELIVERY_TIMEOUT_MS / 1000} s`);
     process.exitCode = 1;

@@ -58,7 +58,10 @@ export async function benchServer({ scopes }) {
     };
     /** A second server on its own port, same build and database, with `extra` in its environment. */
     const startExtra = async (extra = {}) => {
-      const x = await startServer({ ...env, ...extra }, { port: await freePort(), logFile: path.join(tmp, `server-${extras.length + 2}.log`), readyPath: "/api/bench/static" });
+      const x = await startServer(
+        { ...env, ...extra },
+        { port: await freePort(), logFile: path.join(tmp, `server-${extras.length + 2}.log`), readyPath: "/api/bench/static" },
+      );
       extras.push(x);
       return x;
     };

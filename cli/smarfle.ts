@@ -70,7 +70,10 @@ const commands: Record<string, Command> = {
     async run(flags, handle) {
       // The demo owner's password is in the README: never on a production database by accident.
       if (env().NODE_ENV === "production" && flags.force !== true) {
-        throw new AppError("forbidden", "db:seed creates a demo owner whose password is public; it refuses to run with NODE_ENV=production unless given --force.");
+        throw new AppError(
+          "forbidden",
+          "db:seed creates a demo owner whose password is public; it refuses to run with NODE_ENV=production unless given --force.",
+        );
       }
       await migrateDb(handle);
       const result = await seedDemo(handle.db);
@@ -114,11 +117,7 @@ const commands: Record<string, Command> = {
         .split(",")
         .map((s) => s.trim())
         .filter(Boolean);
-      const { key, apiKey } = await createApiKey(
-        handle.db,
-        { orgId: org.id, actor: OPERATOR, source: "system" },
-        { name: required(flags, "name"), scopes },
-      );
+      const { key, apiKey } = await createApiKey(handle.db, { orgId: org.id, actor: OPERATOR, source: "system" }, { name: required(flags, "name"), scopes });
       return {
         json: { id: apiKey.id, key, prefix: apiKey.prefix, scopes: apiKey.scopes, org: org.id },
         text: `Created API key ${apiKey.name} (${apiKey.id}) for ${org.name} with scopes ${apiKey.scopes.join(", ")}.\n\n  ${key}\n\nThis is the only time the key is shown. Store it now.`,

@@ -35,7 +35,6 @@ export function listenerRegistry(start: Listen): { listen: Listen; stopAll(): Pr
   };
 }
 
-
 /** Records how to LISTEN on the database behind `db` (each driver registers its own). */
 export function registerListener(db: Db, listen: Listen): void {
   listeners.set(db, listen);

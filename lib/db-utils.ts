@@ -9,7 +9,20 @@ export { rowsOf };
 type Column = ReturnType<typeof getTableColumns>[string];
 
 /** Column types whose JavaScript values go into JSON as they are and come out as PostgreSQL reads them. */
-const JSON_SAFE = new Set(["PgText", "PgInteger", "PgDoublePrecision", "PgReal", "PgSmallInt", "PgBigInt53", "PgBoolean", "PgTimestamp", "PgJsonb", "PgNumericNumber", "PgArray", "PgDateString"]);
+const JSON_SAFE = new Set([
+  "PgText",
+  "PgInteger",
+  "PgDoublePrecision",
+  "PgReal",
+  "PgSmallInt",
+  "PgBigInt53",
+  "PgBoolean",
+  "PgTimestamp",
+  "PgJsonb",
+  "PgNumericNumber",
+  "PgArray",
+  "PgDateString",
+]);
 
 interface InsertPlan {
   text: [string, string];
@@ -59,7 +72,10 @@ function planInsert(table: PgTable, keys: string[], options: InsertOptions): Ins
   }
   if (options.returning) suffix += " returning *";
   plan = {
-    text: [`insert into ${q(getTableName(table))} (${columns.map(([, c]) => q(c.name)).join(", ")}) select ${columns.map(([k]) => `r.${q(k)}`).join(", ")} from jsonb_to_recordset(`, `::jsonb${suffix}`],
+    text: [
+      `insert into ${q(getTableName(table))} (${columns.map(([, c]) => q(c.name)).join(", ")}) select ${columns.map(([k]) => `r.${q(k)}`).join(", ")} from jsonb_to_recordset(`,
+      `::jsonb${suffix}`,
+    ],
     defaults: columns.filter(([, c]) => c.defaultFn || (c.hasDefault && !is(c.default, SQL))),
   };
   plans.set(cacheKey, plan);
@@ -114,7 +130,6 @@ export async function insertRows<T extends Record<string, unknown>>(tx: Executor
     return out as T;
   });
 }
-
 
 /** PostgreSQL's SQLSTATE of a failed query, whether the driver's error or drizzle's wrapper of it. */
 export function pgErrorCode(err: unknown): string | undefined {

@@ -38,9 +38,7 @@ const schema = z
     QSTASH_CURRENT_SIGNING_KEY: optionalString,
     QSTASH_NEXT_SIGNING_KEY: optionalString,
     APP_URL: optionalUrl(["https://", "http://"]),
-    AUTH_SECRET: optionalString.pipe(
-      z.string().min(32, "must be at least 32 characters (try: openssl rand -base64 32)").optional(),
-    ),
+    AUTH_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters (try: openssl rand -base64 32)").optional()),
     SMARFLE_ENCRYPTION_KEY: optionalString.pipe(
       z
         .string()
@@ -80,7 +78,12 @@ const schema = z
     /** The Graph API base Meta Lead Ads leads are fetched from (a local stand-in in tests). */
     META_GRAPH_URL: z.string().trim().url("must be a URL such as https://graph.facebook.com/v21.0").default("https://graph.facebook.com/v21.0"),
     /** Seconds an endpoint may fail every delivery before it is disabled (default 5 days). */
-    WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(10 * 365 * 24 * 3600).default(432_000),
+    WEBHOOK_DISABLE_AFTER: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10 * 365 * 24 * 3600)
+      .default(432_000),
     /** `0` turns the API request log off (the audit log of changes stays on). */
     SMARFLE_REQUEST_LOG: z
       .enum(["0", "1", ""])

@@ -28,7 +28,11 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-const stem = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "").replace(/s$/, "");
+const stem = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "")
+    .replace(/s$/, "");
 
 /** The known field an unknown one most likely meant: a small typo, or the same word stem (`events`, `event_types`). */
 export function closestField(unknown: string, known: readonly string[]): string | null {

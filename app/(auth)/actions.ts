@@ -8,7 +8,16 @@ import { getDb } from "@/db/client";
 import { auth, signIn, signOut } from "@/lib/auth/next-auth";
 import { toActionError, type ActionResult } from "@/lib/auth/action";
 import { checkAccountRequestAllowed } from "@/lib/auth/account-limits";
-import { changePassword, registerAccount, requestPasswordReset, resetPassword, sendVerificationEmail, signOutEverywhere, verifyEmail, accountOf } from "@/lib/auth/account";
+import {
+  changePassword,
+  registerAccount,
+  requestPasswordReset,
+  resetPassword,
+  sendVerificationEmail,
+  signOutEverywhere,
+  verifyEmail,
+  accountOf,
+} from "@/lib/auth/account";
 import { acceptInvitation, signUpFromInvitation } from "@/lib/orgs/invitations";
 import { clientAddress } from "@/lib/http/client-address";
 import { AppError } from "@/lib/errors";
@@ -73,7 +82,11 @@ export async function signOutAction(): Promise<void> {
 
 export async function verifyEmailAction(_prev: FormState, fd: FormData): Promise<FormState> {
   const verified = await verifyEmail(await getDb(), str(fd, "token"));
-  if (!verified) return { ok: false, error: { code: "not_found", message: "This link has expired or was already used. Sign in and ask for a new one from your account page.", details: [] } };
+  if (!verified)
+    return {
+      ok: false,
+      error: { code: "not_found", message: "This link has expired or was already used. Sign in and ask for a new one from your account page.", details: [] },
+    };
   return { ok: true, data: { message: `${verified.email} is confirmed.` } };
 }
 

@@ -3,12 +3,30 @@ import { auth } from "@/lib/auth/next-auth";
 import { ButtonLink } from "@/components/ui/button";
 
 const features = [
-  ["API keys that are safe to hand out", "Hashed, scoped (read, write, delete, bulk, admin, leads-only), rotatable with a grace period, rate limited per key with standard headers."],
-  ["Lead capture from any website", "Point a plain HTML form or an ad platform at one URL: each submission becomes a lead, your team is notified, nothing is lost or doubled."],
-  ["A REST API integrators expect", "Predictable JSON, cursor pagination, bulk upserts by external id, one error shape, and an OpenAPI document generated from the code."],
-  ["Signed webhooks with retries", "Standard Webhooks signatures any library verifies, six attempts over a day, a delivery log you can read, re-deliver and test from settings."],
-  ["Data in, from everywhere", "Inbound webhooks (Shopify-style HMAC or Standard Webhooks), scheduled pull connectors and CSV or Excel import — all through the same pipeline."],
-  ["One pipeline for every write", "A record from a spreadsheet is audited, counted against your plan and announced to your webhooks exactly like one typed in by a person."],
+  [
+    "API keys that are safe to hand out",
+    "Hashed, scoped (read, write, delete, bulk, admin, leads-only), rotatable with a grace period, rate limited per key with standard headers.",
+  ],
+  [
+    "Lead capture from any website",
+    "Point a plain HTML form or an ad platform at one URL: each submission becomes a lead, your team is notified, nothing is lost or doubled.",
+  ],
+  [
+    "A REST API integrators expect",
+    "Predictable JSON, cursor pagination, bulk upserts by external id, one error shape, and an OpenAPI document generated from the code.",
+  ],
+  [
+    "Signed webhooks with retries",
+    "Standard Webhooks signatures any library verifies, six attempts over a day, a delivery log you can read, re-deliver and test from settings.",
+  ],
+  [
+    "Data in, from everywhere",
+    "Inbound webhooks (Shopify-style HMAC or Standard Webhooks), scheduled pull connectors and CSV or Excel import — all through the same pipeline.",
+  ],
+  [
+    "One pipeline for every write",
+    "A record from a spreadsheet is audited, counted against your plan and announced to your webhooks exactly like one typed in by a person.",
+  ],
 ];
 
 export default async function LandingPage() {
@@ -34,10 +52,12 @@ export default async function LandingPage() {
         </nav>
       </header>
       <section className="mx-auto max-w-5xl px-6 pt-16 pb-12">
-        <h1 className="max-w-3xl text-4xl font-semibold tracking-tight text-slate-900">The CRM for service businesses, wired into everything they already use.</h1>
+        <h1 className="max-w-3xl text-4xl font-semibold tracking-tight text-slate-900">
+          The CRM for service businesses, wired into everything they already use.
+        </h1>
         <p className="mt-4 max-w-2xl text-lg text-slate-600">
-          Cleaners, plumbers, agencies and clinics run on forms, ad platforms, shops, spreadsheets and a dozen tools. Smarfle keeps clients, jobs, invoices and bookings in one place and lets that data flow in and out
-          without anyone retyping it.
+          Cleaners, plumbers, agencies and clinics run on forms, ad platforms, shops, spreadsheets and a dozen tools. Smarfle keeps clients, jobs, invoices and
+          bookings in one place and lets that data flow in and out without anyone retyping it.
         </p>
         <div className="mt-8 flex gap-3">
           <ButtonLink href="/sign-up">Create your organization</ButtonLink>

@@ -11,5 +11,14 @@ export function ApiSearch() {
     const needle = value.trim().toLowerCase();
     for (const el of document.querySelectorAll<HTMLElement>("[data-search]")) el.hidden = Boolean(needle) && !el.dataset.search!.includes(needle);
   };
-  return <Input type="search" aria-label="Search the API reference" placeholder="Search: webhooks, import, redeliver…" value={q} onChange={(e) => filter(e.target.value)} className="mt-4 max-w-md" />;
+  return (
+    <Input
+      type="search"
+      aria-label="Search the API reference"
+      placeholder="Search: webhooks, import, redeliver…"
+      value={q}
+      onChange={(e) => filter(e.target.value)}
+      className="mt-4 max-w-md"
+    />
+  );
 }

@@ -8,7 +8,11 @@ export function GettingStarted({ org, steps }: { org: string; steps: ChecklistSt
   if (done === steps.length) return null;
   const next = steps.find((s) => !s.done);
   return (
-    <Card title="Getting started" description={`${done} of ${steps.length} done — from a web form to your first signed webhook in a few minutes.`} className="mb-6">
+    <Card
+      title="Getting started"
+      description={`${done} of ${steps.length} done — from a web form to your first signed webhook in a few minutes.`}
+      className="mb-6"
+    >
       <ol className="divide-y divide-slate-100" data-testid="getting-started">
         {steps.map((s, i) => (
           <li key={s.id} data-step={s.id} data-done={s.done} className="flex items-start gap-3 py-2.5 text-sm">

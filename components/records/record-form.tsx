@@ -46,7 +46,11 @@ export function RecordForm({
 }) {
   const value = (name: string) => (record?.[name] === null || record?.[name] === undefined ? "" : String(record[name]));
   return (
-    <ActionForm action={record ? updateRecord : createRecord} redirectTo={record ? `${viewPath}/${String(record.id)}` : `${viewPath}/{id}`} className="max-w-xl space-y-4">
+    <ActionForm
+      action={record ? updateRecord : createRecord}
+      redirectTo={record ? `${viewPath}/${String(record.id)}` : `${viewPath}/{id}`}
+      className="max-w-xl space-y-4"
+    >
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="type" value={type} />
       {record ? <input type="hidden" name="id" value={String(record.id)} /> : null}

@@ -11,7 +11,15 @@ export function RelatedRecords({ org, groups }: { org: string; groups: RelatedGr
       {groups.map((g) => {
         const def = registry[g.type];
         return (
-          <Card key={g.type} title={`${def.pluralLabel} (${g.total})`} actions={<Link href={`/${org}/records/${def.slug}/new`} className="text-sm text-brand-600 hover:underline">New</Link>}>
+          <Card
+            key={g.type}
+            title={`${def.pluralLabel} (${g.total})`}
+            actions={
+              <Link href={`/${org}/records/${def.slug}/new`} className="text-sm text-brand-600 hover:underline">
+                New
+              </Link>
+            }
+          >
             {g.items.length === 0 ? (
               <p className="text-sm text-slate-500">None yet.</p>
             ) : (
@@ -28,7 +36,11 @@ export function RelatedRecords({ org, groups }: { org: string; groups: RelatedGr
                 ))}
               </ul>
             )}
-            {g.total > g.items.length ? <p className="mt-2 text-xs text-slate-500">The {g.items.length} newest of {g.total}.</p> : null}
+            {g.total > g.items.length ? (
+              <p className="mt-2 text-xs text-slate-500">
+                The {g.items.length} newest of {g.total}.
+              </p>
+            ) : null}
           </Card>
         );
       })}

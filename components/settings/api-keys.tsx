@@ -74,7 +74,13 @@ export function CreateKeyForm({ org }: { org: string }) {
 
 export function RotateKeyForm({ org, id, label }: { org: string; id: string; label: string }) {
   return (
-    <ActionForm action={rotateApiKey} refresh={false} success={(d) => <NewKey data={d} done />} className="flex flex-wrap items-center gap-2" confirm={`Rotate ${label}? A new key will be issued.`}>
+    <ActionForm
+      action={rotateApiKey}
+      refresh={false}
+      success={(d) => <NewKey data={d} done />}
+      className="flex flex-wrap items-center gap-2"
+      confirm={`Rotate ${label}? A new key will be issued.`}
+    >
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="id" value={id} />
       <Select name="grace" defaultValue="24h" aria-label={`Grace period for ${label}`} className="w-56">

@@ -7,16 +7,35 @@ import { updateAuditRetention } from "@/app/(app)/[org]/actions";
 type Range = { min: number; max: number };
 type Limits = { audit: Range; requests: Range; events: Range };
 
-export function RetentionForm({ org, auditDays, requestDays, eventDays, limits, editable }: { org: string; auditDays: number; requestDays: number; eventDays: number; limits: Limits; editable: boolean }) {
+export function RetentionForm({
+  org,
+  auditDays,
+  requestDays,
+  eventDays,
+  limits,
+  editable,
+}: {
+  org: string;
+  auditDays: number;
+  requestDays: number;
+  eventDays: number;
+  limits: Limits;
+  editable: boolean;
+}) {
   if (!editable) {
     return (
       <p className="text-sm text-slate-600">
-        Changes and settings: kept {auditDays} days. API and inbound request logs: kept {requestDays} days. Webhook events and delivery logs (the events feed reaches this far back): kept {eventDays} days. Only an owner can change this.
+        Changes and settings: kept {auditDays} days. API and inbound request logs: kept {requestDays} days. Webhook events and delivery logs (the events feed
+        reaches this far back): kept {eventDays} days. Only an owner can change this.
       </p>
     );
   }
   return (
-    <ActionForm action={updateAuditRetention} className="flex flex-wrap items-end gap-4" success={() => <p className="w-full text-sm text-emerald-700">Saved. The next hourly run applies it.</p>}>
+    <ActionForm
+      action={updateAuditRetention}
+      className="flex flex-wrap items-end gap-4"
+      success={() => <p className="w-full text-sm text-emerald-700">Saved. The next hourly run applies it.</p>}
+    >
       <input type="hidden" name="org" value={org} />
       <div className="space-y-1">
         <label htmlFor="audit-days" className="block text-sm font-medium text-slate-700">
@@ -29,7 +48,15 @@ export function RetentionForm({ org, auditDays, requestDays, eventDays, limits, 
         <label htmlFor="request-days" className="block text-sm font-medium text-slate-700">
           API and inbound requests (days)
         </label>
-        <Input id="request-days" name="requestDays" type="number" min={limits.requests.min} max={limits.requests.max} defaultValue={requestDays} className="w-32" />
+        <Input
+          id="request-days"
+          name="requestDays"
+          type="number"
+          min={limits.requests.min}
+          max={limits.requests.max}
+          defaultValue={requestDays}
+          className="w-32"
+        />
         <FieldError name="requestDays" />
       </div>
       <div className="space-y-1">
@@ -40,7 +67,9 @@ export function RetentionForm({ org, auditDays, requestDays, eventDays, limits, 
         <FieldError name="eventDays" />
       </div>
       <SubmitButton>Save retention</SubmitButton>
-      <p className="w-full text-xs text-slate-500">GET /api/v1/events reaches back as far as webhook events are kept ({limits.events.min}–{limits.events.max} days).</p>
+      <p className="w-full text-xs text-slate-500">
+        GET /api/v1/events reaches back as far as webhook events are kept ({limits.events.min}–{limits.events.max} days).
+      </p>
     </ActionForm>
   );
 }

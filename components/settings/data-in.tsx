@@ -22,7 +22,11 @@ import {
 } from "@/app/(app)/[org]/actions";
 
 export const SAMPLE_MAPPING = JSON.stringify(
-  { target: "client", external_id: "customer.id", fields: { name: "customer.first_name", email: { from: "customer.email", transform: "lower" }, phone: "customer.phone", status: { value: "active" } } },
+  {
+    target: "client",
+    external_id: "customer.id",
+    fields: { name: "customer.first_name", email: { from: "customer.email", transform: "lower" }, phone: "customer.phone", status: { value: "active" } },
+  },
   null,
   2,
 );
@@ -126,7 +130,12 @@ export function CreateSourceForm({ org }: { org: string }) {
       ) : null}
       {preset.mappings.length > 1 ? (
         <p className="text-xs text-slate-500">
-          Starts with the {preset.mappings[0]!.label} mapping; for {preset.mappings.slice(1).map((m) => m.label).join(", ")} create a second source and paste that mapping from the README.
+          Starts with the {preset.mappings[0]!.label} mapping; for{" "}
+          {preset.mappings
+            .slice(1)
+            .map((m) => m.label)
+            .join(", ")}{" "}
+          create a second source and paste that mapping from the README.
         </p>
       ) : null}
       <MappingEditor key={kind} org={org} initial={presetMapping(kind)} />
@@ -164,7 +173,15 @@ export function SourceSecret({ org, id, label = "Reveal secret" }: { org: string
 export function SourceControls({ org, id, enabled }: { org: string; id: string; enabled: boolean }) {
   return (
     <div className="flex gap-2">
-      <ToggleAndDelete org={org} id={id} on={enabled} toggle={updateSource} remove={deleteSource} confirmDelete="Delete this source and its request log?" afterDelete={`/${org}/settings/inbound`} />
+      <ToggleAndDelete
+        org={org}
+        id={id}
+        on={enabled}
+        toggle={updateSource}
+        remove={deleteSource}
+        confirmDelete="Delete this source and its request log?"
+        afterDelete={`/${org}/settings/inbound`}
+      />
     </div>
   );
 }
@@ -234,7 +251,11 @@ export function CreateConnectorForm({ org }: { org: string }) {
           <FieldError name="pagination" />
         </div>
       </div>
-      <MappingEditor org={org} initial={JSON.stringify({ target: "client", external_id: "id", fields: { name: "name", email: "email" } }, null, 2)} initialSample={CONNECTOR_SAMPLE} />
+      <MappingEditor
+        org={org}
+        initial={JSON.stringify({ target: "client", external_id: "id", fields: { name: "name", email: "email" } }, null, 2)}
+        initialSample={CONNECTOR_SAMPLE}
+      />
       <SubmitButton>Create connector</SubmitButton>
     </ActionForm>
   );
@@ -252,7 +273,16 @@ export function ConnectorControls({ org, id, active }: { org: string; id: string
         <input type="hidden" name="id" value={id} />
         <SubmitButton pendingText="Running…">Run now</SubmitButton>
       </ActionForm>
-      <ToggleAndDelete org={org} id={id} on={active} toggle={updateConnector} remove={deleteConnector} labels={["Pause", "Resume"]} confirmDelete="Delete this connector and its run log?" afterDelete={`/${org}/settings/connectors`} />
+      <ToggleAndDelete
+        org={org}
+        id={id}
+        on={active}
+        toggle={updateConnector}
+        remove={deleteConnector}
+        labels={["Pause", "Resume"]}
+        confirmDelete="Delete this connector and its run log?"
+        afterDelete={`/${org}/settings/connectors`}
+      />
     </div>
   );
 }

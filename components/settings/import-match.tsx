@@ -30,7 +30,21 @@ function formData(values: Record<string, string>) {
 
 const n = (x: number) => x.toLocaleString("en-US");
 
-export function ImportMatch({ org, id, type, mapping, value, onChange }: { org: string; id: string; type: string; mapping: () => unknown; value: MatchChoice; onChange: (v: MatchChoice) => void }) {
+export function ImportMatch({
+  org,
+  id,
+  type,
+  mapping,
+  value,
+  onChange,
+}: {
+  org: string;
+  id: string;
+  type: string;
+  mapping: () => unknown;
+  value: MatchChoice;
+  onChange: (v: MatchChoice) => void;
+}) {
   const [preview, setPreview] = useState<Preview | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -63,7 +77,12 @@ export function ImportMatch({ org, id, type, mapping, value, onChange }: { org: 
           <label htmlFor="on-match" className="block text-xs font-medium text-slate-600">
             When a row matches
           </label>
-          <Select id="on-match" value={value.on_match} disabled={!value.match_on} onChange={(e) => onChange({ ...value, on_match: e.target.value as MatchChoice["on_match"] })}>
+          <Select
+            id="on-match"
+            value={value.on_match}
+            disabled={!value.match_on}
+            onChange={(e) => onChange({ ...value, on_match: e.target.value as MatchChoice["on_match"] })}
+          >
             <option value="update">Update the record</option>
             <option value="skip">Skip the row</option>
             <option value="create">Create a new record anyway</option>
@@ -79,12 +98,16 @@ export function ImportMatch({ org, id, type, mapping, value, onChange }: { org: 
       {preview ? (
         <div data-testid="dry-run" className="space-y-1 text-sm">
           <p className="font-medium">
-            {n(preview.new)} new, {n(preview.updates)} updates, {n(preview.unchanged)} unchanged, {n(preview.skipped)} skipped, {n(preview.errors)} errors (of {n(preview.total)} rows)
+            {n(preview.new)} new, {n(preview.updates)} updates, {n(preview.unchanged)} unchanged, {n(preview.skipped)} skipped, {n(preview.errors)} errors (of{" "}
+            {n(preview.total)} rows)
           </p>
           <ul className="space-y-0.5 text-xs text-slate-600">
             {preview.examples.updates?.slice(0, 3).map((u) => (
               <li key={`u${u.line}`} className="break-words">
-                Line {u.line}: {Object.entries(u.changes ?? {}).map(([k, c]) => `${k} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(", ")}
+                Line {u.line}:{" "}
+                {Object.entries(u.changes ?? {})
+                  .map(([k, c]) => `${k} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`)
+                  .join(", ")}
               </li>
             ))}
             {preview.examples.errors?.slice(0, 3).map((e) => (
@@ -124,7 +147,8 @@ export function UndoReport({ report }: { report: { deleted: number; restored: nu
   return (
     <div data-testid="undo-result" className="rounded-md bg-slate-50 px-4 py-3 text-sm ring-1 ring-slate-200">
       <p className="font-medium">
-        Undone: {n(report.deleted)} created records deleted, {n(report.restored)} updated records restored{report.not_restored ? `, ${n(report.not_restored)} left as they are (changed since)` : ""}.
+        Undone: {n(report.deleted)} created records deleted, {n(report.restored)} updated records restored
+        {report.not_restored ? `, ${n(report.not_restored)} left as they are (changed since)` : ""}.
       </p>
       {report.conflicts?.length ? <p className="break-words text-xs text-slate-600">{report.conflicts.map((c) => c.id).join(", ")}</p> : null}
     </div>

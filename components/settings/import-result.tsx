@@ -37,7 +37,12 @@ export function ImportResult({ org, job, children }: { org: string; job: ImportO
         ? `Import finished with problems: ${n(job.failed)} of ${n(job.processed)} rows were not imported`
         : `Nothing was imported: all ${n(job.failed)} rows failed`;
   return (
-    <div data-testid="import-result" data-level={level} role={level === "ok" ? "status" : "alert"} className={`space-y-2 rounded-md px-4 py-3 text-sm ring-1 ${tone[level]}`}>
+    <div
+      data-testid="import-result"
+      data-level={level}
+      role={level === "ok" ? "status" : "alert"}
+      className={`space-y-2 rounded-md px-4 py-3 text-sm ring-1 ${tone[level]}`}
+    >
       <p className="font-medium">{headline}.</p>
       <p>
         {n(job.created)} created, {n(job.updated)} updated, {job.skipped ? `${n(job.skipped)} skipped, ` : ""}

@@ -59,7 +59,11 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
   const mapping = (): Mapping => ({
     target: type,
     ...(externalId ? { external_id: externalId } : {}),
-    fields: Object.fromEntries(Object.entries(columns).filter(([, col]) => col).map(([field, col]) => [field, columnRule(col)])),
+    fields: Object.fromEntries(
+      Object.entries(columns)
+        .filter(([, col]) => col)
+        .map(([field, col]) => [field, columnRule(col)]),
+    ),
   });
 
   const accept = (preview: { headers: string[]; mapping: Mapping; rows: PreviewRow[] }) => {
@@ -105,7 +109,10 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
 
   async function start() {
     setBusy(true);
-    const r = await startImportDraft(null, formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()), ...(match.match_on ? match : {}), ...(asLeads ? { leads: "on" } : {}) }));
+    const r = await startImportDraft(
+      null,
+      formData({ org, id: draft!.id, mapping: JSON.stringify(mapping()), ...(match.match_on ? match : {}), ...(asLeads ? { leads: "on" } : {}) }),
+    );
     setBusy(false);
     if (r?.ok) {
       setError(null);
@@ -133,9 +140,17 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
     return (
       <div className="space-y-4">
         <p className="text-sm">
-          Importing <span className="font-medium">{job.filename}</span>: {job.processed.toLocaleString("en-US")} of {job.total ? job.total.toLocaleString("en-US") : "…"} rows
+          Importing <span className="font-medium">{job.filename}</span>: {job.processed.toLocaleString("en-US")} of{" "}
+          {job.total ? job.total.toLocaleString("en-US") : "…"} rows
         </p>
-        <div role="progressbar" aria-label="Import progress" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100} className="h-2 w-full overflow-hidden rounded-full bg-slate-200">
+        <div
+          role="progressbar"
+          aria-label="Import progress"
+          aria-valuenow={pct}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          className="h-2 w-full overflow-hidden rounded-full bg-slate-200"
+        >
           <div className="h-full bg-brand-600 transition-all" style={{ width: `${pct}%` }} />
         </div>
         <ImportResult org={org} job={job}>
@@ -173,7 +188,9 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
             {busy ? "Uploading…" : "Upload"}
           </Button>
         </div>
-        <p className="text-xs text-slate-500">A .csv or .xlsx file with a header row, up to 100 MB. You choose which column goes where before anything is imported.</p>
+        <p className="text-xs text-slate-500">
+          A .csv or .xlsx file with a header row, up to 100 MB. You choose which column goes where before anything is imported.
+        </p>
       </form>
     );
   }
@@ -219,7 +236,9 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
           <input type="checkbox" className="mt-0.5" checked={asLeads} onChange={(e) => setAsLeads(e.target.checked)} />
           <span>
             These are new leads: count clients with status “lead” as leads captured and notify the team.
-            <span className="block text-xs text-slate-500">Leave it off for customers you already had: they are imported without notifications and stay out of the leads figures.</span>
+            <span className="block text-xs text-slate-500">
+              Leave it off for customers you already had: they are imported without notifications and stay out of the leads figures.
+            </span>
           </span>
         </label>
       ) : null}
@@ -266,7 +285,9 @@ export function ImportWizard({ org, types }: { org: string; types: { type: strin
           </tbody>
         </table>
       </div>
-      <p className="text-xs text-slate-500">The first {rows.length} rows, as they will be imported. Rows with errors are skipped and listed for download afterwards.</p>
+      <p className="text-xs text-slate-500">
+        The first {rows.length} rows, as they will be imported. Rows with errors are skipped and listed for download afterwards.
+      </p>
     </div>
   );
 }

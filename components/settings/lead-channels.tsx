@@ -73,7 +73,10 @@ export function LeadChannel({ org, base, kind, sources }: { org: string; base: s
           const url = `${base}/api/inbound/${r.id}`;
           return (
             <div className="space-y-2 rounded-md bg-emerald-50 p-3 ring-1 ring-emerald-200">
-              <p className="text-sm text-emerald-800">Created. Paste these into {google ? "Google Ads" : "Meta"}{google ? " (the key is shown again on demand)" : ""}:</p>
+              <p className="text-sm text-emerald-800">
+                Created. Paste these into {google ? "Google Ads" : "Meta"}
+                {google ? " (the key is shown again on demand)" : ""}:
+              </p>
               <Copyable label={google ? "Webhook URL" : "Callback URL"} value={url} testId="channel-url" />
               {r.key ? <Copyable label="Key" value={r.key} testId="channel-key" /> : null}
               {r.verifyToken ? <Copyable label="Verify token" value={r.verifyToken} testId="channel-verify-token" /> : null}

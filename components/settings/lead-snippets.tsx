@@ -37,7 +37,17 @@ export function LeadSnippets({ org, base, keys, origins, redirects }: { org: str
   return (
     <div className="space-y-4 text-sm">
       <div className="grid gap-4 md:grid-cols-2">
-        <Field id="lead-key" label="API key in the snippets" hint={fresh ? "The key you just created is filled in: copy the snippets now, it is not shown again." : pickedKey ? "Smarfle keeps only a hash of a key: paste the full key you stored in place of its start." : "A key with only the leads scope can do nothing else, so it is safe in a public page."}>
+        <Field
+          id="lead-key"
+          label="API key in the snippets"
+          hint={
+            fresh
+              ? "The key you just created is filled in: copy the snippets now, it is not shown again."
+              : pickedKey
+                ? "Smarfle keeps only a hash of a key: paste the full key you stored in place of its start."
+                : "A key with only the leads scope can do nothing else, so it is safe in a public page."
+          }
+        >
           <Select id="lead-key" value={picked} onChange={(e) => setPicked(e.target.value)} disabled={Boolean(fresh)}>
             <option value="">{keys.length ? "Choose a leads key…" : "No leads key yet: create one →"}</option>
             {keys.map((k) => (
@@ -63,7 +73,8 @@ export function LeadSnippets({ org, base, keys, origins, redirects }: { org: str
       {refused ? (
         <div role="alert" data-testid="redirect-refused" className="space-y-2 rounded-md bg-amber-50 px-3 py-2 text-amber-900 ring-1 ring-amber-200">
           <p>
-            <span className="font-mono text-xs">{target}</span> is not on the allowed redirect URLs below: visitors would land on Smarfle&apos;s thank-you page instead.
+            <span className="font-mono text-xs">{target}</span> is not on the allowed redirect URLs below: visitors would land on Smarfle&apos;s thank-you page
+            instead.
           </p>
           {targetOrigin ? (
             <ActionForm action={updateLeadSettings} className="inline">

@@ -2,14 +2,28 @@
 
 import { ActionForm, FieldError, SubmitButton } from "@/components/ui/action-form";
 import { Input, Select } from "@/components/ui/form";
-import { changeMemberRole, inviteMember, removeMember, resendInvitation, revokeApiKey, revokeInvitation, rotateSourceSecret, rotateWebhookSecret } from "@/app/(app)/[org]/actions";
+import {
+  changeMemberRole,
+  inviteMember,
+  removeMember,
+  resendInvitation,
+  revokeApiKey,
+  revokeInvitation,
+  rotateSourceSecret,
+  rotateWebhookSecret,
+} from "@/app/(app)/[org]/actions";
 
 const roles = ["member", "admin", "owner"] as const;
 
 /** `canInviteOwners`: admins may invite members and admins only. */
 export function InviteMemberForm({ org, canInviteOwners }: { org: string; canInviteOwners: boolean }) {
   return (
-    <ActionForm action={inviteMember} resetOnSuccess success={() => <p className="text-sm text-green-700">Invitation sent.</p>} className="flex flex-wrap items-start gap-3">
+    <ActionForm
+      action={inviteMember}
+      resetOnSuccess
+      success={() => <p className="text-sm text-green-700">Invitation sent.</p>}
+      className="flex flex-wrap items-start gap-3"
+    >
       <input type="hidden" name="org" value={org} />
       <div className="w-72 space-y-1">
         <label htmlFor="member-email" className="block text-sm font-medium text-slate-700">
@@ -88,11 +102,26 @@ const secretShown = (data: unknown) => {
 };
 
 /** One click per credential someone who left could still use. */
-export function DepartureControls({ org, kind, id, label }: { org: string; kind: "api_key" | "webhook_endpoint" | "inbound_source"; id: string; label: string }) {
+export function DepartureControls({
+  org,
+  kind,
+  id,
+  label,
+}: {
+  org: string;
+  kind: "api_key" | "webhook_endpoint" | "inbound_source";
+  id: string;
+  label: string;
+}) {
   const action = kind === "api_key" ? revokeApiKey : kind === "webhook_endpoint" ? rotateWebhookSecret : rotateSourceSecret;
   const verb = kind === "api_key" ? "Revoke" : "Rotate secret";
   return (
-    <ActionForm action={action} refresh={kind === "api_key"} success={secretShown} confirm={`${verb}: ${label}? The sender or integration using it must be given the new one.`}>
+    <ActionForm
+      action={action}
+      refresh={kind === "api_key"}
+      success={secretShown}
+      confirm={`${verb}: ${label}? The sender or integration using it must be given the new one.`}
+    >
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="id" value={id} />
       {kind === "webhook_endpoint" ? <input type="hidden" name="grace" value="none" /> : null}

@@ -20,7 +20,11 @@ export function FilterEditor({ org, id, initial, fields, ops }: { org: string; i
   const needsValue = (op: string) => ops.find((o) => o.value === op)?.needsValue !== false;
   return (
     <div className="space-y-4">
-      <ActionForm action={updateWebhookFilter} success={() => <p className="text-sm text-emerald-700">Saved. Events that do not match are not delivered.</p>} className="space-y-3">
+      <ActionForm
+        action={updateWebhookFilter}
+        success={() => <p className="text-sm text-emerald-700">Saved. Events that do not match are not delivered.</p>}
+        className="space-y-3"
+      >
         <input type="hidden" name="org" value={org} />
         <input type="hidden" name="id" value={id} />
         <input type="hidden" name="filter" value={json} />
@@ -33,10 +37,22 @@ export function FilterEditor({ org, id, initial, fields, ops }: { org: string; i
         {conditions.map((c, i) => (
           <div key={i} className="flex flex-wrap items-start gap-2" data-testid="filter-condition">
             <div className="space-y-1">
-              <Input aria-label={`Condition ${i + 1} field`} list="filter-fields" value={c.field} onChange={(e) => set(i, { field: e.target.value })} placeholder="data.status" className="w-56 font-mono text-xs" />
+              <Input
+                aria-label={`Condition ${i + 1} field`}
+                list="filter-fields"
+                value={c.field}
+                onChange={(e) => set(i, { field: e.target.value })}
+                placeholder="data.status"
+                className="w-56 font-mono text-xs"
+              />
               <FieldError name={`filter.${i}.field`} />
             </div>
-            <Select aria-label={`Condition ${i + 1} operator`} value={c.op} onChange={(e) => set(i, needsValue(e.target.value) ? { op: e.target.value } : { op: e.target.value, value: undefined })} className="w-40">
+            <Select
+              aria-label={`Condition ${i + 1} operator`}
+              value={c.op}
+              onChange={(e) => set(i, needsValue(e.target.value) ? { op: e.target.value } : { op: e.target.value, value: undefined })}
+              className="w-40"
+            >
               {ops.map((o) => (
                 <option key={o.value} value={o.value}>
                   {o.label}
@@ -45,18 +61,31 @@ export function FilterEditor({ org, id, initial, fields, ops }: { org: string; i
             </Select>
             {needsValue(c.op) ? (
               <div className="space-y-1">
-                <Input aria-label={`Condition ${i + 1} value`} value={c.value === undefined || c.value === null ? "" : String(c.value)} onChange={(e) => set(i, { value: e.target.value })} className="w-40" />
+                <Input
+                  aria-label={`Condition ${i + 1} value`}
+                  value={c.value === undefined || c.value === null ? "" : String(c.value)}
+                  onChange={(e) => set(i, { value: e.target.value })}
+                  className="w-40"
+                />
                 <FieldError name={`filter.${i}.value`} />
               </div>
             ) : null}
-            <button type="button" onClick={() => setConditions((cs) => cs.filter((_, j) => j !== i))} className="rounded-md px-2 py-2 text-sm text-slate-500 hover:text-red-700">
+            <button
+              type="button"
+              onClick={() => setConditions((cs) => cs.filter((_, j) => j !== i))}
+              className="rounded-md px-2 py-2 text-sm text-slate-500 hover:text-red-700"
+            >
               Remove
             </button>
           </div>
         ))}
         <FieldError name="filter" exact />
         <div className="flex flex-wrap gap-2">
-          <button type="button" onClick={() => setConditions((cs) => [...cs, { field: "data.status", op: "equals", value: "" }])} className="rounded-md bg-white px-3 py-2 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50">
+          <button
+            type="button"
+            onClick={() => setConditions((cs) => [...cs, { field: "data.status", op: "equals", value: "" }])}
+            className="rounded-md bg-white px-3 py-2 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50"
+          >
             Add condition
           </button>
           <SubmitButton>Save conditions</SubmitButton>

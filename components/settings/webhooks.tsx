@@ -58,11 +58,20 @@ export function AddEndpointForm({ org, events, subscribed }: { org: string; even
           <label htmlFor="endpoint-url" className="block text-sm font-medium text-slate-700">
             Endpoint URL
           </label>
-          <Input id="endpoint-url" name="url" type="url" required placeholder="https://example.com/hooks/smarfle" value={url} onChange={(e) => setUrl(e.target.value)} />
+          <Input
+            id="endpoint-url"
+            name="url"
+            type="url"
+            required
+            placeholder="https://example.com/hooks/smarfle"
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+          />
           <FieldError name="url" />
           {already ? (
             <p className="text-xs text-amber-700" role="status" data-testid="already-subscribed">
-              This URL is already subscribed ({already} endpoint{already === 1 ? "" : "s"}). With the same events it opens that endpoint; with other events every matching event is sent to it once per endpoint.
+              This URL is already subscribed ({already} endpoint{already === 1 ? "" : "s"}). With the same events it opens that endpoint; with other events
+              every matching event is sent to it once per endpoint.
             </p>
           ) : null}
         </div>
@@ -143,9 +152,7 @@ export function RotateSecret({ org, id }: { org: string; id: string }) {
       confirm="Rotate the signing secret?"
       success={(d) => {
         const { secret } = d as { secret: string };
-        return (
-          <SecretReveal secret={secret} fresh label="new signing secret" />
-        );
+        return <SecretReveal secret={secret} fresh label="new signing secret" />;
       }}
     >
       <input type="hidden" name="org" value={org} />
@@ -169,7 +176,10 @@ export function SendTest({ org, id, events }: { org: string; id: string; events:
       success={(d) => {
         const r = d as { status: number | null; durationMs: number; succeeded: boolean; error: string | null };
         return (
-          <div data-testid="test-result" className={`rounded-md px-3 py-2 text-sm ring-1 ${r.succeeded ? "bg-emerald-50 text-emerald-800 ring-emerald-200" : "bg-red-50 text-red-800 ring-red-200"}`}>
+          <div
+            data-testid="test-result"
+            className={`rounded-md px-3 py-2 text-sm ring-1 ${r.succeeded ? "bg-emerald-50 text-emerald-800 ring-emerald-200" : "bg-red-50 text-red-800 ring-red-200"}`}
+          >
             {r.succeeded ? "Delivered" : "Failed"}: {r.status !== null ? `HTTP ${r.status}` : (r.error ?? "no response")} in {r.durationMs} ms
             {!r.succeeded && r.status !== null && r.error ? ` — ${r.error}` : ""}
           </div>
@@ -202,7 +212,11 @@ export function Redeliver({ org, deliveryId }: { org: string; deliveryId: string
 
 export function RedeliverFailed({ org, id, weekAgo }: { org: string; id: string; weekAgo: string }) {
   return (
-    <ActionForm action={redeliverFailedWebhooks} className="flex flex-wrap items-center gap-2" success={(d) => <span className="text-sm text-emerald-700">{(d as { count: number }).count} deliveries queued again.</span>}>
+    <ActionForm
+      action={redeliverFailedWebhooks}
+      className="flex flex-wrap items-center gap-2"
+      success={(d) => <span className="text-sm text-emerald-700">{(d as { count: number }).count} deliveries queued again.</span>}
+    >
       <input type="hidden" name="org" value={org} />
       <input type="hidden" name="id" value={id} />
       <label htmlFor="since" className="text-sm text-slate-600">
@@ -254,7 +268,8 @@ export function DeliverySettings({ org, id, value }: { org: string; id: string; 
         <p className="text-xs text-slate-500">
           {value.headerNames.length ? (
             <>
-              Sent now: <span className="font-mono">{value.headerNames.join(", ")}</span> (values hidden). Leave blank to keep them; anything typed replaces them all.
+              Sent now: <span className="font-mono">{value.headerNames.join(", ")}</span> (values hidden). Leave blank to keep them; anything typed replaces
+              them all.
             </>
           ) : (
             "One per line, as Name: value. Stored encrypted; only names are shown."
@@ -288,13 +303,21 @@ export function DeliverySettings({ org, id, value }: { org: string; id: string; 
         ) : null}
         {authType === "oauth2" ? (
           <div className="grid gap-2 sm:grid-cols-2">
-            <Input aria-label="Token URL" name="tokenUrl" placeholder="https://auth.example.com/oauth/token" defaultValue={value.auth.token_url ?? ""} className="sm:col-span-2" />
+            <Input
+              aria-label="Token URL"
+              name="tokenUrl"
+              placeholder="https://auth.example.com/oauth/token"
+              defaultValue={value.auth.token_url ?? ""}
+              className="sm:col-span-2"
+            />
             <Input aria-label="Client ID" name="clientId" autoComplete="off" placeholder="client id" defaultValue={value.auth.client_id ?? ""} />
             <Input aria-label="Client secret" name="clientSecret" type="password" autoComplete="off" placeholder="client secret" />
             <Input aria-label="Scope" name="scope" placeholder="scope (optional)" defaultValue={value.auth.scope ?? ""} className="sm:col-span-2" />
           </div>
         ) : null}
-        {authType === "keep" && shown !== "none" ? <p className="text-xs text-slate-500">The stored secret is never shown. Pick the same kind again to replace it.</p> : null}
+        {authType === "keep" && shown !== "none" ? (
+          <p className="text-xs text-slate-500">The stored secret is never shown. Pick the same kind again to replace it.</p>
+        ) : null}
         <FieldError name="auth" />
       </div>
       <SubmitButton variant="secondary">Save delivery settings</SubmitButton>

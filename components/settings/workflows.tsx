@@ -53,7 +53,19 @@ export interface RuleState {
 
 const label = "block text-xs font-medium text-slate-600";
 
-function ValueInput({ field, value, onChange, name, ariaLabel }: { field?: FieldMeta; value: Scalar | undefined; onChange: (v: string) => void; name?: string; ariaLabel: string }) {
+function ValueInput({
+  field,
+  value,
+  onChange,
+  name,
+  ariaLabel,
+}: {
+  field?: FieldMeta;
+  value: Scalar | undefined;
+  onChange: (v: string) => void;
+  name?: string;
+  ariaLabel: string;
+}) {
   if (field?.options) {
     return (
       <Select aria-label={ariaLabel} name={name} value={value === null || value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value)}>
@@ -66,14 +78,32 @@ function ValueInput({ field, value, onChange, name, ariaLabel }: { field?: Field
       </Select>
     );
   }
-  return <Input aria-label={ariaLabel} name={name} value={value === null || value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value)} />;
+  return (
+    <Input aria-label={ariaLabel} name={name} value={value === null || value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value)} />
+  );
 }
 
-function FieldSelect({ fields, value, onChange, ariaLabel, allowCustom = true }: { fields: FieldMeta[]; value: string; onChange: (v: string) => void; ariaLabel: string; allowCustom?: boolean }) {
+function FieldSelect({
+  fields,
+  value,
+  onChange,
+  ariaLabel,
+  allowCustom = true,
+}: {
+  fields: FieldMeta[];
+  value: string;
+  onChange: (v: string) => void;
+  ariaLabel: string;
+  allowCustom?: boolean;
+}) {
   const custom = value.startsWith("custom_fields.");
   return (
     <div className="flex gap-1">
-      <Select aria-label={ariaLabel} value={custom ? "__custom" : value} onChange={(e) => onChange(e.target.value === "__custom" ? "custom_fields." : e.target.value)}>
+      <Select
+        aria-label={ariaLabel}
+        value={custom ? "__custom" : value}
+        onChange={(e) => onChange(e.target.value === "__custom" ? "custom_fields." : e.target.value)}
+      >
         <option value="">Pick a field</option>
         {fields.map((f) => (
           <option key={f.name} value={f.name}>
@@ -82,7 +112,14 @@ function FieldSelect({ fields, value, onChange, ariaLabel, allowCustom = true }:
         ))}
         {allowCustom ? <option value="__custom">Custom field…</option> : null}
       </Select>
-      {custom ? <Input aria-label={`${ariaLabel}: custom field name`} value={value.slice("custom_fields.".length)} onChange={(e) => onChange(`custom_fields.${e.target.value}`)} placeholder="name" /> : null}
+      {custom ? (
+        <Input
+          aria-label={`${ariaLabel}: custom field name`}
+          value={value.slice("custom_fields.".length)}
+          onChange={(e) => onChange(`custom_fields.${e.target.value}`)}
+          placeholder="name"
+        />
+      ) : null}
     </div>
   );
 }
@@ -101,7 +138,12 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
 
   return (
     <div className="space-y-6">
-      <ActionForm action={ruleId ? updateWorkflow : createWorkflow} redirectTo={ruleId ? undefined : `/${org}/settings/workflows/{id}`} className="space-y-6" success={() => (ruleId ? <p className="text-sm text-emerald-700">Saved.</p> : null)}>
+      <ActionForm
+        action={ruleId ? updateWorkflow : createWorkflow}
+        redirectTo={ruleId ? undefined : `/${org}/settings/workflows/{id}`}
+        className="space-y-6"
+        success={() => (ruleId ? <p className="text-sm text-emerald-700">Saved.</p> : null)}
+      >
         <input type="hidden" name="org" value={org} />
         {ruleId ? <input type="hidden" name="id" value={ruleId} /> : null}
         <input type="hidden" name="rule" value={json} />
@@ -115,7 +157,8 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
             <FieldError name="name" />
           </div>
           <label className="flex items-center gap-2 self-end text-sm">
-            <input type="checkbox" checked={rule.enabled} onChange={(e) => update({ enabled: e.target.checked })} /> Enabled (runs for every source: UI, API, lead capture, inbound, connectors, imports)
+            <input type="checkbox" checked={rule.enabled} onChange={(e) => update({ enabled: e.target.checked })} /> Enabled (runs for every source: UI, API,
+            lead capture, inbound, connectors, imports)
           </label>
         </section>
 
@@ -124,7 +167,13 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
           <div className="grid gap-3 sm:grid-cols-3">
             <div className="space-y-1">
               <span className={label}>Record type</span>
-              <Select aria-label="Record type" value={rule.record_type} onChange={(e) => update({ record_type: e.target.value, trigger_field: null, conditions: [], actions: rule.actions.filter((a) => a.type !== "set_field") })}>
+              <Select
+                aria-label="Record type"
+                value={rule.record_type}
+                onChange={(e) =>
+                  update({ record_type: e.target.value, trigger_field: null, conditions: [], actions: rule.actions.filter((a) => a.type !== "set_field") })
+                }
+              >
                 {meta.types.map((t) => (
                   <option key={t.type} value={t.type}>
                     {t.label}
@@ -134,7 +183,11 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
             </div>
             <div className="space-y-1">
               <span className={label}>Trigger</span>
-              <Select aria-label="Trigger" value={rule.trigger} onChange={(e) => update({ trigger: e.target.value, trigger_field: e.target.value === "field_changed" ? rule.trigger_field : null })}>
+              <Select
+                aria-label="Trigger"
+                value={rule.trigger}
+                onChange={(e) => update({ trigger: e.target.value, trigger_field: e.target.value === "field_changed" ? rule.trigger_field : null })}
+              >
                 {meta.triggers.map((t) => (
                   <option key={t.value} value={t.value}>
                     {t.label}
@@ -145,7 +198,12 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
             {rule.trigger === "field_changed" ? (
               <div className="space-y-1">
                 <span className={label}>Field</span>
-                <FieldSelect ariaLabel="Trigger field" fields={type.fields} value={rule.trigger_field ?? ""} onChange={(v) => update({ trigger_field: v || null })} />
+                <FieldSelect
+                  ariaLabel="Trigger field"
+                  fields={type.fields}
+                  value={rule.trigger_field ?? ""}
+                  onChange={(v) => update({ trigger_field: v || null })}
+                />
                 <FieldError name="trigger_field" />
               </div>
             ) : null}
@@ -154,7 +212,9 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
 
         <section className="space-y-2 rounded-lg bg-slate-50 p-4 ring-1 ring-slate-200">
           <h3 className="text-sm font-semibold">And all of these hold</h3>
-          {rule.conditions.length === 0 ? <p className="text-sm text-slate-500">No conditions: every {rule.trigger.replace(/_/g, " ")} fires the rule.</p> : null}
+          {rule.conditions.length === 0 ? (
+            <p className="text-sm text-slate-500">No conditions: every {rule.trigger.replace(/_/g, " ")} fires the rule.</p>
+          ) : null}
           {rule.conditions.map((c, i) => {
             const op = meta.ops.find((o) => o.value === c.op);
             return (
@@ -171,16 +231,31 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
                   ))}
                 </Select>
                 <div>
-                  {op?.needsValue !== false ? <ValueInput ariaLabel={`Condition ${i + 1} value`} field={fieldMeta(rule.record_type, c.field)} value={c.value} onChange={(v) => setCondition(i, { value: v })} /> : null}
+                  {op?.needsValue !== false ? (
+                    <ValueInput
+                      ariaLabel={`Condition ${i + 1} value`}
+                      field={fieldMeta(rule.record_type, c.field)}
+                      value={c.value}
+                      onChange={(v) => setCondition(i, { value: v })}
+                    />
+                  ) : null}
                   <FieldError name={`conditions.${i}.value`} />
                 </div>
-                <button type="button" className="rounded px-2 py-1.5 text-sm text-slate-500 hover:bg-slate-200" onClick={() => update({ conditions: rule.conditions.filter((_, j) => j !== i) })}>
+                <button
+                  type="button"
+                  className="rounded px-2 py-1.5 text-sm text-slate-500 hover:bg-slate-200"
+                  onClick={() => update({ conditions: rule.conditions.filter((_, j) => j !== i) })}
+                >
                   Remove
                 </button>
               </div>
             );
           })}
-          <button type="button" className="text-sm text-brand-600 hover:underline" onClick={() => update({ conditions: [...rule.conditions, { field: "", op: "equals", value: "" }] })}>
+          <button
+            type="button"
+            className="text-sm text-brand-600 hover:underline"
+            onClick={() => update({ conditions: [...rule.conditions, { field: "", op: "equals", value: "" }] })}
+          >
             + Add condition
           </button>
         </section>
@@ -197,14 +272,25 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
                   value={a.type}
                   onChange={(e) => {
                     const t = e.target.value;
-                    setAction(i, t === "set_field" ? { type: "set_field", target: "self", field: "", value: "" } : t === "notify" ? { type: "notify", audience: "members", title: "" } : { type: "webhook", endpoint_id: meta.endpoints[0]?.id ?? "" });
+                    setAction(
+                      i,
+                      t === "set_field"
+                        ? { type: "set_field", target: "self", field: "", value: "" }
+                        : t === "notify"
+                          ? { type: "notify", audience: "members", title: "" }
+                          : { type: "webhook", endpoint_id: meta.endpoints[0]?.id ?? "" },
+                    );
                   }}
                 >
                   <option value="set_field">Set a field</option>
                   <option value="notify">Notify people</option>
                   <option value="webhook">Send a signed webhook</option>
                 </Select>
-                <button type="button" className="rounded px-2 py-1 text-sm text-slate-500 hover:bg-slate-100" onClick={() => update({ actions: rule.actions.filter((_, j) => j !== i) })}>
+                <button
+                  type="button"
+                  className="rounded px-2 py-1 text-sm text-slate-500 hover:bg-slate-100"
+                  onClick={() => update({ actions: rule.actions.filter((_, j) => j !== i) })}
+                >
                   Remove
                 </button>
               </div>
@@ -224,12 +310,22 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
                   </div>
                   <div className="space-y-1">
                     <span className={label}>Field</span>
-                    <FieldSelect ariaLabel={`Action ${i + 1} field`} fields={fieldsOf(targetType(a.target))} value={a.field} onChange={(v) => setAction(i, { ...a, field: v })} />
+                    <FieldSelect
+                      ariaLabel={`Action ${i + 1} field`}
+                      fields={fieldsOf(targetType(a.target))}
+                      value={a.field}
+                      onChange={(v) => setAction(i, { ...a, field: v })}
+                    />
                     <FieldError name={`actions.${i}.field`} />
                   </div>
                   <div className="space-y-1">
                     <span className={label}>Value</span>
-                    <ValueInput ariaLabel={`Action ${i + 1} value`} field={fieldMeta(targetType(a.target), a.field)} value={a.value} onChange={(v) => setAction(i, { ...a, value: v })} />
+                    <ValueInput
+                      ariaLabel={`Action ${i + 1} value`}
+                      field={fieldMeta(targetType(a.target), a.field)}
+                      value={a.value}
+                      onChange={(v) => setAction(i, { ...a, value: v })}
+                    />
                     <FieldError name={`actions.${i}.value`} />
                   </div>
                 </div>
@@ -237,7 +333,11 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
                 <div className="grid gap-2 sm:grid-cols-3">
                   <div className="space-y-1">
                     <span className={label}>Who</span>
-                    <Select aria-label={`Action ${i + 1} audience`} value={a.audience} onChange={(e) => setAction(i, { ...a, audience: e.target.value as "members" | "admins" | "owners" })}>
+                    <Select
+                      aria-label={`Action ${i + 1} audience`}
+                      value={a.audience}
+                      onChange={(e) => setAction(i, { ...a, audience: e.target.value as "members" | "admins" | "owners" })}
+                    >
                       <option value="members">every member</option>
                       <option value="admins">admins and owners</option>
                       <option value="owners">owners</option>
@@ -245,7 +345,12 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
                   </div>
                   <div className="space-y-1 sm:col-span-2">
                     <span className={label}>Title ({"{{field}}"} inserts a value)</span>
-                    <Input aria-label={`Action ${i + 1} title`} value={a.title} onChange={(e) => setAction(i, { ...a, title: e.target.value })} placeholder="Deal won: {{title}}" />
+                    <Input
+                      aria-label={`Action ${i + 1} title`}
+                      value={a.title}
+                      onChange={(e) => setAction(i, { ...a, title: e.target.value })}
+                      placeholder="Deal won: {{title}}"
+                    />
                     <FieldError name={`actions.${i}.title`} />
                   </div>
                 </div>
@@ -268,7 +373,11 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
               )}
             </div>
           ))}
-          <button type="button" className="text-sm text-brand-600 hover:underline" onClick={() => update({ actions: [...rule.actions, { type: "set_field", target: "self", field: "", value: "" }] })}>
+          <button
+            type="button"
+            className="text-sm text-brand-600 hover:underline"
+            onClick={() => update({ actions: [...rule.actions, { type: "set_field", target: "self", field: "", value: "" }] })}
+          >
             + Add action
           </button>
         </section>
@@ -277,7 +386,9 @@ export function WorkflowBuilder({ org, meta, initial, ruleId }: { org: string; m
 
       <section className="space-y-2 rounded-lg bg-white p-4 ring-1 ring-slate-200">
         <h3 className="text-sm font-semibold">Try it on an existing {type.label.toLowerCase()}</h3>
-        <p className="text-sm text-slate-500">A dry run of the rule as it stands in this form: are the conditions met, and what would it do? Nothing is written.</p>
+        <p className="text-sm text-slate-500">
+          A dry run of the rule as it stands in this form: are the conditions met, and what would it do? Nothing is written.
+        </p>
         <ActionForm action={testWorkflow} refresh={false} className="space-y-3" success={(data) => <TestResult result={data as TestOutcome} />}>
           <input type="hidden" name="org" value={org} />
           <input type="hidden" name="rule" value={json} />
@@ -318,7 +429,8 @@ function TestResult({ result }: { result: TestOutcome }) {
   return (
     <div className="space-y-2 rounded-md bg-slate-50 p-3 text-sm" data-testid="rule-test-result">
       <p>
-        <Badge color={result.wouldFire ? "green" : "amber"}>{result.wouldFire ? "Would fire" : "Would not fire"}</Badge> on {result.record.title} ({result.record.id})
+        <Badge color={result.wouldFire ? "green" : "amber"}>{result.wouldFire ? "Would fire" : "Would not fire"}</Badge> on {result.record.title} (
+        {result.record.id})
       </p>
       {result.simulated ? <p className="text-slate-600">As if its {result.simulated.replace(":", " changed:")}</p> : null}
       {result.conditions.length ? (
@@ -344,7 +456,15 @@ function TestResult({ result }: { result: TestOutcome }) {
 export function RuleControls({ org, id, enabled }: { org: string; id: string; enabled: boolean }) {
   return (
     <div className="flex gap-2">
-      <ToggleAndDelete org={org} id={id} on={enabled} toggle={setWorkflowEnabled} remove={deleteWorkflow} confirmDelete="Delete this rule? Its past firings stay in the audit log." afterDelete={`/${org}/settings/workflows`} />
+      <ToggleAndDelete
+        org={org}
+        id={id}
+        on={enabled}
+        toggle={setWorkflowEnabled}
+        remove={deleteWorkflow}
+        confirmDelete="Delete this rule? Its past firings stay in the audit log."
+        afterDelete={`/${org}/settings/workflows`}
+      />
     </div>
   );
 }

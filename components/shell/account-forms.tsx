@@ -20,7 +20,19 @@ type Action = (prev: FormState, fd: FormData) => Promise<FormState>;
 const detail = (state: FormState, path: string) => (state && !state.ok ? state.error.details.find((d) => d.path === path)?.message : undefined);
 
 /** One small form: its fields, a button, the error or the success message (which replaces it when `done` says so). */
-function SmallForm({ action, children, button, busy, done }: { action: Action; children: (state: FormState) => ReactNode; button: string; busy: string; done?: (message: string) => ReactNode }) {
+function SmallForm({
+  action,
+  children,
+  button,
+  busy,
+  done,
+}: {
+  action: Action;
+  children: (state: FormState) => ReactNode;
+  button: string;
+  busy: string;
+  done?: (message: string) => ReactNode;
+}) {
   const [state, dispatch, pending] = useActionState(action, null);
   const onSubmit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -64,7 +76,16 @@ export function VerifyEmailForm({ token }: { token: string }) {
 
 export function ForgotPasswordForm() {
   return (
-    <SmallForm action={forgotPasswordAction} button="Send me a link" busy="Sending…" done={(m) => <p role="status" className="text-sm">{m}</p>}>
+    <SmallForm
+      action={forgotPasswordAction}
+      button="Send me a link"
+      busy="Sending…"
+      done={(m) => (
+        <p role="status" className="text-sm">
+          {m}
+        </p>
+      )}
+    >
       {(state) => (
         <Field id="email" label="Email" error={detail(state, "email")}>
           <Input id="email" name="email" type="email" autoComplete="email" required />

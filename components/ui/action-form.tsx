@@ -77,7 +77,11 @@ function PlanLimitHint() {
   const org = usePathname().split("/")[1];
   return (
     <p className="text-sm text-slate-600">
-      See <Link href={`/${org}/settings/plan`} className="text-brand-600 hover:underline">your plan&apos;s limits and current use</Link>.
+      See{" "}
+      <Link href={`/${org}/settings/plan`} className="text-brand-600 hover:underline">
+        your plan&apos;s limits and current use
+      </Link>
+      .
     </p>
   );
 }
@@ -94,7 +98,15 @@ export function FieldError({ name, exact = false }: { name: string; exact?: bool
   ) : null;
 }
 
-export function SubmitButton({ children, variant = "primary", pendingText }: { children: ReactNode; variant?: "primary" | "secondary" | "danger"; pendingText?: string }) {
+export function SubmitButton({
+  children,
+  variant = "primary",
+  pendingText,
+}: {
+  children: ReactNode;
+  variant?: "primary" | "secondary" | "danger";
+  pendingText?: string;
+}) {
   const { pending } = useContext(StateContext);
   return (
     <button type="submit" disabled={pending} className={buttonClass(variant)}>

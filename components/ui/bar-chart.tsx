@@ -12,7 +12,19 @@ export interface Series {
 }
 
 /** `empty` is shown over the chart while every day is zero: what would fill it, and where to start. */
-export function BarChart({ days, series, label, height = 160, empty }: { days: string[]; series: Series[]; label: string; height?: number; empty?: ReactNode }) {
+export function BarChart({
+  days,
+  series,
+  label,
+  height = 160,
+  empty,
+}: {
+  days: string[];
+  series: Series[];
+  label: string;
+  height?: number;
+  empty?: ReactNode;
+}) {
   const totals = days.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0));
   const max = Math.max(1, ...totals);
   const none = totals.every((t) => t === 0);
@@ -52,27 +64,27 @@ export function BarChart({ days, series, label, height = 160, empty }: { days: s
       </div>
       {/* A table ignores the 1px box of sr-only: the wrapper holds it, or it stretches the page. */}
       <div className="sr-only">
-      <table>
-        <caption>{label}</caption>
-        <thead>
-          <tr>
-            <th>Day</th>
-            {series.map((s) => (
-              <th key={s.label}>{s.label}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {days.map((day, i) => (
-            <tr key={day}>
-              <td>{day}</td>
+        <table>
+          <caption>{label}</caption>
+          <thead>
+            <tr>
+              <th>Day</th>
               {series.map((s) => (
-                <td key={s.label}>{s.values[i] ?? 0}</td>
+                <th key={s.label}>{s.label}</th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {days.map((day, i) => (
+              <tr key={day}>
+                <td>{day}</td>
+                {series.map((s) => (
+                  <td key={s.label}>{s.values[i] ?? 0}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </figure>
   );

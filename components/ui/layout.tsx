@@ -1,6 +1,18 @@
 import type { ReactNode } from "react";
 
-export function Card({ title, description, actions, children, className = "" }: { title?: ReactNode; description?: ReactNode; actions?: ReactNode; children?: ReactNode; className?: string }) {
+export function Card({
+  title,
+  description,
+  actions,
+  children,
+  className = "",
+}: {
+  title?: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+  children?: ReactNode;
+  className?: string;
+}) {
   return (
     <section className={`rounded-lg bg-white ring-1 ring-slate-200 ${className}`}>
       {title || actions ? (
@@ -38,7 +50,9 @@ const badgeColors = {
 } as const;
 
 export function Badge({ color = "gray", children }: { color?: keyof typeof badgeColors; children: ReactNode }) {
-  return <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-transparent ${badgeColors[color]}`}>{children}</span>;
+  return (
+    <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-transparent ${badgeColors[color]}`}>{children}</span>
+  );
 }
 
 export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {

@@ -24,7 +24,11 @@ function subscribe(listener: () => void) {
 
 /** The fresh key when it carries `scope` (admin carries every scope), else null. */
 export function useFreshKey(scope?: string): string | null {
-  const k = useSyncExternalStore(subscribe, () => fresh, () => null);
+  const k = useSyncExternalStore(
+    subscribe,
+    () => fresh,
+    () => null,
+  );
   if (!k) return null;
   return !scope || k.scopes.includes(scope) || k.scopes.includes("admin") ? k.key : null;
 }

@@ -27,7 +27,12 @@ function preparingClient<T extends (...args: any[]) => any>(sql: T): T {
       if (typeof value !== "function") return value;
       if (prop === "unsafe") {
         return (text: string, params?: unknown[], opts?: Record<string, unknown>) =>
-          value.call(target, text, params, Array.isArray(params) && params.length > 0 && params.length <= PREPARE_MAX_PARAMS ? { ...opts, prepare: true } : opts);
+          value.call(
+            target,
+            text,
+            params,
+            Array.isArray(params) && params.length > 0 && params.length <= PREPARE_MAX_PARAMS ? { ...opts, prepare: true } : opts,
+          );
       }
       if (prop === "begin" || prop === "savepoint") {
         // The transaction's own `sql` must prepare too.

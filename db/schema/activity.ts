@@ -30,10 +30,7 @@ export const auditLog = pgTable(
     after: jsonb("after").$type<Record<string, unknown> | null>(),
     ...createdAt,
   },
-  (t) => [
-    index("audit_log_org_created_idx").on(t.orgId, t.createdAt),
-    index("audit_log_org_target_idx").on(t.orgId, t.targetType, t.targetId),
-  ],
+  (t) => [index("audit_log_org_created_idx").on(t.orgId, t.createdAt), index("audit_log_org_target_idx").on(t.orgId, t.targetType, t.targetId)],
 );
 
 /**

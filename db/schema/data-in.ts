@@ -95,7 +95,9 @@ export const connectors = pgTable(
     mapping: jsonb("mapping").$type<Record<string, unknown>>().notNull(),
     /** What the next run starts from (a cursor or the highest updated_since value seen). */
     cursor: text("cursor"),
-    status: text("status", { enum: ["active", "paused"] }).notNull().default("active"),
+    status: text("status", { enum: ["active", "paused"] })
+      .notNull()
+      .default("active"),
     pausedReason: text("paused_reason"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
     nextRunAt: timestamp("next_run_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
@@ -136,8 +138,12 @@ export const connectorRuns = pgTable(
     index("connector_runs_connector_idx").on(t.connectorId, t.startedAt),
     index("connector_runs_started_idx").on(t.startedAt),
     // A connector never has two runs queued or running at once, whichever server claims them.
-    uniqueIndex("connector_runs_one_active_idx").on(t.connectorId).where(sql`${t.status} in ('queued', 'running')`),
-    index("connector_runs_active_idx").on(t.status, t.orgId).where(sql`${t.status} in ('queued', 'running')`),
+    uniqueIndex("connector_runs_one_active_idx")
+      .on(t.connectorId)
+      .where(sql`${t.status} in ('queued', 'running')`),
+    index("connector_runs_active_idx")
+      .on(t.status, t.orgId)
+      .where(sql`${t.status} in ('queued', 'running')`),
   ],
 );
 
@@ -151,7 +157,9 @@ export const imports = pgTable(
     format: text("format", { enum: ["csv", "xlsx"] }).notNull(),
     mapping: jsonb("mapping").$type<Record<string, unknown>>(),
     /** draft: uploaded in settings, being mapped; pending: waiting to start; then running, completed or failed. */
-    status: text("status", { enum: ["draft", "pending", "running", "completed", "failed", "undoing", "undone"] }).notNull().default("pending"),
+    status: text("status", { enum: ["draft", "pending", "running", "completed", "failed", "undoing", "undone"] })
+      .notNull()
+      .default("pending"),
     /** Which field finds an existing record (`external_id`, `email`, `phone`), and what a match does. */
     matchOn: text("match_on", { enum: ["external_id", "email", "phone"] }),
     onMatch: text("on_match", { enum: ["update", "skip", "create"] }),
@@ -183,7 +191,9 @@ export const imports = pgTable(
   (t) => [
     index("imports_org_idx").on(t.orgId, t.createdAt),
     // One running import per organization, whichever server runs it.
-    uniqueIndex("imports_one_running_idx").on(t.orgId).where(sql`${t.status} = 'running'`),
+    uniqueIndex("imports_one_running_idx")
+      .on(t.orgId)
+      .where(sql`${t.status} = 'running'`),
     index("imports_status_idx").on(t.status, t.createdAt),
   ],
 );
@@ -221,7 +231,9 @@ export const metaLeadFetches = pgTable(
     leadgenId: text("leadgen_id").notNull(),
     /** The notification's change value (form, page, ad ids), kept beside the fetched fields. */
     notification: jsonb("notification").$type<Record<string, unknown>>().notNull(),
-    status: text("status", { enum: ["pending", "done", "failed"] }).notNull().default("pending"),
+    status: text("status", { enum: ["pending", "done", "failed"] })
+      .notNull()
+      .default("pending"),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
@@ -231,7 +243,11 @@ export const metaLeadFetches = pgTable(
   },
   (t) => [
     uniqueIndex("meta_lead_fetches_lead_key").on(t.sourceId, t.leadgenId),
-    index("meta_lead_fetches_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
-    index("meta_lead_fetches_org_pending_idx").on(t.orgId).where(sql`${t.status} = 'pending'`),
+    index("meta_lead_fetches_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
+    index("meta_lead_fetches_org_pending_idx")
+      .on(t.orgId)
+      .where(sql`${t.status} = 'pending'`),
   ],
 );

@@ -44,8 +44,14 @@ export const organizations = pgTable(
      */
     recordCount: integer("record_count").notNull().default(0),
     /** Lead capture: origins allowed to post from a browser (empty: any), and where a form may be sent afterwards. */
-    leadAllowedOrigins: text("lead_allowed_origins").array().notNull().default(sql`'{}'::text[]`),
-    leadRedirectUrls: text("lead_redirect_urls").array().notNull().default(sql`'{}'::text[]`),
+    leadAllowedOrigins: text("lead_allowed_origins")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    leadRedirectUrls: text("lead_redirect_urls")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** A lead whose email or phone matches a client attaches to that client instead of creating one. */
     leadMerge: boolean("lead_merge").notNull().default(true),
     /** ISO 3166 country (e.g. `GB`) for phone numbers written without an international prefix. */

@@ -1,17 +1,5 @@
 import { sql } from "drizzle-orm";
-import {
-  boolean,
-  date,
-  index,
-  integer,
-  jsonb,
-  numeric,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  type AnyPgColumn,
-} from "drizzle-orm/pg-core";
+import { boolean, date, index, integer, jsonb, numeric, pgTable, text, timestamp, uniqueIndex, type AnyPgColumn } from "drizzle-orm/pg-core";
 import { createdAt, timestamps } from "./columns";
 import { orgIdColumn } from "./identity";
 
@@ -48,7 +36,10 @@ export const clients = pgTable(
     source: text("source"),
     status: text("status", { enum: CLIENT_STATUSES }).notNull().default("active"),
   },
-  (t) => [...recordIndexes("clients")(t), index("clients_org_status_idx").on(t.orgId, t.status), index("clients_org_email_idx").on(t.orgId, sql`lower(${t.email})`),
+  (t) => [
+    ...recordIndexes("clients")(t),
+    index("clients_org_status_idx").on(t.orgId, t.status),
+    index("clients_org_email_idx").on(t.orgId, sql`lower(${t.email})`),
     // Finds a returning lead (or an import row) by phone: the last digits narrow, the normalized number decides.
     index("clients_org_phone_tail_idx").on(t.orgId, sql`right(regexp_replace(${t.phone}, '[^0-9]', '', 'g'), 7)`),
   ],

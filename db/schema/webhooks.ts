@@ -13,7 +13,10 @@ export const webhookEndpoints = pgTable(
     orgId: orgIdColumn(),
     url: text("url").notNull(),
     description: text("description"),
-    eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
+    eventTypes: text("event_types")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** Conditions over the event's data/previous, all of which must hold (null: every event of its types). */
     filter: jsonb("filter").$type<WorkflowCondition[] | null>(),
     /** Encrypted at rest: it must be readable to sign. */
@@ -21,7 +24,9 @@ export const webhookEndpoints = pgTable(
     /** During a rotation's grace period both secrets sign. */
     previousSecretCiphertext: text("previous_secret_ciphertext"),
     previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true, mode: "date" }),
-    status: text("status", { enum: ["enabled", "disabled"] }).notNull().default("enabled"),
+    status: text("status", { enum: ["enabled", "disabled"] })
+      .notNull()
+      .default("enabled"),
     /** Why it was disabled: by an admin, a 410 Gone from the receiver, or 5 days of failures. */
     disabledReason: text("disabled_reason"),
     /** First failed delivery since the last success; cleared by a success or by re-enabling. */
@@ -39,18 +44,27 @@ export const webhookEndpoints = pgTable(
     /** A Retry-After on a 429/503 pauses the whole endpoint until then. */
     pausedUntil: timestamp("paused_until", { withTimezone: true, mode: "date" }),
     pauseReason: text("pause_reason"),
-    ordering: text("ordering", { enum: ["none", "per_record"] }).notNull().default("none"),
+    ordering: text("ordering", { enum: ["none", "per_record"] })
+      .notNull()
+      .default("none"),
     /** The circuit breaker: closed (sending), open (waiting out a cool-down), half_open (one probe out). */
-    circuitState: text("circuit_state", { enum: ["closed", "open", "half_open"] }).notNull().default("closed"),
+    circuitState: text("circuit_state", { enum: ["closed", "open", "half_open"] })
+      .notNull()
+      .default("closed"),
     /** Open: when the probe may go. Half open: when the probe's lease runs out. */
     circuitUntil: timestamp("circuit_until", { withTimezone: true, mode: "date" }),
     circuitCooldownSeconds: integer("circuit_cooldown_seconds").notNull().default(0),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
     /** Static headers sent with every delivery, encrypted as one JSON object; their names are shown. */
     headersCiphertext: text("headers_ciphertext"),
-    headerNames: text("header_names").array().notNull().default(sql`'{}'::text[]`),
+    headerNames: text("header_names")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** How Smarfle authenticates to the receiver; the secret half is encrypted. */
-    authKind: text("auth_kind", { enum: ["none", "bearer", "basic", "oauth2"] }).notNull().default("none"),
+    authKind: text("auth_kind", { enum: ["none", "bearer", "basic", "oauth2"] })
+      .notNull()
+      .default("none"),
     /** The shown half: username, or token URL, client id and scope. */
     authPublic: jsonb("auth_public").$type<Record<string, string>>(),
     authCiphertext: text("auth_ciphertext"),
@@ -79,7 +93,9 @@ export const webhookEvents = pgTable(
     /** Sent from settings with a sample payload: never in the events feed, never counts as a failure. */
     isTest: boolean("is_test").notNull().default(false),
     /** The writing transaction's id: the events feed's `after=` order (lib/webhooks/events-feed.ts). */
-    xid: xid8("xid").notNull().default(sql`pg_current_xact_id()`),
+    xid: xid8("xid")
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
     ...createdAt,
   },
   (t) => [
@@ -124,10 +140,16 @@ export const webhookDeliveries = pgTable(
     ...timestamps,
   },
   (t) => [
-    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
-    index("webhook_deliveries_endpoint_due_idx").on(t.endpointId, t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
-    index("webhook_deliveries_order_idx").on(t.endpointId, t.orderKey, t.orderSeq).where(sql`${t.status} = 'pending' and ${t.orderKey} is not null`),
+    index("webhook_deliveries_endpoint_due_idx")
+      .on(t.endpointId, t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_order_idx")
+      .on(t.endpointId, t.orderKey, t.orderSeq)
+      .where(sql`${t.status} = 'pending' and ${t.orderKey} is not null`),
     index("webhook_deliveries_event_idx").on(t.eventId),
   ],
 );

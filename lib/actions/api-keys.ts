@@ -4,7 +4,6 @@ import { API_SCOPES } from "@/db/schema";
 import { createApiKey, GRACE_PERIODS, revokeApiKey, rotateApiKey, type GracePeriod } from "@/lib/api-keys/keys";
 import { defineOrgAction, uiChange } from "@/lib/auth/action";
 
-
 /** Form checkboxes arrive as one string or an array of strings. */
 const scopesField = z
   .union([z.string(), z.array(z.string())])
@@ -17,7 +16,12 @@ const expiryField = z
   .string()
   .optional()
   .transform((v) => (v && v.trim() ? v.trim() : undefined))
-  .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date").optional())
+  .pipe(
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date")
+      .optional(),
+  )
   .transform((v) => (v ? new Date(`${v}T23:59:59.999Z`) : null));
 
 const keyId = z.string().min(1).max(64);

@@ -23,7 +23,13 @@ function json(raw: string, path: string): unknown {
 export const createSourceAction = defineOrgAction({
   name: "inbound.create",
   role: "admin",
-  input: z.object({ org: z.string(), name: z.string().max(100), kind: z.enum(INBOUND_KINDS), mapping: z.string().max(50_000).optional(), secret: z.string().max(500).optional() }),
+  input: z.object({
+    org: z.string(),
+    name: z.string().max(100),
+    kind: z.enum(INBOUND_KINDS),
+    mapping: z.string().max(50_000).optional(),
+    secret: z.string().max(500).optional(),
+  }),
   async run(ctx, input) {
     const { source, secret } = await createSource(ctx.db, uiChange(ctx), {
       name: input.name,

@@ -53,7 +53,9 @@ export const startImportAction = defineOrgAction({
   role: "admin",
   input: z.object({ org: z.string(), id, mapping: z.string().max(100_000), leads: z.enum(["on"]).optional(), ...matchFields }),
   async run(ctx, input) {
-    const job = await confirmDraft(ctx.db, ctx.org.id, input.id, mappingFrom(input.mapping), await matchOf(ctx, input.id, input), { countsAsLeads: input.leads === "on" });
+    const job = await confirmDraft(ctx.db, ctx.org.id, input.id, mappingFrom(input.mapping), await matchOf(ctx, input.id, input), {
+      countsAsLeads: input.leads === "on",
+    });
     runAfterResponse(() => startImport(ctx.db, job.id));
     return importView(job);
   },

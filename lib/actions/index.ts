@@ -11,4 +11,15 @@ import * as audit from "./audit";
 import * as workflows from "./workflows";
 
 /** Every org-scoped server action, so the tenancy suite can run against each one. */
-export const ORG_ACTIONS = { ...records, ...members, ...notifications, ...apiKeys, ...leadCapture, ...webhooks, ...importActions, ...dataIn, ...audit, ...workflows };
+export const ORG_ACTIONS = {
+  ...records,
+  ...members,
+  ...notifications,
+  ...apiKeys,
+  ...leadCapture,
+  ...webhooks,
+  ...importActions,
+  ...dataIn,
+  ...audit,
+  ...workflows,
+};

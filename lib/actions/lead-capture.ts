@@ -16,12 +16,16 @@ export const updateLeadSettingsAction = defineOrgAction({
     defaultCountry: z.string().max(10).default(""),
   }),
   async run(ctx, input) {
-    const org = await updateLeadSettings(ctx.db, { orgId: ctx.org.id, actor: ctx.actor, source: "ui" }, {
-      allowedOrigins: splitLines(input.allowedOrigins),
-      redirectUrls: splitLines(input.redirectUrls),
-      merge: input.merge !== undefined,
-      defaultCountry: input.defaultCountry,
-    });
+    const org = await updateLeadSettings(
+      ctx.db,
+      { orgId: ctx.org.id, actor: ctx.actor, source: "ui" },
+      {
+        allowedOrigins: splitLines(input.allowedOrigins),
+        redirectUrls: splitLines(input.redirectUrls),
+        merge: input.merge !== undefined,
+        defaultCountry: input.defaultCountry,
+      },
+    );
     return { allowedOrigins: org.leadAllowedOrigins, redirectUrls: org.leadRedirectUrls, merge: org.leadMerge, defaultCountry: org.defaultCountry };
   },
 });

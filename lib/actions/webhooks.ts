@@ -31,7 +31,14 @@ export const createWebhookAction = defineOrgAction({
 export const updateWebhookAction = defineOrgAction({
   name: "webhooks.update",
   role: "admin",
-  input: z.object({ org: z.string(), id, enabled: z.enum(["true", "false"]).optional(), events: eventsField.optional(), setEvents: z.literal("1").optional(), description: z.string().max(500).optional() }),
+  input: z.object({
+    org: z.string(),
+    id,
+    enabled: z.enum(["true", "false"]).optional(),
+    events: eventsField.optional(),
+    setEvents: z.literal("1").optional(),
+    description: z.string().max(500).optional(),
+  }),
   async run(ctx, input) {
     const patch: Record<string, unknown> = {};
     if (input.enabled) patch.enabled = input.enabled === "true";
@@ -48,7 +55,8 @@ function parseHeaderLines(text: string): Record<string, string> {
   for (const [i, line] of text.split(/\r?\n/).entries()) {
     if (!line.trim()) continue;
     const colon = line.indexOf(":");
-    if (colon <= 0) throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "headers", message: `line ${i + 1} must look like "Name: value"` }]);
+    if (colon <= 0)
+      throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "headers", message: `line ${i + 1} must look like "Name: value"` }]);
     headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
   }
   return headers;
@@ -87,7 +95,13 @@ export const updateWebhookDeliveryAction = defineOrgAction({
     if (input.authType === "bearer") patch.auth = { type: "bearer", token: input.token ?? "" };
     if (input.authType === "basic") patch.auth = { type: "basic", username: input.username ?? "", password: input.password ?? "" };
     if (input.authType === "oauth2") {
-      patch.auth = { type: "oauth2", token_url: input.tokenUrl ?? "", client_id: input.clientId ?? "", client_secret: input.clientSecret ?? "", ...(input.scope?.trim() ? { scope: input.scope.trim() } : {}) };
+      patch.auth = {
+        type: "oauth2",
+        token_url: input.tokenUrl ?? "",
+        client_id: input.clientId ?? "",
+        client_secret: input.clientSecret ?? "",
+        ...(input.scope?.trim() ? { scope: input.scope.trim() } : {}),
+      };
     }
     const e = await updateEndpoint(ctx.db, uiChange(ctx), input.id, patch);
     return { id: e.id };
@@ -128,7 +142,13 @@ export const sendTestWebhookAction = defineOrgAction({
   async run(ctx, input) {
     await limitOutbound(ctx.org.id, "test_event");
     const { deliveryId, outcome } = await sendTestEvent(ctx.db, uiChange(ctx), input.id, input.eventType);
-    return { deliveryId, status: outcome.status, durationMs: outcome.durationMs, succeeded: outcome.decision.kind === "succeeded", error: outcome.decision.kind === "succeeded" ? null : outcome.decision.error };
+    return {
+      deliveryId,
+      status: outcome.status,
+      durationMs: outcome.durationMs,
+      succeeded: outcome.decision.kind === "succeeded",
+      error: outcome.decision.kind === "succeeded" ? null : outcome.decision.error,
+    };
   },
 });
 

@@ -27,7 +27,13 @@ export async function announceExpiringKeys(db: Db, options: { orgIds?: string[] 
   );
   for (const k of due) {
     const queued = await db.transaction((tx) =>
-      emitOperationalEvent(tx, k.org_id, "api_key.expiring", { id: k.id, name: k.name, prefix: `${k.prefix}…`, expires_at: new Date(k.expires_at).toISOString(), link: "settings/api-keys" }),
+      emitOperationalEvent(tx, k.org_id, "api_key.expiring", {
+        id: k.id,
+        name: k.name,
+        prefix: `${k.prefix}…`,
+        expires_at: new Date(k.expires_at).toISOString(),
+        link: "settings/api-keys",
+      }),
     );
     signalDeliveriesCommitted(k.org_id, queued);
   }

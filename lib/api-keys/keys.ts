@@ -73,7 +73,12 @@ export async function createApiKey(
       })
       .returning();
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
-      { action: "api_key.created", targetType: "api_key", targetId: apiKey!.id, after: { name: apiKey!.name, prefix: apiKey!.prefix, scopes: apiKey!.scopes, expires_at: apiKey!.expiresAt } },
+      {
+        action: "api_key.created",
+        targetType: "api_key",
+        targetId: apiKey!.id,
+        after: { name: apiKey!.name, prefix: apiKey!.prefix, scopes: apiKey!.scopes, expires_at: apiKey!.expiresAt },
+      },
     ]);
     return { key: generated.key, apiKey: apiKey! };
   });
@@ -140,7 +145,8 @@ export async function rotateApiKey(
   grace: GracePeriod,
   createdByUserId?: string | null,
 ): Promise<{ key: string; apiKey: ApiKey }> {
-  if (!(grace in GRACE_PERIODS)) throw new AppError("validation_failed", "Invalid grace period.", [{ path: "grace", message: `must be one of: ${Object.keys(GRACE_PERIODS).join(", ")}` }]);
+  if (!(grace in GRACE_PERIODS))
+    throw new AppError("validation_failed", "Invalid grace period.", [{ path: "grace", message: `must be one of: ${Object.keys(GRACE_PERIODS).join(", ")}` }]);
   const result = await db.transaction(async (tx) => {
     const old = await lockKey(tx, ctx.orgId, id);
     const status = keyStatus(old);
@@ -172,7 +178,13 @@ export async function rotateApiKey(
       )
       .where(eq(apiKeys.id, id));
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
-      { action: "api_key.rotated", targetType: "api_key", targetId: id, before: { prefix: old.prefix }, after: { replaced_by: fresh!.id, prefix: fresh!.prefix, grace } },
+      {
+        action: "api_key.rotated",
+        targetType: "api_key",
+        targetId: id,
+        before: { prefix: old.prefix },
+        after: { replaced_by: fresh!.id, prefix: fresh!.prefix, grace },
+      },
     ]);
     return { key: generated.key, apiKey: fresh! };
   });

@@ -54,11 +54,13 @@ export async function flushUsage(db?: Executor): Promise<void> {
           }),
           sql`, `,
         );
-        await retryOnOrgDeletionRace(() => conn.execute(sql`
+        await retryOnOrgDeletionRace(() =>
+          conn.execute(sql`
           insert into ${apiUsageDaily} (org_id, day, calls)
           select v.org_id, v.day, v.calls from (values ${rows}) as v(org_id, day, calls)
           join organizations o on o.id = v.org_id
-          on conflict (org_id, day) do update set calls = ${apiUsageDaily}.calls + excluded.calls`));
+          on conflict (org_id, day) do update set calls = ${apiUsageDaily}.calls + excluded.calls`),
+        );
       }
       if (lastUsed.size) {
         const values = sql.join(

@@ -57,7 +57,11 @@ function verifierFor(db: Db): Verifier {
     const listen = keyCacheEnabled() ? listenerFor(db) : undefined;
     if (listen) {
       caches.add(cache);
-      listen(CREDENTIALS_CHANNEL, (orgId) => cache.invalidate(orgId || undefined), (live) => cache.setListening(live));
+      listen(
+        CREDENTIALS_CHANNEL,
+        (orgId) => cache.invalidate(orgId || undefined),
+        (live) => cache.setListening(live),
+      );
     }
   }
   return v;

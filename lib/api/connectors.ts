@@ -1,6 +1,18 @@
 import "server-only";
 import { z } from "zod";
-import { connectorInput, connectorPatch, connectorView, createConnector, deleteConnector, getConnector, listConnectors, listRuns, paginationSchema, runView, updateConnector } from "@/lib/connectors/connectors";
+import {
+  connectorInput,
+  connectorPatch,
+  connectorView,
+  createConnector,
+  deleteConnector,
+  getConnector,
+  listConnectors,
+  listRuns,
+  paginationSchema,
+  runView,
+  updateConnector,
+} from "@/lib/connectors/connectors";
 import { kickConnectorRuns, runConnectorNow } from "@/lib/connectors/run";
 import { readJson } from "@/lib/http/body";
 import { listQuery } from "@/lib/http/query";
@@ -56,7 +68,14 @@ const listConnectorsRoute = defineRoute({
   method: "GET",
   path: "/api/v1/connectors",
   scope: "admin",
-  doc: { operationId: "list_connectors", summary: "List pull connectors", tags, query: listParams(true), response: { status: 200, description: "Connectors.", schema: listOf(connectorSchema, "ConnectorList") }, errors: [403] },
+  doc: {
+    operationId: "list_connectors",
+    summary: "List pull connectors",
+    tags,
+    query: listParams(true),
+    response: { status: 200, description: "Connectors.", schema: listOf(connectorSchema, "ConnectorList") },
+    errors: [403],
+  },
   async handler({ db, orgId, req }) {
     const { limit, cursor } = listQuery(new URL(req.url).searchParams, { defaultLimit: 100, cursorPrefix: "con" });
     const rows = await listConnectors(db, orgId, { limit: limit + 1, cursor });
@@ -89,7 +108,14 @@ const getConnectorRoute = defineRoute({
   method: "GET",
   path: "/api/v1/connectors/{id}",
   scope: "admin",
-  doc: { operationId: "get_connector", summary: "Get a connector", tags, params, response: { status: 200, description: "The connector.", schema: connectorSchema }, errors: [403, 404] },
+  doc: {
+    operationId: "get_connector",
+    summary: "Get a connector",
+    tags,
+    params,
+    response: { status: 200, description: "The connector.", schema: connectorSchema },
+    errors: [403, 404],
+  },
   async handler({ db, orgId }, { id }) {
     return { body: connectorView(await getConnector(db, orgId, id)) };
   },
@@ -117,7 +143,14 @@ const deleteConnectorRoute = defineRoute({
   method: "DELETE",
   path: "/api/v1/connectors/{id}",
   scope: "admin",
-  doc: { operationId: "delete_connector", summary: "Delete a connector", tags, params, response: { status: 200, description: "Deleted.", schema: deletedOf("connector") }, errors: [403, 404] },
+  doc: {
+    operationId: "delete_connector",
+    summary: "Delete a connector",
+    tags,
+    params,
+    response: { status: 200, description: "Deleted.", schema: deletedOf("connector") },
+    errors: [403, 404],
+  },
   async handler({ db, orgId, actor }, { id }) {
     await deleteConnector(db, { orgId, actor, source: "api" }, id);
     return { body: { id, object: "connector", deleted: true } };
@@ -132,7 +165,8 @@ const runConnectorRoute = defineRoute({
   doc: {
     operationId: "run_connector",
     summary: "Queue a run of a connector now",
-    description: "Answers at once with the queued run; poll the connector's runs for how it ends. At most 2 runs per organization run at a time; manual runs are limited to 10 a minute per organization.",
+    description:
+      "Answers at once with the queued run; poll the connector's runs for how it ends. At most 2 runs per organization run at a time; manual runs are limited to 10 a minute per organization.",
     tags,
     params,
     response: { status: 202, description: "The queued run.", schema: runSchema },
@@ -149,7 +183,15 @@ const listRunsRoute = defineRoute({
   method: "GET",
   path: "/api/v1/connectors/{id}/runs",
   scope: "admin",
-  doc: { operationId: "list_connector_runs", summary: "A connector's runs, newest first", tags, params, query: listParams(true), response: { status: 200, description: "Runs; pass `next_cursor` as `cursor` for older ones.", schema: listOf(runSchema, "ConnectorRunList") }, errors: [403, 404] },
+  doc: {
+    operationId: "list_connector_runs",
+    summary: "A connector's runs, newest first",
+    tags,
+    params,
+    query: listParams(true),
+    response: { status: 200, description: "Runs; pass `next_cursor` as `cursor` for older ones.", schema: listOf(runSchema, "ConnectorRunList") },
+    errors: [403, 404],
+  },
   async handler({ db, orgId, req }, { id }) {
     const { limit, cursor } = listQuery(new URL(req.url).searchParams, { defaultLimit: 50, cursorPrefix: "run" });
     const runs = await listRuns(db, orgId, id, limit + 1, cursor);
@@ -158,4 +200,12 @@ const listRunsRoute = defineRoute({
   },
 });
 
-export const connectorRoutes = [listConnectorsRoute, createConnectorRoute, getConnectorRoute, updateConnectorRoute, deleteConnectorRoute, runConnectorRoute, listRunsRoute];
+export const connectorRoutes = [
+  listConnectorsRoute,
+  createConnectorRoute,
+  getConnectorRoute,
+  updateConnectorRoute,
+  deleteConnectorRoute,
+  runConnectorRoute,
+  listRunsRoute,
+];

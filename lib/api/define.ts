@@ -71,7 +71,10 @@ export function handlerOf(declaration: RouteDeclaration): RouteHandler {
  * The exports of the route file for `path`: `export const { GET, POST } = serve(webhookRoutes, "/api/v1/webhooks")`.
  * Only the declared methods are typed (and present).
  */
-export function serve<D extends RouteDeclaration, P extends D["path"]>(declarations: readonly D[], path: P): { [K in Extract<D, { path: P }>["method"]]: RouteHandler } {
+export function serve<D extends RouteDeclaration, P extends D["path"]>(
+  declarations: readonly D[],
+  path: P,
+): { [K in Extract<D, { path: P }>["method"]]: RouteHandler } {
   const out: Partial<Record<Method, RouteHandler>> = {};
   for (const d of declarations) if (d.path === path) out[d.method] = handlerOf(d);
   if (Object.keys(out).length === 0) throw new Error(`No API route is declared for ${path}.`);

@@ -23,7 +23,9 @@ const eventSchema = z
         client: clientSummarySchema.nullable().optional(),
         work_order: workOrderSummarySchema.nullable().optional(),
       }),
-      z.looseObject({ id: z.string(), object: z.enum(["webhook_endpoint", "webhook_delivery", "api_key", "connector", "import"]) }).meta({ description: "An operational event's subject." }),
+      z
+        .looseObject({ id: z.string(), object: z.enum(["webhook_endpoint", "webhook_delivery", "api_key", "connector", "import"]) })
+        .meta({ description: "An operational event's subject." }),
       z.looseObject({
         object: z.literal("workflow_trigger"),
         rule: z.looseObject({ id: z.string(), name: z.string() }),
@@ -31,10 +33,10 @@ const eventSchema = z
       }),
     ]),
     previous: z.record(z.string(), z.unknown()).optional(),
-    generic_type: z
-      .enum(["record.created", "record.updated"])
-      .optional()
-      .meta({ description: "On a lifecycle event: the generic event it stands for. An endpoint gets one delivery per change, of the most specific event it subscribes to." }),
+    generic_type: z.enum(["record.created", "record.updated"]).optional().meta({
+      description:
+        "On a lifecycle event: the generic event it stands for. An endpoint gets one delivery per change, of the most specific event it subscribes to.",
+    }),
   })
   .meta({ id: "Event", description: "The body of a webhook, as the events feed shows it." });
 
@@ -81,7 +83,9 @@ const listEventTypes = defineRoute({
           group: z.enum(["records", "operational"]),
           description: z.string(),
           sample: z.record(z.string(), z.unknown()),
-          schema: z.record(z.string(), z.unknown()).meta({ description: "The JSON Schema (draft 2020-12) of the whole body: envelope, `data` and `previous`." }),
+          schema: z
+            .record(z.string(), z.unknown())
+            .meta({ description: "The JSON Schema (draft 2020-12) of the whole body: envelope, `data` and `previous`." }),
         }),
         "EventTypeList",
       ),

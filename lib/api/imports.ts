@@ -27,12 +27,15 @@ const importSchema = z
     skipped: z.number().int().meta({ description: "Rows that matched an existing record under `on_match: skip`." }),
     match_on: z.enum(MATCH_ON).nullable(),
     on_match: z.enum(ON_MATCH).nullable(),
-    undo: z
-      .record(z.string(), z.unknown())
-      .nullable()
-      .meta({ description: "After an undo: `deleted` (records the import created), `restored` (records it updated), `not_restored` and up to 50 `conflicts` ({id, reason}: changed since the import)." }),
+    undo: z.record(z.string(), z.unknown()).nullable().meta({
+      description:
+        "After an undo: `deleted` (records the import created), `restored` (records it updated), `not_restored` and up to 50 `conflicts` ({id, reason}: changed since the import).",
+    }),
     error: z.string().nullable(),
-    error_code: z.string().nullable().meta({ description: "Why a failed import failed: `import_file_rejected` when the file broke a limit (the error names it)." }),
+    error_code: z
+      .string()
+      .nullable()
+      .meta({ description: "Why a failed import failed: `import_file_rejected` when the file broke a limit (the error names it)." }),
     created_at: z.iso.datetime(),
     finished_at: z.iso.datetime().nullable(),
   })
@@ -51,7 +54,9 @@ const previewSchema = z
     unchanged: z.number().int(),
     skipped: z.number().int(),
     errors: z.number().int(),
-    examples: z.object({ new: previewExamples, updates: previewExamples, unchanged: previewExamples, skipped: previewExamples, errors: previewExamples }).meta({ description: "Up to 5 rows of each kind, with their line numbers." }),
+    examples: z
+      .object({ new: previewExamples, updates: previewExamples, unchanged: previewExamples, skipped: previewExamples, errors: previewExamples })
+      .meta({ description: "Up to 5 rows of each kind, with their line numbers." }),
   })
   .meta({ id: "ImportPreview" });
 
@@ -75,12 +80,19 @@ const createImportRoute = defineRoute({
         file: z.string().meta({ format: "binary" }),
         type: z.enum(RECORD_TYPES),
         mapping: z.string().optional().meta({ description: "A mapping as JSON." }),
-        match_on: z.enum(MATCH_ON).optional().meta({ description: "Find existing records by `external_id`, or (clients) by `email` (case-insensitive) or `phone` (E.164 with the organization's default country)." }),
+        match_on: z.enum(MATCH_ON).optional().meta({
+          description:
+            "Find existing records by `external_id`, or (clients) by `email` (case-insensitive) or `phone` (E.164 with the organization's default country).",
+        }),
         on_match: z.enum(ON_MATCH).optional().meta({ description: "What a row that matches does: `update` (default), `skip`, or `create` anyway." }),
         dry_run: z.enum(["true", "false"]).optional().meta({ description: "`true`: nothing is written or kept; answers 200 with an `import_preview`." }),
       }),
     },
-    response: { status: 202, description: "Accepted; processing has started. (With `dry_run=true`: 200 and an `import_preview`.)", schema: z.union([importSchema, previewSchema]) },
+    response: {
+      status: 202,
+      description: "Accepted; processing has started. (With `dry_run=true`: 200 and an `import_preview`.)",
+      schema: z.union([importSchema, previewSchema]),
+    },
     errors: [400, 403, 413, 415],
   },
   async handler({ db, orgId, actor, key, req }) {
@@ -95,7 +107,8 @@ const createImportRoute = defineRoute({
           throw new AppError("invalid_json", "The mapping is not valid JSON.");
         }
       }
-      if (dry_run !== undefined && dry_run !== "true" && dry_run !== "false") throw new AppError("validation_failed", "dry_run is true or false.", [{ path: "dry_run", message: "must be true or false" }]);
+      if (dry_run !== undefined && dry_run !== "true" && dry_run !== "false")
+        throw new AppError("validation_failed", "dry_run is true or false.", [{ path: "dry_run", message: "must be true or false" }]);
       const match = isRecordType(type) ? parseMatchOptions(type, { match_on, on_match }) : null;
       const input = { uploadPath: upload.file.path, size: upload.file.size, filename: upload.file.filename, type, mapping, match };
       if (dry_run === "true") return { preview: await dryRunImport(db, orgId, input) };
@@ -112,7 +125,14 @@ const getImportRoute = defineRoute({
   method: "GET",
   path: "/api/v1/imports/{id}",
   scope: "bulk",
-  doc: { operationId: "get_import", summary: "An import's progress and result", tags, params, response: { status: 200, description: "The import.", schema: importSchema }, errors: [403, 404] },
+  doc: {
+    operationId: "get_import",
+    summary: "An import's progress and result",
+    tags,
+    params,
+    response: { status: 200, description: "The import.", schema: importSchema },
+    errors: [403, 404],
+  },
   async handler({ db, orgId }, { id }) {
     return { body: importView(await getImport(db, orgId, id)) };
   },

@@ -4,7 +4,18 @@ import { INBOUND_KINDS } from "@/db/schema";
 import { baseUrl } from "@/lib/http/base-url";
 import { readJson } from "@/lib/http/body";
 import { listQuery } from "@/lib/http/query";
-import { createSource, deleteSource, getSource, listRequests, listSources, requestView, sourceFields, sourcePatch, sourceView, updateSource } from "@/lib/inbound/sources";
+import {
+  createSource,
+  deleteSource,
+  getSource,
+  listRequests,
+  listSources,
+  requestView,
+  sourceFields,
+  sourcePatch,
+  sourceView,
+  updateSource,
+} from "@/lib/inbound/sources";
 import { deletedOf, idParam, listOf, listParams, mappingDoc } from "@/lib/openapi/schemas";
 import { defineRoute } from "./define";
 
@@ -17,7 +28,11 @@ const sourceSchema = z
     url: z.string(),
     mapping: z.record(z.string(), z.unknown()),
     enabled: z.boolean(),
-    verify_token: z.string().nullable().optional().meta({ description: "meta_lead_ads only: the token to paste into Meta's webhook settings (the subscription handshake echoes it)." }),
+    verify_token: z
+      .string()
+      .nullable()
+      .optional()
+      .meta({ description: "meta_lead_ads only: the token to paste into Meta's webhook settings (the subscription handshake echoes it)." }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
@@ -48,13 +63,22 @@ const listSourcesRoute = defineRoute({
   method: "GET",
   path: "/api/v1/inbound-sources",
   scope: "admin",
-  doc: { operationId: "list_inbound_sources", summary: "List inbound webhook sources", tags, query: listParams(true), response: { status: 200, description: "Sources.", schema: listOf(sourceSchema, "InboundSourceList") }, errors: [403] },
+  doc: {
+    operationId: "list_inbound_sources",
+    summary: "List inbound webhook sources",
+    tags,
+    query: listParams(true),
+    response: { status: 200, description: "Sources.", schema: listOf(sourceSchema, "InboundSourceList") },
+    errors: [403],
+  },
   async handler({ db, orgId, req }) {
     const { limit, cursor } = listQuery(new URL(req.url).searchParams, { defaultLimit: 100, cursorPrefix: "src" });
     const rows = await listSources(db, orgId, { limit: limit + 1, cursor });
     const page = rows.slice(0, limit);
     const hasMore = rows.length > limit;
-    return { body: { object: "list", data: page.map((s) => sourceView(s, baseUrl(req))), has_more: hasMore, next_cursor: hasMore ? page[page.length - 1]!.id : null } };
+    return {
+      body: { object: "list", data: page.map((s) => sourceView(s, baseUrl(req))), has_more: hasMore, next_cursor: hasMore ? page[page.length - 1]!.id : null },
+    };
   },
 });
 
@@ -70,7 +94,11 @@ const createSourceRoute = defineRoute({
       "`kind`: `hmac_sha256_hex` (header `X-Signature`, hex digest, optional `sha256=` prefix), `shopify` (header `X-Shopify-Hmac-Sha256`, base64) — both keyed with the secret string's UTF-8 bytes — or `standard_webhooks` (a `whsec_` secret, 5-minute timestamp tolerance); provider presets `stripe` (`Stripe-Signature`, 5-minute tolerance; `secret` = your `whsec_…` signing secret), `github` (`X-Hub-Signature-256`), `typeform` (`Typeform-Signature`), `calendly` (`Calendly-Webhook-Signature`, 3-minute tolerance; `secret` = your signing key), `basic_auth` (the secret as the password) and `header_secret` (`X-Webhook-Secret`), each with a default `mapping` for the provider's usual payload; and the lead channels `google_ads_leads` (paste the answer's `secret` as the lead form's key) and `meta_lead_ads` (`secret` = the app secret, `page_access_token`; paste the answer's `verify_token` into Meta), which take no mapping. Answers with the URL to post to and the secret.",
     tags,
     body: { schema: sourceFields.extend({ mapping: mappingDoc.optional() }).meta({ id: "InboundSourceCreate" }) },
-    response: { status: 201, description: "The source, its URL and its secret.", schema: sourceSchema.extend({ secret: z.string() }).meta({ id: "InboundSourceWithSecret" }) },
+    response: {
+      status: 201,
+      description: "The source, its URL and its secret.",
+      schema: sourceSchema.extend({ secret: z.string() }).meta({ id: "InboundSourceWithSecret" }),
+    },
     errors: [400, 403, 413, 415],
   },
   async handler({ db, orgId, actor, req }) {
@@ -83,7 +111,14 @@ const getSourceRoute = defineRoute({
   method: "GET",
   path: "/api/v1/inbound-sources/{id}",
   scope: "admin",
-  doc: { operationId: "get_inbound_source", summary: "Get an inbound source", tags, params, response: { status: 200, description: "The source.", schema: sourceSchema }, errors: [403, 404] },
+  doc: {
+    operationId: "get_inbound_source",
+    summary: "Get an inbound source",
+    tags,
+    params,
+    response: { status: 200, description: "The source.", schema: sourceSchema },
+    errors: [403, 404],
+  },
   async handler({ db, orgId, req }, { id }) {
     return { body: sourceView(await getSource(db, orgId, id), baseUrl(req)) };
   },
@@ -111,7 +146,14 @@ const deleteSourceRoute = defineRoute({
   method: "DELETE",
   path: "/api/v1/inbound-sources/{id}",
   scope: "admin",
-  doc: { operationId: "delete_inbound_source", summary: "Delete an inbound source", tags, params, response: { status: 200, description: "Deleted.", schema: deletedOf("inbound_source") }, errors: [403, 404] },
+  doc: {
+    operationId: "delete_inbound_source",
+    summary: "Delete an inbound source",
+    tags,
+    params,
+    response: { status: 200, description: "Deleted.", schema: deletedOf("inbound_source") },
+    errors: [403, 404],
+  },
   async handler({ db, orgId, actor }, { id }) {
     await deleteSource(db, { orgId, actor, source: "api" }, id);
     return { body: { id, object: "inbound_source", deleted: true } };

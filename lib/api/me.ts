@@ -22,7 +22,13 @@ const getMe = defineRoute({
   method: "GET",
   path: "/api/v1/me",
   scope: "read",
-  doc: { operationId: "get_me", summary: "Which organization, scopes and rate limit this key has", tags: ["Keys"], response: { status: 200, description: "The key.", schema: meSchema }, errors: [403] },
+  doc: {
+    operationId: "get_me",
+    summary: "Which organization, scopes and rate limit this key has",
+    tags: ["Keys"],
+    response: { status: 200, description: "The key.", schema: meSchema },
+    errors: [403],
+  },
   async handler({ key }) {
     const rpm = keyRateLimit(key);
     return {

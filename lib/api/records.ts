@@ -144,7 +144,8 @@ const bulkRecords = defineRoute({
   doc: (type) => ({
     operationId: `bulk_${type}`,
     summary: `Create or upsert up to ${BULK_MAX} ${plural(type).toLowerCase()}`,
-    description: "Records with an `external_id` are upserted (created, or updated if one with that id exists); others are created. Each item succeeds or fails on its own.",
+    description:
+      "Records with an `external_id` are upserted (created, or updated if one with that id exists); others are created. Each item succeeds or fails on its own.",
     tags: [plural(type)],
     body: { schema: z.object({ records: z.array(schemasFor(registry[type]).create).min(1).max(BULK_MAX) }) },
     response: { status: 200, description: "One result per item, in order.", schema: bulkResultSchema },

@@ -11,4 +11,14 @@ import { workflowRoutes } from "./workflows";
 import type { RouteDeclaration } from "./define";
 
 /** Every keyed /api/v1 route, in the order the OpenAPI document lists them. */
-export const API_ROUTES: readonly RouteDeclaration[] = [...meRoutes, ...recordRoutes, ...webhookRoutes, ...webhookLogRoutes, ...eventRoutes, ...workflowRoutes, ...inboundSourceRoutes, ...connectorRoutes, ...importRoutes];
+export const API_ROUTES: readonly RouteDeclaration[] = [
+  ...meRoutes,
+  ...recordRoutes,
+  ...webhookRoutes,
+  ...webhookLogRoutes,
+  ...eventRoutes,
+  ...workflowRoutes,
+  ...inboundSourceRoutes,
+  ...connectorRoutes,
+  ...importRoutes,
+];

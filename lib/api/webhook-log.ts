@@ -37,7 +37,10 @@ const attemptSchema = z.object({
   at: z.iso.datetime(),
   duration_ms: z.number().int(),
   request: z.object({ method: z.literal("POST"), url: z.string(), headers: z.record(z.string(), z.string()), body: z.string(), body_length: z.number().int() }),
-  response: z.object({ status: z.number().int(), headers: z.record(z.string(), z.string()), body: z.string() }).nullable().meta({ description: "Null when no answer came (timeout, refused connection)." }),
+  response: z
+    .object({ status: z.number().int(), headers: z.record(z.string(), z.string()), body: z.string() })
+    .nullable()
+    .meta({ description: "Null when no answer came (timeout, refused connection)." }),
   error: z.string().nullable(),
 } satisfies Record<keyof AttemptView, z.ZodType>);
 
@@ -70,7 +73,11 @@ const getDeliveryRoute = defineRoute({
     description: "The headers and body exactly as sent (a receiver whose signature check fails can compare byte for byte), and what the receiver answered.",
     tags,
     params: idParam("dlv"),
-    response: { status: 200, description: "The delivery.", schema: deliverySchema.extend({ attempts: z.array(attemptSchema) }).meta({ id: "WebhookDeliveryWithAttempts" }) },
+    response: {
+      status: 200,
+      description: "The delivery.",
+      schema: deliverySchema.extend({ attempts: z.array(attemptSchema) }).meta({ id: "WebhookDeliveryWithAttempts" }),
+    },
     errors: [403, 404],
   },
   async handler({ db, orgId }, { id }) {
@@ -103,17 +110,25 @@ const recoverRoute = defineRoute({
   doc: {
     operationId: "recover_webhook",
     summary: "Re-deliver every failed delivery since a moment",
-    description: 'For a receiver that was down: `{"since": "2026-12-01T00:00:00Z"}` queues each failed delivery to this endpoint since then again, once per event.',
+    description:
+      'For a receiver that was down: `{"since": "2026-12-01T00:00:00Z"}` queues each failed delivery to this endpoint since then again, once per event.',
     tags,
     params: idParam("we"),
     body: { schema: recoverInput },
-    response: { status: 202, description: "How many deliveries were queued.", schema: z.object({ object: z.literal("webhook_recovery"), queued: z.number().int() }) },
+    response: {
+      status: 202,
+      description: "How many deliveries were queued.",
+      schema: z.object({ object: z.literal("webhook_recovery"), queued: z.number().int() }),
+    },
     errors: [400, 403, 404, 413, 415],
   },
   async handler({ db, orgId, actor, req }, { id }) {
     const parsed = recoverInput.safeParse(await readJson(req));
     if (!parsed.success) throw new AppError("validation_failed", "Invalid recovery request.", zodDetails(parsed.error.issues));
-    return { status: 202, body: { object: "webhook_recovery", queued: await redeliverFailed(db, { orgId, actor, source: "api" }, id, new Date(parsed.data.since)) } };
+    return {
+      status: 202,
+      body: { object: "webhook_recovery", queued: await redeliverFailed(db, { orgId, actor, source: "api" }, id, new Date(parsed.data.since)) },
+    };
   },
 });
 
@@ -124,7 +139,8 @@ const previewFilterRoute = defineRoute({
   doc: {
     operationId: "preview_webhook_filter",
     summary: "Which of the last 100 events a filter would let through",
-    description: "Runs `filter` over the organization's last 100 events of `event_types` (empty: every record event) and answers with the matching ids. Nothing is saved.",
+    description:
+      "Runs `filter` over the organization's last 100 events of `event_types` (empty: every record event) and answers with the matching ids. Nothing is saved.",
     tags,
     body: { schema: previewInput },
     response: {

@@ -6,7 +6,17 @@ import { listQuery } from "@/lib/http/query";
 import { deletedOf, idParam, listOf, listParams } from "@/lib/openapi/schemas";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
-import { createEndpoint, deleteEndpoint, endpointInput, endpointPatch, endpointView, getEndpoint, listEndpoints, SUBSCRIBABLE_EVENTS, updateEndpoint } from "@/lib/webhooks/endpoints";
+import {
+  createEndpoint,
+  deleteEndpoint,
+  endpointInput,
+  endpointPatch,
+  endpointView,
+  getEndpoint,
+  listEndpoints,
+  SUBSCRIBABLE_EVENTS,
+  updateEndpoint,
+} from "@/lib/webhooks/endpoints";
 import { sendTestEvent } from "@/lib/webhooks/delivery-log";
 import { filterSchema } from "@/lib/webhooks/filter";
 import { defineRoute } from "./define";
@@ -19,7 +29,9 @@ const endpointSchema = z
     object: z.literal("webhook_endpoint"),
     url: z.string(),
     description: z.string().nullable(),
-    event_types: z.array(z.enum(SUBSCRIBABLE_EVENTS)).meta({ description: "Empty: every record event. Operational events (endpoint.failing, …) are sent only to endpoints that name them." }),
+    event_types: z
+      .array(z.enum(SUBSCRIBABLE_EVENTS))
+      .meta({ description: "Empty: every record event. Operational events (endpoint.failing, …) are sent only to endpoints that name them." }),
     filter: filterSchema.meta({ description: "Conditions over the event's data.* and previous.*, all of which must hold; null: every event of its types." }),
     enabled: z.boolean(),
     status: z.enum(["enabled", "disabled"]),
@@ -27,7 +39,10 @@ const endpointSchema = z
     failing_since: z.iso.datetime().nullable(),
     last_success_at: z.iso.datetime().nullable(),
     rate_limit: z.number().int().nullable().meta({ description: "Deliveries per second at most (1–1,000); null: no limit." }),
-    effective_rate: z.number().nullable().meta({ description: "The rate in force now: rate_limit, or lower after the receiver answered 429/503 (halved per such answer, never below 0.1/s, growing back while answers are good)." }),
+    effective_rate: z.number().nullable().meta({
+      description:
+        "The rate in force now: rate_limit, or lower after the receiver answered 429/503 (halved per such answer, never below 0.1/s, growing back while answers are good).",
+    }),
     rate_reason: z.string().nullable().meta({ description: "Why the effective rate is below rate_limit." }),
     paused_until: z.iso.datetime().nullable().meta({ description: "A Retry-After on a 429/503 pauses every delivery to the endpoint until then." }),
     pause_reason: z.string().nullable(),
@@ -38,7 +53,10 @@ const endpointSchema = z
         probe_at: z.iso.datetime().nullable(),
         cooldown_seconds: z.number().int(),
       })
-      .meta({ description: "The circuit breaker: open after 10 consecutive failed attempts; deliveries wait, and one probe after the cool-down (doubling up to 1 h) decides." }),
+      .meta({
+        description:
+          "The circuit breaker: open after 10 consecutive failed attempts; deliveries wait, and one probe after the cool-down (doubling up to 1 h) decides.",
+      }),
     ordering: z.enum(["none", "per_record"]),
     headers: z.array(z.string()).meta({ description: "The names of the custom headers; their values are never shown." }),
     auth: z
@@ -54,7 +72,9 @@ const endpointSchema = z
   })
   .meta({ id: "WebhookEndpoint" });
 
-const subscribed = endpointSchema.extend({ secret: z.string(), existing: z.boolean().meta({ description: "true: the same subscription already existed and is returned." }) }).meta({ id: "WebhookEndpointWithSecret" });
+const subscribed = endpointSchema
+  .extend({ secret: z.string(), existing: z.boolean().meta({ description: "true: the same subscription already existed and is returned." }) })
+  .meta({ id: "WebhookEndpointWithSecret" });
 
 const tags = ["Webhooks"];
 const params = idParam("we");
@@ -79,7 +99,9 @@ const listWebhooks = defineRoute({
     const { limit, cursor } = listQuery(search, { defaultLimit: 100, cursorPrefix: "we" });
     const endpoints = await listEndpoints(db, orgId, { url, cursor, limit: limit + 1 });
     const hasMore = endpoints.length > limit;
-    return { body: { object: "list", data: endpoints.slice(0, limit).map(endpointView), has_more: hasMore, next_cursor: hasMore ? endpoints[limit - 1]!.id : null } };
+    return {
+      body: { object: "list", data: endpoints.slice(0, limit).map(endpointView), has_more: hasMore, next_cursor: hasMore ? endpoints[limit - 1]!.id : null },
+    };
   },
 });
 
@@ -108,7 +130,14 @@ const getWebhook = defineRoute({
   method: "GET",
   path: "/api/v1/webhooks/{id}",
   scope: "admin",
-  doc: { operationId: "get_webhook", summary: "Get a webhook endpoint", tags, params, response: { status: 200, description: "The endpoint.", schema: endpointSchema }, errors: [403, 404] },
+  doc: {
+    operationId: "get_webhook",
+    summary: "Get a webhook endpoint",
+    tags,
+    params,
+    response: { status: 200, description: "The endpoint.", schema: endpointSchema },
+    errors: [403, 404],
+  },
   async handler({ db, orgId }, { id }) {
     return { body: endpointView(await getEndpoint(db, orgId, id)) };
   },
@@ -138,7 +167,14 @@ const deleteWebhook = defineRoute({
   method: "DELETE",
   path: "/api/v1/webhooks/{id}",
   scope: "admin",
-  doc: { operationId: "delete_webhook", summary: "Unsubscribe (idempotent)", tags, params, response: { status: 200, description: "Deleted (or already gone).", schema: deletedOf("webhook_endpoint") }, errors: [403] },
+  doc: {
+    operationId: "delete_webhook",
+    summary: "Unsubscribe (idempotent)",
+    tags,
+    params,
+    response: { status: 200, description: "Deleted (or already gone).", schema: deletedOf("webhook_endpoint") },
+    errors: [403],
+  },
   async handler({ db, orgId, actor }, { id }) {
     await deleteEndpoint(db, { orgId, actor, source: "api" }, id);
     return { body: { id, object: "webhook_endpoint", deleted: true } };
@@ -161,7 +197,15 @@ const testWebhook = defineRoute({
     response: {
       status: 200,
       description: "What the receiver answered.",
-      schema: z.object({ object: z.literal("webhook_test"), delivery_id: z.string(), event_type: z.enum(CATALOG_EVENT_TYPES), succeeded: z.boolean(), response_status: z.number().int().nullable(), duration_ms: z.number().int(), error: z.string().nullable() }),
+      schema: z.object({
+        object: z.literal("webhook_test"),
+        delivery_id: z.string(),
+        event_type: z.enum(CATALOG_EVENT_TYPES),
+        succeeded: z.boolean(),
+        response_status: z.number().int().nullable(),
+        duration_ms: z.number().int(),
+        error: z.string().nullable(),
+      }),
     },
     errors: [400, 403, 404],
   },

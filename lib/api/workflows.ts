@@ -16,7 +16,13 @@ const tags = ["Workflows"];
 const params = idParam("wfr");
 
 const ruleSchema = ruleInput
-  .extend({ id: z.string(), object: z.literal("workflow_rule"), created_at: z.iso.datetime(), updated_at: z.iso.datetime(), trigger_field: z.string().nullable() })
+  .extend({
+    id: z.string(),
+    object: z.literal("workflow_rule"),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+    trigger_field: z.string().nullable(),
+  })
   .meta({ id: "WorkflowRule" });
 
 /** A PATCH changes the fields it names; the rule as a whole is validated again. */
@@ -39,7 +45,14 @@ const listWorkflows = defineRoute({
   method: "GET",
   path: "/api/v1/workflows",
   scope: "admin",
-  doc: { operationId: "list_workflows", summary: "List workflow rules, oldest first", tags, query: listParams(true), response: { status: 200, description: "Rules.", schema: listOf(ruleSchema, "WorkflowRuleList") }, errors: [400, 403] },
+  doc: {
+    operationId: "list_workflows",
+    summary: "List workflow rules, oldest first",
+    tags,
+    query: listParams(true),
+    response: { status: 200, description: "Rules.", schema: listOf(ruleSchema, "WorkflowRuleList") },
+    errors: [400, 403],
+  },
   async handler({ db, orgId, req }) {
     const { limit, cursor } = listQuery(new URL(req.url).searchParams, { defaultLimit: 25, cursorPrefix: "wfr" });
     const all = await listRules(db, orgId);
@@ -57,7 +70,8 @@ const createWorkflow = defineRoute({
   doc: {
     operationId: "create_workflow",
     summary: "Create a workflow rule",
-    description: "“When a <record_type> <trigger>, and every condition holds, do these actions.” New rules are disabled unless `enabled: true`. Counts against the plan's workflow rule quota.",
+    description:
+      "“When a <record_type> <trigger>, and every condition holds, do these actions.” New rules are disabled unless `enabled: true`. Counts against the plan's workflow rule quota.",
     tags,
     body: { schema: ruleInput.meta({ id: "WorkflowRuleCreate" }) },
     response: { status: 201, description: "The rule.", schema: ruleSchema },
@@ -72,7 +86,14 @@ const getWorkflow = defineRoute({
   method: "GET",
   path: "/api/v1/workflows/{id}",
   scope: "admin",
-  doc: { operationId: "get_workflow", summary: "Get a workflow rule", tags, params, response: { status: 200, description: "The rule.", schema: ruleSchema }, errors: [403, 404] },
+  doc: {
+    operationId: "get_workflow",
+    summary: "Get a workflow rule",
+    tags,
+    params,
+    response: { status: 200, description: "The rule.", schema: ruleSchema },
+    errors: [403, 404],
+  },
   async handler({ db, orgId }, { id }) {
     return { body: ruleView(await getRule(db, orgId, id)) };
   },
@@ -82,7 +103,15 @@ const updateWorkflow = defineRoute({
   method: "PATCH",
   path: "/api/v1/workflows/{id}",
   scope: "admin",
-  doc: { operationId: "update_workflow", summary: "Change a workflow rule", tags, params, body: { schema: rulePatch.meta({ id: "WorkflowRuleUpdate" }) }, response: { status: 200, description: "The rule.", schema: ruleSchema }, errors: [400, 403, 404, 413, 415] },
+  doc: {
+    operationId: "update_workflow",
+    summary: "Change a workflow rule",
+    tags,
+    params,
+    body: { schema: rulePatch.meta({ id: "WorkflowRuleUpdate" }) },
+    response: { status: 200, description: "The rule.", schema: ruleSchema },
+    errors: [400, 403, 404, 413, 415],
+  },
   async handler({ db, orgId, actor, req }, { id }) {
     const body = await readJson(req);
     parse(rulePatch, body, "workflow rule");
@@ -95,7 +124,14 @@ const deleteWorkflow = defineRoute({
   method: "DELETE",
   path: "/api/v1/workflows/{id}",
   scope: "admin",
-  doc: { operationId: "delete_workflow", summary: "Delete a workflow rule", tags, params, response: { status: 200, description: "Deleted.", schema: deletedOf("workflow_rule") }, errors: [403, 404] },
+  doc: {
+    operationId: "delete_workflow",
+    summary: "Delete a workflow rule",
+    tags,
+    params,
+    response: { status: 200, description: "Deleted.", schema: deletedOf("workflow_rule") },
+    errors: [403, 404],
+  },
   async handler({ db, orgId, actor }, { id }) {
     await deleteRule(db, { orgId, actor, source: "api" }, id);
     return { body: { id, object: "workflow_rule", deleted: true } };

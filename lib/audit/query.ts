@@ -158,7 +158,12 @@ function outerConditions(f: AuditFilter, cursor: { micros: string; id: string } 
 const CURSOR = /^(\d{1,20})\.([A-Za-z0-9_]{1,100})$/;
 
 /** `exclude` leaves kinds out when no kind is asked for (the page's default view). */
-export async function queryAuditStream(db: Executor, orgId: string, filter: AuditFilter, options: { cursor?: string | null; limit?: number; exclude?: AuditKind[] } = {}): Promise<AuditPage> {
+export async function queryAuditStream(
+  db: Executor,
+  orgId: string,
+  filter: AuditFilter,
+  options: { cursor?: string | null; limit?: number; exclude?: AuditKind[] } = {},
+): Promise<AuditPage> {
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 1000);
   let cursor: { micros: string; id: string } | null = null;
   if (options.cursor) {

@@ -78,17 +78,30 @@ export async function flushRequestLog(db?: Executor): Promise<void> {
     try {
       const conn = db ?? (await getDb());
       const rows = JSON.stringify(
-        batch.map((e) => ({ id: e.id, org_id: e.orgId, key_id: e.keyId, key_prefix: e.keyPrefix, method: e.method, path: e.path, status: e.status, duration_ms: e.durationMs, ip: e.ip, created_at: e.at.toISOString() })),
+        batch.map((e) => ({
+          id: e.id,
+          org_id: e.orgId,
+          key_id: e.keyId,
+          key_prefix: e.keyPrefix,
+          method: e.method,
+          path: e.path,
+          status: e.status,
+          duration_ms: e.durationMs,
+          ip: e.ip,
+          created_at: e.at.toISOString(),
+        })),
       );
       // One statement and one parameter for any batch size; entries of an org deleted meanwhile
       // are dropped by the join.
-      await retryOnOrgDeletionRace(() => conn.execute(sql`
+      await retryOnOrgDeletionRace(() =>
+        conn.execute(sql`
         insert into api_requests (id, org_id, key_id, key_prefix, method, path, status, duration_ms, ip, created_at)
         select v.id, v.org_id, v.key_id, v.key_prefix, v.method, v.path, v.status, v.duration_ms, v.ip, v.created_at
         from jsonb_to_recordset(${rows}::jsonb)
           as v(id text, org_id text, key_id text, key_prefix text, method text, path text, status int, duration_ms int, ip text, created_at timestamptz)
         join organizations o on o.id = v.org_id
-        on conflict (id) do nothing`));
+        on conflict (id) do nothing`),
+      );
     } catch (err) {
       state.buffer = batch.concat(state.buffer).slice(-MAX_BUFFERED);
       logError("request log flush", err, { entries: batch.length });

@@ -77,7 +77,12 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
     imports: { drafts: 0, finished: 0, files: 0 },
   };
   const orgs = await db
-    .select({ id: organizations.id, audit: organizations.auditRetentionDays, requests: organizations.requestLogRetentionDays, events: organizations.eventRetentionDays })
+    .select({
+      id: organizations.id,
+      audit: organizations.auditRetentionDays,
+      requests: organizations.requestLogRetentionDays,
+      events: organizations.eventRetentionDays,
+    })
     .from(organizations);
   for (const org of orgs) {
     const removed = {
@@ -100,7 +105,12 @@ export async function enforceRetention(db: Db): Promise<RetentionResult> {
     // What was removed is itself on the record, in the org's own audit log.
     if (Object.values(removed).some((n) => n > 0)) {
       await writeAudit(db, org.id, { type: "system", id: null, label: "retention" }, "system", [
-        { action: "retention.enforced", targetType: "organization", targetId: org.id, after: { ...removed, audit_days: org.audit, request_log_days: org.requests, event_days: org.events } },
+        {
+          action: "retention.enforced",
+          targetType: "organization",
+          targetId: org.id,
+          after: { ...removed, audit_days: org.audit, request_log_days: org.requests, event_days: org.events },
+        },
       ]);
     }
   }
@@ -168,7 +178,10 @@ export async function setRetention(db: Db, ctx: ChangeContext, input: unknown) {
     const [before] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
     if (!before) throw new AppError("not_found", "Organization not found.");
     const eventDays = parsed.data.eventDays ?? before.eventRetentionDays;
-    await tx.update(organizations).set({ auditRetentionDays: auditDays, requestLogRetentionDays: requestDays, eventRetentionDays: eventDays, updatedAt: new Date() }).where(eq(organizations.id, ctx.orgId));
+    await tx
+      .update(organizations)
+      .set({ auditRetentionDays: auditDays, requestLogRetentionDays: requestDays, eventRetentionDays: eventDays, updatedAt: new Date() })
+      .where(eq(organizations.id, ctx.orgId));
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       {
         action: "organization.retention_changed",

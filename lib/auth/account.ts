@@ -17,9 +17,14 @@ import { consumeAuthToken, issueAuthToken } from "./tokens";
  * existing address gets an email instead, so nobody learns which addresses are registered.
  */
 
-function field<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown, path: string): T {
+function field<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } },
+  value: unknown,
+  path: string,
+): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new AppError("validation_failed", "Please correct the highlighted fields.", [{ path, message: r.error.issues[0]?.message ?? "is invalid" }]);
+  if (!r.success)
+    throw new AppError("validation_failed", "Please correct the highlighted fields.", [{ path, message: r.error.issues[0]?.message ?? "is invalid" }]);
   return r.data;
 }
 
@@ -32,7 +37,12 @@ function verificationEmail(to: string, token: string) {
   return {
     to,
     subject: "Confirm your email address for Smarfle",
-    text: [`Confirm that ${to} is yours (the link works once, for 24 hours):`, `${appUrl()}/verify-email/${token}`, "", "If you did not sign up for Smarfle, ignore this message."].join("\n"),
+    text: [
+      `Confirm that ${to} is yours (the link works once, for 24 hours):`,
+      `${appUrl()}/verify-email/${token}`,
+      "",
+      "If you did not sign up for Smarfle, ignore this message.",
+    ].join("\n"),
   };
 }
 
@@ -135,7 +145,12 @@ export async function requestPasswordReset(db: Executor, rawEmail: unknown): Pro
   await sendEmail({
     to: user.email,
     subject: "Reset your Smarfle password",
-    text: [`Choose a new password for ${user.email} (the link works once, for 1 hour):`, `${appUrl()}/reset-password/${token}`, "", "If you did not ask for this, ignore this message: your password is unchanged."].join("\n"),
+    text: [
+      `Choose a new password for ${user.email} (the link works once, for 1 hour):`,
+      `${appUrl()}/reset-password/${token}`,
+      "",
+      "If you did not ask for this, ignore this message: your password is unchanged.",
+    ].join("\n"),
   });
 }
 
@@ -167,6 +182,9 @@ export async function resetPassword(db: Executor, token: string, rawPassword: un
 }
 
 export async function accountOf(db: Executor, userId: string) {
-  const [user] = await db.select({ id: users.id, email: users.email, name: users.name, emailVerifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.id, userId));
+  const [user] = await db
+    .select({ id: users.id, email: users.email, name: users.name, emailVerifiedAt: users.emailVerifiedAt })
+    .from(users)
+    .where(eq(users.id, userId));
   return user ?? null;
 }

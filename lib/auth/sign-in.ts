@@ -72,7 +72,10 @@ export async function checkCredentials(db: Executor, raw: unknown, ip: string): 
   }
   if (needsRehash(user.passwordHash)) {
     const rehashed = await hashPassword(password);
-    await db.update(users).set({ passwordHash: rehashed, updatedAt: new Date() }).where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
+    await db
+      .update(users)
+      .set({ passwordHash: rehashed, updatedAt: new Date() })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
   return { ok: true, user: { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion } };
 }

@@ -30,14 +30,13 @@ const headerValue = z
   .string()
   .max(4000)
   .refine((v) => !/[\r\n\0]/.test(v), "may not contain line breaks or NUL");
-const connectorHeaders = z
-  .record(headerName, headerValue)
-  .superRefine((headers, ctx) => {
-    const names = Object.keys(headers);
-    if (names.length > MAX_CONNECTOR_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CONNECTOR_HEADERS} headers` });
-    for (const name of names)
-      if (FORBIDDEN_CONNECTOR_HEADERS.test(name)) ctx.addIssue({ code: "custom", path: [name], message: `${name} may not be set: it belongs to the connection, not to the source's credentials` });
-  });
+const connectorHeaders = z.record(headerName, headerValue).superRefine((headers, ctx) => {
+  const names = Object.keys(headers);
+  if (names.length > MAX_CONNECTOR_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CONNECTOR_HEADERS} headers` });
+  for (const name of names)
+    if (FORBIDDEN_CONNECTOR_HEADERS.test(name))
+      ctx.addIssue({ code: "custom", path: [name], message: `${name} may not be set: it belongs to the connection, not to the source's credentials` });
+});
 export const connectorInput = z.strictObject({
   name: z.string().trim().min(1).max(100),
   url: z.string().trim().max(2000),
@@ -51,7 +50,9 @@ export const connectorPatch = connectorInput.partial().extend({ enabled: z.boole
 
 /** Headers are credentials: only their names are ever shown back. */
 export function connectorView(c: Connector) {
-  const headerNames = c.headersCiphertext ? Object.keys(JSON.parse(decrypt(c.headersCiphertext, { orgId: c.orgId, column: "connectors.headers" })) as object) : [];
+  const headerNames = c.headersCiphertext
+    ? Object.keys(JSON.parse(decrypt(c.headersCiphertext, { orgId: c.orgId, column: "connectors.headers" })) as object)
+    : [];
   return {
     id: c.id,
     object: "connector" as const,
@@ -92,14 +93,17 @@ export async function createConnector(db: Db, ctx: ChangeContext, input: unknown
         orgId: ctx.orgId,
         name: data.name,
         url,
-        headersCiphertext: data.headers && Object.keys(data.headers).length ? encrypt(JSON.stringify(data.headers), { orgId: ctx.orgId, column: "connectors.headers" }) : null,
+        headersCiphertext:
+          data.headers && Object.keys(data.headers).length ? encrypt(JSON.stringify(data.headers), { orgId: ctx.orgId, column: "connectors.headers" }) : null,
         intervalMinutes: data.interval_minutes,
         recordsPath: data.records_path ?? null,
         pagination: data.pagination,
         mapping,
       })
       .returning();
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "connector.created", targetType: "connector", targetId: c!.id, after: { name: c!.name, url: c!.url, interval_minutes: c!.intervalMinutes } }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "connector.created", targetType: "connector", targetId: c!.id, after: { name: c!.name, url: c!.url, interval_minutes: c!.intervalMinutes } },
+    ]);
     return c!;
   });
 }
@@ -132,7 +136,10 @@ export async function updateConnector(db: Db, ctx: ChangeContext, id: string, in
     const set: Partial<typeof connectors.$inferInsert> = { updatedAt: new Date() };
     if (data.name !== undefined) set.name = data.name;
     if (url !== undefined) set.url = url;
-    if (data.headers !== undefined) set.headersCiphertext = Object.keys(data.headers).length ? encrypt(JSON.stringify(data.headers), { orgId: ctx.orgId, column: "connectors.headers" }) : null;
+    if (data.headers !== undefined)
+      set.headersCiphertext = Object.keys(data.headers).length
+        ? encrypt(JSON.stringify(data.headers), { orgId: ctx.orgId, column: "connectors.headers" })
+        : null;
     if (data.interval_minutes !== undefined) set.intervalMinutes = data.interval_minutes;
     if (data.records_path !== undefined) set.recordsPath = data.records_path;
     if (data.pagination !== undefined) Object.assign(set, { pagination: data.pagination, cursor: null });
@@ -141,7 +148,13 @@ export async function updateConnector(db: Db, ctx: ChangeContext, id: string, in
     if (data.enabled === false) Object.assign(set, { status: "paused", pausedReason: "paused by an admin" });
     const [after] = await tx.update(connectors).set(set).where(eq(connectors.id, id)).returning();
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
-      { action: "connector.updated", targetType: "connector", targetId: id, before: { name: before.name, url: before.url, status: before.status }, after: { name: after!.name, url: after!.url, status: after!.status } },
+      {
+        action: "connector.updated",
+        targetType: "connector",
+        targetId: id,
+        before: { name: before.name, url: before.url, status: before.status },
+        after: { name: after!.name, url: after!.url, status: after!.status },
+      },
     ]);
     return after!;
   });
@@ -154,7 +167,9 @@ export async function deleteConnector(db: Db, ctx: ChangeContext, id: string): P
       .where(and(eq(connectors.orgId, ctx.orgId), eq(connectors.id, id)))
       .returning();
     if (!gone) throw new AppError("not_found", `No connector with id ${id}.`);
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "connector.deleted", targetType: "connector", targetId: id, before: { name: gone.name } }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "connector.deleted", targetType: "connector", targetId: id, before: { name: gone.name } },
+    ]);
   });
 }
 
@@ -191,4 +206,3 @@ export function runView(r: typeof connectorRuns.$inferSelect) {
     cursor_after: r.cursorAfter,
   };
 }
-

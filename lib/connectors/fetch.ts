@@ -15,7 +15,11 @@ export async function fetchJson(rawUrl: string, headers: Record<string, string>,
   signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
     const lib = url.protocol === "https:" ? https : http;
-    const req = lib.request(url, { method: "GET", agent: outboundAgent(url), headers: { accept: "application/json", "user-agent": "Smarfle-Connector/1.0", ...headers } });
+    const req = lib.request(url, {
+      method: "GET",
+      agent: outboundAgent(url),
+      headers: { accept: "application/json", "user-agent": "Smarfle-Connector/1.0", ...headers },
+    });
     // The run's budget ran out: the request in flight is abandoned with the budget's reason.
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("the run was stopped"));
     signal?.addEventListener("abort", onAbort, { once: true });

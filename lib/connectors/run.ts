@@ -48,7 +48,10 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
   await db.update(connectorRuns).set({ cursorBefore: connector.cursor }).where(eq(connectorRuns.id, runId));
   const budget = new AbortController();
   const budgetMs = runBudgetMs();
-  const budgetTimer = setTimeout(() => budget.abort(new AppError("unavailable", `The run took longer than its budget of ${budgetMs / 1000} s and was stopped.`)), budgetMs);
+  const budgetTimer = setTimeout(
+    () => budget.abort(new AppError("unavailable", `The run took longer than its budget of ${budgetMs / 1000} s and was stopped.`)),
+    budgetMs,
+  );
   budgetTimer.unref();
   // A shutdown stops the run at its next step; it is handed back rather than counted as failed.
   const signal = AbortSignal.any([budget.signal, shutdownSignal()]);
@@ -58,7 +61,9 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
   try {
     const pagination = paginationSchema.parse(connector.pagination);
     const mapping = parseMapping(connector.mapping);
-    const headers = connector.headersCiphertext ? (JSON.parse(decrypt(connector.headersCiphertext, { orgId: connector.orgId, column: "connectors.headers" })) as Record<string, string>) : {};
+    const headers = connector.headersCiphertext
+      ? (JSON.parse(decrypt(connector.headersCiphertext, { orgId: connector.orgId, column: "connectors.headers" })) as Record<string, string>)
+      : {};
     const ctx = { orgId: connector.orgId, actor: { type: "connector" as const, id: connector.id, label: connector.name }, source: "connector" as const };
 
     let url: string | null = connector.url;
@@ -74,7 +79,8 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
       const body = await fetchJson(url, headers, signal);
       counts.pages++;
       const list = connector.recordsPath ? getPath(body, connector.recordsPath) : body;
-      if (!Array.isArray(list)) throw new AppError("validation_failed", `No list of records at ${connector.recordsPath ? `"${connector.recordsPath}"` : "the top of the response"}.`);
+      if (!Array.isArray(list))
+        throw new AppError("validation_failed", `No list of records at ${connector.recordsPath ? `"${connector.recordsPath}"` : "the top of the response"}.`);
       counts.fetched += list.length;
       for (let i = 0; i < list.length; i += 1000) {
         const ops: WriteOp[] = list.slice(i, i + 1000).map((item) => {
@@ -111,7 +117,8 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
     if (pagination.type === "updated_since") cursor = highest;
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
-    if (!(err instanceof AppError) && !/answered|timed out|refused|not JSON|larger than|resolve|private|not allowed|budget|hang up|reset/i.test(error)) logError("connector run", err, { connector: connector.id });
+    if (!(err instanceof AppError) && !/answered|timed out|refused|not JSON|larger than|resolve|private|not allowed|budget|hang up|reset/i.test(error))
+      logError("connector run", err, { connector: connector.id });
   } finally {
     clearTimeout(budgetTimer);
   }
@@ -123,7 +130,15 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
   await db.transaction(async (tx) => {
     await tx
       .update(connectorRuns)
-      .set({ status: ok ? "succeeded" : "failed", finishedAt: finished, durationMs: finished.getTime() - started.getTime(), ...counts, error, cursorAfter: ok ? cursor : connector.cursor, leaseUntil: null })
+      .set({
+        status: ok ? "succeeded" : "failed",
+        finishedAt: finished,
+        durationMs: finished.getTime() - started.getTime(),
+        ...counts,
+        error,
+        cursorAfter: ok ? cursor : connector.cursor,
+        leaseUntil: null,
+      })
       .where(eq(connectorRuns.id, runId));
     const failures = ok ? 0 : interrupted ? connector.consecutiveFailures : connector.consecutiveFailures + 1;
     const pause = failures >= PAUSE_AFTER_FAILURES;
@@ -146,10 +161,28 @@ async function runConnector(db: Db, connector: Connector, runId: string) {
       await notifyMembers(
         tx,
         connector.orgId,
-        [{ kind: "connector_paused", title: `Connector paused: ${connector.name}`, body: `${failures} runs in a row failed (last: ${error}). Fix the source, then resume it in Settings → Connectors.`, link: `settings/connectors/${connector.id}` }],
+        [
+          {
+            kind: "connector_paused",
+            title: `Connector paused: ${connector.name}`,
+            body: `${failures} runs in a row failed (last: ${error}). Fix the source, then resume it in Settings → Connectors.`,
+            link: `settings/connectors/${connector.id}`,
+          },
+        ],
         ["owner", "admin"],
       );
-      await emitOperationalEvent(tx, connector.orgId, "connector.paused", { id: connector.id, name: connector.name, reason: `${failures} runs failed in a row; last error: ${error}`, link: `settings/connectors/${connector.id}` }, { noBell: true });
+      await emitOperationalEvent(
+        tx,
+        connector.orgId,
+        "connector.paused",
+        {
+          id: connector.id,
+          name: connector.name,
+          reason: `${failures} runs failed in a row; last error: ${error}`,
+          link: `settings/connectors/${connector.id}`,
+        },
+        { noBell: true },
+      );
     }
   });
   metrics().connectorRuns.inc({ outcome: ok ? "succeeded" : interrupted ? "interrupted" : "failed" });
@@ -171,7 +204,10 @@ export function sameOriginNextUrl(next: string, base: string): string {
   }
   const origin = new URL(base).origin;
   if (url.origin !== origin)
-    throw new AppError("validation_failed", `The next page's URL is on ${url.origin}, not on the connector's origin ${origin}; the connector's headers are only sent to its own origin, so the run stopped.`);
+    throw new AppError(
+      "validation_failed",
+      `The next page's URL is on ${url.origin}, not on the connector's origin ${origin}; the connector's headers are only sent to its own origin, so the run stopped.`,
+    );
   return url.toString();
 }
 
@@ -190,7 +226,15 @@ export async function runConnectorNow(db: Db, orgId: string, id: string) {
 async function enqueueRun(db: Db, connector: Pick<Connector, "id" | "orgId" | "cursor">, trigger: "schedule" | "manual") {
   const [run] = await db
     .insert(connectorRuns)
-    .values({ id: newId("run"), orgId: connector.orgId, connectorId: connector.id, status: "queued", trigger, startedAt: new Date(), cursorBefore: connector.cursor })
+    .values({
+      id: newId("run"),
+      orgId: connector.orgId,
+      connectorId: connector.id,
+      status: "queued",
+      trigger,
+      startedAt: new Date(),
+      cursorBefore: connector.cursor,
+    })
     .onConflictDoNothing()
     .returning();
   return run ?? null;

@@ -17,7 +17,8 @@ import { persistentSecret } from "@/lib/secrets";
  */
 
 /** Where a secret lives. One name per secret, even where it moves between columns (rotation). */
-export type SecretColumn = "webhook_endpoints.secret" | "webhook_endpoints.headers" | "webhook_endpoints.auth" | "inbound_sources.secret" | "connectors.headers" | (string & {});
+export type SecretColumn =
+  "webhook_endpoints.secret" | "webhook_endpoints.headers" | "webhook_endpoints.auth" | "inbound_sources.secret" | "connectors.headers" | (string & {});
 
 export interface SecretBinding {
   orgId: string;

@@ -108,13 +108,21 @@ export async function dashboardStats(db: Executor, orgId: string, now = new Date
   // Leads: by the source the lead named (a form's "website", an ad platform), else by its door.
   const bySource = new Map<string, number>();
   const byDoor = new Map<string, { label: string; detail: string; href: string; n: number }>();
-  for (const r of rowsOf<{ day: string; door: string; actor_type: string; actor_id: string | null; actor_label: string | null; lead_source: string | null; n: number }>(leads)) {
+  for (const r of rowsOf<{
+    day: string;
+    door: string;
+    actor_type: string;
+    actor_id: string | null;
+    actor_label: string | null;
+    lead_source: string | null;
+    n: number;
+  }>(leads)) {
     const n = Number(r.n);
     add(stats.leads, r.day, n);
     const label = r.lead_source ?? DOOR_LABELS[r.door] ?? r.door;
     bySource.set(label, (bySource.get(label) ?? 0) + n);
     const doorKey = `${r.door}|${r.actor_type}|${r.actor_id}|${label}`;
-    const via = r.actor_type === "api_key" ? `key ${r.actor_label}…` : r.actor_label ?? r.actor_type;
+    const via = r.actor_type === "api_key" ? `key ${r.actor_label}…` : (r.actor_label ?? r.actor_type);
     const entry = byDoor.get(doorKey) ?? {
       label: `${label} → lead`,
       detail: `${DOOR_LABELS[r.door] ?? r.door}, ${via}`,
@@ -125,7 +133,8 @@ export async function dashboardStats(db: Executor, orgId: string, now = new Date
     byDoor.set(doorKey, entry);
   }
   stats.leadsBySource = [...bySource].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count);
-  for (const d of byDoor.values()) stats.integrations.push({ kind: "leads", label: d.label, detail: plural(d.n, "lead"), href: d.href, health: "ok", activity: d.n });
+  for (const d of byDoor.values())
+    stats.integrations.push({ kind: "leads", label: d.label, detail: plural(d.n, "lead"), href: d.href, health: "ok", activity: d.n });
 
   type Tally = { succeeded: number; failed: number; pending: number; recovered: number };
   const perEndpoint = new Map<string, Tally>();

@@ -26,7 +26,14 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: s
     ctx,
     "client",
     [
-      { name: "Harbor View Dental", email: "office@harborviewdental.example", phone: "+1 555 0101", company: "Harbor View Dental", status: "active", source: "referral" },
+      {
+        name: "Harbor View Dental",
+        email: "office@harborviewdental.example",
+        phone: "+1 555 0101",
+        company: "Harbor View Dental",
+        status: "active",
+        source: "referral",
+      },
       { name: "Maya Lopez", email: "maya.lopez@example.com", phone: "+1 555 0102", status: "active", source: "website" },
       { name: "Grand Oak Apartments", email: "manager@grandoak.example", company: "Grand Oak Property Mgmt", status: "active", source: "cold call" },
       { name: "Priya Natarajan", email: "priya@example.com", phone: "+1 555 0104", status: "lead", source: "website form" },
@@ -63,7 +70,14 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: s
     ctx,
     "invoice",
     [
-      { number: "INV-1001", client_id: ids[2], work_order_id: completed, amount: 1280, status: "paid", due_date: new Date(now - day).toISOString().slice(0, 10) },
+      {
+        number: "INV-1001",
+        client_id: ids[2],
+        work_order_id: completed,
+        amount: 1280,
+        status: "paid",
+        due_date: new Date(now - day).toISOString().slice(0, 10),
+      },
       { number: "INV-1002", client_id: ids[0], amount: 1533.33, status: "sent", due_date: new Date(now + 14 * day).toISOString().slice(0, 10) },
       { number: "INV-1003", client_id: ids[1], amount: 180, status: "draft" },
     ].map((data) => ({ kind: "create" as const, data })),
@@ -73,7 +87,12 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; org: { id: s
     ctx,
     "booking",
     [
-      { service: "Standard home clean (2h)", client_id: ids[1], starts_at: new Date(now + day).toISOString(), ends_at: new Date(now + day + 2 * 3600_000).toISOString() },
+      {
+        service: "Standard home clean (2h)",
+        client_id: ids[1],
+        starts_at: new Date(now + day).toISOString(),
+        ends_at: new Date(now + day + 2 * 3600_000).toISOString(),
+      },
       { service: "Estimate visit", client_id: ids[4], starts_at: new Date(now + 3 * day).toISOString(), status: "pending" },
     ].map((data) => ({ kind: "create" as const, data })),
     { db, atomic: true },

@@ -70,25 +70,56 @@ export async function seedDemoTraffic(db: Db, org: { id: string }, userId: strin
     };
   });
   await db.insert(clients).values(rows);
-  await db.insert(orgRecordCounters).values({ orgId: org.id, shard: 0, count: n }).onConflictDoUpdate({ target: [orgRecordCounters.orgId, orgRecordCounters.shard], set: { count: sql`${orgRecordCounters.count} + ${n}` } });
+  await db
+    .insert(orgRecordCounters)
+    .values({ orgId: org.id, shard: 0, count: n })
+    .onConflictDoUpdate({ target: [orgRecordCounters.orgId, orgRecordCounters.shard], set: { count: sql`${orgRecordCounters.count} + ${n}` } });
   const records = rows.map((r) => ({ at: r.createdAt, data: serializeRecord(def, r) }));
   await db.insert(auditLog).values(
-    records.map(({ at, data }) => ({ id: newId("aud"), orgId: org.id, actorType: "api_key" as const, actorId: formKey.id, actorLabel: formKey.prefix, source: "lead_capture" as const, action: "client.created", targetType: "client", targetId: data.id, after: data, createdAt: at })),
+    records.map(({ at, data }) => ({
+      id: newId("aud"),
+      orgId: org.id,
+      actorType: "api_key" as const,
+      actorId: formKey.id,
+      actorLabel: formKey.prefix,
+      source: "lead_capture" as const,
+      action: "client.created",
+      targetType: "client",
+      targetId: data.id,
+      after: data,
+      createdAt: at,
+    })),
   );
   await db.insert(webhookEvents).values(
-    records.flatMap(({ at, data }) => (["client_created", "record.created"] as const).map((type) => ({ id: newId("evt"), orgId: org.id, type, recordType: "client", recordId: data.id, data, createdAt: at }))),
+    records.flatMap(({ at, data }) =>
+      (["client_created", "record.created"] as const).map((type) => ({
+        id: newId("evt"),
+        orgId: org.id,
+        type,
+        recordType: "client",
+        recordId: data.id,
+        data,
+        createdAt: at,
+      })),
+    ),
   );
 
   // API calls every day.
   await db.insert(apiUsageDaily).values(
-    Array.from({ length: DAYS }, (_, i) => ({ orgId: org.id, day: new Date(now - i * DAY_MS).toISOString().slice(0, 10), calls: 40 + ((i * 37) % 90) + (i % 7 < 5 ? 60 : 0) })),
+    Array.from({ length: DAYS }, (_, i) => ({
+      orgId: org.id,
+      day: new Date(now - i * DAY_MS).toISOString().slice(0, 10),
+      calls: 40 + ((i * 37) % 90) + (i % 7 < 5 ? 60 : 0),
+    })),
   );
 
   // The deliveries the endpoint made before it was paused: one per change, a few failed.
   const events = await db
     .select()
     .from(webhookEvents)
-    .where(and(eq(webhookEvents.orgId, org.id), inArray(webhookEvents.type, [...LIFECYCLE_EVENTS]), gte(webhookEvents.createdAt, new Date(now - DAYS * DAY_MS))));
+    .where(
+      and(eq(webhookEvents.orgId, org.id), inArray(webhookEvents.type, [...LIFECYCLE_EVENTS]), gte(webhookEvents.createdAt, new Date(now - DAYS * DAY_MS))),
+    );
   const deliveries = events.map((e, i) => ({ event: e, id: newId("dlv"), failed: i % 11 === 5 }));
   if (deliveries.length === 0) return;
   await db.insert(webhookDeliveries).values(

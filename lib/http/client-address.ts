@@ -68,7 +68,10 @@ export function clientAddress(req: { headers: Headers }): string {
   if (peer) return peer;
   if (!warned) {
     warned = true;
-    logWarn("client-address", "the client's address is unknown: start the app with `npm start` (server.mjs), not `next start`, so per-address limits apply per client");
+    logWarn(
+      "client-address",
+      "the client's address is unknown: start the app with `npm start` (server.mjs), not `next start`, so per-address limits apply per client",
+    );
   }
   return UNKNOWN_ADDRESS;
 }

@@ -41,7 +41,10 @@ export interface EdgeOptions {
 
 export type EdgeHandler<P> = (ctx: EdgeContext, params: P) => Promise<Response>;
 
-export function edge<P = Record<string, never>>(options: EdgeOptions, handler: EdgeHandler<P>): (req: Request, route?: { params?: Promise<P> }) => Promise<Response> {
+export function edge<P = Record<string, never>>(
+  options: EdgeOptions,
+  handler: EdgeHandler<P>,
+): (req: Request, route?: { params?: Promise<P> }) => Promise<Response> {
   return async (req, route) => {
     const started = performance.now();
     const requestId = newId(options.idPrefix ?? "req");
@@ -53,7 +56,8 @@ export function edge<P = Record<string, never>>(options: EdgeOptions, handler: E
       // A handler's own Response (a stream, a redirect) still carries the edge's headers.
       ctx.headers.forEach((v, k) => res.headers.set(k, v));
     } catch (err) {
-      const appErr = err instanceof AppError ? err : unexpectedError(err, options.kind, { request_id: requestId, method: req.method, path: new URL(req.url).pathname });
+      const appErr =
+        err instanceof AppError ? err : unexpectedError(err, options.kind, { request_id: requestId, method: req.method, path: new URL(req.url).pathname });
       res = options.renderError?.(appErr, ctx) ?? errorResponse(appErr, requestId, ctx.headers);
     }
     if (ctx.key) logKeyedRequest(ctx.key, req, res.status, started, requestId, ctx.ip);

@@ -141,9 +141,12 @@ export function apiRoute<P extends RouteParams = RouteParams>(
     const db = await getDb();
     const key = await authenticate(db, presentedKey(req), ip, headers, undefined, edgeCtx);
     if (!hasScope(key.scopes, spec.scope)) {
-      throw new AppError("insufficient_scope", `This API key lacks the "${spec.scope}" scope needed here.`, [{ path: "scope", message: `requires ${spec.scope}` }]);
+      throw new AppError("insufficient_scope", `This API key lacks the "${spec.scope}" scope needed here.`, [
+        { path: "scope", message: `requires ${spec.scope}` },
+      ]);
     }
-    const run = (request: Request) => handler({ requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req: request, ip }, params);
+    const run = (request: Request) =>
+      handler({ requestId, key, orgId: key.orgId, db, actor: { type: "api_key", id: key.id, label: key.prefix }, req: request, ip }, params);
     const result = spec.idempotent ? await idempotentAnswer(db, key.orgId, req, run) : await run(req);
     if (result instanceof Response) return result;
     for (const [k, v] of Object.entries(result.headers ?? {})) headers.set(k, v);

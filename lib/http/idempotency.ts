@@ -42,7 +42,9 @@ export function parseIdempotencyKey(req: Request): string | null {
 export const hashRequest = (body: string) => createHash("sha256").update(body).digest("hex");
 
 const reused = () =>
-  new AppError("idempotency_key_reused", "This Idempotency-Key was already used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different method, path or body" }]);
+  new AppError("idempotency_key_reused", "This Idempotency-Key was already used with a different request.", [
+    { path: "Idempotency-Key", message: "reused with a different method, path or body" },
+  ]);
 
 const expired = sql`${idempotencyKeys.createdAt} <= now() - make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS}::int)`;
 const abandoned = and(isNull(idempotencyKeys.responseStatus), sql`${idempotencyKeys.createdAt} <= now() - make_interval(mins => ${CLAIM_LEASE_MINUTES}::int)`);
@@ -65,7 +67,10 @@ export async function withIdempotency(
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`idem:${orgId}:${scope}:${key}`}, 0))`);
     const match = and(eq(idempotencyKeys.orgId, orgId), eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key));
-    const [existing] = await tx.select().from(idempotencyKeys).where(and(match, not(expired)));
+    const [existing] = await tx
+      .select()
+      .from(idempotencyKeys)
+      .where(and(match, not(expired)));
     if (existing && existing.responseStatus !== null) {
       if (existing.requestHash !== requestHash) throw reused();
       return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
@@ -73,7 +78,10 @@ export async function withIdempotency(
     const result = await fn(tx);
     const answer = { requestHash, responseStatus: result.status, responseBody: result.body as object };
     // An expired answer under the same key gives way to this one.
-    await tx.insert(idempotencyKeys).values({ orgId, scope, key, ...answer }).onConflictDoUpdate({ target: KEY_COLUMNS, set: { ...answer, createdAt: sql`now()` } });
+    await tx
+      .insert(idempotencyKeys)
+      .values({ orgId, scope, key, ...answer })
+      .onConflictDoUpdate({ target: KEY_COLUMNS, set: { ...answer, createdAt: sql`now()` } });
     return { ...result, replayed: false };
   });
 }
@@ -92,7 +100,12 @@ export interface JsonAnswer {
  * refused with `409 idempotency_key_in_use` (retry after a second). The claim, not a transaction,
  * spans the work, so a handler keeps its own transactions and a long upload holds no connection.
  */
-export async function idempotentAnswer<T extends JsonAnswer | Response>(db: Db, orgId: string, req: Request, run: (req: Request) => Promise<T>): Promise<T | JsonAnswer> {
+export async function idempotentAnswer<T extends JsonAnswer | Response>(
+  db: Db,
+  orgId: string,
+  req: Request,
+  run: (req: Request) => Promise<T>,
+): Promise<T | JsonAnswer> {
   const key = parseIdempotencyKey(req);
   if (key === null) return run(req);
   const match = and(eq(idempotencyKeys.orgId, orgId), eq(idempotencyKeys.scope, "api"), eq(idempotencyKeys.key, key));
@@ -102,7 +115,11 @@ export async function idempotentAnswer<T extends JsonAnswer | Response>(db: Db, 
   const [claim] = await db
     .insert(idempotencyKeys)
     .values({ orgId, scope: "api", key, requestHash: token })
-    .onConflictDoUpdate({ target: KEY_COLUMNS, set: { createdAt: sql`now()`, requestHash: token, responseStatus: null, responseBody: null }, setWhere: or(expired, abandoned) })
+    .onConflictDoUpdate({
+      target: KEY_COLUMNS,
+      set: { createdAt: sql`now()`, requestHash: token, responseStatus: null, responseBody: null },
+      setWhere: or(expired, abandoned),
+    })
     .returning({ key: idempotencyKeys.key });
   if (!claim) return replay(db, match, req);
 
@@ -130,9 +147,17 @@ export async function idempotentAnswer<T extends JsonAnswer | Response>(db: Db, 
 }
 
 async function replay(db: Db, match: ReturnType<typeof and>, req: Request): Promise<JsonAnswer> {
-  const [first] = await db.select().from(idempotencyKeys).where(and(match, not(expired)));
+  const [first] = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(match, not(expired)));
   if (!first || first.responseStatus === null) {
-    throw new AppError("idempotency_key_in_use", "A request with this Idempotency-Key is still being processed. Retry it in a moment to get its answer.", [], 1);
+    throw new AppError(
+      "idempotency_key_in_use",
+      "A request with this Idempotency-Key is still being processed. Retry it in a moment to get its answer.",
+      [],
+      1,
+    );
   }
   const digesting = digestingRequest(req);
   if ((await digesting.digest()) !== first.requestHash) throw reused();
@@ -160,7 +185,7 @@ function digestingRequest(req: Request): { request: Request; digest: () => Promi
     async digest() {
       if (!request.bodyUsed && request.body) {
         const reader = request.body.getReader();
-        for (let read = 0; read <= MAX_DIGESTED_BYTES; ) {
+        for (let read = 0; read <= MAX_DIGESTED_BYTES;) {
           const { done, value } = await reader.read();
           if (done) break;
           read += value.byteLength;

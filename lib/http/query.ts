@@ -15,7 +15,15 @@ export const limitParam = z
 export function listQuery(search: URLSearchParams, options: { defaultLimit?: number; cursorPrefix?: string } = {}): { limit: number; cursor?: string } {
   const schema = z.strictObject({
     limit: limitParam.optional(),
-    ...(options.cursorPrefix ? { cursor: z.string().max(64).regex(new RegExp(`^${options.cursorPrefix}_[A-Za-z0-9]+$`), `must be an id starting with ${options.cursorPrefix}_`).optional() } : {}),
+    ...(options.cursorPrefix
+      ? {
+          cursor: z
+            .string()
+            .max(64)
+            .regex(new RegExp(`^${options.cursorPrefix}_[A-Za-z0-9]+$`), `must be an id starting with ${options.cursorPrefix}_`)
+            .optional(),
+        }
+      : {}),
   });
   const parsed = schema.safeParse(Object.fromEntries(search));
   if (!parsed.success) throw new AppError("validation_failed", "Invalid query parameters.", zodDetails(parsed.error.issues));

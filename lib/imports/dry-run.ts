@@ -18,14 +18,32 @@ async function dryRunFile(db: Db, orgId: string, file: string, format: FileForma
   const total = await countRows(file, format);
   const counts = emptyPreview();
   for await (const batch of fileBatches(file, format, type, mapping)) {
-    const planned = await planBatch(db, orgId, type, batch.mapping, batch.rows.map((r) => r.values), match);
-    await previewBatch(db, orgId, type, planned, batch.rows.map((r) => r.line), counts);
+    const planned = await planBatch(
+      db,
+      orgId,
+      type,
+      batch.mapping,
+      batch.rows.map((r) => r.values),
+      match,
+    );
+    await previewBatch(
+      db,
+      orgId,
+      type,
+      planned,
+      batch.rows.map((r) => r.line),
+      counts,
+    );
   }
   return { object: "import_preview" as const, type, total, match_on: match?.on ?? null, on_match: match?.policy ?? null, ...counts };
 }
 
 /** `dry_run=true` on the API: the upload is not kept. */
-export async function dryRunImport(db: Db, orgId: string, input: { uploadPath: string; size: number; filename: string; type: string; mapping?: unknown; match: MatchOptions | null }) {
+export async function dryRunImport(
+  db: Db,
+  orgId: string,
+  input: { uploadPath: string; size: number; filename: string; type: string; mapping?: unknown; match: MatchOptions | null },
+) {
   const { type, format, mapping } = checkImportInput(input);
   return dryRunFile(db, orgId, input.uploadPath, format, type, mapping, input.match);
 }

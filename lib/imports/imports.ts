@@ -75,13 +75,19 @@ export async function saveUpload(file: Readable): Promise<{ path: string; size: 
 }
 
 /** The upload's type, format and mapping, checked before anything is written. */
-export function checkImportInput(input: { size: number; filename: string; type: string; mapping?: unknown }): { type: RecordType; format: FileFormat; mapping: Mapping | null } {
-  if (!isRecordType(input.type)) throw new AppError("validation_failed", "Unknown record type.", [{ path: "type", message: `must be one of: ${Object.keys(registry).join(", ")}` }]);
+export function checkImportInput(input: { size: number; filename: string; type: string; mapping?: unknown }): {
+  type: RecordType;
+  format: FileFormat;
+  mapping: Mapping | null;
+} {
+  if (!isRecordType(input.type))
+    throw new AppError("validation_failed", "Unknown record type.", [{ path: "type", message: `must be one of: ${Object.keys(registry).join(", ")}` }]);
   const format = formatOf(input.filename);
   if (!format) throw new AppError("unsupported_media_type", "Upload a .csv or .xlsx file.");
   if (input.size === 0) throw new AppError("validation_failed", "The file is empty.", [{ path: "file", message: "is empty" }]);
   const mapping = input.mapping !== undefined && input.mapping !== null && input.mapping !== "" ? parseMapping(input.mapping) : null;
-  if (mapping && mapping.target !== input.type) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
+  if (mapping && mapping.target !== input.type)
+    throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${input.type}` }]);
   return { type: input.type, format, mapping };
 }
 
@@ -125,7 +131,9 @@ export async function createImport(
           createdByKeyId: ctx.keyId ?? null,
         })
         .returning();
-      await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "import.created", targetType: "import", targetId: id, after: { filename: job!.filename, type: input.type } }]);
+      await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+        { action: "import.created", targetType: "import", targetId: id, after: { filename: job!.filename, type: input.type } },
+      ]);
       // The file moves last: if anything above failed, nothing is left behind.
       fs.mkdirSync(path.dirname(kept), { recursive: true });
       try {
@@ -186,8 +194,14 @@ export function importView(j: ImportJob) {
 export const ERROR_CELL_MAX_CHARS = 1_000;
 
 function storable(values: Record<string, unknown>): Record<string, unknown> {
-  const cut = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" && v.length > ERROR_CELL_MAX_CHARS ? `${v.slice(0, ERROR_CELL_MAX_CHARS)}…` : v]));
-  return JSON.parse(JSON.stringify(cut).replace(/\\u0000/g, "").replace(/\\ud[89a-f][0-9a-f]{2}/gi, "\\ufffd"));
+  const cut = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, typeof v === "string" && v.length > ERROR_CELL_MAX_CHARS ? `${v.slice(0, ERROR_CELL_MAX_CHARS)}…` : v]),
+  );
+  return JSON.parse(
+    JSON.stringify(cut)
+      .replace(/\\u0000/g, "")
+      .replace(/\\ud[89a-f][0-9a-f]{2}/gi, "\\ufffd"),
+  );
 }
 
 function describe(err: AppError): string {
@@ -300,7 +314,10 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
     fs.rmSync(file, { force: true });
   };
   if (job.attempts > MAX_IMPORT_ATTEMPTS)
-    return fail("internal_error", `This import was interrupted ${MAX_IMPORT_ATTEMPTS} times (the server stopped while it ran), so it is not resumed again; upload the file again to retry.`);
+    return fail(
+      "internal_error",
+      `This import was interrupted ${MAX_IMPORT_ATTEMPTS} times (the server stopped while it ran), so it is not resumed again; upload the file again to retry.`,
+    );
   if (!fs.existsSync(file)) return fail("not_found", "The uploaded file is no longer available; upload it again.");
   const type = job.recordType as RecordType;
   const format = job.format as FileFormat;
@@ -329,13 +346,25 @@ async function runImport(db: Db, job: ImportJob): Promise<void> {
     await writeAudit(db, job.orgId, ctx.actor, "import", [
       { action: "import.completed", targetType: "import", targetId: id, after: { created: done!.created, updated: done!.updated, failed: done!.failed } },
     ]);
-    await emitOperationalEvent(db, job.orgId, "import.completed", { id, file_name: done!.filename, record_type: done!.recordType, total: done!.total, created: done!.created, updated: done!.updated, failed: done!.failed, link: `settings/imports/${id}` });
+    await emitOperationalEvent(db, job.orgId, "import.completed", {
+      id,
+      file_name: done!.filename,
+      record_type: done!.recordType,
+      total: done!.total,
+      created: done!.created,
+      updated: done!.updated,
+      failed: done!.failed,
+      link: `settings/imports/${id}`,
+    });
     fs.rmSync(file, { force: true });
   } catch (err) {
     if (err instanceof ShutdownError) {
       // Not an interruption that counts: another server (or this one, restarted) carries on from
       // the last committed batch at once.
-      await db.update(imports).set({ status: "pending", heartbeatAt: null, attempts: sql`greatest(${imports.attempts} - 1, 0)` }).where(eq(imports.id, id));
+      await db
+        .update(imports)
+        .set({ status: "pending", heartbeatAt: null, attempts: sql`greatest(${imports.attempts} - 1, 0)` })
+        .where(eq(imports.id, id));
     } else if (err instanceof AppError) await fail(err.code, describe(err));
     else {
       await fail("internal_error", `The file could not be read: ${(err as Error).message}`);
@@ -374,16 +403,38 @@ export async function* fileBatches(file: string, format: FileFormat, type: Recor
 type ImportRow = { line: number; values: Record<string, unknown> };
 const dataOf = (op: WriteOp) => ("data" in op ? (op.data as Record<string, unknown>) : {});
 
-async function writeBatch(db: Db, job: Pick<ImportJob, "id" | "countsAsLeads">, type: RecordType, mapping: Mapping, rows: ImportRow[], ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" }, match: MatchOptions | null) {
+async function writeBatch(
+  db: Db,
+  job: Pick<ImportJob, "id" | "countsAsLeads">,
+  type: RecordType,
+  mapping: Mapping,
+  rows: ImportRow[],
+  ctx: { orgId: string; actor: { type: "import"; id: string; label: string }; source: "import" },
+  match: MatchOptions | null,
+) {
   const importId = job.id;
   const counts = await db.transaction(async (tx) => {
-    const planned = await planBatch(tx, ctx.orgId, type, mapping, rows.map((r) => r.values), match);
+    const planned = await planBatch(
+      tx,
+      ctx.orgId,
+      type,
+      mapping,
+      rows.map((r) => r.values),
+      match,
+    );
     const toWrite = planned.map((p, i) => ("op" in p ? i : -1)).filter((i) => i >= 0);
-    const written = await writeRecords(ctx, type, toWrite.map((i) => (planned[i] as { op: WriteOp }).op), { db: tx, silent: !job.countsAsLeads });
+    const written = await writeRecords(
+      ctx,
+      type,
+      toWrite.map((i) => (planned[i] as { op: WriteOp }).op),
+      { db: tx, silent: !job.countsAsLeads },
+    );
     const results = toWrite.map((i, n) => ({ row: rows[i]!, data: dataOf((planned[i] as { op: WriteOp }).op), result: written[n]! }));
     const skipped = rows.length - toWrite.length;
     const errors = results
-      .map(({ row, data, result: r }) => (r.ok ? null : { importId, line: row.line, reason: rowProblem(type, row.line, data, r.error), row: Object.entries(storable(row.values)) }))
+      .map(({ row, data, result: r }) =>
+        r.ok ? null : { importId, line: row.line, reason: rowProblem(type, row.line, data, r.error), row: Object.entries(storable(row.values)) },
+      )
       .filter((e): e is NonNullable<typeof e> => e !== null);
     if (errors.length) await tx.insert(importErrors).values(errors);
     const created = results.filter(({ result: r }) => r.ok && r.outcome === "created").length;
@@ -405,11 +456,21 @@ async function writeBatch(db: Db, job: Pick<ImportJob, "id" | "countsAsLeads">, 
 }
 
 /** A draft (uploaded in settings) gets its final mapping and starts. */
-export async function confirmDraft(db: Db, orgId: string, id: string, mappingInput: unknown, match: MatchOptions | null = null, options: { countsAsLeads?: boolean } = {}): Promise<ImportJob> {
+export async function confirmDraft(
+  db: Db,
+  orgId: string,
+  id: string,
+  mappingInput: unknown,
+  match: MatchOptions | null = null,
+  options: { countsAsLeads?: boolean } = {},
+): Promise<ImportJob> {
   const job = await getImport(db, orgId, id);
   if (job.status !== "draft") throw new AppError("conflict", "This import has already started.");
   const mapping = parseMapping(mappingInput);
-  if (mapping.target !== job.recordType) throw new AppError("validation_failed", "The mapping's target must be the import's type.", [{ path: "mapping.target", message: `must be ${job.recordType}` }]);
+  if (mapping.target !== job.recordType)
+    throw new AppError("validation_failed", "The mapping's target must be the import's type.", [
+      { path: "mapping.target", message: `must be ${job.recordType}` },
+    ]);
   const [updated] = await db
     .update(imports)
     .set({ mapping, status: "pending", matchOn: match?.on ?? null, onMatch: match?.policy ?? null, countsAsLeads: options.countsAsLeads ?? false })
@@ -431,7 +492,10 @@ export async function previewDraft(db: Db, orgId: string, id: string, mappingInp
     return await previewFile(file, job.format as FileFormat, job.recordType as RecordType, mappingInput);
   } catch (err) {
     if (err instanceof AppError && err.code === "import_file_rejected") {
-      await db.update(imports).set({ status: "failed", error: err.message, errorCode: err.code, finishedAt: new Date() }).where(and(eq(imports.id, id), eq(imports.status, "draft")));
+      await db
+        .update(imports)
+        .set({ status: "failed", error: err.message, errorCode: err.code, finishedAt: new Date() })
+        .where(and(eq(imports.id, id), eq(imports.status, "draft")));
       fs.rmSync(file, { force: true });
     }
     throw err;
@@ -450,7 +514,12 @@ export async function importRetention(db: Db): Promise<{ drafts: number; finishe
     .returning({ id: imports.id });
   const finished = await db
     .delete(imports)
-    .where(and(inArray(imports.status, ["completed", "failed", "undone"]), lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000))))
+    .where(
+      and(
+        inArray(imports.status, ["completed", "failed", "undone"]),
+        lt(imports.finishedAt, new Date(Date.now() - FINISHED_IMPORT_RETENTION_DAYS * 86_400_000)),
+      ),
+    )
     .returning({ id: imports.id });
   let files = 0;
   const dir = uploadsDir();
@@ -458,7 +527,12 @@ export async function importRetention(db: Db): Promise<{ drafts: number; finishe
   const ids = names.map((n) => /^(imp_[A-Za-z0-9]+)\.(csv|xlsx)$/.exec(n)?.[1]).filter((id): id is string => Boolean(id));
   const live = new Set(
     ids.length
-      ? (await db.select({ id: imports.id }).from(imports).where(and(inArray(imports.id, ids), inArray(imports.status, ["draft", "pending", "running"])))).map((r) => r.id)
+      ? (
+          await db
+            .select({ id: imports.id })
+            .from(imports)
+            .where(and(inArray(imports.id, ids), inArray(imports.status, ["draft", "pending", "running"])))
+        ).map((r) => r.id)
       : [],
   );
   for (const name of names) {
@@ -519,9 +593,14 @@ export async function previewFile(filePath: string, format: FileFormat, type: Re
     mapping ??= mappingByName(type, row.headers);
     const m = applyMapping(mapping, row.values);
     const parsed = (m.externalId ? schema.update : schema.create).safeParse(m.data);
-    rows.push({ line: row.line, data: m.data, errors: parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: cellProblem(type, i.path.join("."), m.data[i.path.join(".")], i.message) })) });
+    rows.push({
+      line: row.line,
+      data: m.data,
+      errors: parsed.success
+        ? []
+        : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: cellProblem(type, i.path.join("."), m.data[i.path.join(".")], i.message) })),
+    });
     if (rows.length >= limit) break;
   }
   return { headers, mapping: mapping ?? { target: type, fields: {} }, rows };
 }
-

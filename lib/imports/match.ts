@@ -40,7 +40,9 @@ export function parseMatchOptions(type: RecordType, fields: { match_on?: string;
     return null;
   }
   if (r.data.match_on !== "external_id" && type !== "client") {
-    throw new AppError("validation_failed", `Only clients can be matched by ${r.data.match_on}.`, [{ path: "match_on", message: "use external_id for this type" }]);
+    throw new AppError("validation_failed", `Only clients can be matched by ${r.data.match_on}.`, [
+      { path: "match_on", message: "use external_id for this type" },
+    ]);
   }
   return { on: r.data.match_on, policy: r.data.on_match ?? "update" };
 }
@@ -48,11 +50,24 @@ export function parseMatchOptions(type: RecordType, fields: { match_on?: string;
 export type PlannedRow = { op: WriteOp; matchId: string | null } | { skip: true; matchId: string };
 
 /** What each row of a batch does: an op for the pipeline, or a skip (it matched, and the policy skips). */
-export async function planBatch(db: Executor, orgId: string, type: RecordType, mapping: Mapping, rows: Record<string, unknown>[], match: MatchOptions | null): Promise<PlannedRow[]> {
+export async function planBatch(
+  db: Executor,
+  orgId: string,
+  type: RecordType,
+  mapping: Mapping,
+  rows: Record<string, unknown>[],
+  match: MatchOptions | null,
+): Promise<PlannedRow[]> {
   const mapped = rows.map((values) => applyMapping(mapping, values));
   if (!match) return mapped.map((m) => ({ op: m.externalId ? { kind: "upsert", data: m.data } : { kind: "create", data: m.data }, matchId: null }));
 
-  const found = await matchesFor(db, orgId, type, match.on, mapped.map((m) => m.data));
+  const found = await matchesFor(
+    db,
+    orgId,
+    type,
+    match.on,
+    mapped.map((m) => m.data),
+  );
   return mapped.map((m, i) => {
     const id = found[i] ?? null;
     if (!id || match.policy === "create") return { op: { kind: "create", data: m.data }, matchId: id };
@@ -96,7 +111,14 @@ export interface PreviewCounts {
 
 const EXAMPLES = 5;
 
-export const emptyPreview = (): PreviewCounts => ({ new: 0, updates: 0, unchanged: 0, skipped: 0, errors: 0, examples: { new: [], updates: [], unchanged: [], skipped: [], errors: [] } });
+export const emptyPreview = (): PreviewCounts => ({
+  new: 0,
+  updates: 0,
+  unchanged: 0,
+  skipped: 0,
+  errors: 0,
+  examples: { new: [], updates: [], unchanged: [], skipped: [], errors: [] },
+});
 
 /**
  * Adds one batch's plan to a dry run's counts: each op is validated as the pipeline would, and an
@@ -132,7 +154,11 @@ export async function previewBatch(db: Executor, orgId: string, type: RecordType
     }
     if (!before) return add("new", { line, data: parsed.data });
     const changed = Object.entries(parsed.data).filter(([k, v]) =>
-      k === "custom_fields" ? Object.entries(v as Record<string, unknown>).some(([ck, cv]) => JSON.stringify((before.custom_fields as Record<string, unknown>)[ck] ?? null) !== JSON.stringify(cv)) : JSON.stringify(before[k] ?? null) !== JSON.stringify(v ?? null),
+      k === "custom_fields"
+        ? Object.entries(v as Record<string, unknown>).some(
+            ([ck, cv]) => JSON.stringify((before.custom_fields as Record<string, unknown>)[ck] ?? null) !== JSON.stringify(cv),
+          )
+        : JSON.stringify(before[k] ?? null) !== JSON.stringify(v ?? null),
     );
     if (changed.length === 0) return add("unchanged", { line, id: before.id });
     add("updates", { line, id: before.id, changes: Object.fromEntries(changed.map(([k, v]) => [k, { from: before[k] ?? null, to: v }])) });

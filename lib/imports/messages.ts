@@ -33,7 +33,9 @@ export function cellProblem(type: RecordType, path: string, value: unknown, mess
     case "datetime":
       return `${label} ${quoted(value)} is not a date (write it as 2026-12-31${field.kind === "datetime" ? " or 2026-12-31 14:00" : ""})`;
     case "reference":
-      return /must be a \w+ id/.test(message) ? `${label} ${quoted(value)} is not a ${field.references!.replace("_", " ")} id (${registry[field.references!].idPrefix}_…)` : `${label} ${quoted(value)}: ${message}`;
+      return /must be a \w+ id/.test(message)
+        ? `${label} ${quoted(value)} is not a ${field.references!.replace("_", " ")} id (${registry[field.references!].idPrefix}_…)`
+        : `${label} ${quoted(value)}: ${message}`;
     default:
       return `${label} ${quoted(value)}: ${message}`;
   }

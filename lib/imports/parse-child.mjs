@@ -44,12 +44,16 @@ function cellValue(v) {
 }
 
 function checkRow(cells, line, limits) {
-  if (cells.length > limits.maxColumns) throw new Rejected(`Line ${line} has ${cells.length.toLocaleString("en-US")} columns; the limit is ${limits.maxColumns.toLocaleString("en-US")} columns.`);
+  if (cells.length > limits.maxColumns)
+    throw new Rejected(`Line ${line} has ${cells.length.toLocaleString("en-US")} columns; the limit is ${limits.maxColumns.toLocaleString("en-US")} columns.`);
   let size = 0;
   for (let i = 0; i < cells.length; i++) {
     const c = cells[i];
     if (typeof c !== "string") continue;
-    if (c.length > limits.maxCellChars) throw new Rejected(`Line ${line}, column ${i + 1} has ${c.length.toLocaleString("en-US")} characters; the limit is ${limits.maxCellChars.toLocaleString("en-US")} characters per cell.`);
+    if (c.length > limits.maxCellChars)
+      throw new Rejected(
+        `Line ${line}, column ${i + 1} has ${c.length.toLocaleString("en-US")} characters; the limit is ${limits.maxCellChars.toLocaleString("en-US")} characters per cell.`,
+      );
     size += c.length;
   }
   if (size > limits.maxRowBytes) throw new Rejected(`Line ${line} is longer than ${mb(limits.maxRowBytes)}, the limit for one row.`);
@@ -84,7 +88,9 @@ async function checkZip(path, limits) {
   const size = fs.statSync(path).size;
   const limit = Math.min(limits.maxUnzippedBytes, limits.maxUnzipRatio * size);
   const refuse = () =>
-    new Rejected(`The workbook decompresses to more than ${mb(limit)}; the limit is ${mb(limits.maxUnzippedBytes)} or ${limits.maxUnzipRatio} times the file's size, whichever is smaller.`);
+    new Rejected(
+      `The workbook decompresses to more than ${mb(limit)}; the limit is ${mb(limits.maxUnzippedBytes)} or ${limits.maxUnzipRatio} times the file's size, whichever is smaller.`,
+    );
   const fd = fs.openSync(path, "r");
   try {
     const tailLen = Math.min(size, 65_557);
@@ -156,11 +162,20 @@ async function checkZip(path, limits) {
 
 async function* xlsxRows(path, limits) {
   await checkZip(path, limits);
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { sharedStrings: "cache", worksheets: "emit", hyperlinks: "ignore", styles: "cache", entries: "ignore" });
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+    sharedStrings: "cache",
+    worksheets: "emit",
+    hyperlinks: "ignore",
+    styles: "cache",
+    entries: "ignore",
+  });
   for await (const sheet of reader) {
     for await (const row of sheet) {
       const raw = row.values;
-      if (raw.length - 1 > limits.maxColumns) throw new Rejected(`Line ${row.number} has ${(raw.length - 1).toLocaleString("en-US")} columns; the limit is ${limits.maxColumns.toLocaleString("en-US")} columns.`);
+      if (raw.length - 1 > limits.maxColumns)
+        throw new Rejected(
+          `Line ${row.number} has ${(raw.length - 1).toLocaleString("en-US")} columns; the limit is ${limits.maxColumns.toLocaleString("en-US")} columns.`,
+        );
       const cells = [];
       for (let i = 1; i < raw.length; i++) cells.push(cellValue(raw[i]));
       checkRow(cells, row.number, limits);

@@ -127,7 +127,11 @@ class Parser {
       const timer = setTimeout(() => {
         this.pending = null;
         this.close();
-        reject(fileRejected(`The file took longer than ${PARSER_STEP_TIMEOUT_MS / 1000} s to read ${msg.count.toLocaleString("en-US")} rows; the limit is ${PARSER_STEP_TIMEOUT_MS / 1000} s.`));
+        reject(
+          fileRejected(
+            `The file took longer than ${PARSER_STEP_TIMEOUT_MS / 1000} s to read ${msg.count.toLocaleString("en-US")} rows; the limit is ${PARSER_STEP_TIMEOUT_MS / 1000} s.`,
+          ),
+        );
       }, PARSER_STEP_TIMEOUT_MS);
       this.pending = {
         resolve: (r) => (clearTimeout(timer), resolve(r)),

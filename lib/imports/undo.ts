@@ -131,11 +131,19 @@ export async function runUndo(db: Db, ctx: ChangeContext, job: ImportJob): Promi
       });
       if (entries.length < PAGE) break;
     }
-    await db.update(imports).set({ status: "undone", undoReport: { ...report } }).where(eq(imports.id, job.id));
-    await writeAudit(db, job.orgId, ctx.actor, ctx.source, [{ action: "import.undone", targetType: "import", targetId: job.id, after: { ...report, conflicts: report.conflicts.length } }]);
+    await db
+      .update(imports)
+      .set({ status: "undone", undoReport: { ...report } })
+      .where(eq(imports.id, job.id));
+    await writeAudit(db, job.orgId, ctx.actor, ctx.source, [
+      { action: "import.undone", targetType: "import", targetId: job.id, after: { ...report, conflicts: report.conflicts.length } },
+    ]);
   } catch (err) {
     // Back to completed: the undo can be asked for again (what it already reverted stays reverted).
-    await db.update(imports).set({ status: "completed", undoReport: { ...report, error: (err as Error).message } }).where(eq(imports.id, job.id));
+    await db
+      .update(imports)
+      .set({ status: "completed", undoReport: { ...report, error: (err as Error).message } })
+      .where(eq(imports.id, job.id));
     throw err;
   }
   return report;

@@ -16,9 +16,11 @@ export interface ParsedUpload {
  */
 export async function readMultipart(req: Request): Promise<ParsedUpload> {
   const type = req.headers.get("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("multipart/form-data")) throw new AppError("unsupported_media_type", "Send the file as multipart/form-data with a `file` part.");
+  if (!type.toLowerCase().startsWith("multipart/form-data"))
+    throw new AppError("unsupported_media_type", "Send the file as multipart/form-data with a `file` part.");
   const declared = Number(req.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > IMPORT_MAX_BYTES + 1024 * 1024) throw new AppError("payload_too_large", `Files up to ${IMPORT_MAX_BYTES / 1024 / 1024} MB can be imported.`);
+  if (Number.isFinite(declared) && declared > IMPORT_MAX_BYTES + 1024 * 1024)
+    throw new AppError("payload_too_large", `Files up to ${IMPORT_MAX_BYTES / 1024 / 1024} MB can be imported.`);
   if (!req.body) throw new AppError("validation_failed", "The request has no body.");
   const busboy = Busboy({ headers: { "content-type": type }, limits: { files: 1, fields: 20, fieldSize: 256 * 1024, fileSize: IMPORT_MAX_BYTES + 1 } });
   const fields: Record<string, string> = {};

@@ -99,7 +99,11 @@ const githubClient: PresetMapping = {
 
 const genericClient: PresetMapping = {
   label: "JSON → client",
-  mapping: { target: "client", external_id: "id", fields: { name: "name", email: { from: "email", transform: "lower" }, phone: "phone", source: { value: "webhook" } } },
+  mapping: {
+    target: "client",
+    external_id: "id",
+    fields: { name: "name", email: { from: "email", transform: "lower" }, phone: "phone", source: { value: "webhook" } },
+  },
 };
 
 export const PRESETS: Record<InboundKind, KindPreset> = {

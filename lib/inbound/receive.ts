@@ -58,17 +58,37 @@ async function process(db: Db, source: InboundSource, rawBody: string): Promise<
   try {
     payload = JSON.parse(rawBody);
   } catch (err) {
-    return { status: "failed", httpStatus: 400, recordId: null, created: 0, updated: 0, error: new AppError("invalid_json", `The body is not valid JSON: ${(err as Error).message}`) };
+    return {
+      status: "failed",
+      httpStatus: 400,
+      recordId: null,
+      created: 0,
+      updated: 0,
+      error: new AppError("invalid_json", `The body is not valid JSON: ${(err as Error).message}`),
+    };
   }
   try {
     if (PRESETS[source.kind].lead) {
       const r = await receiveLeadPayload(db, source, payload);
-      return { status: "processed", httpStatus: 200, recordId: r.clientId, created: r.created ? 1 : 0, updated: r.clientId && !r.created ? 1 : 0, error: null, answer: r.answer };
+      return {
+        status: "processed",
+        httpStatus: 200,
+        recordId: r.clientId,
+        created: r.created ? 1 : 0,
+        updated: r.clientId && !r.created ? 1 : 0,
+        error: null,
+        answer: r.answer,
+      };
     }
     const mapping = parseMapping(source.mapping);
     const mapped = applyMapping(mapping, payload);
     const ctx: WriteContext = { orgId: source.orgId, actor: { type: "inbound_source", id: source.id, label: source.name }, source: "inbound" };
-    const [result] = await writeRecords(ctx, mapping.target, [mapped.externalId ? { kind: "upsert", data: mapped.data } : { kind: "create", data: mapped.data }], { db });
+    const [result] = await writeRecords(
+      ctx,
+      mapping.target,
+      [mapped.externalId ? { kind: "upsert", data: mapped.data } : { kind: "create", data: mapped.data }],
+      { db },
+    );
     if (!result!.ok) return { status: "failed", httpStatus: ERROR_STATUS[result!.error.code], recordId: null, created: 0, updated: 0, error: result!.error };
     return {
       status: "processed",
@@ -140,7 +160,11 @@ export const handleInbound = edge<{ source: string }>({ kind: "inbound", idPrefi
     .returning({ deliveryId: inboundDeliveries.deliveryId });
   if (claimed.length < deliveryIds.length) {
     // Seen before under one of its ids: give back what this request claimed, and write nothing.
-    await releaseDelivery(db, source.id, claimed.map((c) => c.deliveryId));
+    await releaseDelivery(
+      db,
+      source.id,
+      claimed.map((c) => c.deliveryId),
+    );
     await log({ verified: true, status: "duplicate", httpStatus: 200 });
     return edgeJson(ctx, { object: "inbound_result", request_id: requestId, record_id: null, outcome: "duplicate" });
   }
@@ -153,9 +177,23 @@ export const handleInbound = edge<{ source: string }>({ kind: "inbound", idPrefi
   }
   // A delivery that failed may be sent again (after the mapping or the data is fixed).
   if (result.error) await releaseDelivery(db, source.id, deliveryIds);
-  await log({ verified: true, status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null });
+  await log({
+    verified: true,
+    status: result.status,
+    httpStatus: result.httpStatus,
+    recordId: result.recordId,
+    created: result.created,
+    updated: result.updated,
+    error: result.error?.message ?? null,
+  });
   if (result.error) throw result.error;
-  return edgeJson(ctx, { object: "inbound_result", request_id: requestId, record_id: result.recordId, outcome: result.created ? "created" : result.updated ? "updated" : "unchanged", ...result.answer });
+  return edgeJson(ctx, {
+    object: "inbound_result",
+    request_id: requestId,
+    record_id: result.recordId,
+    outcome: result.created ? "created" : result.updated ? "updated" : "unchanged",
+    ...result.answer,
+  });
 });
 
 /** GET /api/inbound/{sourceId}: Meta's subscription handshake (the challenge echoed as plain text). */
@@ -180,7 +218,10 @@ async function releaseDelivery(db: Db, sourceId: string, deliveryIds: string[]) 
 function truncateUtf8(text: string, max: number): string {
   const bytes = Buffer.from(text, "utf8");
   if (bytes.length <= max) return text;
-  return bytes.subarray(0, max).toString("utf8").replace(/\uFFFD+$/, "");
+  return bytes
+    .subarray(0, max)
+    .toString("utf8")
+    .replace(/\uFFFD+$/, "");
 }
 
 /** Runs a logged, verified request again with the source's current mapping (after a fix). */
@@ -199,7 +240,15 @@ export async function reprocessRequest(db: Db, orgId: string, requestId: string)
   const result = await process(db, source, request.body);
   const [updated] = await db
     .update(inboundRequests)
-    .set({ status: result.status, httpStatus: result.httpStatus, recordId: result.recordId, created: result.created, updated: result.updated, error: result.error?.message ?? null, reprocessedAt: new Date() })
+    .set({
+      status: result.status,
+      httpStatus: result.httpStatus,
+      recordId: result.recordId,
+      created: result.created,
+      updated: result.updated,
+      error: result.error?.message ?? null,
+      reprocessedAt: new Date(),
+    })
     .where(eq(inboundRequests.id, requestId))
     .returning();
   return updated!;

@@ -55,7 +55,8 @@ function timestamped(header: string | null, name: string, secret: string, rawBod
     else if (key === "v1" && /^[0-9a-f]{64}$/i.test(value)) signatures.push(value.toLowerCase());
   }
   if (!t || !/^\d{1,12}$/.test(t) || signatures.length === 0) return { ok: false, reason: `${name} needs t=<timestamp> and v1=<signature>` };
-  if (Math.abs(now.getTime() / 1000 - Number(t)) > tolerance) return { ok: false, reason: `timestamp outside the ${tolerance / 60}-minute tolerance (replayed or clock skew)` };
+  if (Math.abs(now.getTime() / 1000 - Number(t)) > tolerance)
+    return { ok: false, reason: `timestamp outside the ${tolerance / 60}-minute tolerance (replayed or clock skew)` };
   const expected = hmac(secret, `${t}.${rawBody}`);
   return signatures.slice(0, 10).some((s) => safeEqual(Buffer.from(s, "hex"), expected)) ? OK : MISMATCH;
 }

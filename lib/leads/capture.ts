@@ -56,7 +56,12 @@ function historyOf(data: Record<string, unknown>) {
 export async function captureLead(ctx: WriteContext, lead: CapturedLead, db?: Executor): Promise<CaptureOutcome> {
   if (db) return unwrap((await captureLeads(ctx, [lead], db))[0]!);
   const key = JSON.stringify(["lead", ctx.orgId, ctx.source, ctx.actor.type, ctx.actor.id, ctx.actor.label ?? null]);
-  return coalesce(key, lead, (leads) => captureLeads(ctx, leads), async (l) => unwrap((await captureLeads(ctx, [l]))[0]!));
+  return coalesce(
+    key,
+    lead,
+    (leads) => captureLeads(ctx, leads),
+    async (l) => unwrap((await captureLeads(ctx, [l]))[0]!),
+  );
 }
 
 function unwrap<R>(r: Settled<R>): R {
@@ -99,7 +104,14 @@ export async function captureLeads(ctx: WriteContext, leads: CapturedLead[], db?
     const out: Settled<CaptureOutcome>[] = new Array(leads.length);
     // New clients, one multi-row write (a notification each).
     const fresh = plans.map((p, i) => (p.kind === "new" ? i : -1)).filter((i) => i >= 0);
-    const created = fresh.length ? await writeRecords(ctx, "client", fresh.map((i) => ({ kind: "create" as const, data: leads[i]!.data })), { db: tx, notifyEach: true }) : [];
+    const created = fresh.length
+      ? await writeRecords(
+          ctx,
+          "client",
+          fresh.map((i) => ({ kind: "create" as const, data: leads[i]!.data })),
+          { db: tx, notifyEach: true },
+        )
+      : [];
     fresh.forEach((i, n) => {
       const r = created[n]!;
       out[i] = r.ok ? { ok: true, value: { client: r.record, created: true } } : { ok: false, error: r.error };
@@ -131,7 +143,8 @@ export async function captureLeads(ctx: WriteContext, leads: CapturedLead[], db?
       await notifyMembers(tx, ctx.orgId, notes);
     }
     plans.forEach((p, i) => {
-      if (p.kind === "returns") out[i] = { ok: true, value: { client: updated.get(p.client.id) ?? serializeRecord(registry.client, p.client), created: false } };
+      if (p.kind === "returns")
+        out[i] = { ok: true, value: { client: updated.get(p.client.id) ?? serializeRecord(registry.client, p.client), created: false } };
       else if (p.kind === "joins") {
         const first = out[p.index]!;
         out[i] = first.ok ? { ok: true, value: { client: first.value.client, created: false } } : first;
@@ -139,7 +152,20 @@ export async function captureLeads(ctx: WriteContext, leads: CapturedLead[], db?
     });
 
     // Every captured lead in its client's history.
-    const history = out.flatMap((r, i) => (r.ok ? [{ id: newId("lcp"), orgId: ctx.orgId, clientId: r.value.client.id, channel: leads[i]!.channel, created: r.value.created, ...historyOf(leads[i]!.data) }] : []));
+    const history = out.flatMap((r, i) =>
+      r.ok
+        ? [
+            {
+              id: newId("lcp"),
+              orgId: ctx.orgId,
+              clientId: r.value.client.id,
+              channel: leads[i]!.channel,
+              created: r.value.created,
+              ...historyOf(leads[i]!.data),
+            },
+          ]
+        : [],
+    );
     if (history.length) await tx.insert(leadCaptures).values(history);
     return out;
   });

@@ -32,9 +32,13 @@ export interface GoogleLead {
 export function googleLead(payload: unknown): GoogleLead {
   const p = (typeof payload === "object" && payload !== null && !Array.isArray(payload) ? payload : {}) as Record<string, unknown>;
   const leadId = typeof p.lead_id === "string" ? p.lead_id.trim() : "";
-  if (!leadId || leadId.length > MAX_LEAD_ID_LENGTH) throw new AppError("validation_failed", "A Google Ads lead needs its lead_id.", [{ path: "lead_id", message: "required, at most 200 characters" }]);
+  if (!leadId || leadId.length > MAX_LEAD_ID_LENGTH)
+    throw new AppError("validation_failed", "A Google Ads lead needs its lead_id.", [{ path: "lead_id", message: "required, at most 200 characters" }]);
   const columns = Array.isArray(p.user_column_data) ? p.user_column_data : [];
-  if (columns.length > MAX_GOOGLE_COLUMNS) throw new AppError("validation_failed", `A lead has at most ${MAX_GOOGLE_COLUMNS} columns.`, [{ path: "user_column_data", message: `got ${columns.length}` }]);
+  if (columns.length > MAX_GOOGLE_COLUMNS)
+    throw new AppError("validation_failed", `A lead has at most ${MAX_GOOGLE_COLUMNS} columns.`, [
+      { path: "user_column_data", message: `got ${columns.length}` },
+    ]);
 
   const flat: Record<string, unknown> = {};
   for (const c of columns as Record<string, unknown>[]) {

@@ -63,7 +63,11 @@ async function readLeadBody(req: Request): Promise<{ kind: BodyKind; raw: string
     : type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")
       ? "form"
       : null;
-  if (!kind) throw new AppError("unsupported_media_type", "Send the lead as JSON (application/json) or as form fields (application/x-www-form-urlencoded or multipart/form-data).");
+  if (!kind)
+    throw new AppError(
+      "unsupported_media_type",
+      "Send the lead as JSON (application/json) or as form fields (application/x-www-form-urlencoded or multipart/form-data).",
+    );
   const raw = await readText(req, LEAD_BODY_LIMIT);
   if (raw.trim() === "") throw new AppError(kind === "json" ? "invalid_json" : "validation_failed", "The request body is empty.");
   if (kind === "json") {
@@ -100,7 +104,10 @@ export async function limitLeads(key: VerifiedKey, ip: string): Promise<RateLimi
   const limiter = await getRateLimiter();
   const rpm = keyRateLimit(key);
   const perAddress = Math.max(LEADS_PER_ADDRESS_MIN_RPM, Math.floor(rpm / LEADS_ADDRESS_SHARE));
-  const [perKey, address] = await Promise.all([limiter.limit(`leads:key:${key.id}`, rpm, WINDOW_SECONDS), limiter.limit(`leads:addr:${key.id}:${ip}`, perAddress, WINDOW_SECONDS)]);
+  const [perKey, address] = await Promise.all([
+    limiter.limit(`leads:key:${key.id}`, rpm, WINDOW_SECONDS),
+    limiter.limit(`leads:addr:${key.id}:${ip}`, perAddress, WINDOW_SECONDS),
+  ]);
   if (perKey.success && !address.success) void limiter.refund(`leads:key:${key.id}`, rpm, WINDOW_SECONDS);
   if (address.success && !perKey.success) void limiter.refund(`leads:addr:${key.id}:${ip}`, perAddress, WINDOW_SECONDS);
   if (!address.success) return address;
@@ -119,7 +126,12 @@ async function leadReserveReached(orgId: string, message: string): Promise<void>
         .where(and(eq(notifications.orgId, orgId), eq(notifications.kind, "lead_quota"), gt(notifications.createdAt, new Date(Date.now() - 86_400_000))))
         .limit(1);
       if (recent) return;
-      await notifyMembers(tx, orgId, [{ kind: "lead_quota", title: "Lead capture has stopped: records nearly full", body: message, link: "settings/plan" }], ["owner", "admin"]);
+      await notifyMembers(
+        tx,
+        orgId,
+        [{ kind: "lead_quota", title: "Lead capture has stopped: records nearly full", body: message, link: "settings/plan" }],
+        ["owner", "admin"],
+      );
     });
   } catch (err) {
     logError("leads", err, { org: orgId });
@@ -157,20 +169,31 @@ async function lead(ctx: EdgeContext): Promise<Response> {
   // The key: a header, or — for plain HTML forms, which cannot set headers — a form field or
   // the `key` query parameter. Only a leads-only key may travel in a form or URL.
   const fromHeader = presentedKey(req);
-  const embedded = fromHeader ? null : (typeof fields?.api_key === "string" ? fields.api_key : null) ?? new URL(req.url).searchParams.get("key");
+  const embedded = fromHeader ? null : ((typeof fields?.api_key === "string" ? fields.api_key : null) ?? new URL(req.url).searchParams.get("key"));
   const presented = fromHeader ?? embedded;
   const db = await getDb();
-  const key = await authenticate(db, presented, ip, headers, {
-    rpm: 30,
-    bucket: "leads",
-    missing: "Send a leads key as `X-API-Key`, `Authorization: Bearer`, the `api_key` form field or the `key` query parameter.",
-    invalid: "This API key is not valid.",
-  }, ctx, (k) => limitLeads(k, ip));
+  const key = await authenticate(
+    db,
+    presented,
+    ip,
+    headers,
+    {
+      rpm: 30,
+      bucket: "leads",
+      missing: "Send a leads key as `X-API-Key`, `Authorization: Bearer`, the `api_key` form field or the `key` query parameter.",
+      invalid: "This API key is not valid.",
+    },
+    ctx,
+    (k) => limitLeads(k, ip),
+  );
   if (!hasScope(key.scopes, "leads") && !hasScope(key.scopes, "write")) {
     throw new AppError("insufficient_scope", 'This API key lacks the "leads" scope needed here.', [{ path: "scope", message: "requires leads" }]);
   }
   if (embedded && key.scopes.some((s) => s !== "leads")) {
-    throw new AppError("forbidden", "Only a key with just the leads scope may be put in a web form or URL: this one can do more. Send it in a header, or create a leads-only key.");
+    throw new AppError(
+      "forbidden",
+      "Only a key with just the leads scope may be put in a web form or URL: this one can do more. Send it in a header, or create a leads-only key.",
+    );
   }
   const allowList = key.org.leadAllowedOrigins;
   if (origin && allowList.length > 0 && !allowList.includes(origin)) {

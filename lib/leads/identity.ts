@@ -45,13 +45,15 @@ export async function candidateClients(db: Executor, orgId: string, wanted: Iden
   const tails = [...new Set(wanted.phones.map(phoneTail).filter((t) => t.length === PHONE_TAIL_DIGITS))];
   if (tails.length) conds.push(inArray(phoneTailSql, tails));
   if (conds.length === 0) return [];
-  return db
-    .select()
-    .from(clients)
-    // A provider's test lead is never someone a real lead returns to.
-    .where(and(eq(clients.orgId, orgId), or(...conds), sql`(${clients.customFields}->>'is_test') is distinct from 'true'`))
-    .orderBy(clients.createdAt, clients.id)
-    .limit(limit);
+  return (
+    db
+      .select()
+      .from(clients)
+      // A provider's test lead is never someone a real lead returns to.
+      .where(and(eq(clients.orgId, orgId), or(...conds), sql`(${clients.customFields}->>'is_test') is distinct from 'true'`))
+      .orderBy(clients.createdAt, clients.id)
+      .limit(limit)
+  );
 }
 
 /** Indexes candidates by normalized email and phone (the first, i.e. oldest, wins). */

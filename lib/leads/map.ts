@@ -44,7 +44,11 @@ function text(v: unknown): string | undefined {
   return undefined;
 }
 
-const normKey = (k: string) => k.trim().toLowerCase().replace(/[\s-]+/g, "_");
+const normKey = (k: string) =>
+  k
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, "_");
 
 export function mapLead(raw: unknown, defaultSource: string): MappedLead {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {

@@ -38,17 +38,22 @@ interface LeadgenChange {
 /** The `leadgen` changes of a notification (`{"object":"page","entry":[{"changes":[…]}]}`). */
 export function leadgenChanges(payload: unknown): LeadgenChange[] {
   const entries = (payload as { entry?: unknown })?.entry;
-  if (!Array.isArray(entries)) throw new AppError("validation_failed", "A Meta notification has an `entry` list.", [{ path: "entry", message: "expected an array" }]);
+  if (!Array.isArray(entries))
+    throw new AppError("validation_failed", "A Meta notification has an `entry` list.", [{ path: "entry", message: "expected an array" }]);
   const out: LeadgenChange[] = [];
   for (const entry of entries as { changes?: unknown }[]) {
     for (const change of Array.isArray(entry?.changes) ? (entry.changes as { field?: unknown; value?: Record<string, unknown> }[]) : []) {
       const id = change?.value?.leadgen_id;
       if (change?.field !== "leadgen" || (typeof id !== "string" && typeof id !== "number")) continue;
-      if (!/^\d{1,30}$/.test(String(id))) throw new AppError("validation_failed", "A leadgen_id is a number.", [{ path: "entry.changes.value.leadgen_id", message: "expected digits" }]);
+      if (!/^\d{1,30}$/.test(String(id)))
+        throw new AppError("validation_failed", "A leadgen_id is a number.", [{ path: "entry.changes.value.leadgen_id", message: "expected digits" }]);
       out.push({ ...change.value, leadgen_id: String(id) });
     }
   }
-  if (out.length > MAX_LEADS_PER_NOTIFICATION) throw new AppError("validation_failed", `A notification carries at most ${MAX_LEADS_PER_NOTIFICATION} leads.`, [{ path: "entry", message: `got ${out.length}` }]);
+  if (out.length > MAX_LEADS_PER_NOTIFICATION)
+    throw new AppError("validation_failed", `A notification carries at most ${MAX_LEADS_PER_NOTIFICATION} leads.`, [
+      { path: "entry", message: `got ${out.length}` },
+    ]);
   return out;
 }
 
@@ -120,7 +125,9 @@ async function fetchOne(db: Db, job: Fetch, timeoutMs: number): Promise<void> {
     const url = `${env().META_GRAPH_URL.replace(/\/$/, "")}/${encodeURIComponent(job.leadgenId)}?access_token=${encodeURIComponent(token)}`;
     const lead = await fetchJson(url, {}, undefined, timeoutMs);
     const n = job.notification;
-    const ids = Object.fromEntries(["form_id", "ad_id", "adgroup_id", "page_id", "created_time"].filter((k) => n[k] !== undefined).map((k) => [k, String(n[k])]));
+    const ids = Object.fromEntries(
+      ["form_id", "ad_id", "adgroup_id", "page_id", "created_time"].filter((k) => n[k] !== undefined).map((k) => [k, String(n[k])]),
+    );
     const { data } = mapLead({ ...metaFields(lead), ...ids, meta_lead_id: job.leadgenId }, "meta lead ads");
     data.source = "meta lead ads";
     const ctx = { orgId: job.orgId, actor: { type: "inbound_source" as const, id: source.id, label: source.name }, source: "lead_capture" as const };
@@ -133,7 +140,11 @@ async function fetchOne(db: Db, job: Fetch, timeoutMs: number): Promise<void> {
     const delay = RETRY_DELAYS_SECONDS[job.attempts - 1];
     await db
       .update(metaLeadFetches)
-      .set(delay === undefined ? { status: "failed", lastError: message, lockedUntil: null } : { nextAttemptAt: new Date(Date.now() + delay * 1000), lastError: message, lockedUntil: null })
+      .set(
+        delay === undefined
+          ? { status: "failed", lastError: message, lockedUntil: null }
+          : { nextAttemptAt: new Date(Date.now() + delay * 1000), lastError: message, lockedUntil: null },
+      )
       .where(eq(metaLeadFetches.id, job.id));
     if (delay === undefined) logError("meta lead", err, { org: job.orgId, fetch: job.id });
   }

@@ -22,7 +22,9 @@ export function leadNotifications(created: Record<string, unknown>[], options: {
   const leads = created.filter((r) => r.status === "lead" && (r.custom_fields as Record<string, unknown> | undefined)?.is_test !== true);
   if (leads.length === 0) return [];
   if (leads.length > LEAD_NOTIFY_LIMIT && !options.each) {
-    return [{ kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead", count: leads.length }];
+    return [
+      { kind: "lead", title: `${leads.length} new leads`, body: "New leads arrived in one batch.", link: "records/clients?status=lead", count: leads.length },
+    ];
   }
   return leads.map((l) => ({
     kind: "lead",

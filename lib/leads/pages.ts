@@ -11,10 +11,16 @@ function page(title: string, body: string): string {
 }
 
 export function thankYouPage(): string {
-  return page("Thank you", `<h1>Thank you!</h1><p>We received your details and will be in touch soon.</p><p><a href="javascript:history.back()">← Back</a></p>`);
+  return page(
+    "Thank you",
+    `<h1>Thank you!</h1><p>We received your details and will be in touch soon.</p><p><a href="javascript:history.back()">← Back</a></p>`,
+  );
 }
 
 export function errorPage(err: AppError, requestId: string): string {
   const details = err.details.length ? `<ul>${err.details.map((d) => `<li>${escape(d.path ? `${d.path}: ${d.message}` : d.message)}</li>`).join("")}</ul>` : "";
-  return page("We could not send your details", `<h1>We could not send your details</h1><p>${escape(err.message)}</p>${details}<p><a href="javascript:history.back()">← Back to the form</a></p><p style="font-size:.75rem">Reference: ${escape(requestId)}</p>`);
+  return page(
+    "We could not send your details",
+    `<h1>We could not send your details</h1><p>${escape(err.message)}</p>${details}<p><a href="javascript:history.back()">← Back to the form</a></p><p style="font-size:.75rem">Reference: ${escape(requestId)}</p>`,
+  );
 }

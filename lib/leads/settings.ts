@@ -54,11 +54,7 @@ export const splitLines = (text: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-export async function updateLeadSettings(
-  db: Db,
-  ctx: { orgId: string; actor: Actor; source: Source },
-  input: z.input<typeof leadSettingsSchema>,
-) {
+export async function updateLeadSettings(db: Db, ctx: { orgId: string; actor: Actor; source: Source }, input: z.input<typeof leadSettingsSchema>) {
   const parsed = leadSettingsSchema.safeParse(input);
   if (!parsed.success) throw new AppError("validation_failed", "Invalid lead capture settings.", zodDetails(parsed.error.issues));
   const updated = await db.transaction(async (tx) => {
@@ -80,8 +76,18 @@ export async function updateLeadSettings(
         action: "lead_capture.settings_changed",
         targetType: "organization",
         targetId: ctx.orgId,
-        before: { allowed_origins: before.leadAllowedOrigins, redirect_urls: before.leadRedirectUrls, merge: before.leadMerge, default_country: before.defaultCountry },
-        after: { allowed_origins: after!.leadAllowedOrigins, redirect_urls: after!.leadRedirectUrls, merge: after!.leadMerge, default_country: after!.defaultCountry },
+        before: {
+          allowed_origins: before.leadAllowedOrigins,
+          redirect_urls: before.leadRedirectUrls,
+          merge: before.leadMerge,
+          default_country: before.defaultCountry,
+        },
+        after: {
+          allowed_origins: after!.leadAllowedOrigins,
+          redirect_urls: after!.leadRedirectUrls,
+          merge: after!.leadMerge,
+          default_country: after!.defaultCountry,
+        },
       },
     ]);
     return after!;

@@ -28,7 +28,10 @@ const fieldRule = z.union([
       /** Several columns joined with a space, empty ones left out ("First name" + "Last name"). */
       join: z.array(z.string().min(1).max(300)).min(2).max(5).optional(),
     })
-    .refine((r) => r.from !== undefined || r.value !== undefined || r.default !== undefined || r.join !== undefined, "needs `from`, `join`, `value` or `default`"),
+    .refine(
+      (r) => r.from !== undefined || r.value !== undefined || r.default !== undefined || r.join !== undefined,
+      "needs `from`, `join`, `value` or `default`",
+    ),
 ]);
 export type FieldRule = z.infer<typeof fieldRule>;
 
@@ -89,7 +92,11 @@ function applyTransform(value: unknown, t: Transform): unknown {
     }
     case "number": {
       if (typeof value === "number") return value;
-      const n = Number(String(value).replace(/[\s,]/g, "").replace(/^[$€£]/, ""));
+      const n = Number(
+        String(value)
+          .replace(/[\s,]/g, "")
+          .replace(/^[$€£]/, ""),
+      );
       return Number.isFinite(n) && String(value).trim() !== "" ? n : value; // invalid stays as-is: validation names it
     }
     case "date": {
@@ -121,7 +128,14 @@ function joined(source: unknown, paths: string[]): string {
 
 function resolveRule(rule: FieldRule, source: unknown): unknown {
   if (typeof rule === "string") return getPath(source, rule);
-  let v: unknown = rule.value !== undefined ? rule.value : rule.from !== undefined ? getPath(source, rule.from) : rule.join !== undefined ? joined(source, rule.join) : undefined;
+  let v: unknown =
+    rule.value !== undefined
+      ? rule.value
+      : rule.from !== undefined
+        ? getPath(source, rule.from)
+        : rule.join !== undefined
+          ? joined(source, rule.join)
+          : undefined;
   for (const t of rule.transform === undefined ? [] : Array.isArray(rule.transform) ? rule.transform : [rule.transform]) v = applyTransform(v, t);
   if (rule.map && (typeof v === "string" || typeof v === "number" || typeof v === "boolean")) {
     const key = String(v);

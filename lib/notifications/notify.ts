@@ -32,7 +32,17 @@ export async function notifyMembers(tx: Executor, orgId: string, items: Notifica
   const members = recipients ?? (await notificationRecipients(tx, orgId, roles));
   if (members.length === 0) return;
   const now = new Date();
-  const row = (userId: string, n: NotificationInput) => ({ id: newId("ntf"), orgId, userId, kind: n.kind, title: n.title, body: n.body ?? null, link: n.link ?? null, count: n.count ?? 1, createdAt: now });
+  const row = (userId: string, n: NotificationInput) => ({
+    id: newId("ntf"),
+    orgId,
+    userId,
+    kind: n.kind,
+    title: n.title,
+    body: n.body ?? null,
+    link: n.link ?? null,
+    count: n.count ?? 1,
+    createdAt: now,
+  });
   const rows = members.flatMap((m) => items.filter((n) => n.kind !== "lead").map((n) => row(m.userId, n)));
 
   // Leads coalesce: a member's unread lead notification younger than a minute takes these in
@@ -44,7 +54,12 @@ export async function notifyMembers(tx: Executor, orgId: string, items: Notifica
       (
         await tx
           .update(notifications)
-          .set({ count: sql`${notifications.count} + ${n}`, title: sql`(${notifications.count} + ${n})::text || ' new leads'`, body: "New leads arrived within a minute.", link: "records/clients?status=lead" })
+          .set({
+            count: sql`${notifications.count} + ${n}`,
+            title: sql`(${notifications.count} + ${n})::text || ' new leads'`,
+            body: "New leads arrived within a minute.",
+            link: "records/clients?status=lead",
+          })
           .where(
             and(
               eq(notifications.orgId, orgId),
@@ -66,7 +81,10 @@ export async function notifyMembers(tx: Executor, orgId: string, items: Notifica
       const late = new Set(await merge(left));
       left = left.filter((u) => !late.has(u));
     }
-    const one: NotificationInput = leads.length === 1 ? leads[0]! : { kind: "lead", title: leadsTitle(n), body: "New leads arrived together.", link: "records/clients?status=lead", count: n };
+    const one: NotificationInput =
+      leads.length === 1
+        ? leads[0]!
+        : { kind: "lead", title: leadsTitle(n), body: "New leads arrived together.", link: "records/clients?status=lead", count: n };
     for (const userId of left) rows.push(row(userId, one));
   }
   if (rows.length > 0) await insertRows(tx, notifications, rows);

@@ -29,10 +29,40 @@ export async function gettingStarted(db: Executor, orgId: string): Promise<Check
   );
   const endpoint = row?.endpoint_id ? `settings/webhooks/${row.endpoint_id}` : "settings/webhooks";
   return [
-    { id: "leads_key", title: "Create a leads key", detail: "A key that can only post leads: safe in a public web page.", href: "settings/lead-capture", done: Boolean(row?.leads_key) },
-    { id: "first_lead", title: "Put the form on your website", detail: "Copy the ready-to-paste snippet; the first lead ticks this.", href: "settings/lead-capture", done: Boolean(row?.first_lead) },
-    { id: "webhook", title: "Add a webhook", detail: "The URL of Zapier, Make or your own app, to hear of every change.", href: "settings/webhooks", done: Boolean(row?.endpoint_id) },
-    { id: "test_event", title: "Send a test event", detail: "A signed sample, sent at once from the endpoint's page.", href: endpoint, done: Boolean(row?.test_sent) },
-    { id: "arrived", title: "See it arrive", detail: "The delivery log shows what was sent and what your receiver answered.", href: endpoint, done: Boolean(row?.arrived) },
+    {
+      id: "leads_key",
+      title: "Create a leads key",
+      detail: "A key that can only post leads: safe in a public web page.",
+      href: "settings/lead-capture",
+      done: Boolean(row?.leads_key),
+    },
+    {
+      id: "first_lead",
+      title: "Put the form on your website",
+      detail: "Copy the ready-to-paste snippet; the first lead ticks this.",
+      href: "settings/lead-capture",
+      done: Boolean(row?.first_lead),
+    },
+    {
+      id: "webhook",
+      title: "Add a webhook",
+      detail: "The URL of Zapier, Make or your own app, to hear of every change.",
+      href: "settings/webhooks",
+      done: Boolean(row?.endpoint_id),
+    },
+    {
+      id: "test_event",
+      title: "Send a test event",
+      detail: "A signed sample, sent at once from the endpoint's page.",
+      href: endpoint,
+      done: Boolean(row?.test_sent),
+    },
+    {
+      id: "arrived",
+      title: "See it arrive",
+      detail: "The delivery log shows what was sent and what your receiver answered.",
+      href: endpoint,
+      done: Boolean(row?.arrived),
+    },
   ];
 }

@@ -48,11 +48,9 @@ function errors(statuses: number[]): ZodOpenApiOperationObject["responses"] {
 
 /** Every POST honours it (lib/http/idempotency.ts). */
 const idempotencyHeader = z.object({
-  "Idempotency-Key": z
-    .string()
-    .max(255)
-    .optional()
-    .meta({ description: "Up to 255 visible ASCII characters, per organization, kept 24 hours: a retry gets the first answer, marked `Idempotent-Replayed: true`." }),
+  "Idempotency-Key": z.string().max(255).optional().meta({
+    description: "Up to 255 visible ASCII characters, per organization, kept 24 hours: a retry gets the first answer, marked `Idempotent-Replayed: true`.",
+  }),
 });
 
 function operation(route: RouteDeclaration, op: Operation): ZodOpenApiOperationObject {
@@ -62,7 +60,11 @@ function operation(route: RouteDeclaration, op: Operation): ZodOpenApiOperationO
     response.type === "text/csv"
       ? { description: response.description, content: { "text/csv": { schema: response.schema } } }
       : { description: response.description, content: { "application/json": { schema: response.schema } }, headers: rateLimitHeaders };
-  const requestParams = { ...(op.params ? { path: op.params } : {}), ...(op.query ? { query: op.query } : {}), ...(idempotent ? { header: idempotencyHeader } : {}) };
+  const requestParams = {
+    ...(op.params ? { path: op.params } : {}),
+    ...(op.query ? { query: op.query } : {}),
+    ...(idempotent ? { header: idempotencyHeader } : {}),
+  };
   return {
     operationId: op.operationId,
     summary: op.summary,
@@ -73,7 +75,12 @@ function operation(route: RouteDeclaration, op: Operation): ZodOpenApiOperationO
     ...(body ? { requestBody: { required: body.required ?? true, content: { [body.type ?? "application/json"]: { schema: body.schema } } } } : {}),
     responses: {
       [String(response.status)]: success,
-      ...Object.fromEntries((op.alsoAnswers ?? []).map((a) => [String(a.status), { description: a.description, content: { "application/json": { schema: a.schema } }, headers: rateLimitHeaders }])),
+      ...Object.fromEntries(
+        (op.alsoAnswers ?? []).map((a) => [
+          String(a.status),
+          { description: a.description, content: { "application/json": { schema: a.schema } }, headers: rateLimitHeaders },
+        ]),
+      ),
       ...errors(idempotent && !op.errors.includes(409) ? [...op.errors, 409] : op.errors),
     },
     "x-scope": route.scope,
@@ -107,7 +114,17 @@ export function openApiDocument(baseUrl?: string) {
       description:
         "The Smarfle REST API. Authenticate with an API key as `Authorization: Bearer sk_live_…` or `X-API-Key: sk_live_…`. Every response carries rate-limit headers; errors share one JSON shape.",
     },
-    tags: [{ name: "Keys" }, ...RECORD_TYPES.map((t) => ({ name: registry[t].pluralLabel })), { name: "Webhooks" }, { name: "Events", description: "What Smarfle POSTs to your endpoints: one entry per event type." }, { name: "Workflows" }, { name: "Leads" }, { name: "Inbound" }, { name: "Connectors" }, { name: "Imports" }],
+    tags: [
+      { name: "Keys" },
+      ...RECORD_TYPES.map((t) => ({ name: registry[t].pluralLabel })),
+      { name: "Webhooks" },
+      { name: "Events", description: "What Smarfle POSTs to your endpoints: one entry per event type." },
+      { name: "Workflows" },
+      { name: "Leads" },
+      { name: "Inbound" },
+      { name: "Connectors" },
+      { name: "Imports" },
+    ],
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer sk_live_…`" },

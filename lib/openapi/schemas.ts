@@ -28,14 +28,13 @@ export const listParams = (paged: boolean) =>
   });
 
 /** The `{id}` path parameter, with an example id of the resource's prefix. */
-export const idParam = (prefix: string, description?: string) => z.object({ id: z.string().meta({ ...(description ? { description } : {}), example: `${prefix}_00VblOwM200XQjR1cC9gEmj` }) });
+export const idParam = (prefix: string, description?: string) =>
+  z.object({ id: z.string().meta({ ...(description ? { description } : {}), example: `${prefix}_00VblOwM200XQjR1cC9gEmj` }) });
 
 export const deletedOf = (object: string) => z.object({ id: z.string(), object: z.literal(object), deleted: z.literal(true) });
 
-export const mappingDoc = z
-  .object({ target: z.enum(RECORD_TYPES), external_id: z.unknown().optional(), fields: z.record(z.string(), z.unknown()) })
-  .meta({
-    id: "Mapping",
-    description:
-      'Maps a payload onto a record: `fields` takes, per target field, a source path (dots and [n]) or `{from, transform (trim|lower|upper|number|cents|date|boolean), map, default, value}`; `external_id` names the path used for upserts. Example: `{"target":"client","external_id":"customer.id","fields":{"name":"customer.first_name","email":{"from":"customer.email","transform":"lower"}}}`',
-  });
+export const mappingDoc = z.object({ target: z.enum(RECORD_TYPES), external_id: z.unknown().optional(), fields: z.record(z.string(), z.unknown()) }).meta({
+  id: "Mapping",
+  description:
+    'Maps a payload onto a record: `fields` takes, per target field, a source path (dots and [n]) or `{from, transform (trim|lower|upper|number|cents|date|boolean), map, default, value}`; `external_id` names the path used for upserts. Example: `{"target":"client","external_id":"customer.id","fields":{"name":"customer.first_name","email":{"from":"customer.email","transform":"lower"}}}`',
+});

@@ -25,12 +25,15 @@ const leadFields = z
     redirect_to: z.string().optional().meta({ description: "Form posts: where the browser goes afterwards (one of the organization's allowed URLs)." }),
     _gotcha: z.string().optional().meta({ description: "Honeypot: leave empty. A filled one is answered as accepted and kept nowhere." }),
   })
-  .meta({ description: "Usual names (name, full_name, email, phone, tel, company…) map to the client's fields; UTM parameters and anything else go to custom fields." });
+  .meta({
+    description: "Usual names (name, full_name, email, phone, tel, company…) map to the client's fields; UTM parameters and anything else go to custom fields.",
+  });
 
 const leadForm = leadFields.extend({ api_key: z.string().optional().meta({ description: "A leads-only key, for HTML forms that cannot send headers." }) });
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema } });
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), { description: "The documented error body.", content: json(errorSchema) }]));
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [String(s), { description: "The documented error body.", content: json(errorSchema) }]));
 
 export const unkeyedPaths: ZodOpenApiPathsObject = {
   "/api/webhook/leads": {
@@ -48,7 +51,10 @@ export const unkeyedPaths: ZodOpenApiPathsObject = {
       requestBody: { required: true, content: { ...json(leadFields), "application/x-www-form-urlencoded": { schema: leadForm } } },
       responses: {
         "201": { description: "The client created.", content: json(outputSchema(registry.client)) },
-        "202": { description: "Accepted (a bot filled the honeypot: nothing kept).", content: json(z.object({ object: z.literal("lead"), accepted: z.literal(true) })) },
+        "202": {
+          description: "Accepted (a bot filled the honeypot: nothing kept).",
+          content: json(z.object({ object: z.literal("lead"), accepted: z.literal(true) })),
+        },
         "303": { description: "Form post: on to `redirect_to`." },
         ...errors(400, 401, 403, 409, 413, 415, 429),
       },
@@ -67,7 +73,14 @@ export const unkeyedPaths: ZodOpenApiPathsObject = {
       responses: {
         "200": {
           description: "Processed (or a duplicate delivery id, answered again).",
-          content: json(z.object({ object: z.literal("inbound_result"), request_id: z.string(), record_id: z.string().nullable(), outcome: z.enum(["created", "updated", "unchanged"]) })),
+          content: json(
+            z.object({
+              object: z.literal("inbound_result"),
+              request_id: z.string(),
+              record_id: z.string().nullable(),
+              outcome: z.enum(["created", "updated", "unchanged"]),
+            }),
+          ),
         },
         ...errors(400, 401, 404, 413, 415, 429),
       },

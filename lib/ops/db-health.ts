@@ -66,13 +66,25 @@ export async function startDatabaseHealthMonitor(): Promise<void> {
   const { default: postgres } = await import("postgres");
   // One connection while the database answers; after a failure a fresh client for each probe, so
   // the probe is not held back by postgres.js's reconnect backoff and sees the return at once.
-  const open = () => postgres(url, { max: 1, connect_timeout: 1, idle_timeout: 0, max_lifetime: null, fetch_types: false, onnotice: () => {}, connection: { application_name: `smarfle-health-${process.pid}` } });
+  const open = () =>
+    postgres(url, {
+      max: 1,
+      connect_timeout: 1,
+      idle_timeout: 0,
+      max_lifetime: null,
+      fetch_types: false,
+      onnotice: () => {},
+      connection: { application_name: `smarfle-health-${process.pid}` },
+    });
   let sql = open();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const probe = async () => {
     try {
-      await within(sql`select 1`.then(() => undefined), PROBE_TIMEOUT_MS);
+      await within(
+        sql`select 1`.then(() => undefined),
+        PROBE_TIMEOUT_MS,
+      );
       setDown(false);
     } catch (err) {
       setDown(true, (err as Error).message);

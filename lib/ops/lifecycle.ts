@@ -11,7 +11,10 @@ interface Lifecycle {
 }
 
 const SHUTDOWN_HOOK = Symbol.for("smarfle.shutdown");
-const state: Lifecycle = ((globalThis as unknown as { __smarfleLifecycle?: Lifecycle }).__smarfleLifecycle ??= { controller: new AbortController(), stoppers: [] });
+const state: Lifecycle = ((globalThis as unknown as { __smarfleLifecycle?: Lifecycle }).__smarfleLifecycle ??= {
+  controller: new AbortController(),
+  stoppers: [],
+});
 
 /** Aborted when the server begins to shut down: long-running work stops at its next step. */
 export function shutdownSignal(): AbortSignal {

@@ -19,7 +19,12 @@ function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: "smarfle_" });
   const m = {
     registry,
-    httpRequests: new Counter({ name: "smarfle_http_requests_total", help: "API requests answered, by route pattern, method and status.", labelNames: ["route", "method", "status"] as const, registers: [registry] }),
+    httpRequests: new Counter({
+      name: "smarfle_http_requests_total",
+      help: "API requests answered, by route pattern, method and status.",
+      labelNames: ["route", "method", "status"] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: "smarfle_http_request_duration_seconds",
       help: "Time to answer an API request, by route pattern and method.",
@@ -27,9 +32,19 @@ function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
       registers: [registry],
     }),
-    rateLimited: new Counter({ name: "smarfle_rate_limit_rejections_total", help: "Requests refused with 429, by limit.", labelNames: ["limit"] as const, registers: [registry] }),
+    rateLimited: new Counter({
+      name: "smarfle_rate_limit_rejections_total",
+      help: "Requests refused with 429, by limit.",
+      labelNames: ["limit"] as const,
+      registers: [registry],
+    }),
     leads: new Counter({ name: "smarfle_leads_captured_total", help: "Leads captured, by channel.", labelNames: ["channel"] as const, registers: [registry] }),
-    deliveries: new Counter({ name: "smarfle_webhook_attempts_total", help: "Webhook delivery attempts, by outcome.", labelNames: ["outcome"] as const, registers: [registry] }),
+    deliveries: new Counter({
+      name: "smarfle_webhook_attempts_total",
+      help: "Webhook delivery attempts, by outcome.",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     deliveryDuration: new Histogram({
       name: "smarfle_webhook_attempt_duration_seconds",
       help: "Time a receiver took to answer a delivery attempt.",
@@ -37,7 +52,12 @@ function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
       registers: [registry],
     }),
-    connectorRuns: new Counter({ name: "smarfle_connector_runs_total", help: "Connector runs finished, by outcome.", labelNames: ["outcome"] as const, registers: [registry] }),
+    connectorRuns: new Counter({
+      name: "smarfle_connector_runs_total",
+      help: "Connector runs finished, by outcome.",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     importRows: new Counter({ name: "smarfle_import_rows_total", help: "Imported rows, by outcome.", labelNames: ["outcome"] as const, registers: [registry] }),
   };
   new Gauge({
@@ -106,7 +126,10 @@ async function poolUse(): Promise<{ state: string; n: number }[]> {
 }
 
 type Metrics = ReturnType<typeof createMetrics>;
-const holder = globalThis as unknown as { __smarfleMetrics?: Metrics; __smarfleQueueState?: { at: number; value: Promise<{ due: number; oldestSeconds: number }> } };
+const holder = globalThis as unknown as {
+  __smarfleMetrics?: Metrics;
+  __smarfleQueueState?: { at: number; value: Promise<{ due: number; oldestSeconds: number }> };
+};
 
 export function metrics(): Metrics {
   return (holder.__smarfleMetrics ??= createMetrics());

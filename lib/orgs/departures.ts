@@ -48,13 +48,23 @@ export async function listDepartures(db: Executor, orgId: string): Promise<Depar
   }
   if (latest.size === 0) return [];
   const ids = [...latest.keys()];
-  const current = await db.select({ userId: memberships.userId, role: memberships.role }).from(memberships).where(and(eq(memberships.orgId, orgId), inArray(memberships.userId, ids)));
+  const current = await db
+    .select({ userId: memberships.userId, role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), inArray(memberships.userId, ids)));
   const stillTrusted = new Set(current.filter((m) => m.role !== "member").map((m) => m.userId));
 
   const keys = await db
     .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, userId: apiKeys.createdByUserId })
     .from(apiKeys)
-    .where(and(eq(apiKeys.orgId, orgId), inArray(apiKeys.createdByUserId, ids), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, new Date()))));
+    .where(
+      and(
+        eq(apiKeys.orgId, orgId),
+        inArray(apiKeys.createdByUserId, ids),
+        isNull(apiKeys.revokedAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, new Date())),
+      ),
+    );
 
   // Secrets each person saw, unless someone else rotated them afterwards.
   const exposures = rowsOf<{ user_id: string; target_type: string; target_id: string }>(
@@ -71,8 +81,18 @@ export async function listDepartures(db: Executor, orgId: string): Promise<Depar
   );
   const endpointIds = exposures.filter((e) => e.target_type === "webhook_endpoint").map((e) => e.target_id);
   const sourceIds = exposures.filter((e) => e.target_type === "inbound_source").map((e) => e.target_id);
-  const endpoints = endpointIds.length ? await db.select({ id: webhookEndpoints.id, url: webhookEndpoints.url }).from(webhookEndpoints).where(and(eq(webhookEndpoints.orgId, orgId), inArray(webhookEndpoints.id, endpointIds))) : [];
-  const sources = sourceIds.length ? await db.select({ id: inboundSources.id, name: inboundSources.name }).from(inboundSources).where(and(eq(inboundSources.orgId, orgId), inArray(inboundSources.id, sourceIds))) : [];
+  const endpoints = endpointIds.length
+    ? await db
+        .select({ id: webhookEndpoints.id, url: webhookEndpoints.url })
+        .from(webhookEndpoints)
+        .where(and(eq(webhookEndpoints.orgId, orgId), inArray(webhookEndpoints.id, endpointIds)))
+    : [];
+  const sources = sourceIds.length
+    ? await db
+        .select({ id: inboundSources.id, name: inboundSources.name })
+        .from(inboundSources)
+        .where(and(eq(inboundSources.orgId, orgId), inArray(inboundSources.id, sourceIds)))
+    : [];
   const endpointById = new Map(endpoints.map((e) => [e.id, e]));
   const sourceById = new Map(sources.map((s) => [s.id, s]));
 

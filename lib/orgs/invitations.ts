@@ -17,15 +17,21 @@ import { createUser, emailSchema, findUserByEmail, hasRole, roleSchema } from ".
  * admins. An invitation works once, for 7 days; resending replaces its link.
  */
 
-const parseOr = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown, path: string): T => {
+const parseOr = <T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } },
+  value: unknown,
+  path: string,
+): T => {
   const r = schema.safeParse(value);
-  if (!r.success) throw new AppError("validation_failed", "Please correct the highlighted fields.", [{ path, message: r.error.issues[0]?.message ?? "is invalid" }]);
+  if (!r.success)
+    throw new AppError("validation_failed", "Please correct the highlighted fields.", [{ path, message: r.error.issues[0]?.message ?? "is invalid" }]);
   return r.data;
 };
 
 function assertMayInvite(inviterRole: Role, role: Role) {
   if (!hasRole(inviterRole, "admin")) throw new AppError("forbidden", "Only owners and admins can invite.");
-  if (role === "owner" && inviterRole !== "owner") throw new AppError("forbidden", "Only owners can invite owners.", [{ path: "role", message: "admins may invite members and admins" }]);
+  if (role === "owner" && inviterRole !== "owner")
+    throw new AppError("forbidden", "Only owners can invite owners.", [{ path: "role", message: "admins may invite members and admins" }]);
 }
 
 async function assertSeatFree(tx: Executor, orgId: string): Promise<Organization> {
@@ -34,8 +40,12 @@ async function assertSeatFree(tx: Executor, orgId: string): Promise<Organization
   if (!org) throw new AppError("not_found", "Organization not found.");
   const max = planLimits(org.plan).maxMembers;
   if (max !== null) {
-    const [n] = await tx.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.orgId, orgId));
-    if ((n?.n ?? 0) >= max) throw new AppError("plan_limit_reached", `Your ${org.plan} plan allows ${max} members. Remove a member or upgrade the plan to add more.`);
+    const [n] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(memberships)
+      .where(eq(memberships.orgId, orgId));
+    if ((n?.n ?? 0) >= max)
+      throw new AppError("plan_limit_reached", `Your ${org.plan} plan allows ${max} members. Remove a member or upgrade the plan to add more.`);
   }
   return org;
 }
@@ -59,7 +69,11 @@ function requireEmail() {
   if (reason) throw new AppError("unavailable", reason);
 }
 
-export async function inviteMember(db: Executor, ctx: ChangeContext & { inviterRole: Role; inviterEmail: string }, input: { email: unknown; role: unknown }): Promise<Invitation> {
+export async function inviteMember(
+  db: Executor,
+  ctx: ChangeContext & { inviterRole: Role; inviterEmail: string },
+  input: { email: unknown; role: unknown },
+): Promise<Invitation> {
   const email = parseOr(emailSchema, input.email, "email");
   const role = parseOr(roleSchema, input.role, "role") as Role;
   assertMayInvite(ctx.inviterRole, role);
@@ -77,11 +91,22 @@ export async function inviteMember(db: Executor, ctx: ChangeContext & { inviterR
     if (member) throw new AppError("conflict", "This address is already a member.", [{ path: "email", message: "already a member" }]);
     const [invitation] = await tx
       .insert(invitations)
-      .values({ id: newId("ivt"), orgId: ctx.orgId, email, role, invitedByUserId: ctx.actor.type === "user" ? ctx.actor.id : null, tokenHash: hash, expiresAt: new Date(Date.now() + TOKEN_TTL_SECONDS.invitation * 1000) })
+      .values({
+        id: newId("ivt"),
+        orgId: ctx.orgId,
+        email,
+        role,
+        invitedByUserId: ctx.actor.type === "user" ? ctx.actor.id : null,
+        tokenHash: hash,
+        expiresAt: new Date(Date.now() + TOKEN_TTL_SECONDS.invitation * 1000),
+      })
       .onConflictDoNothing()
       .returning();
-    if (!invitation) throw new AppError("conflict", "This address already has an open invitation: resend or revoke it.", [{ path: "email", message: "already invited" }]);
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "member.invited", targetType: "invitation", targetId: invitation.id, after: { email, role } }]);
+    if (!invitation)
+      throw new AppError("conflict", "This address already has an open invitation: resend or revoke it.", [{ path: "email", message: "already invited" }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "member.invited", targetType: "invitation", targetId: invitation.id, after: { email, role } },
+    ]);
     return { invitation, org };
   });
   await sendEmail(invitationEmail(email, org, role, ctx.inviterEmail, token));
@@ -105,8 +130,13 @@ export async function resendInvitation(db: Executor, ctx: ChangeContext & { invi
   const { inv, org } = await db.transaction(async (tx) => {
     const inv = await openInvitation(tx, ctx.orgId, id);
     assertMayInvite(ctx.inviterRole, inv.role);
-    await tx.update(invitations).set({ tokenHash: hash, expiresAt: new Date(Date.now() + TOKEN_TTL_SECONDS.invitation * 1000), updatedAt: new Date() }).where(eq(invitations.id, id));
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "member.invitation_resent", targetType: "invitation", targetId: id, after: { email: inv.email } }]);
+    await tx
+      .update(invitations)
+      .set({ tokenHash: hash, expiresAt: new Date(Date.now() + TOKEN_TTL_SECONDS.invitation * 1000), updatedAt: new Date() })
+      .where(eq(invitations.id, id));
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "member.invitation_resent", targetType: "invitation", targetId: id, after: { email: inv.email } },
+    ]);
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId));
     return { inv, org: org! };
   });
@@ -118,7 +148,9 @@ export async function revokeInvitation(db: Executor, ctx: ChangeContext & { invi
     const inv = await openInvitation(tx, ctx.orgId, id);
     assertMayInvite(ctx.inviterRole, inv.role);
     await tx.update(invitations).set({ revokedAt: new Date(), updatedAt: new Date() }).where(eq(invitations.id, id));
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "member.invitation_revoked", targetType: "invitation", targetId: id, before: { email: inv.email, role: inv.role } }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "member.invitation_revoked", targetType: "invitation", targetId: id, before: { email: inv.email, role: inv.role } },
+    ]);
   });
 }
 
@@ -130,9 +162,7 @@ export async function listOpenInvitations(db: Executor, orgId: string) {
     .orderBy(asc(invitations.createdAt));
 }
 
-export type InvitationLookup =
-  | { status: "open"; invitation: Invitation; org: Organization; accountExists: boolean }
-  | { status: "invalid" };
+export type InvitationLookup = { status: "open"; invitation: Invitation; org: Organization; accountExists: boolean } | { status: "invalid" };
 
 /** What the invitation page shows. Expired, used, revoked and unknown links all read "invalid". */
 export async function lookupInvitation(db: Executor, token: string): Promise<InvitationLookup> {
@@ -141,7 +171,9 @@ export async function lookupInvitation(db: Executor, token: string): Promise<Inv
     .select({ invitation: invitations, org: organizations })
     .from(invitations)
     .innerJoin(organizations, eq(organizations.id, invitations.orgId))
-    .where(and(eq(invitations.tokenHash, hashToken(token)), isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, new Date())))
+    .where(
+      and(eq(invitations.tokenHash, hashToken(token)), isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, new Date())),
+    )
     .limit(1);
   if (!row) return { status: "invalid" };
   return { status: "open", ...row, accountExists: Boolean(await findUserByEmail(db, row.invitation.email)) };
@@ -154,24 +186,43 @@ async function accept(tx: Executor, token: string, user: { id: string; email: st
   const [inv] = await tx
     .select()
     .from(invitations)
-    .where(and(eq(invitations.tokenHash, hashToken(token)), isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, new Date())))
+    .where(
+      and(eq(invitations.tokenHash, hashToken(token)), isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, new Date())),
+    )
     .for("update");
   if (!inv) throw INVALID();
   if (inv.email.toLowerCase() !== user.email.toLowerCase()) {
     throw new AppError("forbidden", `This invitation is for ${inv.email}. Sign in with that address to accept it.`);
   }
-  const org = await joinOrg(tx, { orgId: inv.orgId, actor: { type: "user", id: user.id, label: user.email }, source: "ui" }, user, inv.role, { action: "member.joined", invitation: inv.id });
+  const org = await joinOrg(tx, { orgId: inv.orgId, actor: { type: "user", id: user.id, label: user.email }, source: "ui" }, user, inv.role, {
+    action: "member.joined",
+    invitation: inv.id,
+  });
   await tx.update(invitations).set({ acceptedAt: new Date(), updatedAt: new Date() }).where(eq(invitations.id, inv.id));
-  await tx.update(users).set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` }).where(eq(users.id, user.id));
+  await tx
+    .update(users)
+    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` })
+    .where(eq(users.id, user.id));
   return { org, role: inv.role };
 }
 
 /** The one way into an organization: a free seat (under the org row's lock), the membership, its audit entry. */
-async function joinOrg(tx: Executor, ctx: ChangeContext, user: { id: string; email: string }, role: Role, how: { action: "member.joined" | "member.added"; invitation?: string }): Promise<Organization> {
+async function joinOrg(
+  tx: Executor,
+  ctx: ChangeContext,
+  user: { id: string; email: string },
+  role: Role,
+  how: { action: "member.joined" | "member.added"; invitation?: string },
+): Promise<Organization> {
   const org = await assertSeatFree(tx, ctx.orgId);
   await tx.insert(memberships).values({ orgId: ctx.orgId, userId: user.id, role }).onConflictDoNothing();
   await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
-    { action: how.action, targetType: "member", targetId: user.id, after: { email: user.email, role, ...(how.invitation ? { invitation: how.invitation } : {}) } },
+    {
+      action: how.action,
+      targetType: "member",
+      targetId: user.id,
+      after: { email: user.email, role, ...(how.invitation ? { invitation: how.invitation } : {}) },
+    },
   ]);
   return org;
 }
@@ -180,7 +231,11 @@ async function joinOrg(tx: Executor, ctx: ChangeContext, user: { id: string; ema
  * An operator's way in (`smarfle user:create`, the demo seed): a new user whose address the operator vouches
  * for, a member at once — within the plan's seats and audited, like an accepted invitation.
  */
-export async function createMember(db: Executor, ctx: ChangeContext, input: { email: string; password: string; name?: string; role: Role }): Promise<{ user: User; org: Organization }> {
+export async function createMember(
+  db: Executor,
+  ctx: ChangeContext,
+  input: { email: string; password: string; name?: string; role: Role },
+): Promise<{ user: User; org: Organization }> {
   return db.transaction(async (tx) => {
     const user = await createUser(tx, { email: input.email, password: input.password, name: input.name, verified: true });
     const org = await joinOrg(tx, ctx, user, input.role, { action: "member.added" });
@@ -197,7 +252,11 @@ export async function acceptInvitation(db: Executor, token: string, userId: stri
 }
 
 /** A new account for the invited address, created verified (the link proved it), joined at once. */
-export async function signUpFromInvitation(db: Executor, token: string, input: { name?: string; password: string }): Promise<{ email: string; org: Organization; role: Role }> {
+export async function signUpFromInvitation(
+  db: Executor,
+  token: string,
+  input: { name?: string; password: string },
+): Promise<{ email: string; org: Organization; role: Role }> {
   const found = await lookupInvitation(db, token);
   if (found.status !== "open") throw INVALID();
   if (found.accountExists) throw new AppError("conflict", "An account already exists for this address: sign in to accept the invitation.");

@@ -16,8 +16,28 @@ export interface PlanLimits {
 }
 
 export const PLANS: Record<PlanId, PlanLimits> = {
-  starter: { label: "Starter", maxRecords: 1_000, rateLimitRpm: 60, maxApiKeys: 5, maxWebhookEndpoints: 3, maxMembers: 5, maxInboundSources: 3, maxConnectors: 3, maxWorkflowRules: 10 },
-  pro: { label: "Pro", maxRecords: 50_000, rateLimitRpm: 600, maxApiKeys: 25, maxWebhookEndpoints: 20, maxMembers: 25, maxInboundSources: 20, maxConnectors: 20, maxWorkflowRules: 100 },
+  starter: {
+    label: "Starter",
+    maxRecords: 1_000,
+    rateLimitRpm: 60,
+    maxApiKeys: 5,
+    maxWebhookEndpoints: 3,
+    maxMembers: 5,
+    maxInboundSources: 3,
+    maxConnectors: 3,
+    maxWorkflowRules: 10,
+  },
+  pro: {
+    label: "Pro",
+    maxRecords: 50_000,
+    rateLimitRpm: 600,
+    maxApiKeys: 25,
+    maxWebhookEndpoints: 20,
+    maxMembers: 25,
+    maxInboundSources: 20,
+    maxConnectors: 20,
+    maxWorkflowRules: 100,
+  },
   business: {
     label: "Business",
     maxRecords: null,

@@ -29,7 +29,9 @@ export async function assertQuota(tx: Executor, orgId: string, kind: QuotaKind):
   const max = limits[quota.limit];
   const [n] = await tx.select({ n: count() }).from(quota.table).where(eq(quota.table.orgId, orgId));
   if ((n?.n ?? 0) >= max)
-    throw new AppError("plan_limit_reached", `Your ${limits.label} plan allows ${max.toLocaleString("en-US")} ${quota.noun}. Delete one or upgrade the plan to add more.`, [
-      { path: quota.limit, message: `limit of ${max} reached` },
-    ]);
+    throw new AppError(
+      "plan_limit_reached",
+      `Your ${limits.label} plan allows ${max.toLocaleString("en-US")} ${quota.noun}. Delete one or upgrade the plan to add more.`,
+      [{ path: quota.limit, message: `limit of ${max} reached` }],
+    );
 }

@@ -33,10 +33,7 @@ export function slugify(name: string): string {
   return base || "org";
 }
 
-export async function createOrganization(
-  db: Executor,
-  input: { name: string; plan?: PlanId; slug?: string },
-): Promise<Organization> {
+export async function createOrganization(db: Executor, input: { name: string; plan?: PlanId; slug?: string }): Promise<Organization> {
   const name = parse(orgNameSchema, input.name, "name");
   const plan = parse(planSchema, input.plan ?? "starter", "plan");
   const base = input.slug ? slugify(input.slug) : slugify(name);
@@ -165,7 +162,10 @@ export async function renameOrganization(db: Executor, ctx: ChangeContext, name:
     const [before] = await tx.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
     if (!before) throw new AppError("not_found", "Organization not found.");
     const [row] = await tx.update(organizations).set({ name: next, updatedAt: new Date() }).where(eq(organizations.id, ctx.orgId)).returning();
-    if (before.name !== next) await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "organization.renamed", targetType: "organization", targetId: ctx.orgId, before: { name: before.name }, after: { name: next } }]);
+    if (before.name !== next)
+      await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+        { action: "organization.renamed", targetType: "organization", targetId: ctx.orgId, before: { name: before.name }, after: { name: next } },
+      ]);
     return row!;
   });
 }
@@ -194,7 +194,10 @@ export async function removeMember(db: Executor, ctx: ChangeContext, input: { us
     if (current.role === "owner") await assertOwnerRemains(tx, ctx.orgId, input.userId);
     await tx.delete(memberships).where(and(eq(memberships.orgId, ctx.orgId), eq(memberships.userId, input.userId)));
     // Their open sessions end on their next request, whatever page they have open.
-    await tx.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1` }).where(eq(users.id, input.userId));
+    await tx
+      .update(users)
+      .set({ sessionVersion: sql`${users.sessionVersion} + 1` })
+      .where(eq(users.id, input.userId));
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       { action: "member.removed", targetType: "member", targetId: input.userId, before: { role: current.role } },
     ]);
@@ -223,7 +226,13 @@ export async function setOrgRateLimit(db: Executor, orgIdOrSlug: string, rpm: nu
     const org = await requireOrg(tx, orgIdOrSlug);
     const [updated] = await tx.update(organizations).set({ rateLimitRpm: rpm, updatedAt: new Date() }).where(eq(organizations.id, org.id)).returning();
     await writeAudit(tx, org.id, { type: "system", id: null, label: "operator" }, "system", [
-      { action: "organization.rate_limit_changed", targetType: "organization", targetId: org.id, before: { rate_limit_rpm: org.rateLimitRpm }, after: { rate_limit_rpm: rpm } },
+      {
+        action: "organization.rate_limit_changed",
+        targetType: "organization",
+        targetId: org.id,
+        before: { rate_limit_rpm: org.rateLimitRpm },
+        after: { rate_limit_rpm: rpm },
+      },
     ]);
     return updated!;
   });
@@ -234,7 +243,9 @@ export async function setOrgRateLimit(db: Executor, orgIdOrSlug: string, rpm: nu
 /** How many records an org has, for display (the pipeline keeps the counters). */
 export async function recordTotal(db: Executor, orgId: string): Promise<number> {
   const [r] = await db
-    .select({ total: sql<number>`(${organizations.recordCount} + coalesce((select sum(c.count) from org_record_counters c where c.org_id = ${organizations.id}), 0))::int` })
+    .select({
+      total: sql<number>`(${organizations.recordCount} + coalesce((select sum(c.count) from org_record_counters c where c.org_id = ${organizations.id}), 0))::int`,
+    })
     .from(organizations)
     .where(eq(organizations.id, orgId));
   return Number(r?.total ?? 0);

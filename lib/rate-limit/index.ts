@@ -122,7 +122,13 @@ export async function createRateLimiter(options: LimiterOptions): Promise<RateLi
   if (options.upstash) {
     const { Redis } = await import("@upstash/redis");
     const redis = new Redis({ url: options.upstash.url, token: options.upstash.token, enableTelemetry: false });
-    return new UpstashLimiter("upstash", redis, async () => {}, options.ephemeralCache ?? true, () => redis.ping());
+    return new UpstashLimiter(
+      "upstash",
+      redis,
+      async () => {},
+      options.ephemeralCache ?? true,
+      () => redis.ping(),
+    );
   }
   if (options.redisUrl) {
     const { default: IORedis } = await import("ioredis");
@@ -149,7 +155,13 @@ export async function createRateLimiter(options: LimiterOptions): Promise<RateLi
       client.once("error", done);
     });
     const adapter = new RedisScriptAdapter(client) as unknown as RedisLike;
-    return new UpstashLimiter("redis", adapter, async () => void client.disconnect(), options.ephemeralCache ?? true, () => client.ping());
+    return new UpstashLimiter(
+      "redis",
+      adapter,
+      async () => void client.disconnect(),
+      options.ephemeralCache ?? true,
+      () => client.ping(),
+    );
   }
   return new MemoryLimiter();
 }

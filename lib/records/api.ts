@@ -25,7 +25,11 @@ const isoDate = z
   .transform((v) => new Date(v));
 
 const BAD_QUERY_TEXT = /\u0000|[\uD800-\uDFFF]/;
-const queryText = (max: number) => z.string().max(max).refine((v) => !BAD_QUERY_TEXT.test(v), "contains a NUL character or invalid Unicode");
+const queryText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !BAD_QUERY_TEXT.test(v), "contains a NUL character or invalid Unicode");
 
 export const listQuerySchema = z.strictObject({
   limit: limitParam.optional(),
@@ -99,15 +103,32 @@ export async function bulkWriteApi(ctx: WriteContext, type: RecordType, body: un
   const results = await writeRecords(ctx, type, ops);
   const items: BulkItemResult[] = results.map((r, index) =>
     r.ok
-      ? { index, status: r.outcome === "deleted" ? "failed" : r.outcome, id: r.record.id, external_id: (r.record.external_id as string | null) ?? null, error: null }
+      ? {
+          index,
+          status: r.outcome === "deleted" ? "failed" : r.outcome,
+          id: r.record.id,
+          external_id: (r.record.external_id as string | null) ?? null,
+          error: null,
+        }
       : {
           index,
           status: "failed",
           id: null,
           external_id: null,
-          error: { code: r.error.code, message: r.error.message, details: r.error.details.map((d) => ({ ...d, path: d.path ? `records[${index}].${d.path}` : `records[${index}]` })) },
+          error: {
+            code: r.error.code,
+            message: r.error.message,
+            details: r.error.details.map((d) => ({ ...d, path: d.path ? `records[${index}].${d.path}` : `records[${index}]` })),
+          },
         },
   );
   const count = (s: BulkItemResult["status"]) => items.filter((i) => i.status === s).length;
-  return { object: "bulk_result" as const, created: count("created"), updated: count("updated"), unchanged: count("unchanged"), failed: count("failed"), results: items };
+  return {
+    object: "bulk_result" as const,
+    created: count("created"),
+    updated: count("updated"),
+    unchanged: count("unchanged"),
+    failed: count("failed"),
+    results: items,
+  };
 }

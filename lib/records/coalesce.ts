@@ -97,7 +97,15 @@ export function createRecordCoalesced(ctx: WriteContext, type: RecordType, data:
   return coalesce(
     key,
     data,
-    async (items) => (await writeRecords(ctx, type, items.map((d) => ({ kind: "create" as const, data: d })), { notifyEach: true })).map((r) => (r.ok ? { ok: true as const, value: r.record } : { ok: false as const, error: r.error })),
+    async (items) =>
+      (
+        await writeRecords(
+          ctx,
+          type,
+          items.map((d) => ({ kind: "create" as const, data: d })),
+          { notifyEach: true },
+        )
+      ).map((r) => (r.ok ? { ok: true as const, value: r.record } : { ok: false as const, error: r.error })),
     (d) => createRecord(ctx, type, d),
   );
 }

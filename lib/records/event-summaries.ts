@@ -16,7 +16,14 @@ export async function withSummaries(tx: Executor, orgId: string, events: OutboxE
   const about = events.filter((e) => hasClient(e.recordType));
   if (about.length === 0) return events;
   const clientIds = [...new Set(about.map((e) => idOf(e.data.client_id)).filter((id) => id !== null))];
-  const workOrderIds = [...new Set(about.filter((e) => e.recordType === "invoice").map((e) => idOf(e.data.work_order_id)).filter((id) => id !== null))];
+  const workOrderIds = [
+    ...new Set(
+      about
+        .filter((e) => e.recordType === "invoice")
+        .map((e) => idOf(e.data.work_order_id))
+        .filter((id) => id !== null),
+    ),
+  ];
   const [clientRows, workOrderRows] = await Promise.all([
     clientIds.length
       ? tx

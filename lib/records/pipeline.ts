@@ -200,7 +200,10 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
     const ext = typeof p.values?.external_id === "string" ? (p.values.external_id as string) : null;
     if (ext) {
       if (claimedExt.has(ext)) {
-        fail(p, new AppError("conflict", `external_id "${ext}" appears more than once in this batch.`, [{ path: "external_id", message: "duplicate in batch" }]));
+        fail(
+          p,
+          new AppError("conflict", `external_id "${ext}" appears more than once in this batch.`, [{ path: "external_id", message: "duplicate in batch" }]),
+        );
         continue;
       }
       claimedExt.set(ext, p.index);
@@ -246,7 +249,11 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
   //    need to read is fetched here too, in one round trip (postgres.js pipelines these).
   const [[org], endpoints, recipients] = await Promise.all([
     tx
-      .select({ plan: organizations.plan, recordCount: recordTotalSql, hasRules: ctx.skipWorkflows ? sql<boolean>`false` : hasEnabledRulesSql(ctx.orgId, def.type) })
+      .select({
+        plan: organizations.plan,
+        recordCount: recordTotalSql,
+        hasRules: ctx.skipWorkflows ? sql<boolean>`false` : hasEnabledRulesSql(ctx.orgId, def.type),
+      })
       .from(organizations)
       .where(eq(organizations.id, ctx.orgId)),
     subscribedEndpoints(tx, ctx.orgId),
@@ -294,7 +301,11 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
 
   const written = new Map<string, Row>();
   const rows = await insertRows(tx, table, writes, {
-    upsert: { target: "id", set: [...def.fields.map((f) => f.column), "externalId", "customFields", "version", "updatedAt"], where: `"${getTableName(table)}"."org_id" = excluded."org_id"` },
+    upsert: {
+      target: "id",
+      set: [...def.fields.map((f) => f.column), "externalId", "customFields", "version", "updatedAt"],
+      where: `"${getTableName(table)}"."org_id" = excluded."org_id"`,
+    },
     returning: true,
   });
   for (const r of rows) written.set(r.id, r);
@@ -308,7 +319,15 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
 
   const deletes = runnable().filter((p) => p.mode === "delete");
   if (deletes.length) {
-    await tx.delete(table).where(and(eq(c("orgId"), ctx.orgId), inArray(c("id"), deletes.map((p) => p.existing!.id))));
+    await tx.delete(table).where(
+      and(
+        eq(c("orgId"), ctx.orgId),
+        inArray(
+          c("id"),
+          deletes.map((p) => p.existing!.id),
+        ),
+      ),
+    );
     for (const p of deletes) {
       const before = serializeRecord(def, p.existing!);
       results[p.index] = { ok: true, outcome: "deleted", record: before };
@@ -320,9 +339,19 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
   // 8. Audit, notifications, outbox and the record counter — same transaction, sent together.
   const delta = changes.filter((ch) => !ch.before).length - changes.filter((ch) => !ch.after).length;
   const [, , deliveries] = await Promise.all([
-    writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, changes.map((ch) => auditEntry(def, ch))),
+    writeAudit(
+      tx,
+      ctx.orgId,
+      ctx.actor,
+      ctx.source,
+      changes.map((ch) => auditEntry(def, ch)),
+    ),
     notifyMembers(tx, ctx.orgId, notify.silent ? [] : notificationsFor(def, changes, notify.notifyEach), undefined, recipients),
-    withSummaries(tx, ctx.orgId, changes.flatMap((ch) => outboxEvents(def, ch))).then((events) => writeOutbox(tx, ctx.orgId, events, endpoints)),
+    withSummaries(
+      tx,
+      ctx.orgId,
+      changes.flatMap((ch) => outboxEvents(def, ch)),
+    ).then((events) => writeOutbox(tx, ctx.orgId, events, endpoints)),
     updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
   ]);
   // Most orgs have no rules for a type: the org row above says so, and no query is spent on them.
@@ -451,10 +480,7 @@ function conflictError(def: RecordTypeDef, ext: string, id: string): AppError {
 }
 
 function planLimitError(max: number, plan: string): AppError {
-  return new AppError(
-    "plan_limit_reached",
-    `Your ${plan} plan allows ${max.toLocaleString("en-US")} records. Delete records or upgrade the plan to add more.`,
-  );
+  return new AppError("plan_limit_reached", `Your ${plan} plan allows ${max.toLocaleString("en-US")} records. Delete records or upgrade the plan to add more.`);
 }
 
 /** The share of the record quota lead capture may fill: the rest stays for the organization's own writes. */
@@ -483,7 +509,13 @@ export async function createRecord(ctx: WriteContext, type: RecordType, data: un
   return unwrap(await writeRecords(ctx, type, [{ kind: "create", data }], { ...options, atomic: true }));
 }
 
-export async function updateRecord(ctx: WriteContext, type: RecordType, id: string, data: unknown, options: Omit<WriteOptions, "atomic"> = {}): Promise<ApiRecord> {
+export async function updateRecord(
+  ctx: WriteContext,
+  type: RecordType,
+  id: string,
+  data: unknown,
+  options: Omit<WriteOptions, "atomic"> = {},
+): Promise<ApiRecord> {
   return unwrap(await writeRecords(ctx, type, [{ kind: "update", id, data }], { ...options, atomic: true }));
 }
 

@@ -218,14 +218,24 @@ function fieldSchema(def: FieldDef): z.ZodType {
   switch (def.kind) {
     case "text":
     case "longtext":
-      return z.string().trim().min(1, "must not be empty").max(def.max ?? 200, `must be at most ${def.max ?? 200} characters`);
+      return z
+        .string()
+        .trim()
+        .min(1, "must not be empty")
+        .max(def.max ?? 200, `must be at most ${def.max ?? 200} characters`);
     case "email":
       return z.string().trim().max(254).pipe(z.email("must be a valid email address"));
     case "enum":
       return z.enum(def.options as [string, ...string[]], { message: `must be one of: ${def.options!.join(", ")}` });
     case "money":
       return z
-        .union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?$/, "must be a number")])
+        .union([
+          z.number(),
+          z
+            .string()
+            .trim()
+            .regex(/^-?\d+(\.\d+)?$/, "must be a number"),
+        ])
         .transform(Number)
         .pipe(z.number().finite().min(-1e11, "is too small").max(1e11, "is too large"))
         .transform((n) => Math.round(n * 100) / 100);
@@ -293,7 +303,11 @@ export function updateSchema(def: RecordTypeDef) {
   for (const f of def.fields) {
     const base = fieldSchema(f);
     // A form's "(default)" choice leaves a defaulted field as it is; an explicit null is refused.
-    shape[f.name] = f.required ? base.optional() : f.defaulted ? z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), base.optional()) : z.preprocess(emptyToNull, base.nullable().optional());
+    shape[f.name] = f.required
+      ? base.optional()
+      : f.defaulted
+        ? z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), base.optional())
+        : z.preprocess(emptyToNull, base.nullable().optional());
   }
   shape.external_id = externalIdSchema.optional();
   shape.custom_fields = customFieldsSchema.optional();

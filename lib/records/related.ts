@@ -29,7 +29,10 @@ export async function relatedToClient(db: Executor, orgId: string, clientId: str
           .where(where)
           .orderBy(desc(t.createdAt as PgColumn))
           .limit(RELATED_LIMIT),
-        db.select({ n: sql<number>`count(*)::int` }).from(t).where(where),
+        db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(t)
+          .where(where),
       ]);
       return {
         type,

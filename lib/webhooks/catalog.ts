@@ -7,27 +7,54 @@ import { OPERATIONAL_EVENTS, OPERATIONAL_EVENT_INFO, isOperationalEvent, type Op
 /** The event catalog: every event an endpoint can subscribe to, with a sample payload. */
 
 const SAMPLE_RECORDS: Record<RecordType, Record<string, unknown>> = {
-  client: { name: "Jane Cooper", email: "jane@example.com", phone: "+1 555 0100", company: "Cooper Dental", address: "12 Harbour St", source: "website form", status: "lead" },
+  client: {
+    name: "Jane Cooper",
+    email: "jane@example.com",
+    phone: "+1 555 0100",
+    company: "Cooper Dental",
+    address: "12 Harbour St",
+    source: "website form",
+    status: "lead",
+  },
   opportunity: { title: "Weekly office cleaning", client_id: "cli_00VblSAMPLE0000000000001", value: 1800, currency: "USD", stage: "closed_won" },
   work_order: { title: "Deep clean, suite 200", client_id: "cli_00VblSAMPLE0000000000001", scheduled_at: "2026-12-01T09:00:00.000Z", status: "completed" },
-  invoice: { number: "INV-1042", client_id: "cli_00VblSAMPLE0000000000001", work_order_id: "wo_00VblSAMPLE0000000000003", amount: 240, currency: "USD", status: "paid", due_date: "2026-12-15" },
-  booking: { service: "Standard home clean (2h)", client_id: "cli_00VblSAMPLE0000000000001", starts_at: "2026-12-02T14:00:00.000Z", ends_at: "2026-12-02T16:00:00.000Z", status: "confirmed" },
+  invoice: {
+    number: "INV-1042",
+    client_id: "cli_00VblSAMPLE0000000000001",
+    work_order_id: "wo_00VblSAMPLE0000000000003",
+    amount: 240,
+    currency: "USD",
+    status: "paid",
+    due_date: "2026-12-15",
+  },
+  booking: {
+    service: "Standard home clean (2h)",
+    client_id: "cli_00VblSAMPLE0000000000001",
+    starts_at: "2026-12-02T14:00:00.000Z",
+    ends_at: "2026-12-02T16:00:00.000Z",
+    status: "confirmed",
+  },
 };
 
 export const EVENT_DESCRIPTIONS: Record<RecordEventName, { description: string; recordType: RecordType | null }> = {
   client_created: { description: "A client was created — including every lead captured from a form.", recordType: "client" },
   client_updated: { description: "A client changed; `previous` holds the changed fields' old values.", recordType: "client" },
   work_order_created: { description: "A work order was created.", recordType: "work_order" },
-  work_order_completed: { description: "A work order's status became completed; `data.client` has the client's name, email, phone and address.", recordType: "work_order" },
+  work_order_completed: {
+    description: "A work order's status became completed; `data.client` has the client's name, email, phone and address.",
+    recordType: "work_order",
+  },
   invoice_sent: { description: "An invoice's status became sent.", recordType: "invoice" },
   invoice_paid: { description: "An invoice's status became paid.", recordType: "invoice" },
   booking_received: { description: "A booking was created.", recordType: "booking" },
   "record.created": {
-    description: "Any record of any type was created. An endpoint that also subscribes to the record's own event (or to all events) gets that one instead, with `generic_type: \"record.created\"`: one delivery per change.",
+    description:
+      'Any record of any type was created. An endpoint that also subscribes to the record\'s own event (or to all events) gets that one instead, with `generic_type: "record.created"`: one delivery per change.',
     recordType: null,
   },
   "record.updated": {
-    description: "Any record of any type changed. An endpoint that also subscribes to the record's own event (or to all events) gets that one instead, with `generic_type: \"record.updated\"`: one delivery per change.",
+    description:
+      'Any record of any type changed. An endpoint that also subscribes to the record\'s own event (or to all events) gets that one instead, with `generic_type: "record.updated"`: one delivery per change.',
     recordType: null,
   },
   "record.deleted": { description: "Any record was deleted; `data` is its last state.", recordType: null },
@@ -79,10 +106,30 @@ export function sampleEvent(type: RecordEventName): { recordType: RecordType; da
 
 /** A sample `data` for each operational event. */
 const OPERATIONAL_SAMPLES: Record<OperationalEvent, Record<string, unknown>> = {
-  "endpoint.failing": { id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle", consecutive_failures: 10, retry_at: "2026-11-23T08:31:00.000Z", last_error: "timed out after 15 s" },
+  "endpoint.failing": {
+    id: "we_00VblSAMPLE0000000000000",
+    url: "https://example.com/hooks/smarfle",
+    consecutive_failures: 10,
+    retry_at: "2026-11-23T08:31:00.000Z",
+    last_error: "timed out after 15 s",
+  },
   "endpoint.recovered": { id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle" },
-  "endpoint.disabled": { id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle", reason: "every delivery failed for 5 days", failing_since: "2026-11-18T08:30:00.000Z", disabled_at: "2026-11-23T08:30:00.000Z" },
-  "delivery.exhausted": { id: "dlv_00VblSAMPLE000000000000", event_id: "evt_00VblSAMPLE0000000000001", event_type: "invoice_paid", endpoint_id: "we_00VblSAMPLE0000000000000", url: "https://example.com/hooks/smarfle", attempts: 6, last_error: "receiver answered 500" },
+  "endpoint.disabled": {
+    id: "we_00VblSAMPLE0000000000000",
+    url: "https://example.com/hooks/smarfle",
+    reason: "every delivery failed for 5 days",
+    failing_since: "2026-11-18T08:30:00.000Z",
+    disabled_at: "2026-11-23T08:30:00.000Z",
+  },
+  "delivery.exhausted": {
+    id: "dlv_00VblSAMPLE000000000000",
+    event_id: "evt_00VblSAMPLE0000000000001",
+    event_type: "invoice_paid",
+    endpoint_id: "we_00VblSAMPLE0000000000000",
+    url: "https://example.com/hooks/smarfle",
+    attempts: 6,
+    last_error: "receiver answered 500",
+  },
   "api_key.expiring": { id: "key_00VblSAMPLE000000000000", name: "Zapier", prefix: "sk_live_ab12…", expires_at: "2026-11-30T08:30:00.000Z" },
   "connector.paused": { id: "con_00VblSAMPLE000000000000", name: "Old CRM contacts", reason: "5 runs failed in a row; last error: the source answered 503" },
   "import.completed": { id: "imp_00VblSAMPLE000000000000", file_name: "clients.csv", record_type: "client", total: 120, created: 110, updated: 8, failed: 2 },
@@ -94,14 +141,25 @@ export type CatalogEventType = (typeof CATALOG_EVENT_TYPES)[number];
 
 /** The stored record type and `data` of a test event of any kind. */
 export function sampleForTest(type: CatalogEventType): { recordType: string; data: Record<string, unknown>; previous: Record<string, unknown> | null } {
-  if (isOperationalEvent(type)) return { recordType: OPERATIONAL_EVENT_INFO[type].object, data: { object: OPERATIONAL_EVENT_INFO[type].object, ...OPERATIONAL_SAMPLES[type] }, previous: null };
+  if (isOperationalEvent(type))
+    return {
+      recordType: OPERATIONAL_EVENT_INFO[type].object,
+      data: { object: OPERATIONAL_EVENT_INFO[type].object, ...OPERATIONAL_SAMPLES[type] },
+      previous: null,
+    };
   return sampleEvent(type);
 }
 
 export function eventCatalog() {
   const records = ALL_EVENT_TYPES.map((type) => {
     const s = sampleEvent(type);
-    const sample: Record<string, unknown> = { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: s.data };
+    const sample: Record<string, unknown> = {
+      id: "evt_00VblSAMPLE0000000000000",
+      type,
+      created_at: "2026-11-23T08:30:00.000Z",
+      org_id: "org_00VblSAMPLE0000000000000",
+      data: s.data,
+    };
     if (s.previous) sample.previous = s.previous;
     const generic = genericTypeOf(type, s.previous);
     if (generic) sample.generic_type = generic;
@@ -111,7 +169,13 @@ export function eventCatalog() {
     type,
     group: "operational" as const,
     description: OPERATIONAL_EVENT_INFO[type].description,
-    sample: { id: "evt_00VblSAMPLE0000000000000", type, created_at: "2026-11-23T08:30:00.000Z", org_id: "org_00VblSAMPLE0000000000000", data: sampleForTest(type).data },
+    sample: {
+      id: "evt_00VblSAMPLE0000000000000",
+      type,
+      created_at: "2026-11-23T08:30:00.000Z",
+      org_id: "org_00VblSAMPLE0000000000000",
+      data: sampleForTest(type).data,
+    },
   }));
   return [...records, ...operational];
 }

@@ -61,7 +61,10 @@ function plain(orgId: string, ciphertext: string): string {
   return v;
 }
 
-export function signingSecrets(endpoint: Pick<WebhookEndpoint, "orgId" | "secretCiphertext" | "previousSecretCiphertext" | "previousSecretExpiresAt">, now = new Date()): string[] {
+export function signingSecrets(
+  endpoint: Pick<WebhookEndpoint, "orgId" | "secretCiphertext" | "previousSecretCiphertext" | "previousSecretExpiresAt">,
+  now = new Date(),
+): string[] {
   const secrets = [plain(endpoint.orgId, endpoint.secretCiphertext)];
   if (endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
     secrets.push(plain(endpoint.orgId, endpoint.previousSecretCiphertext));
@@ -92,9 +95,7 @@ export function decide(
   if (status !== null && status >= 200 && status < 300 && !result.error) return { kind: "succeeded" };
   const error =
     result.error ??
-    (status !== null && status >= 300 && status < 400
-      ? `redirect (${status}) — redirects are not followed; use the final URL`
-      : `receiver answered ${status}`);
+    (status !== null && status >= 300 && status < 400 ? `redirect (${status}) — redirects are not followed; use the final URL` : `receiver answered ${status}`);
   if (status === 410) return { kind: "gone", error: "receiver answered 410 Gone: endpoint unsubscribed" };
   const retryAfterSeconds = parseRetryAfter(result.headers["retry-after"], now);
   if (backsOff(classify(status, result.error))) {
@@ -218,7 +219,10 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
       from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as v(id text, status text, next_at timestamptz, code int, err text,
                                                             completed_at timestamptz, at timestamptz, attempted int, throttled int)
       where d.id = v.id`);
-    await markRecovered(tx, records.filter((r) => r.decision.kind === "succeeded"));
+    await markRecovered(
+      tx,
+      records.filter((r) => r.decision.kind === "succeeded"),
+    );
     // Endpoint health, once per endpoint per batch, in the order the attempts finished.
     const byEndpoint = new Map<string, AttemptRecord[]>();
     for (const r of records) {
@@ -236,7 +240,16 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
         tx,
         r.job.delivery.orgId,
         "delivery.exhausted",
-        { id: r.job.delivery.id, event_id: r.job.event.id, event_type: r.job.event.type, endpoint_id: r.job.endpoint.id, url: r.job.endpoint.url, attempts: r.attemptNumber, last_error: r.decision.error, link: `settings/webhooks/${r.job.endpoint.id}` },
+        {
+          id: r.job.delivery.id,
+          event_id: r.job.event.id,
+          event_type: r.job.event.type,
+          endpoint_id: r.job.endpoint.id,
+          url: r.job.endpoint.url,
+          attempts: r.attemptNumber,
+          last_error: r.decision.error,
+          link: `settings/webhooks/${r.job.endpoint.id}`,
+        },
         { aboutEndpointId: r.job.endpoint.id },
       );
     }
@@ -340,7 +353,18 @@ async function updateEndpointHealth(tx: Db, attempts: AttemptRecord[]): Promise<
   const about = { id: endpoint.id, url: endpoint.url, link: `settings/webhooks/${endpoint.id}` };
   let queued = 0;
   if (opened) {
-    queued += await emitOperationalEvent(tx, endpoint.orgId, "endpoint.failing", { ...about, consecutive_failures: state.consecutiveFailures, retry_at: state.circuitUntil?.toISOString() ?? null, last_error: last.decision.kind === "succeeded" ? null : last.decision.error }, { aboutEndpointId: endpoint.id });
+    queued += await emitOperationalEvent(
+      tx,
+      endpoint.orgId,
+      "endpoint.failing",
+      {
+        ...about,
+        consecutive_failures: state.consecutiveFailures,
+        retry_at: state.circuitUntil?.toISOString() ?? null,
+        last_error: last.decision.kind === "succeeded" ? null : last.decision.error,
+      },
+      { aboutEndpointId: endpoint.id },
+    );
   }
   if (recovered) queued += await emitOperationalEvent(tx, endpoint.orgId, "endpoint.recovered", about, { aboutEndpointId: endpoint.id });
   if (disabling) queued += await endpointDisabled(tx, endpoint, reason!, now, state.failingSince);
@@ -354,21 +378,47 @@ function describeSeconds(seconds: number): string {
 }
 
 /** The audit entry, the bell and the `endpoint.disabled` event for an endpoint just disabled. */
-export async function endpointDisabled(tx: Executor, endpoint: Pick<WebhookEndpoint, "id" | "orgId" | "url">, reason: string, now: Date, failingSince: Date | null): Promise<number> {
+export async function endpointDisabled(
+  tx: Executor,
+  endpoint: Pick<WebhookEndpoint, "id" | "orgId" | "url">,
+  reason: string,
+  now: Date,
+  failingSince: Date | null,
+): Promise<number> {
   await writeAudit(tx, endpoint.orgId, { type: "system", id: null, label: "webhook delivery" }, "system", [
-    { action: "webhook_endpoint.disabled", targetType: "webhook_endpoint", targetId: endpoint.id, before: { status: "enabled" }, after: { status: "disabled", reason } },
+    {
+      action: "webhook_endpoint.disabled",
+      targetType: "webhook_endpoint",
+      targetId: endpoint.id,
+      before: { status: "enabled" },
+      after: { status: "disabled", reason },
+    },
   ]);
   await notifyMembers(
     tx,
     endpoint.orgId,
-    [{ kind: "webhook_disabled", title: `Webhook endpoint disabled: ${endpoint.url}`, body: `Smarfle stopped sending to it because ${reason}. Fix the receiver, then re-enable it in Settings → Webhooks.`, link: `settings/webhooks/${endpoint.id}` }],
+    [
+      {
+        kind: "webhook_disabled",
+        title: `Webhook endpoint disabled: ${endpoint.url}`,
+        body: `Smarfle stopped sending to it because ${reason}. Fix the receiver, then re-enable it in Settings → Webhooks.`,
+        link: `settings/webhooks/${endpoint.id}`,
+      },
+    ],
     ["owner", "admin"],
   );
   return emitOperationalEvent(
     tx,
     endpoint.orgId,
     "endpoint.disabled",
-    { id: endpoint.id, url: endpoint.url, reason, failing_since: failingSince?.toISOString() ?? null, disabled_at: now.toISOString(), link: `settings/webhooks/${endpoint.id}` },
+    {
+      id: endpoint.id,
+      url: endpoint.url,
+      reason,
+      failing_since: failingSince?.toISOString() ?? null,
+      disabled_at: now.toISOString(),
+      link: `settings/webhooks/${endpoint.id}`,
+    },
     { aboutEndpointId: endpoint.id, noBell: true },
   );
 }

@@ -21,7 +21,12 @@ import { signalDeliveriesCommitted } from "./outbox";
  * Sends a sample of `eventType`, signed with the endpoint's real secret, right now, and returns
  * the attempt. Test events are logged like any delivery but never count against the endpoint.
  */
-export async function sendTestEvent(db: Db, ctx: ChangeContext, endpointId: string, eventType: string): Promise<{ deliveryId: string; outcome: AttemptOutcome }> {
+export async function sendTestEvent(
+  db: Db,
+  ctx: ChangeContext,
+  endpointId: string,
+  eventType: string,
+): Promise<{ deliveryId: string; outcome: AttemptOutcome }> {
   const parsed = z.enum(CATALOG_EVENT_TYPES).safeParse(eventType);
   if (!parsed.success) throw new AppError("validation_failed", "Invalid webhook endpoint.", zodDetails(parsed.error.issues, "event_type"));
   const type = parsed.data;
@@ -31,9 +36,30 @@ export async function sendTestEvent(db: Db, ctx: ChangeContext, endpointId: stri
   const deliveryId = newId("dlv");
   const now = new Date();
   await db.transaction(async (tx) => {
-    await tx.insert(webhookEvents).values({ id: eventId, orgId: ctx.orgId, type, recordType: sample.recordType, recordId: String(sample.data.id), data: sample.data, previous: sample.previous, isTest: true, createdAt: now });
+    await tx.insert(webhookEvents).values({
+      id: eventId,
+      orgId: ctx.orgId,
+      type,
+      recordType: sample.recordType,
+      recordId: String(sample.data.id),
+      data: sample.data,
+      previous: sample.previous,
+      isTest: true,
+      createdAt: now,
+    });
     // Leased to us from the start, so no worker picks it up while we send it.
-    await tx.insert(webhookDeliveries).values({ id: deliveryId, orgId: ctx.orgId, eventId, endpointId, status: "pending", nextAttemptAt: now, dispatchedAt: now, lockedUntil: new Date(now.getTime() + 60_000), createdAt: now, updatedAt: now });
+    await tx.insert(webhookDeliveries).values({
+      id: deliveryId,
+      orgId: ctx.orgId,
+      eventId,
+      endpointId,
+      status: "pending",
+      nextAttemptAt: now,
+      dispatchedAt: now,
+      lockedUntil: new Date(now.getTime() + 60_000),
+      createdAt: now,
+      updatedAt: now,
+    });
   });
   const [job] = await loadJobs(db, [deliveryId]);
   // A test is one attempt: a failure is shown, not retried.
@@ -62,7 +88,15 @@ export async function redeliverFailed(db: Db, ctx: ChangeContext, endpointId: st
     .select({ eventId: webhookDeliveries.eventId, endpointId: webhookDeliveries.endpointId })
     .from(webhookDeliveries)
     .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
-    .where(and(eq(webhookDeliveries.orgId, ctx.orgId), eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.status, "failed"), gte(webhookDeliveries.createdAt, since), eq(webhookEvents.isTest, false)));
+    .where(
+      and(
+        eq(webhookDeliveries.orgId, ctx.orgId),
+        eq(webhookDeliveries.endpointId, endpointId),
+        eq(webhookDeliveries.status, "failed"),
+        gte(webhookDeliveries.createdAt, since),
+        eq(webhookEvents.isTest, false),
+      ),
+    );
   const unique = [...new Map(failed.map((f) => [f.eventId, f])).values()];
   return (await queueRedeliveries(db, ctx, unique)).length;
 }
@@ -70,16 +104,32 @@ export async function redeliverFailed(db: Db, ctx: ChangeContext, endpointId: st
 async function queueRedeliveries(db: Db, ctx: ChangeContext, items: { eventId: string; endpointId: string }[]): Promise<string[]> {
   if (items.length === 0) return [];
   const now = new Date();
-  const rows = items.map((i) => ({ id: newId("dlv"), orgId: ctx.orgId, eventId: i.eventId, endpointId: i.endpointId, status: "pending" as const, nextAttemptAt: now, createdAt: now, updatedAt: now }));
+  const rows = items.map((i) => ({
+    id: newId("dlv"),
+    orgId: ctx.orgId,
+    eventId: i.eventId,
+    endpointId: i.endpointId,
+    status: "pending" as const,
+    nextAttemptAt: now,
+    createdAt: now,
+    updatedAt: now,
+  }));
   await db.transaction(async (tx) => {
     for (let i = 0; i < rows.length; i += 1000) await tx.insert(webhookDeliveries).values(rows.slice(i, i + 1000));
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_delivery.redelivered", targetType: "webhook_endpoint", targetId: items[0]!.endpointId, after: { count: rows.length } }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "webhook_delivery.redelivered", targetType: "webhook_endpoint", targetId: items[0]!.endpointId, after: { count: rows.length } },
+    ]);
   });
   signalDeliveriesCommitted(ctx.orgId, rows.length);
   return rows.map((r) => r.id);
 }
 
-export async function listDeliveries(db: Db, orgId: string, endpointId: string, filter: { status?: string; eventType?: string; cursor?: string; limit?: number } = {}) {
+export async function listDeliveries(
+  db: Db,
+  orgId: string,
+  endpointId: string,
+  filter: { status?: string; eventType?: string; cursor?: string; limit?: number } = {},
+) {
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 100);
   const conds = [eq(webhookDeliveries.orgId, orgId), eq(webhookDeliveries.endpointId, endpointId)];
   if (filter.status) conds.push(eq(webhookDeliveries.status, filter.status as "pending"));
@@ -118,7 +168,7 @@ export async function endpointStats(db: Db, orgId: string, endpointId: string) {
     .innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId))
     .where(and(eq(webhookAttempts.orgId, orgId), eq(webhookDeliveries.endpointId, endpointId), gte(webhookAttempts.createdAt, since)));
   const attempts = row?.attempts ?? 0;
-  return { attempts, succeeded: row?.ok ?? 0, successRate: attempts ? (row!.ok / attempts) : null, p50Ms: row?.p50 ?? null, p95Ms: row?.p95 ?? null };
+  return { attempts, succeeded: row?.ok ?? 0, successRate: attempts ? row!.ok / attempts : null, p50Ms: row?.p50 ?? null, p95Ms: row?.p95 ?? null };
 }
 
 /** The delivery log as the API shows it: each delivery, and every attempt's exact request and response. */
@@ -126,7 +176,11 @@ export async function endpointStats(db: Db, orgId: string, endpointId: string) {
 export const deliveriesQuery = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional(),
   event_type: z.enum(CATALOG_EVENT_TYPES).optional(),
-  cursor: z.string().max(64).regex(/^dlv_[A-Za-z0-9]+$/, "must be a delivery id").optional(),
+  cursor: z
+    .string()
+    .max(64)
+    .regex(/^dlv_[A-Za-z0-9]+$/, "must be a delivery id")
+    .optional(),
   limit: limitParam.optional(),
 });
 

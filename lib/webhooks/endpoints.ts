@@ -28,30 +28,61 @@ const eventTypesSchema = z
   .transform((v) => [...new Set(v)].sort());
 
 /** Headers Smarfle sets itself: a custom header may not replace them. */
-export const RESERVED_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "x-smarfle-signature", "x-smarfle-event", "host", "content-length", "content-type", "transfer-encoding", "connection"] as const;
+export const RESERVED_HEADERS = [
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "x-smarfle-signature",
+  "x-smarfle-event",
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+] as const;
 export const MAX_CUSTOM_HEADERS = 20;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 
 const headersSchema = z
-  .record(z.string(), z.string().max(2000, "must be at most 2000 characters").regex(/^[^\r\n\0]*$/, "must not contain line breaks"))
+  .record(
+    z.string(),
+    z
+      .string()
+      .max(2000, "must be at most 2000 characters")
+      .regex(/^[^\r\n\0]*$/, "must not contain line breaks"),
+  )
   .superRefine((h, ctx) => {
     const names = Object.keys(h);
     if (names.length > MAX_CUSTOM_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CUSTOM_HEADERS} headers` });
     const seen = new Set<string>();
     for (const name of names) {
       const lower = name.toLowerCase();
-      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "is not a valid header name (letters, digits, - and a few symbols, at most 100)" });
-      else if ((RESERVED_HEADERS as readonly string[]).includes(lower)) ctx.addIssue({ code: "custom", path: [name], message: `${name} is reserved: Smarfle sets ${RESERVED_HEADERS.join(", ")} itself` });
+      if (!HEADER_NAME.test(name))
+        ctx.addIssue({ code: "custom", path: [name], message: "is not a valid header name (letters, digits, - and a few symbols, at most 100)" });
+      else if ((RESERVED_HEADERS as readonly string[]).includes(lower))
+        ctx.addIssue({ code: "custom", path: [name], message: `${name} is reserved: Smarfle sets ${RESERVED_HEADERS.join(", ")} itself` });
       if (seen.has(lower)) ctx.addIssue({ code: "custom", path: [name], message: "appears twice" });
       seen.add(lower);
     }
   });
 
-const secretString = z.string().min(1).max(2000).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
+const secretString = z
+  .string()
+  .min(1)
+  .max(2000)
+  .regex(/^[^\r\n\0]*$/, "must not contain line breaks");
 const authSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
   z.strictObject({ type: z.literal("bearer"), token: secretString }),
-  z.strictObject({ type: z.literal("basic"), username: z.string().min(1).max(200).regex(/^[^:\r\n\0]*$/, "must not contain a colon or line breaks"), password: secretString }),
+  z.strictObject({
+    type: z.literal("basic"),
+    username: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^:\r\n\0]*$/, "must not contain a colon or line breaks"),
+    password: secretString,
+  }),
   z.strictObject({
     type: z.literal("oauth2"),
     token_url: z.string().trim().max(2000),
@@ -67,9 +98,10 @@ export const endpointInput = z.strictObject({
   description: z.string().trim().max(500).nullable().optional(),
   /** Empty or omitted: every record event (operational events must be named). */
   event_types: eventTypesSchema.optional(),
-  filter: filterSchema
-    .optional()
-    .meta({ description: "Conditions over the event's data.* and previous.*, all of which must hold (the workflow rules' language); an event that does not match is not delivered. Null or []: every event of its types." }),
+  filter: filterSchema.optional().meta({
+    description:
+      "Conditions over the event's data.* and previous.*, all of which must hold (the workflow rules' language); an event that does not match is not delivered. Null or []: every event of its types.",
+  }),
   rate_limit: z
     .number()
     .int()
@@ -85,10 +117,13 @@ export const endpointInput = z.strictObject({
   headers: headersSchema
     .nullable()
     .optional()
-    .meta({ description: `Static headers sent with every delivery (at most ${MAX_CUSTOM_HEADERS}); stored encrypted, returned by name only. Null removes them. Refused: ${RESERVED_HEADERS.join(", ")}.` }),
-  auth: authSchema
-    .optional()
-    .meta({ description: "How Smarfle authenticates to the receiver: none, bearer, basic, or oauth2 (client credentials; the token is cached and fetched anew on a 401). Secrets are never returned." }),
+    .meta({
+      description: `Static headers sent with every delivery (at most ${MAX_CUSTOM_HEADERS}); stored encrypted, returned by name only. Null removes them. Refused: ${RESERVED_HEADERS.join(", ")}.`,
+    }),
+  auth: authSchema.optional().meta({
+    description:
+      "How Smarfle authenticates to the receiver: none, bearer, basic, or oauth2 (client credentials; the token is cached and fetched anew on a 401). Secrets are never returned.",
+  }),
 });
 export const endpointPatch = endpointInput.partial().extend({ enabled: z.boolean().optional() });
 
@@ -111,7 +146,12 @@ export function endpointView(e: WebhookEndpoint) {
     rate_reason: e.rateReason,
     paused_until: e.pausedUntil && e.pausedUntil > new Date() ? e.pausedUntil.toISOString() : null,
     pause_reason: e.pausedUntil && e.pausedUntil > new Date() ? e.pauseReason : null,
-    circuit: { state: e.circuitState, consecutive_failures: e.consecutiveFailures, probe_at: e.circuitState === "closed" ? null : (e.circuitUntil?.toISOString() ?? null), cooldown_seconds: e.circuitCooldownSeconds },
+    circuit: {
+      state: e.circuitState,
+      consecutive_failures: e.consecutiveFailures,
+      probe_at: e.circuitState === "closed" ? null : (e.circuitUntil?.toISOString() ?? null),
+      cooldown_seconds: e.circuitCooldownSeconds,
+    },
     ordering: e.ordering,
     /** Names only: the values are stored encrypted and never shown. */
     headers: e.headerNames,
@@ -138,7 +178,10 @@ function authView(e: WebhookEndpoint) {
 }
 
 /** The columns for a new auth setting (its token URL SSRF-checked like any endpoint URL). */
-async function authColumns(orgId: string, auth: EndpointAuthInput): Promise<Pick<typeof webhookEndpoints.$inferInsert, "authKind" | "authPublic" | "authCiphertext">> {
+async function authColumns(
+  orgId: string,
+  auth: EndpointAuthInput,
+): Promise<Pick<typeof webhookEndpoints.$inferInsert, "authKind" | "authPublic" | "authCiphertext">> {
   switch (auth.type) {
     case "none":
       return { authKind: "none", authPublic: null, authCiphertext: null };
@@ -168,7 +211,9 @@ async function settingsColumns(orgId: string, data: z.infer<typeof endpointPatch
   if (data.auth !== undefined) Object.assign(set, await authColumns(orgId, data.auth));
   const names = (data.headers ? Object.keys(data.headers) : []).map((n) => n.toLowerCase());
   if (data.auth && data.auth.type !== "none" && names.includes("authorization")) {
-    throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "headers.Authorization", message: "is set by `auth`: use one or the other" }]);
+    throw new AppError("validation_failed", "Invalid webhook endpoint.", [
+      { path: "headers.Authorization", message: "is set by `auth`: use one or the other" },
+    ]);
   }
   return set;
 }
@@ -205,9 +250,12 @@ export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown)
   return db.transaction(async (tx) => {
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, ctx.orgId)).for("update");
     if (!org) throw new AppError("not_found", "Organization not found.");
-    const same = (await tx.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.orgId, ctx.orgId), eq(webhookEndpoints.url, url), eq(webhookEndpoints.status, "enabled")))).find(
-      (e) => subscriptionKey(e.url, e.eventTypes, e.filter) === key,
-    );
+    const same = (
+      await tx
+        .select()
+        .from(webhookEndpoints)
+        .where(and(eq(webhookEndpoints.orgId, ctx.orgId), eq(webhookEndpoints.url, url), eq(webhookEndpoints.status, "enabled")))
+    ).find((e) => subscriptionKey(e.url, e.eventTypes, e.filter) === key);
     if (same) {
       // The subscriber verifies signatures, so it gets the secret back: an admin may read it anyway.
       await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_endpoint.resubscribed", targetType: "webhook_endpoint", targetId: same.id }]);
@@ -221,10 +269,23 @@ export async function createEndpoint(db: Db, ctx: ChangeContext, input: unknown)
     const secret = generateSecret();
     const [endpoint] = await tx
       .insert(webhookEndpoints)
-      .values({ id: newId("we"), orgId: ctx.orgId, url, description: data.description ?? null, eventTypes, secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }), ...settings })
+      .values({
+        id: newId("we"),
+        orgId: ctx.orgId,
+        url,
+        description: data.description ?? null,
+        eventTypes,
+        secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }),
+        ...settings,
+      })
       .returning();
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
-      { action: "webhook_endpoint.created", targetType: "webhook_endpoint", targetId: endpoint!.id, after: { url: endpoint!.url, event_types: endpoint!.eventTypes, ...settingsAudit(endpoint!) } },
+      {
+        action: "webhook_endpoint.created",
+        targetType: "webhook_endpoint",
+        targetId: endpoint!.id,
+        after: { url: endpoint!.url, event_types: endpoint!.eventTypes, ...settingsAudit(endpoint!) },
+      },
     ]);
     return { endpoint: endpoint!, secret, existing: false };
   });
@@ -252,12 +313,19 @@ export async function getEndpoint(db: Db, orgId: string, id: string): Promise<We
   return e;
 }
 
-export async function revealSecret(db: Db, ctx: ChangeContext, id: string): Promise<{ secret: string; previous: { secret: string; expires_at: string } | null }> {
+export async function revealSecret(
+  db: Db,
+  ctx: ChangeContext,
+  id: string,
+): Promise<{ secret: string; previous: { secret: string; expires_at: string } | null }> {
   const e = await getEndpoint(db, ctx.orgId, id);
   await writeAudit(db, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_endpoint.secret_revealed", targetType: "webhook_endpoint", targetId: id }]);
   const previous =
     e.previousSecretCiphertext && e.previousSecretExpiresAt && e.previousSecretExpiresAt > new Date()
-      ? { secret: decrypt(e.previousSecretCiphertext, { orgId: e.orgId, column: "webhook_endpoints.secret" }), expires_at: e.previousSecretExpiresAt.toISOString() }
+      ? {
+          secret: decrypt(e.previousSecretCiphertext, { orgId: e.orgId, column: "webhook_endpoints.secret" }),
+          expires_at: e.previousSecretExpiresAt.toISOString(),
+        }
       : null;
   return { secret: decrypt(e.secretCiphertext, { orgId: e.orgId, column: "webhook_endpoints.secret" }), previous };
 }
@@ -279,9 +347,17 @@ export async function updateEndpoint(db: Db, ctx: ChangeContext, id: string, inp
   let queued = 0;
   const updated = await db.transaction(async (tx) => {
     const before = await lockEndpoint(tx, ctx.orgId, id);
-    if (settings.filter !== undefined || data.event_types !== undefined) assertFilterFields(settings.filter === undefined ? before.filter : settings.filter, data.event_types ?? before.eventTypes);
-    if (data.headers === undefined && data.auth !== undefined && data.auth.type !== "none" && before.headerNames.some((n) => n.toLowerCase() === "authorization")) {
-      throw new AppError("validation_failed", "Invalid webhook endpoint.", [{ path: "auth", message: "the endpoint sends a custom Authorization header: remove it first" }]);
+    if (settings.filter !== undefined || data.event_types !== undefined)
+      assertFilterFields(settings.filter === undefined ? before.filter : settings.filter, data.event_types ?? before.eventTypes);
+    if (
+      data.headers === undefined &&
+      data.auth !== undefined &&
+      data.auth.type !== "none" &&
+      before.headerNames.some((n) => n.toLowerCase() === "authorization")
+    ) {
+      throw new AppError("validation_failed", "Invalid webhook endpoint.", [
+        { path: "auth", message: "the endpoint sends a custom Authorization header: remove it first" },
+      ]);
     }
     const set: Partial<typeof webhookEndpoints.$inferInsert> = { updatedAt: new Date(), ...settings };
     if (url !== undefined) set.url = url;
@@ -291,7 +367,13 @@ export async function updateEndpoint(db: Db, ctx: ChangeContext, id: string, inp
     if (data.enabled === false && before.status !== "disabled") Object.assign(set, { status: "disabled", disabledReason: "disabled by an admin" });
     const [after] = await tx.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id)).returning();
     if (data.enabled === false && before.status !== "disabled") {
-      queued = await emitOperationalEvent(tx, ctx.orgId, "endpoint.disabled", { id, url: after!.url, reason: "disabled by an admin", failing_since: null, disabled_at: new Date().toISOString(), link: `settings/webhooks/${id}` }, { aboutEndpointId: id, noBell: true });
+      queued = await emitOperationalEvent(
+        tx,
+        ctx.orgId,
+        "endpoint.disabled",
+        { id, url: after!.url, reason: "disabled by an admin", failing_since: null, disabled_at: new Date().toISOString(), link: `settings/webhooks/${id}` },
+        { aboutEndpointId: id, noBell: true },
+      );
     }
     await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
       {
@@ -323,7 +405,12 @@ const HEALTHY = {
 } as const;
 
 /** A new secret signs from now on; the old one also signs until the grace period ends. */
-export async function rotateEndpointSecret(db: Db, ctx: ChangeContext, id: string, grace: GracePeriod): Promise<{ secret: string; previousExpiresAt: Date | null }> {
+export async function rotateEndpointSecret(
+  db: Db,
+  ctx: ChangeContext,
+  id: string,
+  grace: GracePeriod,
+): Promise<{ secret: string; previousExpiresAt: Date | null }> {
   if (!(grace in GRACE_PERIODS)) throw new AppError("validation_failed", "Invalid grace period.", [{ path: "grace", message: "must be none, 1h, 24h or 7d" }]);
   const secret = generateSecret();
   const seconds = GRACE_PERIODS[grace];
@@ -332,9 +419,16 @@ export async function rotateEndpointSecret(db: Db, ctx: ChangeContext, id: strin
     const before = await lockEndpoint(tx, ctx.orgId, id);
     await tx
       .update(webhookEndpoints)
-      .set({ secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }), previousSecretCiphertext: seconds > 0 ? before.secretCiphertext : null, previousSecretExpiresAt: previousExpiresAt, updatedAt: new Date() })
+      .set({
+        secretCiphertext: encrypt(secret, { orgId: ctx.orgId, column: "webhook_endpoints.secret" }),
+        previousSecretCiphertext: seconds > 0 ? before.secretCiphertext : null,
+        previousSecretExpiresAt: previousExpiresAt,
+        updatedAt: new Date(),
+      })
       .where(eq(webhookEndpoints.id, id));
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_endpoint.secret_rotated", targetType: "webhook_endpoint", targetId: id, after: { grace } }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "webhook_endpoint.secret_rotated", targetType: "webhook_endpoint", targetId: id, after: { grace } },
+    ]);
   });
   return { secret, previousExpiresAt };
 }
@@ -346,7 +440,10 @@ export async function deleteEndpoint(db: Db, ctx: ChangeContext, id: string): Pr
       .delete(webhookEndpoints)
       .where(and(eq(webhookEndpoints.orgId, ctx.orgId), eq(webhookEndpoints.id, id)))
       .returning();
-    if (gone) await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "webhook_endpoint.deleted", targetType: "webhook_endpoint", targetId: id, before: { url: gone.url } }]);
+    if (gone)
+      await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+        { action: "webhook_endpoint.deleted", targetType: "webhook_endpoint", targetId: id, before: { url: gone.url } },
+      ]);
     return Boolean(gone);
   });
 }

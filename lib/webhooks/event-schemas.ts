@@ -18,7 +18,10 @@ const isLifecycle = (type: string) => (LIFECYCLE_EVENTS as readonly string[]).in
 function eventRecord(type: RecordType) {
   const base = outputSchema(registry[type]);
   if (!(TYPES_WITH_CLIENT as readonly string[]).includes(type)) return base;
-  return base.extend({ client: clientSummarySchema.nullable().optional(), ...(type === "invoice" ? { work_order: workOrderSummarySchema.nullable().optional() } : {}) });
+  return base.extend({
+    client: clientSummarySchema.nullable().optional(),
+    ...(type === "invoice" ? { work_order: workOrderSummarySchema.nullable().optional() } : {}),
+  });
 }
 
 const recordOf = (types: readonly RecordType[]) => (types.length === 1 ? eventRecord(types[0]!) : z.union(types.map(eventRecord)));
@@ -32,7 +35,12 @@ function recordTypesOf(type: RecordEventName): readonly RecordType[] {
 /** `data` (and `previous`, the changed fields' old values, on updates) of an event type. */
 function payloadOf(type: CatalogEventType): { data: z.ZodType; previous: z.ZodType | null } {
   if (isOperationalEvent(type)) {
-    return { data: z.looseObject({ object: z.literal(OPERATIONAL_EVENT_INFO[type].object), id: z.string() }).meta({ description: OPERATIONAL_EVENT_INFO[type].description }), previous: null };
+    return {
+      data: z
+        .looseObject({ object: z.literal(OPERATIONAL_EVENT_INFO[type].object), id: z.string() })
+        .meta({ description: OPERATIONAL_EVENT_INFO[type].description }),
+      previous: null,
+    };
   }
   if (type === WORKFLOW_EVENT) {
     const rule = z.strictObject({ id: z.string(), name: z.string(), trigger: z.string() });
@@ -40,21 +48,35 @@ function payloadOf(type: CatalogEventType): { data: z.ZodType; previous: z.ZodTy
   }
   const types = recordTypesOf(type);
   const previous = types.length === 1 ? outputSchema(registry[types[0]!]).partial() : z.record(z.string(), z.unknown());
-  return { data: recordOf(types), previous: type === "record.created" || type.endsWith("_created") || type === "booking_received" ? null : previous.meta({ description: "The changed fields' values before the change." }) };
+  return {
+    data: recordOf(types),
+    previous:
+      type === "record.created" || type.endsWith("_created") || type === "booking_received"
+        ? null
+        : previous.meta({ description: "The changed fields' values before the change." }),
+  };
 }
 
 /** The whole body a receiver gets for an event type. */
 export function eventEnvelopeSchema(type: CatalogEventType): z.ZodType {
   const { data, previous } = payloadOf(type);
   return z.strictObject({
-    id: z.string().regex(/^evt_[A-Za-z0-9]+$/).meta({ description: "Stable across retries and in the events feed: de-duplicate on it." }),
+    id: z
+      .string()
+      .regex(/^evt_[A-Za-z0-9]+$/)
+      .meta({ description: "Stable across retries and in the events feed: de-duplicate on it." }),
     type: z.literal(type),
     created_at: z.iso.datetime(),
     org_id: z.string(),
     data,
     ...(previous ? { previous: previous.optional() } : {}),
     ...(isLifecycle(type)
-      ? { generic_type: z.enum(["record.created", "record.updated"]).optional().meta({ description: "The generic event this one stands for: an endpoint gets one delivery per change." }) }
+      ? {
+          generic_type: z
+            .enum(["record.created", "record.updated"])
+            .optional()
+            .meta({ description: "The generic event this one stands for: an endpoint gets one delivery per change." }),
+        }
       : {}),
   });
 }

@@ -8,12 +8,17 @@ import { AppError, zodDetails } from "@/lib/errors";
 import { eventBody } from "./deliver";
 import { CATALOG_EVENT_TYPES } from "./catalog";
 
-const eventId = z.string().max(64).regex(/^evt_[A-Za-z0-9]+$/, "must be an event id");
+const eventId = z
+  .string()
+  .max(64)
+  .regex(/^evt_[A-Za-z0-9]+$/, "must be an event id");
 
 export const eventsQuerySchema = z
   .strictObject({
     limit: limitParam.optional().meta({ description: "1–100, default 25." }),
-    after: eventId.optional().meta({ description: "Events that follow this one, oldest first: pass the last id you saw (or the page's next_cursor) to catch up exactly." }),
+    after: eventId
+      .optional()
+      .meta({ description: "Events that follow this one, oldest first: pass the last id you saw (or the page's next_cursor) to catch up exactly." }),
     before: eventId.optional().meta({ description: "Events that precede this one, newest first (the page's next_cursor)." }),
     cursor: eventId.optional().meta({ description: "The same as `before` (kept for existing clients)." }),
     type: z.enum(CATALOG_EVENT_TYPES).optional(),
@@ -50,10 +55,17 @@ export async function listEvents(db: Db, orgId: string, search: URLSearchParams)
       .where(and(eq(webhookEvents.orgId, orgId), eq(webhookEvents.id, from)));
     if (!at) {
       throw new AppError("validation_failed", "Invalid query parameters.", [
-        { path: after ? "after" : "before", message: `no event ${from} in this organization's feed: events are kept ${retention.retention_days} days (the feed reaches back to ${retention.reaches_back_to})` },
+        {
+          path: after ? "after" : "before",
+          message: `no event ${from} in this organization's feed: events are kept ${retention.retention_days} days (the feed reaches back to ${retention.reaches_back_to})`,
+        },
       ]);
     }
-    conds.push(after ? sql`(${webhookEvents.xid}, ${webhookEvents.id}) > (${at.xid}::xid8, ${from})` : sql`(${webhookEvents.xid}, ${webhookEvents.id}) < (${at.xid}::xid8, ${from})`);
+    conds.push(
+      after
+        ? sql`(${webhookEvents.xid}, ${webhookEvents.id}) > (${at.xid}::xid8, ${from})`
+        : sql`(${webhookEvents.xid}, ${webhookEvents.id}) < (${at.xid}::xid8, ${from})`,
+    );
   }
   const order = after ? [asc(webhookEvents.xid), asc(webhookEvents.id)] : [desc(webhookEvents.xid), desc(webhookEvents.id)];
   const rows = await db

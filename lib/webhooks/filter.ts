@@ -79,7 +79,9 @@ export function checkFilterFields(filter: EndpointFilter, eventTypes: readonly s
     const name = c.field.split(".")[1]!;
     if (name === "custom_fields" || known.includes(name)) return [];
     const guess = closestField(name, known);
-    return [{ path: `${path}.${i}.field`, message: `these events' data has no field ${name}${guess ? `: did you mean \`${c.field.split(".")[0]}.${guess}\`?` : ""}` }];
+    return [
+      { path: `${path}.${i}.field`, message: `these events' data has no field ${name}${guess ? `: did you mean \`${c.field.split(".")[0]}.${guess}\`?` : ""}` },
+    ];
   });
 }
 
@@ -92,7 +94,10 @@ export function assertFilterFields(filter: EndpointFilter, eventTypes: readonly 
 export const PREVIEW_EVENTS = 100;
 
 export const previewInput = z.strictObject({
-  event_types: z.array(z.enum(CATALOG_EVENT_TYPES, { message: "is not an event type (see GET /api/v1/event-types)" })).max(CATALOG_EVENT_TYPES.length).default([]),
+  event_types: z
+    .array(z.enum(CATALOG_EVENT_TYPES, { message: "is not an event type (see GET /api/v1/event-types)" }))
+    .max(CATALOG_EVENT_TYPES.length)
+    .default([]),
   filter: filterSchema.default(null),
 });
 

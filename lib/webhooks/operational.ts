@@ -19,7 +19,13 @@ export interface OperationalEventOptions {
  * the subject (it must carry `id`); its `object` is set from the catalog. Returns how many
  * deliveries were queued (signal them after commit).
  */
-export async function emitOperationalEvent(tx: Executor, orgId: string, type: OperationalEvent, data: Record<string, unknown> & { id: string }, options: OperationalEventOptions = {}): Promise<number> {
+export async function emitOperationalEvent(
+  tx: Executor,
+  orgId: string,
+  type: OperationalEvent,
+  data: Record<string, unknown> & { id: string },
+  options: OperationalEventOptions = {},
+): Promise<number> {
   const info = OPERATIONAL_EVENT_INFO[type];
   const subscribers = await tx
     .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes, filter: webhookEndpoints.filter })
@@ -28,7 +34,12 @@ export async function emitOperationalEvent(tx: Executor, orgId: string, type: Op
   const endpoints = subscribers.filter((e) => e.id !== options.aboutEndpointId);
   const queued = await writeOutbox(tx, orgId, [{ type, recordType: info.object, recordId: data.id, data: { object: info.object, ...data } }], endpoints);
   if (!options.noBell) {
-    await notifyMembers(tx, orgId, [{ kind: type, title: info.title(data), body: null, link: typeof data.link === "string" ? data.link : null }], ["owner", "admin"]);
+    await notifyMembers(
+      tx,
+      orgId,
+      [{ kind: type, title: info.title(data), body: null, link: typeof data.link === "string" ? data.link : null }],
+      ["owner", "admin"],
+    );
   }
   return queued;
 }

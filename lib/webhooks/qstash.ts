@@ -36,7 +36,11 @@ function appUrl(): string {
 }
 
 /** Publishes one delivery's next attempt, delayed until it is due. */
-export async function publishDelivery(client: Client, delivery: { id: string; endpointId: string; nextAttemptAt: Date; attemptCount: number }, deferral?: number): Promise<void> {
+export async function publishDelivery(
+  client: Client,
+  delivery: { id: string; endpointId: string; nextAttemptAt: Date; attemptCount: number },
+  deferral?: number,
+): Promise<void> {
   const delay = Math.max(0, Math.ceil((delivery.nextAttemptAt.getTime() - Date.now()) / 1000));
   await client.publishJSON({
     url: `${appUrl()}${DELIVERY_ROUTE}`,
@@ -72,7 +76,9 @@ export async function dispatchPending(db: Db, client: Client, olderThanSeconds =
     const list = rowsOf<{ id: string; endpoint_id: string; next_attempt_at: string | Date; attempt_count: number }>(result);
     if (list.length === 0) return total;
     const results = await Promise.allSettled(
-      list.map((r) => publishDelivery(client, { id: r.id, endpointId: r.endpoint_id, nextAttemptAt: new Date(r.next_attempt_at), attemptCount: Number(r.attempt_count) })),
+      list.map((r) =>
+        publishDelivery(client, { id: r.id, endpointId: r.endpoint_id, nextAttemptAt: new Date(r.next_attempt_at), attemptCount: Number(r.attempt_count) }),
+      ),
     );
     const failed = list.filter((_, i) => results[i]!.status === "rejected").map((r) => r.id);
     if (failed.length) {
@@ -128,7 +134,11 @@ export async function runQstashDelivery(db: Db, deliveryId: string): Promise<Att
     const at = new Date(Math.max(waitUntil, Date.now() + 1000));
     await db.update(webhookDeliveries).set({ lockedUntil: null }).where(eq(webhookDeliveries.id, deliveryId));
     try {
-      await publishDelivery(qstashClient(), { id: deliveryId, endpointId: job.endpoint.id, nextAttemptAt: at, attemptCount: job.delivery.attemptCount }, at.getTime());
+      await publishDelivery(
+        qstashClient(),
+        { id: deliveryId, endpointId: job.endpoint.id, nextAttemptAt: at, attemptCount: job.delivery.attemptCount },
+        at.getTime(),
+      );
     } catch (err) {
       logError("qstash publish", err, { delivery: deliveryId });
       await db.update(webhookDeliveries).set({ dispatchedAt: null }).where(eq(webhookDeliveries.id, deliveryId));
@@ -138,7 +148,12 @@ export async function runQstashDelivery(db: Db, deliveryId: string): Promise<Att
   const outcome = await performAttempt(db, job);
   if (outcome.decision.kind === "retry") {
     try {
-      await publishDelivery(qstashClient(), { id: deliveryId, endpointId: job.endpoint.id, nextAttemptAt: outcome.decision.at, attemptCount: job.delivery.attemptCount + 1 });
+      await publishDelivery(qstashClient(), {
+        id: deliveryId,
+        endpointId: job.endpoint.id,
+        nextAttemptAt: outcome.decision.at,
+        attemptCount: job.delivery.attemptCount + 1,
+      });
     } catch (err) {
       logError("qstash publish", err, { delivery: deliveryId });
       await db.update(webhookDeliveries).set({ dispatchedAt: null }).where(eq(webhookDeliveries.id, deliveryId));
@@ -214,4 +229,3 @@ export function startQstashDispatcher(db: Db): () => Promise<void> {
 export async function sweep(db: Db): Promise<number> {
   return dispatchPending(db, qstashClient(), 30);
 }
-

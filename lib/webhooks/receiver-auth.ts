@@ -27,7 +27,10 @@ const tokens = new Map<string, { key: string; token: string; expiresAt: number }
 export class TokenError extends Error {}
 
 /** Headers to add to an attempt, and the same with secrets masked for the attempt log. */
-export async function receiverHeaders(e: Endpoint, options: { refreshToken?: boolean } = {}): Promise<{ send: Record<string, string>; logged: Record<string, string> }> {
+export async function receiverHeaders(
+  e: Endpoint,
+  options: { refreshToken?: boolean } = {},
+): Promise<{ send: Record<string, string>; logged: Record<string, string> }> {
   const send: Record<string, string> = {};
   const logged: Record<string, string> = {};
   if (e.headersCiphertext) {
@@ -41,7 +44,8 @@ export async function receiverHeaders(e: Endpoint, options: { refreshToken?: boo
     const pub = e.authPublic ?? {};
     if (e.authKind === "bearer") send.authorization = `Bearer ${secret.token}`;
     else if (e.authKind === "basic") send.authorization = `Basic ${Buffer.from(`${pub.username}:${secret.password}`).toString("base64")}`;
-    else if (e.authKind === "oauth2") send.authorization = `Bearer ${await oauthToken(e.id, `${e.authCiphertext}|${JSON.stringify(pub)}`, pub, secret.client_secret!, options.refreshToken)}`;
+    else if (e.authKind === "oauth2")
+      send.authorization = `Bearer ${await oauthToken(e.id, `${e.authCiphertext}|${JSON.stringify(pub)}`, pub, secret.client_secret!, options.refreshToken)}`;
     logged.authorization = `${e.authKind === "basic" ? "Basic" : "Bearer"} ${REDACTED}`;
   }
   return { send, logged };
@@ -75,7 +79,12 @@ function postForm(target: URL, body: string, basic: string): Promise<{ status: n
     const req = lib.request(target, {
       method: "POST",
       agent: outboundAgent(target),
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", authorization: `Basic ${basic}`, "content-length": Buffer.byteLength(body) },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+        authorization: `Basic ${basic}`,
+        "content-length": Buffer.byteLength(body),
+      },
     });
     const timer = setTimeout(() => req.destroy(new TokenError(`the token endpoint timed out after ${TOKEN_TIMEOUT_MS / 1000} s`)), TOKEN_TIMEOUT_MS);
     req.on("response", (res) => {

@@ -19,7 +19,14 @@ export function retrySchedule(): number[] {
  * ±10 % jitter spreads retries of many deliveries; a receiver's Retry-After is honoured when it
  * asks for longer than the schedule.
  */
-export function nextAttemptAt(opts: { firstAttemptAt: Date; attemptsMade: number; now: Date; retryAfterSeconds?: number | null; schedule?: number[]; random?: () => number }): Date | null {
+export function nextAttemptAt(opts: {
+  firstAttemptAt: Date;
+  attemptsMade: number;
+  now: Date;
+  retryAfterSeconds?: number | null;
+  schedule?: number[];
+  random?: () => number;
+}): Date | null {
   const schedule = opts.schedule ?? retrySchedule();
   if (opts.attemptsMade >= schedule.length) return null;
   const offset = schedule[opts.attemptsMade]!;

@@ -321,7 +321,10 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
       // The receiver asked for a pause while this one waited for its slot: hand it back unsent.
       const pausedUntil = pausedLocally.get(ep) ?? 0;
       if (pausedUntil > Date.now()) {
-        await db.update(webhookDeliveries).set({ lockedUntil: null, nextAttemptAt: new Date(pausedUntil) }).where(eq(webhookDeliveries.id, job.delivery.id));
+        await db
+          .update(webhookDeliveries)
+          .set({ lockedUntil: null, nextAttemptAt: new Date(pausedUntil) })
+          .where(eq(webhookDeliveries.id, job.delivery.id));
         return;
       }
       // Still unanswered after SLOW_ATTEMPT_MS: the endpoint is slow, and this attempt's slot
@@ -372,7 +375,10 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
   const start = async (claimed: Claimed[]) => {
     if (claimed.length === 0) return 0;
     const sendAt = new Map(claimed.map((c) => [c.id, c.sendAt]));
-    const jobs = await loadJobs(db, claimed.map((c) => c.id));
+    const jobs = await loadJobs(
+      db,
+      claimed.map((c) => c.id),
+    );
     for (const job of jobs) run(job, sendAt.get(job.delivery.id) ?? null);
     return jobs.length;
   };

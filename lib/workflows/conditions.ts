@@ -13,7 +13,9 @@ export const MAX_CONDITIONS = 20;
 export const conditionValue = z.union([z.string().max(500), z.number().finite(), z.boolean(), z.null()]);
 
 export function conditionListSchema(field: z.ZodType<string>) {
-  return z.array(z.strictObject({ field, op: z.enum(CONDITION_OPS), value: conditionValue.optional() })).max(MAX_CONDITIONS, `at most ${MAX_CONDITIONS} conditions`);
+  return z
+    .array(z.strictObject({ field, op: z.enum(CONDITION_OPS), value: conditionValue.optional() }))
+    .max(MAX_CONDITIONS, `at most ${MAX_CONDITIONS} conditions`);
 }
 
 /** Problems with the values (an op that compares needs one); drops the value of ops that take none. */
@@ -21,8 +23,8 @@ export function checkConditionValues(conditions: WorkflowCondition[], path: stri
   const problems: ErrorDetail[] = [];
   conditions.forEach((c, i) => {
     if (OPS_WITHOUT_VALUE.includes(c.op)) delete c.value;
-    else if (c.value === undefined || c.value === null || c.value === "") problems.push({ path: `${path}.${i}.value`, message: "needs a value to compare with" });
+    else if (c.value === undefined || c.value === null || c.value === "")
+      problems.push({ path: `${path}.${i}.value`, message: "needs a value to compare with" });
   });
   return problems;
 }
-

@@ -85,7 +85,12 @@ export function conditionHolds(c: WorkflowCondition, before: Rec | null, after: 
     case "not_equals":
       return !sameValue(actual, c.value);
     case "contains":
-      return !isEmpty(actual) && String(actual).toLowerCase().includes(String(c.value ?? "").toLowerCase());
+      return (
+        !isEmpty(actual) &&
+        String(actual)
+          .toLowerCase()
+          .includes(String(c.value ?? "").toLowerCase())
+      );
     case "greater_than": {
       const r = compare(actual, c.value);
       return r !== null && r > 0;

@@ -16,7 +16,10 @@ const TRIGGER_LABELS: Record<(typeof WORKFLOW_TRIGGERS)[number], string> = {
 /** What the rule editor offers: each type's fields, triggers, operators, endpoints, recent records to try a rule on. */
 export async function workflowBuilderMeta(db: Executor, orgId: string) {
   const [endpoints, recent] = await Promise.all([
-    db.select({ id: webhookEndpoints.id, url: webhookEndpoints.url, description: webhookEndpoints.description }).from(webhookEndpoints).where(eq(webhookEndpoints.orgId, orgId)),
+    db
+      .select({ id: webhookEndpoints.id, url: webhookEndpoints.url, description: webhookEndpoints.description })
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.orgId, orgId)),
     Promise.all(RECORD_TYPES.map((t) => listRecords(db, orgId, t, { limit: 20 }))),
   ]);
   return {
@@ -33,8 +36,6 @@ export async function workflowBuilderMeta(db: Executor, orgId: string) {
     triggers: WORKFLOW_TRIGGERS.map((t) => ({ value: t, label: TRIGGER_LABELS[t] })),
     ops: CONDITION_OPS.map((o) => ({ value: o, label: OP_LABELS[o], needsValue: !OPS_WITHOUT_VALUE.includes(o) })),
     endpoints: endpoints.map((e) => ({ id: e.id, label: e.description ? `${e.description} (${e.url})` : e.url })),
-    recent: Object.fromEntries(
-      RECORD_TYPES.map((t, i) => [t, recent[i]!.data.map((r) => ({ id: r.id, title: String(r[registry[t].titleField] ?? r.id) }))]),
-    ),
+    recent: Object.fromEntries(RECORD_TYPES.map((t, i) => [t, recent[i]!.data.map((r) => ({ id: r.id, title: String(r[registry[t].titleField] ?? r.id) }))])),
   };
 }

@@ -19,7 +19,6 @@ const fieldPath = z
   .max(120)
   .regex(/^[a-z_]+(\.[A-Za-z0-9_-]{1,100})?$/, "must be a field name, or custom_fields.<name>");
 
-
 const actionSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("set_field"), target: z.string().trim().min(1).max(50).default("self"), field: fieldPath, value: conditionValue }),
   z.strictObject({
@@ -28,7 +27,13 @@ const actionSchema = z.discriminatedUnion("type", [
     title: z.string().trim().min(1, "must not be empty").max(200),
     body: z.string().trim().max(1000).nullish(),
   }),
-  z.strictObject({ type: z.literal("webhook"), endpoint_id: z.string().trim().regex(/^we_[A-Za-z0-9]+$/, "pick an endpoint") }),
+  z.strictObject({
+    type: z.literal("webhook"),
+    endpoint_id: z
+      .string()
+      .trim()
+      .regex(/^we_[A-Za-z0-9]+$/, "pick an endpoint"),
+  }),
 ]);
 
 export const ruleInput = z.strictObject({
@@ -73,7 +78,8 @@ export async function validateRule(db: Executor, orgId: string, input: unknown):
   const problems: ErrorDetail[] = [];
   if (rule.trigger === "field_changed") {
     if (!rule.trigger_field) problems.push({ path: "trigger_field", message: "pick the field whose change triggers the rule" });
-    else if (!knownField(def, rule.trigger_field)) problems.push({ path: "trigger_field", message: `${def.label.toLowerCase()}s have no field ${rule.trigger_field}` });
+    else if (!knownField(def, rule.trigger_field))
+      problems.push({ path: "trigger_field", message: `${def.label.toLowerCase()}s have no field ${rule.trigger_field}` });
   } else rule.trigger_field = null;
   rule.conditions.forEach((c, i) => {
     if (!knownField(def, c.field)) problems.push({ path: `conditions.${i}.field`, message: `${def.label.toLowerCase()}s have no field ${c.field}` });
@@ -84,7 +90,15 @@ export async function validateRule(db: Executor, orgId: string, input: unknown):
     if (a.type === "set_field") {
       const targetType = actionTargetType(def, a.target);
       if (!targetType) {
-        problems.push({ path: `actions.${i}.target`, message: `must be "self" or one of: ${def.fields.filter((f) => f.kind === "reference").map((f) => f.name).join(", ") || "(no references)"}` });
+        problems.push({
+          path: `actions.${i}.target`,
+          message: `must be "self" or one of: ${
+            def.fields
+              .filter((f) => f.kind === "reference")
+              .map((f) => f.name)
+              .join(", ") || "(no references)"
+          }`,
+        });
         return;
       }
       const targetDef = registry[targetType];
@@ -109,7 +123,8 @@ export async function validateRule(db: Executor, orgId: string, input: unknown):
       .where(and(eq(webhookEndpoints.orgId, orgId), inArray(webhookEndpoints.id, [...endpointIds])));
     const ok = new Set(found.map((e) => e.id));
     rule.actions.forEach((a, i) => {
-      if (a.type === "webhook" && !ok.has(a.endpoint_id)) problems.push({ path: `actions.${i}.endpoint_id`, message: "no such webhook endpoint in this organization" });
+      if (a.type === "webhook" && !ok.has(a.endpoint_id))
+        problems.push({ path: `actions.${i}.endpoint_id`, message: "no such webhook endpoint in this organization" });
     });
   }
   if (problems.length) throw new AppError("validation_failed", "The workflow rule is invalid.", problems);
@@ -177,7 +192,9 @@ export async function createRule(db: Db, ctx: ChangeContext, input: unknown, cre
       .insert(workflowRules)
       .values({ id: newId("wfr"), orgId: ctx.orgId, ...ruleColumns(rule), createdByUserId })
       .returning();
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "workflow_rule.created", targetType: "workflow_rule", targetId: row!.id, after: ruleView(row!) }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "workflow_rule.created", targetType: "workflow_rule", targetId: row!.id, after: ruleView(row!) },
+    ]);
     return row!;
   });
 }
@@ -191,7 +208,9 @@ export async function updateRule(db: Db, ctx: ChangeContext, id: string, input: 
       .set({ ...ruleColumns(rule), updatedAt: new Date() })
       .where(and(eq(workflowRules.orgId, ctx.orgId), eq(workflowRules.id, id)))
       .returning();
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "workflow_rule.updated", targetType: "workflow_rule", targetId: id, before: ruleView(before), after: ruleView(row!) }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "workflow_rule.updated", targetType: "workflow_rule", targetId: id, before: ruleView(before), after: ruleView(row!) },
+    ]);
     return row!;
   });
 }
@@ -205,7 +224,15 @@ export async function setRuleEnabled(db: Db, ctx: ChangeContext, id: string, ena
       .set({ enabled, updatedAt: new Date() })
       .where(and(eq(workflowRules.orgId, ctx.orgId), eq(workflowRules.id, id)))
       .returning();
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: enabled ? "workflow_rule.enabled" : "workflow_rule.disabled", targetType: "workflow_rule", targetId: id, before: { enabled: before.enabled }, after: { enabled } }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      {
+        action: enabled ? "workflow_rule.enabled" : "workflow_rule.disabled",
+        targetType: "workflow_rule",
+        targetId: id,
+        before: { enabled: before.enabled },
+        after: { enabled },
+      },
+    ]);
     return row!;
   });
 }
@@ -214,7 +241,9 @@ export async function deleteRule(db: Db, ctx: ChangeContext, id: string): Promis
   await db.transaction(async (tx) => {
     const before = await getRule(tx, ctx.orgId, id);
     await tx.delete(workflowRules).where(and(eq(workflowRules.orgId, ctx.orgId), eq(workflowRules.id, id)));
-    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [{ action: "workflow_rule.deleted", targetType: "workflow_rule", targetId: id, before: ruleView(before) }]);
+    await writeAudit(tx, ctx.orgId, ctx.actor, ctx.source, [
+      { action: "workflow_rule.deleted", targetType: "workflow_rule", targetId: id, before: ruleView(before) },
+    ]);
   });
 }
 
@@ -242,7 +271,11 @@ export async function testRule(db: Executor, orgId: string, input: unknown, reco
   const before = changes ? record : null;
   const after = changes ? { ...record, [played.field]: played.value } : record;
   // With no earlier state, "changed to X" reads as "is now X".
-  const conditions = rule.conditions.map((c) => ({ description: describeCondition(c), actual: fieldValue(after, c.field) ?? null, holds: conditionHolds(c, before, after) }));
+  const conditions = rule.conditions.map((c) => ({
+    description: describeCondition(c),
+    actual: fieldValue(after, c.field) ?? null,
+    holds: conditionHolds(c, before, after),
+  }));
   const wouldFire = conditions.every((c) => c.holds);
   return {
     record: { id: record.id, type: rule.record_type, title: String(record[def.titleField] ?? record.id) },

@@ -72,7 +72,10 @@ export async function runWorkflows(
   const events: OutboxEvent[] = [];
   // Field updates, per rule and target type, merged per target record: a rule that fires for
   // two opportunities of one client updates that client once.
-  const updates = new Map<string, { rule: WorkflowRule; type: RecordType; patches: Map<string, Record<string, unknown>>; waiting: Map<string, ActionOutcome[]> }>();
+  const updates = new Map<
+    string,
+    { rule: WorkflowRule; type: RecordType; patches: Map<string, Record<string, unknown>>; waiting: Map<string, ActionOutcome[]> }
+  >();
 
   for (const f of firings) {
     for (const action of f.rule.actions) {
@@ -94,7 +97,9 @@ export async function runWorkflows(
         const item: NotificationInput = {
           kind: "workflow",
           title: renderTemplate(action.title, f.record),
-          body: action.body ? renderTemplate(action.body, f.record) : `${f.rule.name}: ${registry[def.type].label} ${String(f.record[def.titleField] ?? f.record.id)}`,
+          body: action.body
+            ? renderTemplate(action.body, f.record)
+            : `${f.rule.name}: ${registry[def.type].label} ${String(f.record[def.titleField] ?? f.record.id)}`,
           link: `records/${def.slug}/${f.record.id}`,
         };
         notifications.set(action.audience, [...(notifications.get(action.audience) ?? []), item]);
@@ -107,7 +112,11 @@ export async function runWorkflows(
           type: WORKFLOW_EVENT,
           recordType: def.type,
           recordId: f.record.id,
-          data: { object: "workflow_trigger", rule: { id: f.rule.id, name: f.rule.name, trigger: describeTrigger(f.rule, def.label.toLowerCase()) }, record: f.record },
+          data: {
+            object: "workflow_trigger",
+            rule: { id: f.rule.id, name: f.rule.name, trigger: describeTrigger(f.rule, def.label.toLowerCase()) },
+            record: f.record,
+          },
           endpointId: action.endpoint_id,
         });
       }
@@ -128,7 +137,9 @@ export async function runWorkflows(
     });
   }
 
-  await Promise.all([...notifications].map(([audience, items]) => notifyMembers(tx, ctx.orgId, items, AUDIENCE_ROLES[audience as keyof typeof AUDIENCE_ROLES])));
+  await Promise.all(
+    [...notifications].map(([audience, items]) => notifyMembers(tx, ctx.orgId, items, AUDIENCE_ROLES[audience as keyof typeof AUDIENCE_ROLES])),
+  );
   result.deliveries += await writeOutbox(tx, ctx.orgId, events, endpoints);
 
   // One audit entry per firing, written as the rule, through the door the change came in by.

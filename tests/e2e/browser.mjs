@@ -132,7 +132,10 @@ export async function waitForMail(to, subject = /./, { timeoutMs = 15_000 } = {}
   while (Date.now() < deadline) {
     for (const file of fs.readdirSync(dir).sort().reverse()) {
       const mail = await simpleParser(fs.readFileSync(path.join(dir, file)));
-      const recipients = [mail.to].flat().flatMap((a) => a?.value ?? []).map((a) => a.address?.toLowerCase());
+      const recipients = [mail.to]
+        .flat()
+        .flatMap((a) => a?.value ?? [])
+        .map((a) => a.address?.toLowerCase());
       if (recipients.includes(to.toLowerCase()) && subject.test(mail.subject ?? "")) {
         const link = (mail.text ?? "").match(/https?:\/\/\S+/)?.[0] ?? null;
         return { subject: mail.subject, text: mail.text ?? "", link };

@@ -27,9 +27,17 @@ test("create an inbound source, post a signed order to it, see the request and t
     const secret = (await page.locator("code").nth(1).textContent()).trim();
 
     const body = JSON.stringify({ customer: { id: 7001, first_name: "Grace", email: "GRACE@example.com", phone: "555-7001" } });
-    const res = await fetch(url.replace(/^https?:\/\/[^/]+/, baseUrl), { method: "POST", body, headers: { "content-type": "application/json", "x-shopify-hmac-sha256": createHmac("sha256", secret).update(body).digest("base64") } });
+    const res = await fetch(url.replace(/^https?:\/\/[^/]+/, baseUrl), {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "x-shopify-hmac-sha256": createHmac("sha256", secret).update(body).digest("base64") },
+    });
     assert.equal(res.status, 200);
-    const bad = await fetch(url.replace(/^https?:\/\/[^/]+/, baseUrl), { method: "POST", body, headers: { "content-type": "application/json", "x-shopify-hmac-sha256": "AAAA" } });
+    const bad = await fetch(url.replace(/^https?:\/\/[^/]+/, baseUrl), {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "x-shopify-hmac-sha256": "AAAA" },
+    });
     assert.equal(bad.status, 401);
 
     await page.reload();

@@ -16,7 +16,20 @@ after(async () => {
   await browser?.close();
 });
 
-const SETTINGS_PAGES = ["", "/members", "/api-keys", "/usage", "/lead-capture", "/webhooks", "/inbound", "/connectors", "/import", "/workflows", "/audit", "/plan"];
+const SETTINGS_PAGES = [
+  "",
+  "/members",
+  "/api-keys",
+  "/usage",
+  "/lead-capture",
+  "/webhooks",
+  "/inbound",
+  "/connectors",
+  "/import",
+  "/workflows",
+  "/audit",
+  "/plan",
+];
 
 async function stepsDone(page, orgPath) {
   await page.goto(orgPath);

@@ -29,10 +29,13 @@ function startReceiver() {
     req.resume();
     req.on("end", () => {
       seen.set(id, (seen.get(id) ?? 0) + 1);
-      setTimeout(() => {
-        inFlight.delete(id);
-        res.end("ok");
-      }, randomInt(1, 15));
+      setTimeout(
+        () => {
+          inFlight.delete(id);
+          res.end("ok");
+        },
+        randomInt(1, 15),
+      );
     });
   });
   return new Promise((resolve) =>
@@ -95,7 +98,11 @@ test("two servers on one database: every lead once, every delivery once, revocat
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         for (let i = next++; i < LEADS; i = next++) {
-          const res = await call(i % 2 ? b : a, "/api/webhook/leads", { key: leads.key, method: "POST", body: { name: `Fleet lead ${i}`, email: `lead-${i}@fleet.example`, source: "fleet test" } });
+          const res = await call(i % 2 ? b : a, "/api/webhook/leads", {
+            key: leads.key,
+            method: "POST",
+            body: { name: `Fleet lead ${i}`, email: `lead-${i}@fleet.example`, source: "fleet test" },
+          });
           if (res.status !== 201) failures.push(`${i}: ${res.status} ${await res.text()}`);
           else await res.arrayBuffer();
         }
@@ -137,16 +144,23 @@ test("two servers on one database: every lead once, every delivery once, revocat
 test("SIGTERM during 1,000 deliveries: the server drains and exits 0 within 20 s, and every delivery arrives", { skip, timeout: 240_000 }, async () => {
   const TOTAL = 1000;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-drain-"));
-  const env = { ...process.env, NODE_ENV: "production", SMARFLE_ALLOW_PRIVATE_URLS: "1", AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64") };
+  const env = {
+    ...process.env,
+    NODE_ENV: "production",
+    SMARFLE_ALLOW_PRIVATE_URLS: "1",
+    AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+  };
   const seen = new Map();
   // A receiver that takes its time, so many attempts are in flight when the signal comes.
   const receiver = http.createServer((req, res) => {
     const id = req.headers["webhook-id"];
     req.resume();
-    req.on("end", () => setTimeout(() => {
-      seen.set(id, (seen.get(id) ?? 0) + 1);
-      res.end("ok");
-    }, 300));
+    req.on("end", () =>
+      setTimeout(() => {
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        res.end("ok");
+      }, 300),
+    );
   });
   await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
   const servers = [];
@@ -156,7 +170,8 @@ test("SIGTERM during 1,000 deliveries: the server drains and exits 0 within 20 s
     const { key } = smarfle(env, "key:create", "--org", org.id, "--name", "drain", "--scopes", "admin", "--json");
     servers.push(...(await startServers(env, ["a", "b"], tmp)));
     const [a] = servers;
-    const post = (p, body) => fetch(`${a.url}${p}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+    const post = (p, body) =>
+      fetch(`${a.url}${p}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
     assert.equal((await post("/api/v1/webhooks", { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ["client_created"] })).status, 201);
     const records = Array.from({ length: TOTAL }, (_, i) => ({ name: `Drain ${i}`, external_id: `drain-${i}` }));
     const bulk = await post("/api/v1/records/client/bulk", { records });
@@ -172,7 +187,9 @@ test("SIGTERM during 1,000 deliveries: the server drains and exits 0 within 20 s
 
     await until(() => seen.size >= TOTAL, 120_000, `all ${TOTAL} deliveries (have ${seen.size})`);
     const twice = [...seen.values()].filter((n) => n > 1).length;
-    console.log(`# drain: SIGTERM after ${seen.size >= TOTAL ? "" : ""}deliveries began; exit 0 in ${took} ms; all ${TOTAL} arrived (${twice} twice, same webhook-id)`);
+    console.log(
+      `# drain: SIGTERM after ${seen.size >= TOTAL ? "" : ""}deliveries began; exit 0 in ${took} ms; all ${TOTAL} arrived (${twice} twice, same webhook-id)`,
+    );
     const log = fs.readFileSync(path.join(tmp, "a.log"), "utf8");
     assert.match(log, /shut down cleanly/);
   } finally {

@@ -63,7 +63,9 @@ test("hostile import files are refused while the server keeps answering", { time
   const poller = (async () => {
     while (polling) {
       const started = Date.now();
-      const res = await fetch(`${server.url}/api/v1/me`, { headers, signal: AbortSignal.timeout(10_000) }).catch((err) => ({ status: `error: ${err.message}` }));
+      const res = await fetch(`${server.url}/api/v1/me`, { headers, signal: AbortSignal.timeout(10_000) }).catch((err) => ({
+        status: `error: ${err.message}`,
+      }));
       calls.push({ status: res.status, ms: Date.now() - started });
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
     }

@@ -25,7 +25,8 @@ async function upload(page, orgPath, file) {
 }
 
 test("a second import matched on email: the dry run's counts, the import, and its undo", async () => {
-  const rows = (changed) => ["name,email,company", ...Array.from({ length: 30 }, (_, i) => `Person ${i},person${i}@match.test,${changed && i < 4 ? "New Co" : "Old Co"}`)].join("\n");
+  const rows = (changed) =>
+    ["name,email,company", ...Array.from({ length: 30 }, (_, i) => `Person ${i},person${i}@match.test,${changed && i < 4 ? "New Co" : "Old Co"}`)].join("\n");
   const first = path.join(dir, "first.csv");
   const second = path.join(dir, "second.csv");
   fs.writeFileSync(first, rows(false));

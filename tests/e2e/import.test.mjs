@@ -19,7 +19,8 @@ after(async () => {
 test("upload → map → preview → import → download the failed rows", async () => {
   // 120 customers exported from another tool; rows 50 and 100 have a broken email.
   const lines = ["Customer,E-mail address,Telephone,Ref"];
-  for (let i = 1; i <= 120; i++) lines.push(`Customer ${i},${i % 50 === 0 ? `broken-${i}` : `customer${i}@import.test`},555-${String(i).padStart(4, "0")},ref-${i}`);
+  for (let i = 1; i <= 120; i++)
+    lines.push(`Customer ${i},${i % 50 === 0 ? `broken-${i}` : `customer${i}@import.test`},555-${String(i).padStart(4, "0")},ref-${i}`);
   const file = path.join(dir, "customers.csv");
   fs.writeFileSync(file, lines.join("\n"));
 
@@ -57,7 +58,10 @@ test("upload → map → preview → import → download the failed rows", async
     assert.equal(await page.getByRole("progressbar", { name: "Import progress" }).getAttribute("aria-valuenow"), "100");
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download the failed rows (CSV)" }).click()]);
-    const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
+    const csv = fs
+      .readFileSync(await download.path(), "utf8")
+      .trim()
+      .split("\n");
     assert.equal(csv.length, 3);
     assert.match(csv[0], /^line,reason,Customer,E-mail address,Telephone,Ref$/);
     assert.match(csv[1], /^51,Row 51: the email address 'broken-50' is not valid,Customer 50,broken-50,/);

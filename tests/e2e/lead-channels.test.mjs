@@ -52,7 +52,10 @@ test("an admin adds a Google Ads lead form on the lead capture page, and a lead 
     await page.goto(`${orgPath}/records/clients?status=lead`);
     await page.getByRole("link", { name: leadName }).click();
     await page.getByTestId("lead-history").getByText("google ads").waitFor();
-    await page.getByTestId("lead-history").getByText(/service_needed: Office cleaning twice a week/).waitFor();
+    await page
+      .getByTestId("lead-history")
+      .getByText(/service_needed: Office cleaning twice a week/)
+      .waitFor();
     assert.match((await page.getByTestId("notification-count").textContent()) ?? "", /1/);
     await snapshot(page, "lead-channels-client");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);

@@ -27,7 +27,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test("a PostgreSQL outage under load: clean 503s, recovery without restart, nothing accepted lost", { skip, timeout: 240_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-outage-"));
-  const env = { ...process.env, NODE_ENV: "production", SMARFLE_ALLOW_PRIVATE_URLS: "1", TRUST_PROXY_HOPS: "1", AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64") };
+  const env = {
+    ...process.env,
+    NODE_ENV: "production",
+    SMARFLE_ALLOW_PRIVATE_URLS: "1",
+    TRUST_PROXY_HOPS: "1",
+    AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+  };
   const delivered = new Set();
   const receiver = http.createServer((req, res) => {
     const chunks = [];
@@ -57,7 +63,10 @@ test("a PostgreSQL outage under load: clean 503s, recovery without restart, noth
       const text = await res.text();
       return { status: res.status, ms: Date.now() - started, retryAfter: res.headers.get("retry-after"), body: text ? JSON.parse(text) : {}, at: started };
     };
-    const sub = await call(servers[0], "/api/v1/webhooks", { method: "POST", body: { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ["client_created"] } });
+    const sub = await call(servers[0], "/api/v1/webhooks", {
+      method: "POST",
+      body: { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ["client_created"] },
+    });
     assert.equal(sub.status, 201);
 
     // Load: leads and record reads on both servers, four at a time, until told to stop.
@@ -70,7 +79,12 @@ test("a PostgreSQL outage under load: clean 503s, recovery without restart, noth
         const i = n++;
         const server = servers[i % 2];
         const email = `outage-${i}@example.test`;
-        const lead = await call(server, "/api/webhook/leads", { key: leads.key, method: "POST", body: { name: `Outage ${i}`, email } }).catch((err) => ({ status: 0, error: String(err), at: Date.now(), ms: 0 }));
+        const lead = await call(server, "/api/webhook/leads", { key: leads.key, method: "POST", body: { name: `Outage ${i}`, email } }).catch((err) => ({
+          status: 0,
+          error: String(err),
+          at: Date.now(),
+          ms: 0,
+        }));
         answers.push({ ...lead, kind: "lead" });
         if (lead.status === 201) accepted.push(email);
         const read = await call(server, "/api/v1/records/client?limit=1").catch((err) => ({ status: 0, error: String(err), at: Date.now(), ms: 0 }));
@@ -112,22 +126,38 @@ test("a PostgreSQL outage under load: clean 503s, recovery without restart, noth
     const during = answers.filter((a) => a.at > stoppedAt + 1_000 && a.at + a.ms < startedAt);
     const timeline = answers.map((a) => `${a.kind}@${a.at - stoppedAt}ms:${a.status}/${a.ms}ms`).join(" ");
     assert.ok(during.length > 10, `requests were made during the outage (${during.length}); restart at ${startedAt - stoppedAt} ms; ${timeline.slice(-3000)}`);
-    const unclean = during.filter((a) => a.status !== 503 || a.body?.error?.code !== "unavailable" || !/^\d+$/.test(a.retryAfter ?? "") || !a.body.error.request_id || a.ms > 5_000);
-    assert.deepEqual(unclean.slice(0, 3).map((a) => ({ kind: a.kind, status: a.status, ms: a.ms, body: a.body, error: a.error })), [], `${unclean.length} of ${during.length} answers during the outage were not a clean 503`);
+    const unclean = during.filter(
+      (a) => a.status !== 503 || a.body?.error?.code !== "unavailable" || !/^\d+$/.test(a.retryAfter ?? "") || !a.body.error.request_id || a.ms > 5_000,
+    );
+    assert.deepEqual(
+      unclean.slice(0, 3).map((a) => ({ kind: a.kind, status: a.status, ms: a.ms, body: a.body, error: a.error })),
+      [],
+      `${unclean.length} of ${during.length} answers during the outage were not a clean 503`,
+    );
 
     // Nothing accepted is lost: every 201 lead is a client, and its webhook arrives.
     const sql = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
     try {
       const rows = await sql`select email from clients where org_id = ${org.id}`;
       const stored = new Set(rows.map((r) => r.email));
-      assert.deepEqual(accepted.filter((e) => !stored.has(e)), [], "every accepted lead was stored");
+      assert.deepEqual(
+        accepted.filter((e) => !stored.has(e)),
+        [],
+        "every accepted lead was stored",
+      );
     } finally {
       await sql.end();
     }
     const deadline = Date.now() + 90_000;
     while (accepted.some((e) => !delivered.has(e)) && Date.now() < deadline) await sleep(250);
-    assert.deepEqual(accepted.filter((e) => !delivered.has(e)), [], "every accepted lead's webhook arrived");
-    console.log(`# outage: ${during.length} answers while down, all clean 503s; back after ${back.join(" / ")} ms; ${accepted.length} leads accepted, all stored and delivered`);
+    assert.deepEqual(
+      accepted.filter((e) => !delivered.has(e)),
+      [],
+      "every accepted lead's webhook arrived",
+    );
+    console.log(
+      `# outage: ${during.length} answers while down, all clean 503s; back after ${back.join(" / ")} ms; ${accepted.length} leads accepted, all stored and delivered`,
+    );
   } finally {
     if (stopped) cluster("start");
     for (const s of servers) await s.stop().catch(() => {});

@@ -45,7 +45,11 @@ test("the dashboard shows the last 30 days and links each integration to its log
 
     // A lead from the website, a client typed in by hand, a few API calls.
     const leadName = uniq("Wendy Website");
-    const lead = await fetch(`${baseUrl}/api/webhook/leads`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify({ name: leadName, email: "wendy@example.test", source: "website" }) });
+    const lead = await fetch(`${baseUrl}/api/webhook/leads`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({ name: leadName, email: "wendy@example.test", source: "website" }),
+    });
     assert.equal(lead.status, 201);
     for (let i = 0; i < 3; i++) assert.equal((await api(key, "/api/v1/me")).status, 200);
     const typedName = uniq("Tom Typed");
@@ -107,7 +111,7 @@ test("the dashboard shows the last 30 days and links each integration to its log
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.waitForURL(/q=/);
     await rows.first().waitFor();
-    assert.ok(await rows.filter({ hasText: typedName }).count() >= 1);
+    assert.ok((await rows.filter({ hasText: typedName }).count()) >= 1);
     assert.equal(await rows.filter({ hasText: leadName }).count(), 0);
 
     // The export holds exactly the filtered view.
@@ -134,7 +138,12 @@ test("build a workflow rule, try it on a record, and see it fire from an API cha
     const { orgPath } = await signUpNewOwner(page, "Flows");
     const { key } = await newKey(page, orgPath, "Sales sync");
     const client = await (await api(key, "/api/v1/records/client", { method: "POST", body: JSON.stringify({ name: "Casey Client", status: "lead" }) })).json();
-    const opp = await (await api(key, "/api/v1/records/opportunity", { method: "POST", body: JSON.stringify({ title: "Office contract", client_id: client.id, stage: "closed_won", value: 900 }) })).json();
+    const opp = await (
+      await api(key, "/api/v1/records/opportunity", {
+        method: "POST",
+        body: JSON.stringify({ title: "Office contract", client_id: client.id, stage: "closed_won", value: 900 }),
+      })
+    ).json();
 
     // The editor opens on the classic rule: stage changes to closed_won → client active.
     await page.goto(`${orgPath}/settings/workflows/new`);

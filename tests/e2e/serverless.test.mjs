@@ -23,101 +23,125 @@ const LEADS = 5;
 const CONNECTOR_RECORDS = 3;
 const STARTER_LIMIT = 60;
 
-test("serverless mode on the Upstash and QStash stand-ins gives the same results as self-hosted", { skip: !process.env.DATABASE_URL && "needs DATABASE_URL (serverless mode runs on PostgreSQL)", timeout: 150_000 }, async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-serverless-"));
-  const secrets = { upstash: `up_${randomBytes(24).toString("hex")}`, qstash: `qs_${randomBytes(24).toString("hex")}`, current: `sig_${randomBytes(24).toString("hex")}`, next: `sig_${randomBytes(24).toString("hex")}` };
-  // One Redis for both modes: self-hosted talks to it directly, serverless through the REST stand-in.
-  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-  const upstash = await startUpstashRedis({ redisUrl, token: secrets.upstash });
-  const qstash = await startQstash({ token: secrets.qstash, currentSigningKey: secrets.current, nextSigningKey: secrets.next });
-  const source = await startSource();
-  const servers = [];
-  const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
-  const databases = [];
-  let passed = false;
-  const scratchDatabase = async (mode) => {
-    const name = `smarfle_serverless_${mode}_${randomBytes(4).toString("hex")}`;
-    await admin.unsafe(`create database ${name}`);
-    databases.push(name);
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    return url.toString();
-  };
-  try {
-    const base = {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      SMARFLE_ALLOW_PRIVATE_URLS: "1",
-      AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
-      // A failed first attempt is retried 3 s later, in both modes.
-      WEBHOOK_RETRY_SCHEDULE: "0,3,6",
+test(
+  "serverless mode on the Upstash and QStash stand-ins gives the same results as self-hosted",
+  { skip: !process.env.DATABASE_URL && "needs DATABASE_URL (serverless mode runs on PostgreSQL)", timeout: 150_000 },
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-serverless-"));
+    const secrets = {
+      upstash: `up_${randomBytes(24).toString("hex")}`,
+      qstash: `qs_${randomBytes(24).toString("hex")}`,
+      current: `sig_${randomBytes(24).toString("hex")}`,
+      next: `sig_${randomBytes(24).toString("hex")}`,
     };
-    const [selfPort, lessPort] = [await freePort(), await freePort()];
-    const selfHosted = { ...base, REDIS_URL: redisUrl, DATABASE_URL: await scratchDatabase("self"), PORT: String(selfPort), APP_URL: `http://127.0.0.1:${selfPort}` };
-    const serverless = {
-      ...base,
-      DATABASE_URL: await scratchDatabase("less"),
-      PORT: String(lessPort),
-      APP_URL: `http://127.0.0.1:${lessPort}`,
-      UPSTASH_REDIS_REST_URL: upstash.url,
-      UPSTASH_REDIS_REST_TOKEN: secrets.upstash,
-      QSTASH_URL: qstash.url,
-      QSTASH_TOKEN: secrets.qstash,
-      QSTASH_CURRENT_SIGNING_KEY: secrets.current,
-      QSTASH_NEXT_SIGNING_KEY: secrets.next,
+    // One Redis for both modes: self-hosted talks to it directly, serverless through the REST stand-in.
+    const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+    const upstash = await startUpstashRedis({ redisUrl, token: secrets.upstash });
+    const qstash = await startQstash({ token: secrets.qstash, currentSigningKey: secrets.current, nextSigningKey: secrets.next });
+    const source = await startSource();
+    const servers = [];
+    const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    const databases = [];
+    let passed = false;
+    const scratchDatabase = async (mode) => {
+      const name = `smarfle_serverless_${mode}_${randomBytes(4).toString("hex")}`;
+      await admin.unsafe(`create database ${name}`);
+      databases.push(name);
+      const url = new URL(process.env.DATABASE_URL);
+      url.pathname = `/${name}`;
+      return url.toString();
     };
-    delete serverless.REDIS_URL; // Upstash would win anyway; without it, nothing else can carry the limits
-    // The operator's setup, before the servers start, both modes side by side.
-    const [selfAccounts, lessAccounts] = await Promise.all([accounts("self-hosted", selfHosted), accounts("serverless", serverless)]);
-    const logs = { "self-hosted": path.join(tmp, "self-hosted.log"), serverless: path.join(tmp, "serverless.log") };
-    const [a, b] = await Promise.all([
-      startServer(selfHosted, { port: selfPort, logFile: logs["self-hosted"], readyPath: "/api/health" }),
-      startServer(serverless, { port: lessPort, logFile: logs.serverless, readyPath: "/api/health" }),
-    ]);
-    servers.push(a, b);
+    try {
+      const base = {
+        ...process.env,
+        NODE_ENV: "production",
+        NEXT_TELEMETRY_DISABLED: "1",
+        SMARFLE_ALLOW_PRIVATE_URLS: "1",
+        AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+        // A failed first attempt is retried 3 s later, in both modes.
+        WEBHOOK_RETRY_SCHEDULE: "0,3,6",
+      };
+      const [selfPort, lessPort] = [await freePort(), await freePort()];
+      const selfHosted = {
+        ...base,
+        REDIS_URL: redisUrl,
+        DATABASE_URL: await scratchDatabase("self"),
+        PORT: String(selfPort),
+        APP_URL: `http://127.0.0.1:${selfPort}`,
+      };
+      const serverless = {
+        ...base,
+        DATABASE_URL: await scratchDatabase("less"),
+        PORT: String(lessPort),
+        APP_URL: `http://127.0.0.1:${lessPort}`,
+        UPSTASH_REDIS_REST_URL: upstash.url,
+        UPSTASH_REDIS_REST_TOKEN: secrets.upstash,
+        QSTASH_URL: qstash.url,
+        QSTASH_TOKEN: secrets.qstash,
+        QSTASH_CURRENT_SIGNING_KEY: secrets.current,
+        QSTASH_NEXT_SIGNING_KEY: secrets.next,
+      };
+      delete serverless.REDIS_URL; // Upstash would win anyway; without it, nothing else can carry the limits
+      // The operator's setup, before the servers start, both modes side by side.
+      const [selfAccounts, lessAccounts] = await Promise.all([accounts("self-hosted", selfHosted), accounts("serverless", serverless)]);
+      const logs = { "self-hosted": path.join(tmp, "self-hosted.log"), serverless: path.join(tmp, "serverless.log") };
+      const [a, b] = await Promise.all([
+        startServer(selfHosted, { port: selfPort, logFile: logs["self-hosted"], readyPath: "/api/health" }),
+        startServer(serverless, { port: lessPort, logFile: logs.serverless, readyPath: "/api/health" }),
+      ]);
+      servers.push(a, b);
 
-    const commandsBefore = upstash.stats.commands;
-    const [selfResult, lessResult] = await Promise.all([story("self-hosted", a, selfAccounts, source), story("serverless", b, lessAccounts, source)]);
-    console.log(`# self-hosted: ${JSON.stringify(selfResult)}`);
-    console.log(`# serverless:  ${JSON.stringify(lessResult)}`);
-    assert.deepEqual(lessResult, selfResult, "serverless mode ends where self-hosted mode does");
-    assert.deepEqual(selfResult.limit, { passed: STARTER_LIMIT, refused: 100 - STARTER_LIMIT });
+      const commandsBefore = upstash.stats.commands;
+      const [selfResult, lessResult] = await Promise.all([story("self-hosted", a, selfAccounts, source), story("serverless", b, lessAccounts, source)]);
+      console.log(`# self-hosted: ${JSON.stringify(selfResult)}`);
+      console.log(`# serverless:  ${JSON.stringify(lessResult)}`);
+      assert.deepEqual(lessResult, selfResult, "serverless mode ends where self-hosted mode does");
+      assert.deepEqual(selfResult.limit, { passed: STARTER_LIMIT, refused: 100 - STARTER_LIMIT });
 
-    // The serverless server really went through the stand-ins: the limiter's scripts through the
-    // REST API, each attempt as a QStash message to the internal route, the sweeper as a schedule.
-    assert.ok(upstash.stats.commands - commandsBefore >= 100, `rate-limit commands through the REST stand-in: ${upstash.stats.commands - commandsBefore}`);
-    const toDeliveries = qstash.messages.filter((m) => m.destination === `${serverless.APP_URL}/api/internal/deliveries`);
-    assert.ok(toDeliveries.length >= (LEADS + CONNECTOR_RECORDS) * 2, `delivery attempts published to QStash: ${toDeliveries.length}`);
-    assert.ok(toDeliveries.some((m) => Number(/"attempt":(\d+)/.exec(m.body)?.[1]) === 2 && m.attempts[0]?.at - m.createdAt >= 2500), "a retry was published with its delay");
-    assert.ok(toDeliveries.every((m) => m.attempts.some((t) => t.status === 200)), "QStash's callbacks were accepted (signature verified)");
-    const sweeps = qstash.messages.filter((m) => m.scheduleId === "smarfle-sweeper");
-    assert.ok(qstash.schedules.get("smarfle-sweeper")?.destination === `${serverless.APP_URL}/api/internal/sweep`, "the sweeper schedule was registered");
-    assert.ok(sweeps.some((m) => m.attempts.some((t) => t.status === 200)), "the sweeper schedule fired and was accepted");
+      // The serverless server really went through the stand-ins: the limiter's scripts through the
+      // REST API, each attempt as a QStash message to the internal route, the sweeper as a schedule.
+      assert.ok(upstash.stats.commands - commandsBefore >= 100, `rate-limit commands through the REST stand-in: ${upstash.stats.commands - commandsBefore}`);
+      const toDeliveries = qstash.messages.filter((m) => m.destination === `${serverless.APP_URL}/api/internal/deliveries`);
+      assert.ok(toDeliveries.length >= (LEADS + CONNECTOR_RECORDS) * 2, `delivery attempts published to QStash: ${toDeliveries.length}`);
+      assert.ok(
+        toDeliveries.some((m) => Number(/"attempt":(\d+)/.exec(m.body)?.[1]) === 2 && m.attempts[0]?.at - m.createdAt >= 2500),
+        "a retry was published with its delay",
+      );
+      assert.ok(
+        toDeliveries.every((m) => m.attempts.some((t) => t.status === 200)),
+        "QStash's callbacks were accepted (signature verified)",
+      );
+      const sweeps = qstash.messages.filter((m) => m.scheduleId === "smarfle-sweeper");
+      assert.ok(qstash.schedules.get("smarfle-sweeper")?.destination === `${serverless.APP_URL}/api/internal/sweep`, "the sweeper schedule was registered");
+      assert.ok(
+        sweeps.some((m) => m.attempts.some((t) => t.status === 200)),
+        "the sweeper schedule fired and was accepted",
+      );
 
-    // Neither server logged a key, a token or a signing key.
-    await Promise.all(servers.map((s) => s.stop()));
-    await new Promise((r) => setTimeout(r, 300));
-    for (const [mode, file] of Object.entries(logs)) {
-      const log = fs.readFileSync(file, "utf8");
-      for (const [what, value] of Object.entries(secrets)) assert.ok(!log.includes(value), `the ${mode} log holds the ${what} secret`);
-      assert.doesNotMatch(log, /sk_live_[0-9A-Za-z]{16,}/, `the ${mode} log holds an API key`);
-      assert.doesNotMatch(log, /"level":"(error|fatal)"/, `the ${mode} log has errors`);
+      // Neither server logged a key, a token or a signing key.
+      await Promise.all(servers.map((s) => s.stop()));
+      await new Promise((r) => setTimeout(r, 300));
+      for (const [mode, file] of Object.entries(logs)) {
+        const log = fs.readFileSync(file, "utf8");
+        for (const [what, value] of Object.entries(secrets)) assert.ok(!log.includes(value), `the ${mode} log holds the ${what} secret`);
+        assert.doesNotMatch(log, /sk_live_[0-9A-Za-z]{16,}/, `the ${mode} log holds an API key`);
+        assert.doesNotMatch(log, /"level":"(error|fatal)"/, `the ${mode} log has errors`);
+      }
+      passed = true;
+    } finally {
+      if (!passed) {
+        // Keep the servers' logs where CI collects them.
+        fs.mkdirSync(path.join(root, "test-results"), { recursive: true });
+        for (const name of fs.readdirSync(tmp)) fs.copyFileSync(path.join(tmp, name), path.join(root, "test-results", `serverless-${name}`));
+      }
+      await Promise.all(servers.map((s) => s.stop()));
+      await Promise.all([upstash.close(), qstash.close(), source.close()]);
+      for (const name of databases) await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    passed = true;
-  } finally {
-    if (!passed) {
-      // Keep the servers' logs where CI collects them.
-      fs.mkdirSync(path.join(root, "test-results"), { recursive: true });
-      for (const name of fs.readdirSync(tmp)) fs.copyFileSync(path.join(tmp, name), path.join(root, "test-results", `serverless-${name}`));
-    }
-    await Promise.all(servers.map((s) => s.stop()));
-    await Promise.all([upstash.close(), qstash.close(), source.close()]);
-    for (const name of databases) await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 /**
  * The operator CLI without blocking the event loop: the stand-ins answer the servers from this
@@ -153,7 +177,11 @@ async function accounts(mode, env) {
  */
 async function story(mode, server, { starterKey, admin, leadsKey }, source) {
   const api = async (key, method, p, body, expect = [200, 201]) => {
-    const res = await fetch(`${server.url}${p}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${server.url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const json = await res.json();
     assert.ok(expect.includes(res.status), `${mode} ${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
     return json;

@@ -40,7 +40,10 @@ async function attempt(who, secret, forwardedFor) {
   const headers = { "x-forwarded-for": forwardedFor };
   const csrf = await fetch(`${server.url}/api/auth/csrf`, { headers });
   const { csrfToken } = await csrf.json();
-  const cookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookie = csrf.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const res = await fetch(`${server.url}/api/auth/callback/credentials`, {
     method: "POST",
     redirect: "manual",
@@ -83,6 +86,9 @@ test("the per-address limit counts the TCP peer, whatever X-Forwarded-For says",
   // 41 attempts so far from 127.0.0.1; each unknown address below has a fresh account bucket.
   const outcomes = [];
   for (let i = 0; i < 12; i++) outcomes.push(await attempt(`${uniq("nobody")}@example.test`, "guess", randomIp()));
-  assert.ok(outcomes.slice(0, 9).every((o) => o === "invalid"), outcomes.join(","));
+  assert.ok(
+    outcomes.slice(0, 9).every((o) => o === "invalid"),
+    outcomes.join(","),
+  );
   assert.match(outcomes.at(-1), /^rate_limited_\d+$/);
 });

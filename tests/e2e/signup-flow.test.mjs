@@ -79,7 +79,12 @@ test("a signed-in user cannot open another organization's pages", async () => {
   const context = await browser.newContext({ baseURL: baseUrl });
   const page = await context.newPage();
   try {
-    const path = await signUpAndSignIn(page, { name: "Mallory", email: `${uniq("mallory")}@example.test`, password: "another long password", orgName: uniq("Mallory Co") });
+    const path = await signUpAndSignIn(page, {
+      name: "Mallory",
+      email: `${uniq("mallory")}@example.test`,
+      password: "another long password",
+      orgName: uniq("Mallory Co"),
+    });
     assert.match(path, /\/mallory-co/);
     // The organization made by the first test exists; this user is simply not in it.
     assert.ok(firstOrgPath, "the sign-up test must run first");

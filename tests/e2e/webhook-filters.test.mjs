@@ -69,7 +69,10 @@ test("filter an endpoint's events with a preview, be warned of a URL already sub
     while (!receiver.received.slice(before).some((r) => r.body.includes(active)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500));
     const bodies = receiver.received.slice(before).map((r) => r.body);
-    assert.ok(bodies.some((b) => b.includes(active)), "the matching client was delivered");
+    assert.ok(
+      bodies.some((b) => b.includes(active)),
+      "the matching client was delivered",
+    );
     assert.ok(!bodies.some((b) => b.includes(lead)), "the lead was filtered out");
 
     // The filter is kept: the editor shows it after a reload.

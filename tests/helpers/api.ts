@@ -17,7 +17,16 @@ type Handler = (req: Request, route: { params: Promise<any> }) => Promise<Respon
 /** Calls a route handler exactly as Next.js would, without a server in between. */
 export async function call(
   handler: Handler,
-  options: { method?: string; path?: string; key?: string | null; header?: "bearer" | "x-api-key"; body?: unknown; headers?: Record<string, string>; params?: Record<string, string>; ip?: string } = {},
+  options: {
+    method?: string;
+    path?: string;
+    key?: string | null;
+    header?: "bearer" | "x-api-key";
+    body?: unknown;
+    headers?: Record<string, string>;
+    params?: Record<string, string>;
+    ip?: string;
+  } = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const headers = new Headers(options.headers);
   if (options.key) {
@@ -39,5 +48,9 @@ export async function call(
 }
 
 export async function makeKey(db: Db, org: TestOrg, scopes: string[], name = "test key") {
-  return createApiKey(db, { orgId: org.org.id, actor: { type: "user", id: org.users.owner.id, label: org.users.owner.email }, source: "ui" }, { name, scopes, createdByUserId: org.users.owner.id });
+  return createApiKey(
+    db,
+    { orgId: org.org.id, actor: { type: "user", id: org.users.owner.id, label: org.users.owner.email }, source: "ui" },
+    { name, scopes, createdByUserId: org.users.owner.id },
+  );
 }

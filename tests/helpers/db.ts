@@ -57,7 +57,12 @@ export async function dropTestOrgs(db: Db, orgs: TestOrg[]): Promise<void> {
   // cascade below (they can deadlock on the same rows).
   await Promise.all([flushUsage(db), flushRequestLog(db)]);
   const userIds = orgs.flatMap((o) => Object.values(o.users).map((u) => u.id));
-  await db.delete(organizations).where(inArray(organizations.id, orgs.map((o) => o.org.id)));
+  await db.delete(organizations).where(
+    inArray(
+      organizations.id,
+      orgs.map((o) => o.org.id),
+    ),
+  );
   if (userIds.length) await db.delete(users).where(inArray(users.id, userIds));
 }
 

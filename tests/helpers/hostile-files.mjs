@@ -73,7 +73,8 @@ export async function writeAmplifiedXlsx(path, rows, cells = 30) {
   const header = Array.from({ length: cells }, (_, i) => `<c r="${column(i)}1" t="inlineStr"><is><t>${i === 0 ? "Name" : `Notes ${i}`}</t></is></c>`).join("");
   async function* sheet() {
     yield `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">${header}</row>`;
-    for (let r = 2; r <= rows + 1; r++) yield `<row r="${r}">${Array.from({ length: cells }, (_, i) => `<c r="${column(i)}${r}" t="s"><v>0</v></c>`).join("")}</row>`;
+    for (let r = 2; r <= rows + 1; r++)
+      yield `<row r="${r}">${Array.from({ length: cells }, (_, i) => `<c r="${column(i)}${r}" t="s"><v>0</v></c>`).join("")}</row>`;
     yield "</sheetData></worksheet>";
   }
   const strings = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>${"W".repeat(30_000)}</t></si></sst>`;

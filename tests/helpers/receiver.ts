@@ -13,7 +13,9 @@ export interface Received {
  * every request is recorded with its raw body and headers. Every webhook it receives is checked
  * against its event type's JSON Schema: `close()` fails the test if one broke its contract.
  */
-export async function startReceiver(respond: (req: Received, n: number) => { status: number; headers?: Record<string, string>; delayMs?: number; body?: string } = () => ({ status: 200 })) {
+export async function startReceiver(
+  respond: (req: Received, n: number) => { status: number; headers?: Record<string, string>; delayMs?: number; body?: string } = () => ({ status: 200 }),
+) {
   const received: Received[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -43,7 +45,10 @@ export async function startReceiver(respond: (req: Received, n: number) => { sta
         server.closeAllConnections();
         server.close(() => resolve());
       });
-      const broken = received.filter((r) => r.headers["x-smarfle-event"]).map((r) => contractViolation(JSON.parse(r.body))).filter(Boolean);
+      const broken = received
+        .filter((r) => r.headers["x-smarfle-event"])
+        .map((r) => contractViolation(JSON.parse(r.body)))
+        .filter(Boolean);
       if (broken.length) throw new Error(`webhook bodies that break their event contract:\n${broken.join("\n")}`);
     },
   };

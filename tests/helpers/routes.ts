@@ -23,7 +23,15 @@ export interface RouteCase {
 }
 
 /** Which id fills `{id}`, by the path's first segment after /api/v1. */
-const ID_OF: Record<string, keyof ProbeIds> = { records: "recordId", webhooks: "endpointId", "inbound-sources": "sourceId", connectors: "connectorId", imports: "importId", deliveries: "deliveryId", workflows: "ruleId" };
+const ID_OF: Record<string, keyof ProbeIds> = {
+  records: "recordId",
+  webhooks: "endpointId",
+  "inbound-sources": "sourceId",
+  connectors: "connectorId",
+  imports: "importId",
+  deliveries: "deliveryId",
+  workflows: "ruleId",
+};
 
 /** Bodies a route would accept from its own organization, so a refusal is about the key, not the body. */
 const SAMPLE_BODIES: Record<string, unknown> = {

@@ -24,7 +24,10 @@ export async function startSmtp() {
     onData(stream, _session, done) {
       simpleParser(stream)
         .then((mail) => {
-          const to = [mail.to].flat().flatMap((a) => a?.value ?? []).map((a) => (a.address ?? "").toLowerCase());
+          const to = [mail.to]
+            .flat()
+            .flatMap((a) => a?.value ?? [])
+            .map((a) => (a.address ?? "").toLowerCase());
           const text = mail.text ?? "";
           received.push({ to, subject: mail.subject ?? "", text, link: text.match(/https?:\/\/\S+/)?.[0] ?? null });
           done();

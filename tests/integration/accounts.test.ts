@@ -7,7 +7,15 @@ import { checkCredentials } from "@/lib/auth/sign-in";
 import { currentSessionVersion } from "@/lib/auth/session-version";
 import { hashToken } from "@/lib/auth/tokens";
 import { OUTBOUND_LIMITS } from "@/lib/rate-limit/outbound";
-import { acceptInvitation, inviteMember, listOpenInvitations, lookupInvitation, resendInvitation, revokeInvitation, signUpFromInvitation } from "@/lib/orgs/invitations";
+import {
+  acceptInvitation,
+  inviteMember,
+  listOpenInvitations,
+  lookupInvitation,
+  resendInvitation,
+  revokeInvitation,
+  signUpFromInvitation,
+} from "@/lib/orgs/invitations";
 import { findUserByEmail, getMembership } from "@/lib/orgs/service";
 import { randomIp } from "../helpers/api";
 import { uniq, useTestDb } from "../helpers/db";
@@ -53,7 +61,17 @@ async function verifiedOwner() {
   await verifyEmail(db, tokenOf(mail.link));
   const user = (await findUserByEmail(db, email))!;
   const [m] = await db.select().from(memberships).where(eq(memberships.userId, user.id));
-  return { user, orgId: m!.orgId, ctx: { orgId: m!.orgId, actor: { type: "user" as const, id: user.id, label: email }, source: "ui" as const, inviterRole: "owner" as const, inviterEmail: email } };
+  return {
+    user,
+    orgId: m!.orgId,
+    ctx: {
+      orgId: m!.orgId,
+      actor: { type: "user" as const, id: user.id, label: email },
+      source: "ui" as const,
+      inviterRole: "owner" as const,
+      inviterEmail: email,
+    },
+  };
 }
 
 describe("sign-up and verification", () => {
@@ -73,7 +91,10 @@ describe("sign-up and verification", () => {
     const email = address("late");
     await registerAccount(db, { email, password, orgName: uniq("Org") });
     const mail = await smtp.waitFor(email, /Confirm/);
-    await db.update(authTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(authTokens.tokenHash, hashToken(tokenOf(mail.link))));
+    await db
+      .update(authTokens)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(authTokens.tokenHash, hashToken(tokenOf(mail.link))));
     expect(await verifyEmail(db, tokenOf(mail.link))).toBeNull();
     expect((await findUserByEmail(db, email))!.emailVerifiedAt).toBeNull();
   });
@@ -100,7 +121,10 @@ describe("invitations", () => {
     const first = await inviteMember(db, owner.ctx, { email: address("many"), role: "member" });
     for (let i = 1; i < limit - 1; i++) await inviteMember(db, owner.ctx, { email: address("many"), role: "member" });
     await resendInvitation(db, owner.ctx, first.id);
-    await expect(inviteMember(db, owner.ctx, { email: address("many"), role: "member" })).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: expect.any(Number) });
+    await expect(inviteMember(db, owner.ctx, { email: address("many"), role: "member" })).rejects.toMatchObject({
+      code: "rate_limited",
+      retryAfterSeconds: expect.any(Number),
+    });
     await expect(resendInvitation(db, owner.ctx, first.id)).rejects.toMatchObject({ code: "rate_limited" });
     expect(await listOpenInvitations(db, owner.orgId)).toHaveLength(limit - 1);
   });
@@ -144,9 +168,15 @@ describe("invitations", () => {
     await expect(acceptInvitation(db, first, other.user.id)).rejects.toMatchObject({ code: "not_found" });
 
     // Expired.
-    await db.update(invitations).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(invitations.id, inv!.id));
+    await db
+      .update(invitations)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(invitations.id, inv!.id));
     await expect(acceptInvitation(db, second, other.user.id)).rejects.toMatchObject({ code: "not_found" });
-    await db.update(invitations).set({ expiresAt: new Date(Date.now() + 3600_000) }).where(eq(invitations.id, inv!.id));
+    await db
+      .update(invitations)
+      .set({ expiresAt: new Date(Date.now() + 3600_000) })
+      .where(eq(invitations.id, inv!.id));
 
     expect(await acceptInvitation(db, second, other.user.id)).toMatchObject({ role: "member" });
     await expect(acceptInvitation(db, second, other.user.id)).rejects.toMatchObject({ code: "not_found" });
@@ -168,7 +198,9 @@ describe("invitations", () => {
     await inviteMember(db, asAdmin, { email, role: "admin" });
     await expect(inviteMember(db, owner.ctx, { email: email.toUpperCase(), role: "member" })).rejects.toMatchObject({ code: "conflict" });
     await expect(inviteMember(db, owner.ctx, { email: owner.user.email, role: "member" })).rejects.toMatchObject({ code: "conflict" });
-    await expect(inviteMember(db, { ...owner.ctx, inviterRole: "member" as const }, { email: address("y"), role: "member" })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(inviteMember(db, { ...owner.ctx, inviterRole: "member" as const }, { email: address("y"), role: "member" })).rejects.toMatchObject({
+      code: "forbidden",
+    });
   });
 });
 
@@ -176,7 +208,10 @@ describe("passwords and sessions", () => {
   it("resets a password by a link that works once, for an hour, ending every session and lifting a lock-out", async () => {
     const { user } = await verifiedOwner();
     const before = await currentSessionVersion(db, user.id);
-    await db.update(users).set({ signInLockedUntil: new Date(Date.now() + 600_000) }).where(eq(users.id, user.id));
+    await db
+      .update(users)
+      .set({ signInLockedUntil: new Date(Date.now() + 600_000) })
+      .where(eq(users.id, user.id));
     await requestPasswordReset(db, user.email);
     const token = tokenOf((await smtp.waitFor(user.email, /Reset/)).link);
     await resetPassword(db, token, "a brand new password");
@@ -188,7 +223,10 @@ describe("passwords and sessions", () => {
     smtp.received.length = 0;
     await requestPasswordReset(db, user.email);
     const late = tokenOf((await smtp.waitFor(user.email, /Reset/)).link);
-    await db.update(authTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(authTokens.tokenHash, hashToken(late)));
+    await db
+      .update(authTokens)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(authTokens.tokenHash, hashToken(late)));
     await expect(resetPassword(db, late, "yet another password")).rejects.toMatchObject({ code: "not_found" });
   });
 

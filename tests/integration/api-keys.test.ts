@@ -66,7 +66,13 @@ describe("the API gate", () => {
     for (const header of ["bearer", "x-api-key"] as const) {
       const res = await call(me, { key, header });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ object: "api_key", id: apiKey.id, scopes: ["read"], organization: { id: org.org.id, plan: "business" }, rate_limit: { limit: 3000 } });
+      expect(res.body).toMatchObject({
+        object: "api_key",
+        id: apiKey.id,
+        scopes: ["read"],
+        organization: { id: org.org.id, plan: "business" },
+        rate_limit: { limit: 3000 },
+      });
       expect(res.headers.get("x-ratelimit-limit")).toBe("3000");
     }
   });
@@ -89,7 +95,10 @@ describe("the API gate", () => {
 
   it("refuses an expired key", async () => {
     const { key, apiKey } = await makeKey(db, org, ["read"]);
-    await db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiKeys.id, apiKey.id));
+    await db
+      .update(apiKeys)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(apiKeys.id, apiKey.id));
     expectErrorEnvelope(await call(me, { key }), 401, "unauthorized");
   });
 
@@ -112,7 +121,10 @@ describe("the API gate", () => {
     expect(row!.rotatedToId).toBe(fresh.apiKey.id);
     // The grace period ends (moved into the past by SQL, which reaches the gate's key cache by
     // the database's notification, within milliseconds).
-    await db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1) }).where(eq(apiKeys.id, old.apiKey.id));
+    await db
+      .update(apiKeys)
+      .set({ expiresAt: new Date(Date.now() - 1) })
+      .where(eq(apiKeys.id, old.apiKey.id));
     await vi.waitFor(async () => expectErrorEnvelope(await call(me, { key: old.key }), 401, "unauthorized"), { timeout: 3000, interval: 10 });
     expect((await call(me, { key: fresh.key })).status).toBe(200);
   });

@@ -47,7 +47,10 @@ async function newOrg(plan: "starter" | "business" = "business") {
 
 /** Runs every pending delivery of an org once, as the worker would. */
 async function attemptAll(orgId: string) {
-  const pending = await db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.orgId, orgId), eq(webhookDeliveries.status, "pending")));
+  const pending = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.orgId, orgId), eq(webhookDeliveries.status, "pending")));
   for (const d of pending) await attemptDelivery(db, d.id);
 }
 
@@ -62,14 +65,24 @@ describe("the delivery log over the API", () => {
       for (let i = 0; i < 3; i++) await createRecord(o.ctx, "client", { name: `Log ${i}` });
       await attemptAll(o.org.id);
 
-      const page1 = await call(deliveries.GET, { key: o.key, params: { id: endpointId }, path: `/api/v1/webhooks/${endpointId}/deliveries?status=failed&event_type=client_created&limit=2` });
+      const page1 = await call(deliveries.GET, {
+        key: o.key,
+        params: { id: endpointId },
+        path: `/api/v1/webhooks/${endpointId}/deliveries?status=failed&event_type=client_created&limit=2`,
+      });
       expect(page1.status).toBe(200);
       expectConforms(doc, "get", "/api/v1/webhooks/{id}/deliveries", 200, page1.body);
       expect(page1.body).toMatchObject({ has_more: true });
-      const page2 = await call(deliveries.GET, { key: o.key, params: { id: endpointId }, path: `/api/v1/webhooks/${endpointId}/deliveries?status=failed&limit=2&cursor=${page1.body.next_cursor}` });
+      const page2 = await call(deliveries.GET, {
+        key: o.key,
+        params: { id: endpointId },
+        path: `/api/v1/webhooks/${endpointId}/deliveries?status=failed&limit=2&cursor=${page1.body.next_cursor}`,
+      });
       const ids = [...(page1.body.data as { id: string }[]), ...(page2.body.data as { id: string }[])].map((d) => d.id);
       expect(new Set(ids).size).toBe(3);
-      expect((await call(deliveries.GET, { key: o.key, params: { id: endpointId }, path: `/api/v1/webhooks/${endpointId}/deliveries?status=succeeded` })).body.data).toEqual([]);
+      expect(
+        (await call(deliveries.GET, { key: o.key, params: { id: endpointId }, path: `/api/v1/webhooks/${endpointId}/deliveries?status=succeeded` })).body.data,
+      ).toEqual([]);
       const bad = await call(deliveries.GET, { key: o.key, params: { id: endpointId }, path: `/api/v1/webhooks/${endpointId}/deliveries?state=failed` });
       expect(bad.status).toBe(400);
 
@@ -86,13 +99,21 @@ describe("the delivery log over the API", () => {
       const again = await call(redeliver.POST, { method: "POST", key: o.key, params: { id: ids[0]! } });
       expect(again.status).toBe(202);
       expectConforms(doc, "post", "/api/v1/deliveries/{id}/redeliver", 202, again.body);
-      const recovered = await call(recover.POST, { method: "POST", key: o.key, params: { id: endpointId }, body: { since: new Date(Date.now() - 3600_000).toISOString() } });
+      const recovered = await call(recover.POST, {
+        method: "POST",
+        key: o.key,
+        params: { id: endpointId },
+        body: { since: new Date(Date.now() - 3600_000).toISOString() },
+      });
       expect(recovered.status).toBe(202);
       expect(recovered.body).toMatchObject({ object: "webhook_recovery", queued: 3 });
       await attemptAll(o.org.id);
       const ok = await call(deliveries.GET, { key: o.key, params: { id: endpointId }, path: `/api/v1/webhooks/${endpointId}/deliveries?status=succeeded` });
       expect((ok.body.data as unknown[]).length).toBe(4);
-      const audits = await db.select().from(auditLog).where(and(eq(auditLog.orgId, o.org.id), eq(auditLog.action, "webhook_delivery.redelivered")));
+      const audits = await db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.orgId, o.org.id), eq(auditLog.action, "webhook_delivery.redelivered")));
       expect(audits.map((a) => a.source)).toEqual(["api", "api"]);
 
       expect((await call(recover.POST, { method: "POST", key: o.key, params: { id: endpointId }, body: { since: "yesterday" } })).status).toBe(400);
@@ -106,7 +127,11 @@ describe("the delivery log over the API", () => {
     const o = await newOrg();
     const paid = await createRecord(o.ctx, "client", { name: "Active one", status: "active" });
     await createRecord(o.ctx, "client", { name: "A lead", status: "lead" });
-    const res = await call(preview.POST, { method: "POST", key: o.key, body: { event_types: ["client_created"], filter: [{ field: "data.status", op: "equals", value: "active" }] } });
+    const res = await call(preview.POST, {
+      method: "POST",
+      key: o.key,
+      body: { event_types: ["client_created"], filter: [{ field: "data.status", op: "equals", value: "active" }] },
+    });
     expect(res.status).toBe(200);
     expectConforms(doc, "post", "/api/v1/webhooks/preview-filter", 200, res.body);
     expect(res.body).toMatchObject({ examined: 2, matched: 1 });
@@ -126,7 +151,13 @@ describe("the delivery log over the API", () => {
 });
 
 describe("workflow rules over the API", () => {
-  const rule = { name: "Welcome", record_type: "client", trigger: "created", conditions: [{ field: "status", op: "equals", value: "lead" }], actions: [{ type: "notify", title: "New lead {{name}}" }] };
+  const rule = {
+    name: "Welcome",
+    record_type: "client",
+    trigger: "created",
+    conditions: [{ field: "status", op: "equals", value: "lead" }],
+    actions: [{ type: "notify", title: "New lead {{name}}" }],
+  };
 
   it("creates, reads, changes, dry-runs and deletes a rule, with the UI's validation and audit entries", async () => {
     const o = await newOrg();
@@ -143,7 +174,12 @@ describe("workflow rules over the API", () => {
     const patched = await call(workflow.PATCH, { method: "PATCH", key: o.key, params: { id }, body: { enabled: true, name: "Welcome leads" } });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ enabled: true, name: "Welcome leads", conditions: rule.conditions });
-    const badField = await call(workflow.PATCH, { method: "PATCH", key: o.key, params: { id }, body: { conditions: [{ field: "shoe_size", op: "equals", value: 9 }] } });
+    const badField = await call(workflow.PATCH, {
+      method: "PATCH",
+      key: o.key,
+      params: { id },
+      body: { conditions: [{ field: "shoe_size", op: "equals", value: 9 }] },
+    });
     expect(badField.status).toBe(400);
     expect(JSON.stringify(badField.body)).toContain("conditions.0.field");
     const unknown = await call(workflow.PATCH, { method: "PATCH", key: o.key, params: { id }, body: { enable: true } });
@@ -159,7 +195,14 @@ describe("workflow rules over the API", () => {
     const gone = await call(workflow.DELETE, { method: "DELETE", key: o.key, params: { id } });
     expect(gone.body).toMatchObject({ id, deleted: true });
     expect((await call(workflow.GET, { key: o.key, params: { id } })).status).toBe(404);
-    const actions = (await db.select().from(auditLog).where(and(eq(auditLog.orgId, o.org.id), eq(auditLog.targetId, id)))).map((a) => `${a.action}:${a.source}`).sort();
+    const actions = (
+      await db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.orgId, o.org.id), eq(auditLog.targetId, id)))
+    )
+      .map((a) => `${a.action}:${a.source}`)
+      .sort();
     expect(actions).toEqual(["workflow_rule.created:api", "workflow_rule.deleted:api", "workflow_rule.updated:api"]);
   });
 

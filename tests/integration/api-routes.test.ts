@@ -56,7 +56,9 @@ describe("the route declarations", () => {
     expect(Object.keys(doc.paths).filter((p) => !p.startsWith("/api/v1/"))).toEqual(["/api/webhook/leads", "/api/inbound/{sourceId}"]);
     const keyed = Object.entries(doc.paths).filter(([p]) => p.startsWith("/api/v1/"));
     const documented = keyed.flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${p} ${op["x-scope"]}`));
-    const expected = API_ROUTES.flatMap((r) => (r.path.includes("{type}") ? RECORD_TYPES.map((t) => r.path.replace("{type}", t)) : [r.path]).map((p) => `${r.method} ${p} ${r.scope}`));
+    const expected = API_ROUTES.flatMap((r) =>
+      (r.path.includes("{type}") ? RECORD_TYPES.map((t) => r.path.replace("{type}", t)) : [r.path]).map((p) => `${r.method} ${p} ${r.scope}`),
+    );
     expect(documented.sort()).toEqual(expected.sort());
   });
 

@@ -42,14 +42,29 @@ beforeAll(async () => {
   bRecordId = (await createRecord(b.ctx, "client", { name: "Only B may see me" })).id;
   aAdminKey = (await makeKey(db, a, ["admin"])).key;
   bEndpointId = newId("we");
-  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: b.org.id, column: "webhook_endpoints.secret" }) });
+  await db.insert(webhookEndpoints).values({
+    id: bEndpointId,
+    orgId: b.org.id,
+    url: "https://b.example/hook",
+    secretCiphertext: encrypt(generateSecret(), { orgId: b.org.id, column: "webhook_endpoints.secret" }),
+  });
   bConnectorId = newId("con");
-  await db.insert(connectors).values({ id: bConnectorId, orgId: b.org.id, name: "B feed", url: "https://b.example/feed", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
+  await db.insert(connectors).values({
+    id: bConnectorId,
+    orgId: b.org.id,
+    name: "B feed",
+    url: "https://b.example/feed",
+    intervalMinutes: 60,
+    pagination: { type: "none" },
+    mapping: { target: "client", fields: { name: "n" } },
+  });
   bImportId = newId("imp");
   await db.insert(imports).values({ id: bImportId, orgId: b.org.id, recordType: "client", filename: "b.csv", format: "csv", status: "completed" });
   bRuleId = (await createRule(db, b.ctx, { name: "B rule", record_type: "client", trigger: "created", actions: [{ type: "notify", title: "B" }] }, null)).id;
   const bEvent = newId("evt");
-  await db.insert(webhookEvents).values({ id: bEvent, orgId: b.org.id, type: "client_created", recordType: "client", recordId: bRecordId, data: { id: bRecordId } });
+  await db
+    .insert(webhookEvents)
+    .values({ id: bEvent, orgId: b.org.id, type: "client_created", recordType: "client", recordId: bRecordId, data: { id: bRecordId } });
   bDeliveryId = newId("dlv");
   await db.insert(webhookDeliveries).values({ id: bDeliveryId, orgId: b.org.id, eventId: bEvent, endpointId: bEndpointId, status: "failed" });
   bSourceId = (await createSource(db, b.ctx, { name: "B source", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } })).source.id;
@@ -73,11 +88,32 @@ async function writesInB() {
   const deliveries = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.orgId, b.org.id));
   return {
     rules: JSON.stringify(rules),
-    deliveries: JSON.stringify(deliveries), client: JSON.stringify(c), audit: audit.length, clients: (await db.select().from(clients).where(eq(clients.orgId, b.org.id))).length, endpoints: JSON.stringify(endpoints), sources: JSON.stringify(srcs), connectors: JSON.stringify(cons) };
+    deliveries: JSON.stringify(deliveries),
+    client: JSON.stringify(c),
+    audit: audit.length,
+    clients: (await db.select().from(clients).where(eq(clients.orgId, b.org.id))).length,
+    endpoints: JSON.stringify(endpoints),
+    sources: JSON.stringify(srcs),
+    connectors: JSON.stringify(cons),
+  };
 }
 
 describe.each(API_ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))("%s", (_name, route) => {
-  const send = (key: string | null) => call(route.handler, { method: route.method, key, body: route.body, params: route.params({ recordId: bRecordId, endpointId: bEndpointId, sourceId: bSourceId, connectorId: bConnectorId, importId: bImportId, deliveryId: bDeliveryId, ruleId: bRuleId }) });
+  const send = (key: string | null) =>
+    call(route.handler, {
+      method: route.method,
+      key,
+      body: route.body,
+      params: route.params({
+        recordId: bRecordId,
+        endpointId: bEndpointId,
+        sourceId: bSourceId,
+        connectorId: bConnectorId,
+        importId: bImportId,
+        deliveryId: bDeliveryId,
+        ruleId: bRuleId,
+      }),
+    });
 
   it("refuses a missing, wrong or revoked key with 401", async () => {
     const before = await writesInB();

@@ -88,17 +88,35 @@ describe("the audit trail", () => {
     // 2. The REST API.
     expect((await call(records.POST, { method: "POST", key: keys.key, params: { type: "client" }, body: { name: "Door API" } })).status).toBe(201);
     // 3. Lead capture.
-    expect((await call(leads.POST, { method: "POST", key: keys.key, path: "/api/webhook/leads", body: { name: "Door Lead", email: "lead@door.test" } })).status).toBe(201);
+    expect(
+      (await call(leads.POST, { method: "POST", key: keys.key, path: "/api/webhook/leads", body: { name: "Door Lead", email: "lead@door.test" } })).status,
+    ).toBe(201);
     // 4. An inbound webhook.
-    const src = (await call(sources.POST, { method: "POST", key: keys.key, body: { name: "Door shop", kind: "hmac_sha256_hex", mapping: { target: "client", external_id: "id", fields: { name: "name" } } } })).body as { id: string; secret: string };
+    const src = (
+      await call(sources.POST, {
+        method: "POST",
+        key: keys.key,
+        body: { name: "Door shop", kind: "hmac_sha256_hex", mapping: { target: "client", external_id: "id", fields: { name: "name" } } },
+      })
+    ).body as { id: string; secret: string };
     const body = JSON.stringify({ id: "door-1", name: "Door Inbound" });
     const signed = await inbound(
-      new Request(`http://127.0.0.1/api/inbound/${src.id}`, { method: "POST", body, headers: { "content-type": "application/json", "x-signature": createHmac("sha256", src.secret).update(body).digest("hex"), ...fromRandomIp() } }),
+      new Request(`http://127.0.0.1/api/inbound/${src.id}`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", "x-signature": createHmac("sha256", src.secret).update(body).digest("hex"), ...fromRandomIp() },
+      }),
       { params: Promise.resolve({ source: src.id }) },
     );
     expect(signed.status).toBe(200);
     // 5. A pull connector.
-    const connector = await createConnector(db, org.ctx, { name: "Door feed", url: feedUrl, interval_minutes: 60, records_path: "items", mapping: { target: "client", external_id: "id", fields: { name: { value: "Door Connector" } } } });
+    const connector = await createConnector(db, org.ctx, {
+      name: "Door feed",
+      url: feedUrl,
+      interval_minutes: 60,
+      records_path: "items",
+      mapping: { target: "client", external_id: "id", fields: { name: { value: "Door Connector" } } },
+    });
     const queued = await runConnectorNow(db, org.org.id, connector.id);
     await pumpConnectorRuns(db, { orgIds: [org.org.id] });
     await connectorRunsSettled();
@@ -107,14 +125,32 @@ describe("the audit trail", () => {
     const form = new FormData();
     form.set("type", "client");
     form.set("file", new Blob(["Name\nDoor Import\n"]), "door.csv");
-    const upload = await imports.POST(new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${keys.key}`, ...fromRandomIp() } }), { params: Promise.resolve({}) });
+    const upload = await imports.POST(
+      new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${keys.key}`, ...fromRandomIp() } }),
+      { params: Promise.resolve({}) },
+    );
     const job = (await upload.json()) as { id: string };
-    await waitFor(async () => {
-      const r = await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${job.id}`, { headers: { authorization: `Bearer ${keys.key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id: job.id }) });
-      return ((await r.json()) as { status: string }).status === "completed";
-    }, { what: "import" });
+    await waitFor(
+      async () => {
+        const r = await importOne.GET(
+          new Request(`http://127.0.0.1/api/v1/imports/${job.id}`, { headers: { authorization: `Bearer ${keys.key}`, ...fromRandomIp() } }),
+          { params: Promise.resolve({ id: job.id }) },
+        );
+        return ((await r.json()) as { status: string }).status === "completed";
+      },
+      { what: "import" },
+    );
     // 7. The bulk endpoint.
-    expect((await call(bulk.POST, { method: "POST", key: keys.key, params: { type: "client" }, body: { records: [{ external_id: "door-bulk", name: "Door Bulk" }] } })).status).toBe(200);
+    expect(
+      (
+        await call(bulk.POST, {
+          method: "POST",
+          key: keys.key,
+          params: { type: "client" },
+          body: { records: [{ external_id: "door-bulk", name: "Door Bulk" }] },
+        })
+      ).status,
+    ).toBe(200);
 
     expect(await createdEntry("Door UI")).toEqual({ source: "ui", actor: `user:${org.users.member.id}` });
     expect(await createdEntry("Door API")).toEqual({ source: "api", actor: `api_key:${keys.id}` });
@@ -155,7 +191,8 @@ describe("the audit trail", () => {
   });
 
   it("filters by kind, actor, action, target, source, date and free text, and pages without gaps", async () => {
-    const stream = (q: Record<string, string>, cursor?: string | null, limit?: number) => queryAuditStream(db, org.org.id, parseAuditFilter(q), { cursor, limit });
+    const stream = (q: Record<string, string>, cursor?: string | null, limit?: number) =>
+      queryAuditStream(db, org.org.id, parseAuditFilter(q), { cursor, limit });
     const leadEntries = await stream({ source: "lead_capture" });
     expect(leadEntries.entries.map((e) => e.action).sort()).toEqual(["api.request", "client.created"]);
     expect((await stream({ kind: "requests" })).entries.every((e) => e.action === "api.request")).toBe(true);
@@ -207,9 +244,16 @@ describe("the audit trail", () => {
       { id: ids.recentRequest, orgId: org.org.id, method: "GET", path: "/recent", status: 200, durationMs: 1, createdAt: recent },
     ]);
     const endpointId = newId("we");
-    await db.insert(webhookEndpoints).values({ id: endpointId, orgId: org.org.id, url: "https://receiver.example/h", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }) });
+    await db.insert(webhookEndpoints).values({
+      id: endpointId,
+      orgId: org.org.id,
+      url: "https://receiver.example/h",
+      secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }),
+    });
     const oldEvent = newId("evt");
-    await db.insert(webhookEvents).values({ id: oldEvent, orgId: org.org.id, type: "client_created", recordType: "client", recordId: "cli_x", data: {}, createdAt: old });
+    await db
+      .insert(webhookEvents)
+      .values({ id: oldEvent, orgId: org.org.id, type: "client_created", recordType: "client", recordId: "cli_x", data: {}, createdAt: old });
     await db.insert(webhookDeliveries).values({ id: newId("dlv"), orgId: org.org.id, eventId: oldEvent, endpointId, status: "succeeded", createdAt: old });
     // An early delete of the old row is still refused for the recent one.
     expect(await refused(db.delete(auditLog).where(eq(auditLog.id, ids.recentAudit)))).toMatch(/append-only/);
@@ -220,7 +264,7 @@ describe("the audit trail", () => {
     expect(await left(ids.oldAudit)).toBe(0);
     expect(await left(ids.recentAudit)).toBe(1);
     expect((await db.select().from(apiRequests).where(eq(apiRequests.orgId, org.org.id))).map((r) => r.path)).not.toContain("/old");
-    expect((await db.select().from(apiRequests).where(eq(apiRequests.id, ids.recentRequest)))).toHaveLength(1);
+    expect(await db.select().from(apiRequests).where(eq(apiRequests.id, ids.recentRequest))).toHaveLength(1);
     expect(await db.select().from(webhookEvents).where(eq(webhookEvents.id, oldEvent))).toHaveLength(0);
 
     // A shorter retention, set by an owner, applies at the next run (and is itself audited).

@@ -7,7 +7,13 @@ import { fromRandomIp } from "../helpers/api";
 describe("auth routes", () => {
   it("refuse a body past the cap with 413 in the documented envelope", async () => {
     const body = `email=a%40b.test&password=${"x".repeat(AUTH_BODY_LIMIT)}`;
-    const res = await POST(new Request("http://127.0.0.1/api/auth/callback/credentials", { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded", ...fromRandomIp() } }));
+    const res = await POST(
+      new Request("http://127.0.0.1/api/auth/callback/credentials", {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/x-www-form-urlencoded", ...fromRandomIp() },
+      }),
+    );
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: "payload_too_large", request_id: expect.stringMatching(/^req_/) } });
   });
@@ -22,7 +28,14 @@ describe("auth routes", () => {
         else controller.enqueue(chunk);
       },
     });
-    const res = await POST(new Request("http://127.0.0.1/api/auth/callback/credentials", { method: "POST", body: stream, duplex: "half", headers: { "content-type": "application/x-www-form-urlencoded" } } as RequestInit));
+    const res = await POST(
+      new Request("http://127.0.0.1/api/auth/callback/credentials", {
+        method: "POST",
+        body: stream,
+        duplex: "half",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      } as RequestInit),
+    );
     expect(res.status).toBe(413);
   });
 });

@@ -106,17 +106,47 @@ function leadCases(): Case[] {
     ["constructor only", '{"constructor":{"prototype":{"name":"x"}}}', auth, 400, "validation_failed"],
     ["SQL in phone-only lead's email", JSON.stringify({ phone: "1", email: "'; DROP TABLE clients; --" }), auth, 400, "validation_failed"],
     ["bad Idempotency-Key", JSON.stringify({ name: "x" }), { ...auth, "idempotency-key": "has spaces in it" }, 400, "validation_failed"],
-    ["write key in a form field", new URLSearchParams({ api_key: keys.full!, name: "x" }).toString(), { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, 403, "forbidden"],
-    ["form without a key", new URLSearchParams({ name: "x" }).toString(), { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, 401, "unauthorized"],
-    ["form without any contact", new URLSearchParams({ api_key: keys.leads!, message: "hi" }).toString(), { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, 400, "validation_failed"],
+    [
+      "write key in a form field",
+      new URLSearchParams({ api_key: keys.full!, name: "x" }).toString(),
+      { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      403,
+      "forbidden",
+    ],
+    [
+      "form without a key",
+      new URLSearchParams({ name: "x" }).toString(),
+      { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      401,
+      "unauthorized",
+    ],
+    [
+      "form without any contact",
+      new URLSearchParams({ api_key: keys.leads!, message: "hi" }).toString(),
+      { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      400,
+      "validation_failed",
+    ],
   ];
 }
 
 async function snapshot() {
-  const [c] = await t.db.select({ n: sql<number>`count(*)::int` }).from(clients).where(eq(clients.orgId, t.org.org.id));
-  const [a] = await t.db.select({ n: sql<number>`count(*)::int` }).from(auditLog).where(eq(auditLog.orgId, t.org.org.id));
-  const [e] = await t.db.select({ n: sql<number>`count(*)::int` }).from(webhookEvents).where(eq(webhookEvents.orgId, t.org.org.id));
-  const [i] = await t.db.select({ n: sql<number>`count(*)::int` }).from(idempotencyKeys).where(eq(idempotencyKeys.orgId, t.org.org.id));
+  const [c] = await t.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(clients)
+    .where(eq(clients.orgId, t.org.org.id));
+  const [a] = await t.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(auditLog)
+    .where(eq(auditLog.orgId, t.org.org.id));
+  const [e] = await t.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(webhookEvents)
+    .where(eq(webhookEvents.orgId, t.org.org.id));
+  const [i] = await t.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(idempotencyKeys)
+    .where(eq(idempotencyKeys.orgId, t.org.org.id));
   const [kept] = await t.db.select().from(clients).where(eq(clients.id, existingId));
   return { clients: c!.n, audit: a!.n, events: e!.n, idem: i!.n, kept: JSON.stringify(kept) };
 }
@@ -124,11 +154,18 @@ async function snapshot() {
 type Send = (body: string | null, headers: Record<string, string>) => Promise<Response>;
 
 const endpoints: [string, () => Case[], Send][] = [
-  ["POST /api/webhook/leads", leadCases, (body, headers) => leads(new Request("http://127.0.0.1/api/webhook/leads", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }))],
+  [
+    "POST /api/webhook/leads",
+    leadCases,
+    (body, headers) => leads(new Request("http://127.0.0.1/api/webhook/leads", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } })),
+  ],
   [
     "POST /api/v1/records/client",
     recordCases,
-    (body, headers) => list.POST(new Request("http://127.0.0.1/api/v1/records/client", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }), { params: Promise.resolve({ type: "client" }) }),
+    (body, headers) =>
+      list.POST(new Request("http://127.0.0.1/api/v1/records/client", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }), {
+        params: Promise.resolve({ type: "client" }),
+      }),
   ],
   [
     "PATCH /api/v1/records/client/{id}",
@@ -167,7 +204,9 @@ describe("POST /api/v1/records/client/bulk refuses malformed batches", () => {
   it("answers each with its code and writes nothing", async () => {
     const before = await snapshot();
     const send = (body: string, headers: Record<string, string> = { ...JSON_CT, "x-api-key": keys.full! }) =>
-      bulk.POST(new Request("http://127.0.0.1/api/v1/records/client/bulk", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }), { params: Promise.resolve({ type: "client" }) });
+      bulk.POST(new Request("http://127.0.0.1/api/v1/records/client/bulk", { method: "POST", body, headers: { ...fromRandomIp(), ...headers } }), {
+        params: Promise.resolve({ type: "client" }),
+      });
     const cases: [string, number, string][] = [
       ["{", 400, "invalid_json"],
       ["{}", 400, "validation_failed"],

@@ -73,7 +73,10 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     // Written through the domain: the membership comes with its audit entry.
     const handle = usingPostgres ? await openTestDb() : await openPglite(path.join(dataDir, "pglite"));
     try {
-      const entries = await handle.db.select().from(auditLog).where(and(eq(auditLog.orgId, json.id as string), eq(auditLog.action, "member.added")));
+      const entries = await handle.db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.orgId, json.id as string), eq(auditLog.action, "member.added")));
       expect(entries).toMatchObject([{ actorType: "system", actorLabel: "operator", targetId: user.json.id, after: { email, role: "admin" } }]);
     } finally {
       await handle.close();
@@ -98,7 +101,10 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     const made = await smarfle("key:create", "--org", org.json.slug as string, "--name", "Leaked", "--scopes", "read");
     const listed = await smarfle("key:list", "--org", org.json.slug as string);
     expect(listed.code).toBe(0);
-    expect(listed.json).toMatchObject({ org: org.json.id, data: [{ id: made.json.id, name: "Leaked", prefix: made.json.prefix, status: "active", scopes: ["read"] }] });
+    expect(listed.json).toMatchObject({
+      org: org.json.id,
+      data: [{ id: made.json.id, name: "Leaked", prefix: made.json.prefix, status: "active", scopes: ["read"] }],
+    });
     expect(JSON.stringify(listed.json)).not.toContain(String(made.json.key));
 
     const revoked = await smarfle("key:revoke", "--org", org.json.id as string, "--key", made.json.id as string);
@@ -109,10 +115,16 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     // The CLI's own database: on PGlite, the data directory it used (not this file's in-memory one).
     const handle = usingPostgres ? await openTestDb() : await openPglite(path.join(dataDir, "pglite"));
     try {
-      const entries = await handle.db.select().from(auditLog).where(and(eq(auditLog.orgId, org.json.id as string), eq(auditLog.action, "api_key.revoked")));
+      const entries = await handle.db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.orgId, org.json.id as string), eq(auditLog.action, "api_key.revoked")));
       expect(entries).toHaveLength(1);
       expect(entries[0]).toMatchObject({ actorType: "system", actorLabel: "operator", targetId: made.json.id });
-      const [gone] = await handle.db.select().from(apiKeys).where(eq(apiKeys.id, made.json.id as string));
+      const [gone] = await handle.db
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.id, made.json.id as string));
       expect(gone!.revokedAt).not.toBeNull();
     } finally {
       await handle.close();
@@ -128,32 +140,40 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     expect(missingKey).toMatchObject({ code: 1, json: { error: { code: "validation_failed" } } });
   }, 60_000);
 
-  it.skipIf(usingPostgres)("on a fresh embedded database, any command applies the migrations first", async () => {
-    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-cli-fresh-"));
-    try {
-      const made = await smarfleIn({ PGLITE_DATA_DIR: path.join(fresh, "pglite") }, "org:create", "--name", "First Org");
-      expect(made).toMatchObject({ code: 0, json: { name: "First Org", slug: "first-org" } });
-    } finally {
-      fs.rmSync(fresh, { recursive: true, force: true });
-    }
-  }, 60_000);
+  it.skipIf(usingPostgres)(
+    "on a fresh embedded database, any command applies the migrations first",
+    async () => {
+      const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "smarfle-cli-fresh-"));
+      try {
+        const made = await smarfleIn({ PGLITE_DATA_DIR: path.join(fresh, "pglite") }, "org:create", "--name", "First Org");
+        expect(made).toMatchObject({ code: 0, json: { name: "First Org", slug: "first-org" } });
+      } finally {
+        fs.rmSync(fresh, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 
-  it.runIf(usingPostgres)("on PostgreSQL, a command against a schema that is behind says to run db:migrate", async () => {
-    const url = new URL(process.env.DATABASE_URL!);
-    const name = `smarfle_cli_${uniq("empty").replace(/-/g, "_")}`;
-    const admin = await openTestDb();
-    try {
-      await admin.db.execute(sql.raw(`create database ${name}`));
-      url.pathname = `/${name}`;
-      const { code, json } = await smarfleIn({ DATABASE_URL: url.toString() }, "org:create", "--name", "Too Early");
-      expect(code).toBe(1);
-      expect(json).toMatchObject({ error: { code: "unavailable" } });
-      expect(String((json.error as { message: string }).message)).toMatch(/schema is behind.*Run `npx smarfle db:migrate`/);
-    } finally {
-      await admin.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
-      await admin.close();
-    }
-  }, 60_000);
+  it.runIf(usingPostgres)(
+    "on PostgreSQL, a command against a schema that is behind says to run db:migrate",
+    async () => {
+      const url = new URL(process.env.DATABASE_URL!);
+      const name = `smarfle_cli_${uniq("empty").replace(/-/g, "_")}`;
+      const admin = await openTestDb();
+      try {
+        await admin.db.execute(sql.raw(`create database ${name}`));
+        url.pathname = `/${name}`;
+        const { code, json } = await smarfleIn({ DATABASE_URL: url.toString() }, "org:create", "--name", "Too Early");
+        expect(code).toBe(1);
+        expect(json).toMatchObject({ error: { code: "unavailable" } });
+        expect(String((json.error as { message: string }).message)).toMatch(/schema is behind.*Run `npx smarfle db:migrate`/);
+      } finally {
+        await admin.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
+        await admin.close();
+      }
+    },
+    60_000,
+  );
 
   it("answers bad input with a JSON error and a non-zero exit code", async () => {
     const missing = await smarfle("org:create");
@@ -166,35 +186,43 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
     expect(keys).toMatchObject({ code: 1, json: { error: { code: "not_found" } } });
   }, 60_000);
 
-  it.skipIf(usingPostgres)("db:seed creates the demo organization once, with records and a workflow rule", async () => {
-    const first = await smarfle("db:seed");
-    expect(first).toMatchObject({ code: 0, json: { created: true, slug: "demo", email: "demo@smarfle.dev" } });
-    const again = await smarfle("db:seed");
-    expect(again).toMatchObject({ code: 0, json: { created: false } });
-    const { PGlite } = await import("@electric-sql/pglite");
-    const pg = await PGlite.create({ dataDir: path.join(dataDir, "pglite") });
-    try {
-      const counts = await pg.query<{ clients: number; rules: number; audit: number }>(
-        "select (select count(*) from clients)::int as clients, (select count(*) from workflow_rules where enabled)::int as rules, (select count(*) from audit_log)::int as audit",
-      );
-      expect(counts.rows[0]).toMatchObject({ clients: 6, rules: 1 });
-      expect(counts.rows[0]!.audit).toBeGreaterThan(6);
-    } finally {
-      await pg.close();
-    }
-  }, 60_000);
+  it.skipIf(usingPostgres)(
+    "db:seed creates the demo organization once, with records and a workflow rule",
+    async () => {
+      const first = await smarfle("db:seed");
+      expect(first).toMatchObject({ code: 0, json: { created: true, slug: "demo", email: "demo@smarfle.dev" } });
+      const again = await smarfle("db:seed");
+      expect(again).toMatchObject({ code: 0, json: { created: false } });
+      const { PGlite } = await import("@electric-sql/pglite");
+      const pg = await PGlite.create({ dataDir: path.join(dataDir, "pglite") });
+      try {
+        const counts = await pg.query<{ clients: number; rules: number; audit: number }>(
+          "select (select count(*) from clients)::int as clients, (select count(*) from workflow_rules where enabled)::int as rules, (select count(*) from audit_log)::int as audit",
+        );
+        expect(counts.rows[0]).toMatchObject({ clients: 6, rules: 1 });
+        expect(counts.rows[0]!.audit).toBeGreaterThan(6);
+      } finally {
+        await pg.close();
+      }
+    },
+    60_000,
+  );
 
-  it.skipIf(usingPostgres)("refuses to open the embedded database while another process holds it", async () => {
-    // This test process is alive: its pid in the lock file stands for a running dev server.
-    const lock = path.join(dataDir, "pglite.lock");
-    fs.writeFileSync(lock, String(process.pid));
-    try {
-      const { code, json } = await smarfle("org:create", "--name", "Blocked");
-      expect(code).toBe(1);
-      expect(json).toMatchObject({ error: { code: "unavailable" } });
-      expect(String((json.error as { message: string }).message)).toMatch(/open in another process \(pid \d+\)/);
-    } finally {
-      fs.rmSync(lock, { force: true });
-    }
-  }, 60_000);
+  it.skipIf(usingPostgres)(
+    "refuses to open the embedded database while another process holds it",
+    async () => {
+      // This test process is alive: its pid in the lock file stands for a running dev server.
+      const lock = path.join(dataDir, "pglite.lock");
+      fs.writeFileSync(lock, String(process.pid));
+      try {
+        const { code, json } = await smarfle("org:create", "--name", "Blocked");
+        expect(code).toBe(1);
+        expect(json).toMatchObject({ error: { code: "unavailable" } });
+        expect(String((json.error as { message: string }).message)).toMatch(/open in another process \(pid \d+\)/);
+      } finally {
+        fs.rmSync(lock, { force: true });
+      }
+    },
+    60_000,
+  );
 });

@@ -79,7 +79,20 @@ async function orgWithKey() {
 }
 
 async function createConnector(key: string, url: string, extra: object = {}) {
-  const res = await call(list.POST, { method: "POST", key, body: { name: "Source", url, headers: { Authorization: "Bearer secret-token" }, interval_minutes: 60, records_path: "items", pagination: { type: "none" }, mapping, ...extra } });
+  const res = await call(list.POST, {
+    method: "POST",
+    key,
+    body: {
+      name: "Source",
+      url,
+      headers: { Authorization: "Bearer secret-token" },
+      interval_minutes: 60,
+      records_path: "items",
+      pagination: { type: "none" },
+      mapping,
+      ...extra,
+    },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.id as string;
 }
@@ -110,17 +123,24 @@ describe("connector runs are fair and asynchronous", () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ object: "connector_run", status: "queued", trigger: "manual" });
     expect(Date.now() - started).toBeLessThan(1000); // answered at once
-    const done = await waitFor(async () => {
-      const r = await runOf(res.body.id as string);
-      return r.status === "succeeded" || r.status === "failed" ? r : null;
-    }, { timeoutMs: 10_000, intervalMs: 100, what: "the other organization's run" });
+    const done = await waitFor(
+      async () => {
+        const r = await runOf(res.body.id as string);
+        return r.status === "succeeded" || r.status === "failed" ? r : null;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: "the other organization's run" },
+    );
     expect(done).toMatchObject({ status: "succeeded", created: 1 });
     expect(Date.now() - started).toBeLessThan(10_000);
 
     // A connector never runs twice at once: a second "run now" while one is queued or running is refused.
     const again = await call(runNow.POST, { method: "POST", key: slow.key, params: { id: ids[0]! } });
     expect(again).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
-    await expect(db.insert(connectorRuns).values({ id: newId("run"), orgId: slow.org.org.id, connectorId: ids[0]!, status: "queued", trigger: "schedule", startedAt: new Date() })).rejects.toThrow();
+    await expect(
+      db
+        .insert(connectorRuns)
+        .values({ id: newId("run"), orgId: slow.org.org.id, connectorId: ids[0]!, status: "queued", trigger: "schedule", startedAt: new Date() }),
+    ).rejects.toThrow();
     for (const id of ids) await call(one.DELETE, { method: "DELETE", key: slow.key, params: { id } });
   }, 60_000);
 
@@ -131,10 +151,13 @@ describe("connector runs are fair and asynchronous", () => {
     const id = await createConnector(key, `${slowUrl}/items`);
     const res = await call(runNow.POST, { method: "POST", key, params: { id } });
     const started = Date.now();
-    const done = await waitFor(async () => {
-      const r = await runOf(res.body.id as string);
-      return r.status === "failed" ? r : null;
-    }, { timeoutMs: 10_000, intervalMs: 100, what: "the run to be stopped" });
+    const done = await waitFor(
+      async () => {
+        const r = await runOf(res.body.id as string);
+        return r.status === "failed" ? r : null;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: "the run to be stopped" },
+    );
     expect(done.error).toMatch(/longer than its budget of 2 s/);
     expect(Date.now() - started).toBeLessThan(SLOW_MS);
   }, 30_000);
@@ -143,10 +166,27 @@ describe("connector runs are fair and asynchronous", () => {
 describe("connector hygiene", () => {
   it("refuses headers that belong to the connection, naming the header", async () => {
     const { key } = await orgWithKey();
-    for (const name of ["Host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade", "TE", "Keep-Alive", "Expect", "Proxy-Authorization", "proxy-connection"]) {
-      const res = await call(list.POST, { method: "POST", key, body: { name: "x", url: `${fastUrl}/items`, headers: { Authorization: "Bearer t", [name]: "v" }, interval_minutes: 60, mapping } });
+    for (const name of [
+      "Host",
+      "Content-Length",
+      "Transfer-Encoding",
+      "Connection",
+      "Upgrade",
+      "TE",
+      "Keep-Alive",
+      "Expect",
+      "Proxy-Authorization",
+      "proxy-connection",
+    ]) {
+      const res = await call(list.POST, {
+        method: "POST",
+        key,
+        body: { name: "x", url: `${fastUrl}/items`, headers: { Authorization: "Bearer t", [name]: "v" }, interval_minutes: 60, mapping },
+      });
       expect(res.status, name).toBe(400);
-      expect(res.body).toMatchObject({ error: { code: "validation_failed", details: [{ path: `headers.${name}`, message: expect.stringContaining(`${name} may not be set`) }] } });
+      expect(res.body).toMatchObject({
+        error: { code: "validation_failed", details: [{ path: `headers.${name}`, message: expect.stringContaining(`${name} may not be set`) }] },
+      });
     }
     const ok = await createConnector(key, `${fastUrl}/items`);
     const patched = await call(one.PATCH, { method: "PATCH", key, params: { id: ok }, body: { headers: { Host: "internal.example" } } });
@@ -159,10 +199,13 @@ describe("connector hygiene", () => {
     const { key } = await orgWithKey();
     const id = await createConnector(key, `${fastUrl}/leak`, { pagination: { type: "next_url", path: "next" } });
     const res = await call(runNow.POST, { method: "POST", key, params: { id } });
-    const run = await waitFor(async () => {
-      const r = await runOf(res.body.id as string);
-      return r.status === "failed" || r.status === "succeeded" ? r : null;
-    }, { what: "the run to end" });
+    const run = await waitFor(
+      async () => {
+        const r = await runOf(res.body.id as string);
+        return r.status === "failed" || r.status === "succeeded" ? r : null;
+      },
+      { what: "the run to end" },
+    );
     expect(run).toMatchObject({ status: "failed", pages: 1, created: 1 });
     expect(run.error).toMatch(/next page's URL is on http:\/\/127\.0\.0\.1:\d+, not on the connector's origin/);
     expect(foreignHits).toEqual([]);

@@ -31,7 +31,12 @@ let source: http.Server;
 let base: string;
 
 beforeAll(async () => {
-  contacts = Array.from({ length: 7 }, (_, i) => ({ id: `c${i + 1}`, full_name: `Contact ${i + 1}`, email: `c${i + 1}@source.test`, updated_at: `2026-11-0${i + 1}T00:00:00Z` }));
+  contacts = Array.from({ length: 7 }, (_, i) => ({
+    id: `c${i + 1}`,
+    full_name: `Contact ${i + 1}`,
+    email: `c${i + 1}@source.test`,
+    updated_at: `2026-11-0${i + 1}T00:00:00Z`,
+  }));
   source = http.createServer((req, res) => {
     seenRequests.push(req.url!);
     const url = new URL(req.url!, "http://x");
@@ -64,13 +69,26 @@ afterAll(async () => {
 });
 
 const mapping = { target: "client", external_id: "id", fields: { name: "full_name", email: "email", source: { value: "crm sync" } } };
-const orgClients = () => t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.source, "crm sync")));
+const orgClients = () =>
+  t.db
+    .select()
+    .from(clients)
+    .where(and(eq(clients.orgId, t.org.org.id), eq(clients.source, "crm sync")));
 
 async function create(pagination: object, extra: object = {}) {
   const res = await call(list.POST, {
     method: "POST",
     key: t.key,
-    body: { name: "CRM", url: `${base}/contacts`, headers: { Authorization: "Bearer source-token" }, interval_minutes: 15, records_path: "result.contacts", pagination, mapping, ...extra },
+    body: {
+      name: "CRM",
+      url: `${base}/contacts`,
+      headers: { Authorization: "Bearer source-token" },
+      interval_minutes: 15,
+      records_path: "result.contacts",
+      pagination,
+      mapping,
+      ...extra,
+    },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   expect(res.body.header_names).toEqual(["Authorization"]);
@@ -85,7 +103,10 @@ async function runNowToEnd(id: string) {
   expect(res.body).toMatchObject({ object: "connector_run", status: "queued", trigger: "manual" });
   await afterWorkSettled();
   await connectorRunsSettled();
-  const [run] = await t.db.select().from(connectorRuns).where(eq(connectorRuns.id, res.body.id as string));
+  const [run] = await t.db
+    .select()
+    .from(connectorRuns)
+    .where(eq(connectorRuns.id, res.body.id as string));
   return { status: res.status, body: runView(run!) as Record<string, unknown> };
 }
 
@@ -125,7 +146,10 @@ describe("pull connectors", () => {
     const second = await runNowToEnd(id);
     expect(seenRequests[0]).toBe(`/contacts?updated_since=${encodeURIComponent("2026-11-03T00:00:00Z")}`);
     expect(second.body).toMatchObject({ status: "succeeded", updated: 1 });
-    const [renamed] = await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, "c1")));
+    const [renamed] = await t.db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, "c1")));
     expect(renamed!.name).toBe("Contact One (renamed)");
     await call(one.DELETE, { method: "DELETE", key: t.key, params: { id } });
   });
@@ -142,18 +166,27 @@ describe("pull connectors", () => {
       expect(c!.nextRunAt.getTime()).toBeGreaterThan(Date.now() + 14 * 60_000);
       // The scheduler runs it when it is due again.
       for (let i = 0; i < 4; i++) {
-        await t.db.update(connectors).set({ nextRunAt: new Date(Date.now() - 1000) }).where(eq(connectors.id, id));
+        await t.db
+          .update(connectors)
+          .set({ nextRunAt: new Date(Date.now() - 1000) })
+          .where(eq(connectors.id, id));
         expect(await runDueConnectors(t.db, { orgIds: [t.org.org.id] })).toBe(1);
         await connectorRunsSettled();
       }
       const [paused] = await t.db.select().from(connectors).where(eq(connectors.id, id));
       expect(paused).toMatchObject({ status: "paused", consecutiveFailures: 5 });
-      const notes = await t.db.select().from(notifications).where(and(eq(notifications.orgId, t.org.org.id), eq(notifications.kind, "connector_paused")));
+      const notes = await t.db
+        .select()
+        .from(notifications)
+        .where(and(eq(notifications.orgId, t.org.org.id), eq(notifications.kind, "connector_paused")));
       expect(notes.length).toBe(2); // owner and admin
       const history = await call(runs.GET, { key: t.key, params: { id } });
       expect((history.body.data as { status: string }[]).map((r) => r.status)).toEqual(Array(5).fill("failed"));
       // Paused connectors are not scheduled; resuming resets the count.
-      await t.db.update(connectors).set({ nextRunAt: new Date(Date.now() - 1000) }).where(eq(connectors.id, id));
+      await t.db
+        .update(connectors)
+        .set({ nextRunAt: new Date(Date.now() - 1000) })
+        .where(eq(connectors.id, id));
       expect(await runDueConnectors(t.db, { orgIds: [t.org.org.id] })).toBe(0);
       failing = false;
       const resumed = await call(one.PATCH, { method: "PATCH", key: t.key, params: { id }, body: { enabled: true } });
@@ -164,7 +197,11 @@ describe("pull connectors", () => {
   });
 
   it("validates connectors: interval bounds, pagination shape and mapping", async () => {
-    const bad = await call(list.POST, { method: "POST", key: t.key, body: { name: "x", url: `${base}/c`, interval_minutes: 1, pagination: { type: "pages" }, mapping } });
+    const bad = await call(list.POST, {
+      method: "POST",
+      key: t.key,
+      body: { name: "x", url: `${base}/c`, interval_minutes: 1, pagination: { type: "pages" }, mapping },
+    });
     expect(bad.status).toBe(400);
     const paths = (bad.body.error as { details: { path: string }[] }).details.map((d) => d.path);
     expect(paths).toEqual(expect.arrayContaining(["interval_minutes", "pagination.type"]));

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { connectorRuns, connectors, imports, inboundRequests, inboundSources, memberships, users, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/db/schema";
+import {
+  connectorRuns,
+  connectors,
+  imports,
+  inboundRequests,
+  inboundSources,
+  memberships,
+  users,
+  webhookDeliveries,
+  webhookEndpoints,
+  webhookEvents,
+} from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
 import { newId } from "@/lib/ids";
 import { encrypt } from "@/lib/crypto/encryption";
@@ -47,29 +58,65 @@ describe("the integrations dashboard", () => {
     const dead = newId("we");
     await db.insert(webhookEndpoints).values([
       // Nothing listens on port 9: the test event below fails at once, without leaving the machine.
-      { id: healthy, orgId: org.org.id, url: "http://127.0.0.1:9/hook", description: "CRM sync", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }) },
-      { id: dead, orgId: org.org.id, url: "https://gone.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }), status: "disabled", disabledReason: "every delivery failed for 5 days" },
+      {
+        id: healthy,
+        orgId: org.org.id,
+        url: "http://127.0.0.1:9/hook",
+        description: "CRM sync",
+        secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }),
+      },
+      {
+        id: dead,
+        orgId: org.org.id,
+        url: "https://gone.example/hook",
+        secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }),
+        status: "disabled",
+        disabledReason: "every delivery failed for 5 days",
+      },
     ]);
     // Deliveries of one of the pipeline's events: five delivered, two failed for good.
-    const [{ id: firstEvent }] = (await db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.orgId, org.org.id)).limit(1)) as [{ id: string }];
-    await db.insert(webhookDeliveries).values([
-      ...Array.from({ length: 5 }, () => ({ id: newId("dlv"), orgId: org.org.id, eventId: firstEvent, endpointId: healthy, status: "succeeded" as const })),
-      ...Array.from({ length: 2 }, () => ({ id: newId("dlv"), orgId: org.org.id, eventId: firstEvent, endpointId: dead, status: "failed" as const })),
-    ]);
+    const [{ id: firstEvent }] = (await db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.orgId, org.org.id)).limit(1)) as [
+      { id: string },
+    ];
+    await db
+      .insert(webhookDeliveries)
+      .values([
+        ...Array.from({ length: 5 }, () => ({ id: newId("dlv"), orgId: org.org.id, eventId: firstEvent, endpointId: healthy, status: "succeeded" as const })),
+        ...Array.from({ length: 2 }, () => ({ id: newId("dlv"), orgId: org.org.id, eventId: firstEvent, endpointId: dead, status: "failed" as const })),
+      ]);
     // A test event is not traffic.
     const ctx = { orgId: org.org.id, actor: org.ctx.actor, source: "ui" as const };
     expect((await sendTestEvent(db, ctx, healthy, "client_created")).outcome.decision.kind).not.toBe("succeeded");
 
     const sourceId = newId("src");
-    await db.insert(inboundSources).values({ id: sourceId, orgId: org.org.id, name: "Shop", kind: "shopify", secretCiphertext: encrypt("s", { orgId: org.org.id, column: "inbound_sources.secret" }), mapping: { target: "client", fields: { name: "n" } } });
+    await db.insert(inboundSources).values({
+      id: sourceId,
+      orgId: org.org.id,
+      name: "Shop",
+      kind: "shopify",
+      secretCiphertext: encrypt("s", { orgId: org.org.id, column: "inbound_sources.secret" }),
+      mapping: { target: "client", fields: { name: "n" } },
+    });
     await db.insert(inboundRequests).values([
       { id: newId("inr"), orgId: org.org.id, sourceId, verified: true, status: "processed", httpStatus: 200, headers: {}, body: "{}" },
       { id: newId("inr"), orgId: org.org.id, sourceId, verified: false, status: "rejected", httpStatus: 401, headers: {}, body: "{}" },
     ]);
     const connectorId = newId("con");
-    await db.insert(connectors).values({ id: connectorId, orgId: org.org.id, name: "Bookings feed", url: "https://feed.example", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
-    await db.insert(connectorRuns).values({ id: newId("run"), orgId: org.org.id, connectorId, status: "succeeded", trigger: "schedule", startedAt: new Date(), created: 4, updated: 2 });
-    await db.insert(imports).values({ id: newId("imp"), orgId: org.org.id, recordType: "client", filename: "a.csv", format: "csv", status: "completed", created: 10, failed: 1 });
+    await db.insert(connectors).values({
+      id: connectorId,
+      orgId: org.org.id,
+      name: "Bookings feed",
+      url: "https://feed.example",
+      intervalMinutes: 60,
+      pagination: { type: "none" },
+      mapping: { target: "client", fields: { name: "n" } },
+    });
+    await db
+      .insert(connectorRuns)
+      .values({ id: newId("run"), orgId: org.org.id, connectorId, status: "succeeded", trigger: "schedule", startedAt: new Date(), created: 4, updated: 2 });
+    await db
+      .insert(imports)
+      .values({ id: newId("imp"), orgId: org.org.id, recordType: "client", filename: "a.csv", format: "csv", status: "completed", created: 10, failed: 1 });
 
     recordApiCall(org.org.id, key.apiKey.id);
     recordApiCall(org.org.id, key.apiKey.id);
@@ -120,7 +167,15 @@ describe("plans", () => {
     const inviter = { ...ctx, inviterRole: "owner" as const, inviterEmail: "owner@example.test" };
     await expect(inviteMember(db, inviter, { email: emails[2]!, role: "member" })).rejects.toMatchObject({ code: "plan_limit_reached" });
     await makeKey(db, quiet, ["read"]);
-    expect(await planUsage(db, quiet.org.id)).toEqual({ records: 0, apiKeys: 1, webhookEndpoints: 0, members: 5, inboundSources: 0, connectors: 0, workflowRules: 0 });
+    expect(await planUsage(db, quiet.org.id)).toEqual({
+      records: 0,
+      apiKeys: 1,
+      webhookEndpoints: 0,
+      members: 5,
+      inboundSources: 0,
+      connectors: 0,
+      workflowRules: 0,
+    });
     await db.delete(users).where(eq(users.email, emails[0]!));
     await db.delete(users).where(eq(users.email, emails[1]!));
     await db.delete(users).where(eq(users.email, emails[2]!));

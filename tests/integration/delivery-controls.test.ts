@@ -90,19 +90,28 @@ describe("the circuit breaker", () => {
     const watch = await createEndpoint(db, org.ctx, { url: watcher.url, event_types: ["endpoint.failing", "endpoint.recovered"] });
     for (let i = 0; i < 12; i++) await createRecord(org.ctx, "client", { name: `Breaker ${i}` });
 
-    const opened = await waitFor(async () => {
-      const e = await endpointRow(ep.endpoint.id);
-      return e.circuitState === "open" ? e : null;
-    }, { what: "open circuit" });
+    const opened = await waitFor(
+      async () => {
+        const e = await endpointRow(ep.endpoint.id);
+        return e.circuitState === "open" ? e : null;
+      },
+      { what: "open circuit" },
+    );
     expect(opened.consecutiveFailures).toBeGreaterThanOrEqual(CIRCUIT_FAILURE_THRESHOLD);
     expect(opened.circuitCooldownSeconds).toBe(30);
     await sleep(300); // attempts already in flight when it opened land
     const attemptsWhenOpened = r.received.length;
-    const countsWhenOpened = await db.select({ id: webhookDeliveries.id, n: webhookDeliveries.attemptCount }).from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+    const countsWhenOpened = await db
+      .select({ id: webhookDeliveries.id, n: webhookDeliveries.attemptCount })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
     // Retries fall due every second on this schedule: none is attempted while the circuit is open.
     await sleep(2500);
     expect(r.received.length).toBe(attemptsWhenOpened);
-    const countsLater = await db.select({ id: webhookDeliveries.id, n: webhookDeliveries.attemptCount }).from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+    const countsLater = await db
+      .select({ id: webhookDeliveries.id, n: webhookDeliveries.attemptCount })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
     expect(countsLater.sort((a, b) => a.id.localeCompare(b.id))).toEqual(countsWhenOpened.sort((a, b) => a.id.localeCompare(b.id)));
 
     // The org hears of it, signed, at its other endpoint — and the failing endpoint is not told about itself.
@@ -114,7 +123,10 @@ describe("the circuit breaker", () => {
     expect(bell.filter((n) => n.kind === "endpoint.failing")).toHaveLength(2); // owner and admin
 
     // The cool-down runs out while the receiver still fails: exactly one probe, and the cool-down doubles.
-    await db.update(webhookEndpoints).set({ circuitUntil: new Date(Date.now() - 1000) }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+    await db
+      .update(webhookEndpoints)
+      .set({ circuitUntil: new Date(Date.now() - 1000) })
+      .where(eq(webhookEndpoints.id, ep.endpoint.id));
     await waitFor(async () => (await endpointRow(ep.endpoint.id)).circuitCooldownSeconds === 60, { what: "doubled cool-down" });
     await sleep(1000);
     expect(r.received.length).toBe(attemptsWhenOpened + 1);
@@ -122,11 +134,17 @@ describe("the circuit breaker", () => {
 
     // It recovers: the probe succeeds, the circuit closes and everything waiting is delivered.
     healthy = true;
-    await db.update(webhookEndpoints).set({ circuitUntil: new Date(Date.now() - 1000) }).where(eq(webhookEndpoints.id, ep.endpoint.id));
-    await waitFor(async () => {
-      const rows = await db.select({ status: webhookDeliveries.status }).from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
-      return rows.length === 12 && rows.every((x) => x.status === "succeeded");
-    }, { what: "all delivered after recovery" });
+    await db
+      .update(webhookEndpoints)
+      .set({ circuitUntil: new Date(Date.now() - 1000) })
+      .where(eq(webhookEndpoints.id, ep.endpoint.id));
+    await waitFor(
+      async () => {
+        const rows = await db.select({ status: webhookDeliveries.status }).from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+        return rows.length === 12 && rows.every((x) => x.status === "succeeded");
+      },
+      { what: "all delivered after recovery" },
+    );
     expect(await endpointRow(ep.endpoint.id)).toMatchObject({ circuitState: "closed", consecutiveFailures: 0, circuitCooldownSeconds: 0 });
     await waitFor(() => watcher.received.find((x) => payload(x).type === "endpoint.recovered"), { what: "endpoint.recovered" });
   });
@@ -172,7 +190,9 @@ describe("isolation", () => {
           for (let e = 0; e < 5; e++) {
             const ep = await createEndpoint(db, org.ctx, { url: `http://127.0.0.1:${server.port}/hook/${e}`, event_types: ["client_created"] });
             const eventId = newId("evt");
-            await db.execute(sql`insert into webhook_events (id, org_id, type, record_type, record_id, data) values (${eventId}, ${org.org.id}, 'client_created', 'client', ${`cli_${eventId}`}, '{"object":"client"}'::jsonb)`);
+            await db.execute(
+              sql`insert into webhook_events (id, org_id, type, record_type, record_id, data) values (${eventId}, ${org.org.id}, 'client_created', 'client', ${`cli_${eventId}`}, '{"object":"client"}'::jsonb)`,
+            );
             await db.execute(sql`
               insert into webhook_deliveries (id, org_id, event_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
               select 'dlv_hang' || ${ep.endpoint.id} || '_' || g, ${org.org.id}, ${eventId}, ${ep.endpoint.id}, 'pending', now() - interval '1 minute', now() - interval '1 minute', now()
@@ -221,10 +241,13 @@ describe("WEBHOOK_DISABLE_AFTER", () => {
       const ep = await createEndpoint(db, org.ctx, { url: dead.url, event_types: ["client_created"] });
       const watch = await createEndpoint(db, org.ctx, { url: watcher.url, event_types: ["endpoint.disabled"] });
       await createRecord(org.ctx, "client", { name: "Never arrives" });
-      const disabled = await waitFor(async () => {
-        const e = await endpointRow(ep.endpoint.id);
-        return e.status === "disabled" ? e : null;
-      }, { what: "disabled endpoint", timeoutMs: 10_000 });
+      const disabled = await waitFor(
+        async () => {
+          const e = await endpointRow(ep.endpoint.id);
+          return e.status === "disabled" ? e : null;
+        },
+        { what: "disabled endpoint", timeoutMs: 10_000 },
+      );
       expect(disabled.disabledReason).toBe("every delivery failed for 2 s");
       const got = await waitFor(() => watcher.received.find((x) => payload(x).type === "endpoint.disabled"), { what: "endpoint.disabled" });
       const body = new Webhook(watch.secret).verify(got.body, got.headers) as { data: Record<string, unknown> };
@@ -260,15 +283,19 @@ describe("per-endpoint rate", () => {
   // Real PostgreSQL only: the embedded database executes on this process's one thread, and while a
   // query runs the in-process receiver cannot take arrivals, so their timestamps bunch up even
   // though the sends were spaced (the pacing is the same code on both drivers).
-  it.runIf(usingPostgres)("an endpoint at rate_limit 5 never receives more than 6 requests in any one second while 100 events go out", async () => {
-    const org = await newOrg();
-    const r = await receiver();
-    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], rate_limit: 5 });
-    expect(endpointView(ep.endpoint)).toMatchObject({ rate_limit: 5, effective_rate: 5 });
-    for (let i = 0; i < 100; i++) await createRecord(org.ctx, "client", { name: `Paced ${i}` });
-    await waitFor(() => r.received.length >= 100, { timeoutMs: 40_000, what: "100 paced deliveries" });
-    expect(maxPerSecond(r.received.map((x) => x.at))).toBeLessThanOrEqual(6);
-  }, 60_000);
+  it.runIf(usingPostgres)(
+    "an endpoint at rate_limit 5 never receives more than 6 requests in any one second while 100 events go out",
+    async () => {
+      const org = await newOrg();
+      const r = await receiver();
+      const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], rate_limit: 5 });
+      expect(endpointView(ep.endpoint)).toMatchObject({ rate_limit: 5, effective_rate: 5 });
+      for (let i = 0; i < 100; i++) await createRecord(org.ctx, "client", { name: `Paced ${i}` });
+      await waitFor(() => r.received.length >= 100, { timeoutMs: 40_000, what: "100 paced deliveries" });
+      expect(maxPerSecond(r.received.map((x) => x.at))).toBeLessThanOrEqual(6);
+    },
+    60_000,
+  );
 
   it("a receiver answering 429 with Retry-After: 2 above 5 requests/s gets all 200 events, and after 20 s fewer than 10 % of attempts are refused", async () => {
     await withEnv({ WEBHOOK_RETRY_SCHEDULE: "0,60,360,2160" }, async () => {
@@ -289,10 +316,13 @@ describe("per-endpoint rate", () => {
       for (let i = 0; i < 200; i++) await createRecord(org.ctx, "client", { name: `Throttled ${i}` });
       const started = Date.now();
       // The endpoint page shows the back-off and why, once the receiver has pushed back.
-      const slowed = await waitFor(async () => {
-        const e = await endpointRow(ep.endpoint.id);
-        return e.effectiveRate !== null ? e : null;
-      }, { what: "back-off in force" });
+      const slowed = await waitFor(
+        async () => {
+          const e = await endpointRow(ep.endpoint.id);
+          return e.effectiveRate !== null ? e : null;
+        },
+        { what: "back-off in force" },
+      );
       expect(endpointView(slowed).rate_reason).toMatch(/receiver answered 429/);
       await waitFor(() => delivered.size >= 200, { timeoutMs: 110_000, what: "all 200 events" });
       const late = answers.filter((a) => a.at - started > 20_000);
@@ -300,10 +330,13 @@ describe("per-endpoint rate", () => {
       expect(late.length).toBeGreaterThan(20);
       expect(refused / late.length, `${refused} of ${late.length} attempts after 20 s were refused`).toBeLessThan(0.1);
       // No delivery was given up: back-pressure does not use up the retry schedule.
-      const rows = await waitFor(async () => {
-        const d = await db.select({ status: webhookDeliveries.status }).from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
-        return d.every((x) => x.status !== "pending") ? d : null;
-      }, { what: "every attempt recorded" });
+      const rows = await waitFor(
+        async () => {
+          const d = await db.select({ status: webhookDeliveries.status }).from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+          return d.every((x) => x.status !== "pending") ? d : null;
+        },
+        { what: "every attempt recorded" },
+      );
       expect(rows.filter((x) => x.status !== "succeeded")).toHaveLength(0);
     });
   }, 150_000);
@@ -334,7 +367,12 @@ describe("custom headers and receiver auth", () => {
   it("sends static headers and bearer auth, logs them masked and shows header names only", async () => {
     const org = await newOrg();
     const r = await receiver();
-    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], headers: { "X-Api-Key": "k-secret-1", "X-Tenant": "acme" }, auth: { type: "bearer", token: "tok-bearer-1" } });
+    const ep = await createEndpoint(db, org.ctx, {
+      url: r.url,
+      event_types: ["client_created"],
+      headers: { "X-Api-Key": "k-secret-1", "X-Tenant": "acme" },
+      auth: { type: "bearer", token: "tok-bearer-1" },
+    });
     await createRecord(org.ctx, "client", { name: "Headers" });
     const got = await waitFor(() => r.received[0], { what: "delivery" });
     expect(got.headers).toMatchObject({ "x-api-key": "k-secret-1", "x-tenant": "acme", authorization: "Bearer tok-bearer-1" });
@@ -342,7 +380,15 @@ describe("custom headers and receiver auth", () => {
     expect(view.headers).toEqual(["X-Api-Key", "X-Tenant"]);
     expect(view.auth).toEqual({ type: "bearer" });
     expect(JSON.stringify(view)).not.toMatch(/k-secret-1|tok-bearer-1/);
-    const [logged] = await waitFor(() => db.select().from(webhookAttempts).where(eq(webhookAttempts.orgId, org.org.id)).then((x) => (x.length ? x : null)), { what: "attempt log" });
+    const [logged] = await waitFor(
+      () =>
+        db
+          .select()
+          .from(webhookAttempts)
+          .where(eq(webhookAttempts.orgId, org.org.id))
+          .then((x) => (x.length ? x : null)),
+      { what: "attempt log" },
+    );
     expect(JSON.stringify(logged!.requestHeaders)).not.toMatch(/k-secret-1|tok-bearer-1/);
     expect(logged!.requestHeaders["X-Api-Key"]).toBe("[redacted]");
   });
@@ -350,7 +396,11 @@ describe("custom headers and receiver auth", () => {
   it("sends basic auth", async () => {
     const org = await newOrg();
     const r = await receiver();
-    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], auth: { type: "basic", username: "smarfle", password: "p@ss word" } });
+    const ep = await createEndpoint(db, org.ctx, {
+      url: r.url,
+      event_types: ["client_created"],
+      auth: { type: "basic", username: "smarfle", password: "p@ss word" },
+    });
     expect(endpointView(ep.endpoint).auth).toEqual({ type: "basic", username: "smarfle" });
     await createRecord(org.ctx, "client", { name: "Basic" });
     const got = await waitFor(() => r.received[0], { what: "delivery" });
@@ -376,7 +426,11 @@ describe("custom headers and receiver auth", () => {
     closers.push(() => new Promise((resolve) => tokenServer.close(() => resolve())));
     const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/oauth/token`;
     const r = await receiver((req) => ({ status: req.headers.authorization === `Bearer ${current}` ? 200 : 401 }));
-    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"], auth: { type: "oauth2", token_url: tokenUrl, client_id: "smarfle-client", client_secret: "s3cret", scope: "hooks:write" } });
+    const ep = await createEndpoint(db, org.ctx, {
+      url: r.url,
+      event_types: ["client_created"],
+      auth: { type: "oauth2", token_url: tokenUrl, client_id: "smarfle-client", client_secret: "s3cret", scope: "hooks:write" },
+    });
     expect(endpointView(ep.endpoint).auth).toEqual({ type: "oauth2", token_url: tokenUrl, client_id: "smarfle-client", scope: "hooks:write" });
     await createRecord(org.ctx, "client", { name: "OAuth 1" });
     await waitFor(() => r.received.length === 1, { what: "first delivery" });
@@ -391,23 +445,35 @@ describe("custom headers and receiver auth", () => {
     await createRecord(org.ctx, "client", { name: "OAuth 3" });
     await waitFor(() => r.received.filter((x) => x.headers.authorization === "Bearer tok-2").length === 1, { what: "retried with a fresh token" });
     expect(tokenRequests).toHaveLength(2);
-    const rows = await waitFor(async () => {
-      const d = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
-      return d.length === 3 && d.every((x) => x.status === "succeeded") ? d : null;
-    }, { what: "three succeeded deliveries" });
+    const rows = await waitFor(
+      async () => {
+        const d = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
+        return d.length === 3 && d.every((x) => x.status === "succeeded") ? d : null;
+      },
+      { what: "three succeeded deliveries" },
+    );
     expect(rows).toHaveLength(3);
   });
 
   it("refuses reserved header names, a custom Authorization beside auth, and a private token URL", async () => {
     const org = await newOrg();
     for (const name of ["Content-Type", "webhook-signature", "Host", "Transfer-Encoding", "Connection", "Content-Length", "X-Smarfle-Event"]) {
-      await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { [name]: "x" } })).rejects.toMatchObject({ code: "validation_failed" });
+      await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { [name]: "x" } })).rejects.toMatchObject({
+        code: "validation_failed",
+      });
     }
-    await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { "X-Ok": "a\r\nInjected: 1" } })).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { Authorization: "x" }, auth: { type: "bearer", token: "t" } })).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { "X-Ok": "a\r\nInjected: 1" } })).rejects.toMatchObject({
+      code: "validation_failed",
+    });
+    await expect(
+      createEndpoint(db, org.ctx, { url: "http://127.0.0.1:9/hook", headers: { Authorization: "x" }, auth: { type: "bearer", token: "t" } }),
+    ).rejects.toMatchObject({ code: "validation_failed" });
     await withEnv({ SMARFLE_ALLOW_PRIVATE_URLS: "0" }, async () => {
       await expect(
-        createEndpoint(db, org.ctx, { url: "https://93.184.215.14/hook", auth: { type: "oauth2", token_url: "http://169.254.169.254/token", client_id: "c", client_secret: "s" } }),
+        createEndpoint(db, org.ctx, {
+          url: "https://93.184.215.14/hook",
+          auth: { type: "oauth2", token_url: "http://169.254.169.254/token", client_id: "c", client_secret: "s" },
+        }),
       ).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "auth.token_url" }] });
     });
     const rows = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.orgId, org.org.id));
@@ -441,8 +507,17 @@ describe("operational events", () => {
     const source = await receiver(() => ({ status: 503 }));
     const watcher = await receiver();
     await createEndpoint(db, org.ctx, { url: watcher.url, event_types: ["connector.paused"] });
-    const connector = await createConnector(db, org.ctx, { name: "Flaky CRM", url: source.url, interval_minutes: 15, records_path: "data", mapping: { target: "client", fields: { name: "name" } } });
-    await db.update(connectors).set({ consecutiveFailures: 4, nextRunAt: new Date(Date.now() - 1000) }).where(eq(connectors.id, connector.id));
+    const connector = await createConnector(db, org.ctx, {
+      name: "Flaky CRM",
+      url: source.url,
+      interval_minutes: 15,
+      records_path: "data",
+      mapping: { target: "client", fields: { name: "name" } },
+    });
+    await db
+      .update(connectors)
+      .set({ consecutiveFailures: 4, nextRunAt: new Date(Date.now() - 1000) })
+      .where(eq(connectors.id, connector.id));
     expect(await runDueConnectors(db, { orgIds: [org.org.id] })).toBe(1);
     const got = await waitFor(() => watcher.received[0], { what: "connector.paused" });
     expect(payload(got)).toMatchObject({ type: "connector.paused", data: { object: "connector", id: connector.id, name: "Flaky CRM" } });
@@ -460,7 +535,10 @@ describe("delivery.exhausted", () => {
     await createEndpoint(db, org.ctx, { url: dead.url, event_types: ["delivery.exhausted"] });
     await createRecord(org.ctx, "client", { name: "Undeliverable" });
     const got = await waitFor(() => watcher.received[0], { what: "delivery.exhausted", timeoutMs: 20_000 });
-    expect(payload(got)).toMatchObject({ type: "delivery.exhausted", data: { object: "webhook_delivery", endpoint_id: ep.endpoint.id, event_type: "client_created", attempts: 6 } });
+    expect(payload(got)).toMatchObject({
+      type: "delivery.exhausted",
+      data: { object: "webhook_delivery", endpoint_id: ep.endpoint.id, event_type: "client_created", attempts: 6 },
+    });
     // The refusing subscriber's copy of that alert fails 6 times too (about 5 s): still one alert in all.
     await sleep(7000);
     const alerts = await db.execute(sql`select count(*)::int as n from webhook_events where org_id = ${org.org.id} and type = 'delivery.exhausted'`);

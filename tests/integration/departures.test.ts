@@ -31,7 +31,11 @@ describe("members who leave", () => {
     const { endpoint } = await createEndpoint(t.db, asOwner, { url: "https://receiver.example/hook" });
     await revealSecret(t.db, asAdmin, endpoint.id);
     const { source } = await createSource(t.db, asAdmin, { name: "Shop", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } });
-    const { source: untouched } = await createSource(t.db, asOwner, { name: "Owner's shop", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } });
+    const { source: untouched } = await createSource(t.db, asOwner, {
+      name: "Owner's shop",
+      kind: "shopify",
+      mapping: { target: "client", fields: { name: "n" } },
+    });
     await revealSourceSecret(t.db, asOwner, untouched.id);
 
     // While they are an admin, nothing is listed.

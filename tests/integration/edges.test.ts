@@ -57,11 +57,14 @@ async function send(route: Route, req: Request, params: Record<string, string> =
 /** The documented envelope, with the request id the answer's header names. */
 function expectEnvelope(res: Awaited<ReturnType<typeof send>>, status: number, code: string, idPrefix = "req") {
   expect(res.status).toBe(status);
-  expect(res.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Array), request_id: expect.stringMatching(new RegExp(`^${idPrefix}_`)) } });
+  expect(res.body).toEqual({
+    error: { code, message: expect.any(String), details: expect.any(Array), request_id: expect.stringMatching(new RegExp(`^${idPrefix}_`)) },
+  });
   expect(res.headers.get("x-request-id")).toBe(res.body.error.request_id);
 }
 
-const post = (url: string, body: string, headers: Record<string, string> = {}) => new Request(url, { method: "POST", body, headers: { ...fromRandomIp(), ...headers } });
+const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+  new Request(url, { method: "POST", body, headers: { ...fromRandomIp(), ...headers } });
 
 async function clientCount() {
   return (await t.db.select().from(clients).where(eq(clients.orgId, t.org.org.id))).length;
@@ -70,10 +73,16 @@ async function clientCount() {
 describe("routes without dynamic segments", () => {
   it("answer when called as Next.js calls them, with no params at all", async () => {
     const noParams = { params: undefined } as unknown as { params: Promise<Record<string, string>> };
-    const res = await (me.GET as Route)(new Request("http://127.0.0.1/api/v1/me", { headers: { authorization: `Bearer ${t.key}`, ...fromRandomIp() } }), noParams);
+    const res = await (me.GET as Route)(
+      new Request("http://127.0.0.1/api/v1/me", { headers: { authorization: `Bearer ${t.key}`, ...fromRandomIp() } }),
+      noParams,
+    );
     expect(res.status).toBe(200);
     const body = JSON.stringify({ name: "Static", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } });
-    const created = await (sources.POST as Route)(post("http://127.0.0.1/api/v1/inbound-sources", body, { authorization: `Bearer ${t.key}`, "content-type": "application/json" }), noParams);
+    const created = await (sources.POST as Route)(
+      post("http://127.0.0.1/api/v1/inbound-sources", body, { authorization: `Bearer ${t.key}`, "content-type": "application/json" }),
+      noParams,
+    );
     expect(created.status).toBe(201);
     expect((await (unknownApiRoute as Route)(new Request("http://127.0.0.1/api/v1/nope", { headers: fromRandomIp() }), noParams)).status).toBe(404);
   });
@@ -85,9 +94,20 @@ describe("every edge answers errors in the documented envelope", () => {
   });
 
   it("lead capture: JSON for JSON, a page naming the request id for a plain form", async () => {
-    expectEnvelope(await send(lead as Route, post("http://127.0.0.1/api/webhook/leads", "name=Ada", { "content-type": "text/plain", "x-api-key": leadsKey })), 415, "unsupported_media_type");
-    expectEnvelope(await send(lead as Route, post("http://127.0.0.1/api/webhook/leads", "{", { "content-type": "application/json", "x-api-key": leadsKey })), 400, "invalid_json");
-    const page = await send(lead as Route, post("http://127.0.0.1/api/webhook/leads", "name=Ada&api_key=sk_live_wrong", { "content-type": "application/x-www-form-urlencoded" }));
+    expectEnvelope(
+      await send(lead as Route, post("http://127.0.0.1/api/webhook/leads", "name=Ada", { "content-type": "text/plain", "x-api-key": leadsKey })),
+      415,
+      "unsupported_media_type",
+    );
+    expectEnvelope(
+      await send(lead as Route, post("http://127.0.0.1/api/webhook/leads", "{", { "content-type": "application/json", "x-api-key": leadsKey })),
+      400,
+      "invalid_json",
+    );
+    const page = await send(
+      lead as Route,
+      post("http://127.0.0.1/api/webhook/leads", "name=Ada&api_key=sk_live_wrong", { "content-type": "application/x-www-form-urlencoded" }),
+    );
     expect(page.status).toBe(401);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(page.text).toContain(page.headers.get("x-request-id"));
@@ -96,7 +116,9 @@ describe("every edge answers errors in the documented envelope", () => {
 
   it("inbound webhooks, with the id of the logged request", async () => {
     expectEnvelope(await send(inbound as Route, post("http://127.0.0.1/api/inbound/src_nothing", "{}"), { source: "src_nothing" }), 404, "not_found", "inr");
-    const unsigned = await send(inbound as Route, post(`http://127.0.0.1/api/inbound/${sourceId}`, '{"name":"Ada"}', { "content-type": "application/json" }), { source: sourceId });
+    const unsigned = await send(inbound as Route, post(`http://127.0.0.1/api/inbound/${sourceId}`, '{"name":"Ada"}', { "content-type": "application/json" }), {
+      source: sourceId,
+    });
     expectEnvelope(unsigned, 401, "unauthorized", "inr");
     // The request id is the logged request's: the sender can quote it, the admin can find it.
     const [logged] = await t.db.select().from(inboundRequests).where(eq(inboundRequests.id, unsigned.body.error.request_id));

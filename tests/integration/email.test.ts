@@ -41,11 +41,21 @@ describe("mail without SMTP_URL", () => {
     resetEnvCache();
     expect(emailUnavailableReason()).toMatch(/SMTP_URL/);
     const email = `${uniq("prod")}@example.test`;
-    await expect(registerAccount(t.db, { email, password: "a long enough password", orgName: "Nope" })).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("SMTP_URL") });
+    await expect(registerAccount(t.db, { email, password: "a long enough password", orgName: "Nope" })).rejects.toMatchObject({
+      code: "unavailable",
+      message: expect.stringContaining("SMTP_URL"),
+    });
     expect(await findUserByEmail(t.db, email)).toBeUndefined();
-    await expect(inviteMember(t.db, { ...t.org.ctx, inviterRole: "owner", inviterEmail: t.org.users.owner.email }, { email, role: "member" })).rejects.toMatchObject({ code: "unavailable" });
+    await expect(
+      inviteMember(t.db, { ...t.org.ctx, inviterRole: "owner", inviterEmail: t.org.users.owner.email }, { email, role: "member" }),
+    ).rejects.toMatchObject({ code: "unavailable" });
     await expect(sendEmail({ to: email, subject: "x", text: "y" })).rejects.toThrow(/SMTP_URL/);
     // Nothing was left behind for the address.
-    expect(await t.db.select().from(users).where(inArray(users.email, [email]))).toEqual([]);
+    expect(
+      await t.db
+        .select()
+        .from(users)
+        .where(inArray(users.email, [email])),
+    ).toEqual([]);
   });
 });

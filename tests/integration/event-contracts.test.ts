@@ -42,7 +42,7 @@ describe("typed event contracts", () => {
       // The schema is exact: an unknown field, a wrong type or another event's name is refused.
       expect(validate({ ...e.sample, surprise: 1 }), e.type).toBe(false);
       expect(validate({ ...e.sample, type: e.type === "client_created" ? "client_updated" : "client_created" }), e.type).toBe(false);
-      expect(validate({ ...e.sample, data: { ...e.sample.data as object, id: 42 } }), e.type).toBe(false);
+      expect(validate({ ...e.sample, data: { ...(e.sample.data as object), id: 42 } }), e.type).toBe(false);
     }
     const clientCreated = entries.find((e) => e.type === "client_created")!;
     expect(JSON.stringify(clientCreated.schema)).toContain('"email"');
@@ -63,7 +63,20 @@ describe("typed event contracts", () => {
     const page = await feedWhen(key, "limit=100", (data) => data.some((e) => e.type === "record.deleted"));
     // The feed adds `object: "event"`; the rest is the webhook body.
     const bodies = (page.body.data as Record<string, unknown>[]).map((e) => Object.fromEntries(Object.entries(e).filter(([k]) => k !== "object")));
-    expect(new Set(bodies.map((b) => b.type))).toEqual(new Set(["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received", "record.created", "record.updated", "record.deleted"]));
+    expect(new Set(bodies.map((b) => b.type))).toEqual(
+      new Set([
+        "client_created",
+        "client_updated",
+        "work_order_created",
+        "work_order_completed",
+        "invoice_sent",
+        "invoice_paid",
+        "booking_received",
+        "record.created",
+        "record.updated",
+        "record.deleted",
+      ]),
+    );
     for (const body of bodies) expect(contractViolation(body), String(body.type)).toBeNull();
   });
 });

@@ -110,7 +110,7 @@ describe("the events feed", () => {
     }
     await writers;
     // Drain what settles after the last writer finished (until nothing more comes for a while).
-    for (let quietSince = Date.now(); Date.now() - quietSince < 3_000; ) {
+    for (let quietSince = Date.now(); Date.now() - quietSince < 3_000;) {
       const page = await consume();
       if (page.data.length) quietSince = Date.now();
       else await new Promise((r) => setTimeout(r, 50));
@@ -135,7 +135,9 @@ describe("the events feed", () => {
     const written = new Promise<void>((r) => (wrote = r));
     // The slow writer's transaction takes its id first and commits last.
     const slow = db.transaction(async (tx) => {
-      await writeOutbox(tx, o.org.id, [{ type: "client_created", recordType: "client", recordId: "cli_slow", data: { id: "cli_slow", object: "client", version: 1 } }]);
+      await writeOutbox(tx, o.org.id, [
+        { type: "client_created", recordType: "client", recordId: "cli_slow", data: { id: "cli_slow", object: "client", version: 1 } },
+      ]);
       wrote();
       await held;
     });
@@ -179,7 +181,13 @@ describe("the events feed", () => {
     await db.execute(sql`update webhook_events set created_at = now() - interval '5 days' where org_id = ${o.org.id} and record_id = ${recent.id}`);
 
     await enforceRetention(db);
-    const count = async (recordId: string) => (await db.select().from(webhookEvents).where(and(eq(webhookEvents.orgId, o.org.id), eq(webhookEvents.recordId, recordId)))).length;
+    const count = async (recordId: string) =>
+      (
+        await db
+          .select()
+          .from(webhookEvents)
+          .where(and(eq(webhookEvents.orgId, o.org.id), eq(webhookEvents.recordId, recordId)))
+      ).length;
     expect(await count(old.id)).toBeGreaterThan(0); // 10 days < the default 30
 
     await expect(setRetention(db, o.ctx, { auditDays: 90, requestDays: 30, eventDays: 5 })).rejects.toMatchObject({ code: "validation_failed" });

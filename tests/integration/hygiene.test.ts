@@ -74,14 +74,22 @@ describe("upload files never outlive their request or their import", () => {
     expect((await upload(key, form({ type: "client", mapping: JSON.stringify({ target: "invoice", fields: {} }) }))).status).toBe(400);
     expect((await upload(key, form({ type: "unicorn" }))).status).toBe(400);
     // A multipart body cut off in the middle of the file.
-    const cut = "--b\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\ncontent-type: text/csv\r\n\r\nName\nAda\n";
+    const cut = '--b\r\ncontent-disposition: form-data; name="file"; filename="a.csv"\r\ncontent-type: text/csv\r\n\r\nName\nAda\n';
     expect((await upload(key, cut, "multipart/form-data; boundary=b")).status).toBe(400);
     await noLeftovers(started);
   });
 
   it("caps the bytes of uploads an organization has waiting", async () => {
     const { org, key } = await newOrg();
-    await db.insert(imports).values({ id: newId("imp"), orgId: org.org.id, recordType: "client", filename: "big.csv", format: "csv", status: "draft", sizeBytes: PENDING_UPLOAD_BYTES_PER_ORG - 10 });
+    await db.insert(imports).values({
+      id: newId("imp"),
+      orgId: org.org.id,
+      recordType: "client",
+      filename: "big.csv",
+      format: "csv",
+      status: "draft",
+      sizeBytes: PENDING_UPLOAD_BYTES_PER_ORG - 10,
+    });
     const started = Date.now();
     const f = new FormData();
     f.set("type", "client");
@@ -98,7 +106,15 @@ describe("upload files never outlive their request or their import", () => {
 
   it("counts concurrent uploads against the cap one at a time", async () => {
     const { org } = await newOrg();
-    await db.insert(imports).values({ id: newId("imp"), orgId: org.org.id, recordType: "client", filename: "big.csv", format: "csv", status: "draft", sizeBytes: PENDING_UPLOAD_BYTES_PER_ORG - 1_000 });
+    await db.insert(imports).values({
+      id: newId("imp"),
+      orgId: org.org.id,
+      recordType: "client",
+      filename: "big.csv",
+      format: "csv",
+      status: "draft",
+      sizeBytes: PENDING_UPLOAD_BYTES_PER_ORG - 1_000,
+    });
     // Five uploads of 600 bytes each at once: only one fits under the cap.
     const files = Array.from({ length: 5 }, (_, i) => {
       const p = path.join(uploadsDir(), `test-${newId("imp")}-${i}.tmp`);
@@ -106,7 +122,9 @@ describe("upload files never outlive their request or their import", () => {
       fs.writeFileSync(p, "Name\nAda\n");
       return p;
     });
-    const results = await Promise.allSettled(files.map((p) => createImport(db, org.ctx, { uploadPath: p, size: 600, filename: "clients.csv", type: "client", draft: true })));
+    const results = await Promise.allSettled(
+      files.map((p) => createImport(db, org.ctx, { uploadPath: p, size: 600, filename: "clients.csv", type: "client", draft: true })),
+    );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(4).fill("payload_too_large"));
     expect(await db.select().from(imports).where(eq(imports.orgId, org.org.id))).toHaveLength(2);
@@ -134,12 +152,37 @@ describe("retention covers notifications, connector runs, imports and delivery i
     await db.insert(notifications).values([oldNote, newNote]);
 
     const connectorId = newId("con");
-    await db.insert(connectors).values({ id: connectorId, orgId: org.org.id, name: "c", url: "https://example.test/", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: {} } });
-    const run = (d: number) => ({ id: newId("run"), orgId: org.org.id, connectorId, status: "succeeded" as const, trigger: "schedule" as const, startedAt: daysAgo(d), finishedAt: daysAgo(d) });
+    await db.insert(connectors).values({
+      id: connectorId,
+      orgId: org.org.id,
+      name: "c",
+      url: "https://example.test/",
+      intervalMinutes: 60,
+      pagination: { type: "none" },
+      mapping: { target: "client", fields: {} },
+    });
+    const run = (d: number) => ({
+      id: newId("run"),
+      orgId: org.org.id,
+      connectorId,
+      status: "succeeded" as const,
+      trigger: "schedule" as const,
+      startedAt: daysAgo(d),
+      finishedAt: daysAgo(d),
+    });
     const [oldRun, newRun] = [run(31), run(29)];
     await db.insert(connectorRuns).values([oldRun, newRun]);
 
-    const imp = (status: "completed" | "draft", createdAt: Date, finishedAt: Date | null) => ({ id: newId("imp"), orgId: org.org.id, recordType: "client", filename: "x.csv", format: "csv" as const, status, createdAt, finishedAt });
+    const imp = (status: "completed" | "draft", createdAt: Date, finishedAt: Date | null) => ({
+      id: newId("imp"),
+      orgId: org.org.id,
+      recordType: "client",
+      filename: "x.csv",
+      format: "csv" as const,
+      status,
+      createdAt,
+      finishedAt,
+    });
     const oldImport = imp("completed", daysAgo(40), daysAgo(31));
     const newImport = imp("completed", daysAgo(40), daysAgo(29));
     const oldDraft = imp("draft", daysAgo(25 / 24), null);
@@ -157,7 +200,14 @@ describe("retention covers notifications, connector runs, imports and delivery i
     }
 
     const sourceId = newId("src");
-    await db.insert(inboundSources).values({ id: sourceId, orgId: org.org.id, name: "s", kind: "hmac_sha256_hex", secretCiphertext: encrypt("secret", { orgId: org.org.id, column: "inbound_sources.secret" }), mapping: {} });
+    await db.insert(inboundSources).values({
+      id: sourceId,
+      orgId: org.org.id,
+      name: "s",
+      kind: "hmac_sha256_hex",
+      secretCiphertext: encrypt("secret", { orgId: org.org.id, column: "inbound_sources.secret" }),
+      mapping: {},
+    });
     await db.insert(inboundDeliveries).values([
       { sourceId, deliveryId: "old", createdAt: daysAgo(8) },
       { sourceId, deliveryId: "new", createdAt: daysAgo(6) },
@@ -166,7 +216,14 @@ describe("retention covers notifications, connector runs, imports and delivery i
     await enforceRetention(db);
 
     const ids = (rows: { id: string }[]) => rows.map((r) => r.id).sort();
-    expect(ids(await db.select({ id: notifications.id }).from(notifications).where(inArray(notifications.id, [oldNote.id, newNote.id])))).toEqual([newNote.id]);
+    expect(
+      ids(
+        await db
+          .select({ id: notifications.id })
+          .from(notifications)
+          .where(inArray(notifications.id, [oldNote.id, newNote.id])),
+      ),
+    ).toEqual([newNote.id]);
     expect(ids(await db.select({ id: connectorRuns.id }).from(connectorRuns).where(eq(connectorRuns.connectorId, connectorId)))).toEqual([newRun.id]);
     expect(ids(await db.select({ id: imports.id }).from(imports).where(eq(imports.orgId, org.org.id)))).toEqual([newImport.id, newDraft.id].sort());
     expect(await db.select().from(importErrors).where(eq(importErrors.importId, oldImport.id))).toHaveLength(0);

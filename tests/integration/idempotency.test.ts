@@ -36,14 +36,21 @@ beforeAll(async () => {
     recordId: (await createRecord(ctx, "client", { name: "Idem record" })).id,
     endpointId: (await createEndpoint(t.db, ctx, { url: receiver.url })).endpoint.id,
     sourceId: (await createSource(t.db, ctx, { name: "Idem source", kind: "shopify", mapping: { target: "client", fields: { name: "n" } } })).source.id,
-    connectorId: (await createConnector(t.db, ctx, { name: "Idem feed", url: receiver.url, interval_minutes: 60, mapping: { target: "client", fields: { name: "n" } } })).id,
+    connectorId: (
+      await createConnector(t.db, ctx, { name: "Idem feed", url: receiver.url, interval_minutes: 60, mapping: { target: "client", fields: { name: "n" } } })
+    ).id,
     importId: newId("imp"),
     deliveryId: newId("dlv"),
-    ruleId: (await createRule(t.db, ctx, { name: "Idem rule", record_type: "client", trigger: "created", actions: [{ type: "notify", title: "Idem" }] }, null)).id,
+    ruleId: (await createRule(t.db, ctx, { name: "Idem rule", record_type: "client", trigger: "created", actions: [{ type: "notify", title: "Idem" }] }, null))
+      .id,
   };
-  await t.db.insert(imports).values({ id: ids.importId, orgId: t.org.org.id, recordType: "client", filename: "done.csv", format: "csv", status: "completed", finishedAt: new Date() });
+  await t.db
+    .insert(imports)
+    .values({ id: ids.importId, orgId: t.org.org.id, recordType: "client", filename: "done.csv", format: "csv", status: "completed", finishedAt: new Date() });
   const eventId = newId("evt");
-  await t.db.insert(webhookEvents).values({ id: eventId, orgId: t.org.org.id, type: "client_created", recordType: "client", recordId: ids.recordId, data: { id: ids.recordId } });
+  await t.db
+    .insert(webhookEvents)
+    .values({ id: eventId, orgId: t.org.org.id, type: "client_created", recordType: "client", recordId: ids.recordId, data: { id: ids.recordId } });
   await t.db.insert(webhookDeliveries).values({ id: ids.deliveryId, orgId: t.org.org.id, eventId, endpointId: ids.endpointId, status: "failed" });
 });
 
@@ -88,21 +95,30 @@ async function importUpload(): Promise<Multipart> {
 }
 
 const urlOf = (path: string, params: Record<string, string>) => path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!);
-const count = async (name: string) => (await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.name, name)))).length;
+const count = async (name: string) =>
+  (
+    await t.db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, t.org.org.id), eq(clients.name, name)))
+  ).length;
 
 describe("Idempotency-Key on every POST of the API", () => {
-  it.each(API_ROUTES.filter((r) => r.method === "POST").map((r) => [r.path, r] as const))("POST %s answers a retry with the first answer, marked as a replay", async (path, route) => {
-    const params = route.params(ids);
-    const body = path === "/api/v1/imports" ? await importUpload() : path === "/api/v1/workflows/{id}/test" ? { record_id: ids.recordId } : route.body;
-    const idem = `retry-${newId("req")}`;
-    const first = await post(route.handler, urlOf(path, params), params, body, idem);
-    expect(first.status, JSON.stringify(first.body)).toBeLessThan(300);
-    expect(first.headers.get("idempotent-replayed")).toBeNull();
-    const again = await post(route.handler, urlOf(path, params), params, body, idem);
-    expect(again.status).toBe(first.status);
-    expect(again.body).toEqual(first.body);
-    expect(again.headers.get("idempotent-replayed")).toBe("true");
-  });
+  it.each(API_ROUTES.filter((r) => r.method === "POST").map((r) => [r.path, r] as const))(
+    "POST %s answers a retry with the first answer, marked as a replay",
+    async (path, route) => {
+      const params = route.params(ids);
+      const body = path === "/api/v1/imports" ? await importUpload() : path === "/api/v1/workflows/{id}/test" ? { record_id: ids.recordId } : route.body;
+      const idem = `retry-${newId("req")}`;
+      const first = await post(route.handler, urlOf(path, params), params, body, idem);
+      expect(first.status, JSON.stringify(first.body)).toBeLessThan(300);
+      expect(first.headers.get("idempotent-replayed")).toBeNull();
+      const again = await post(route.handler, urlOf(path, params), params, body, idem);
+      expect(again.status).toBe(first.status);
+      expect(again.body).toEqual(first.body);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+    },
+  );
 
   it("writes once: one record, one import, one test event sent", async () => {
     const idem = `once-${newId("req")}`;
@@ -145,7 +161,9 @@ describe("Idempotency-Key on every POST of the API", () => {
 
   it("concurrent requests with one key create one record", async () => {
     const idem = `burst-${newId("req")}`;
-    const answers = await Promise.all(Array.from({ length: 8 }, () => post(records.POST as Handler, "/api/v1/records/client", { type: "client" }, { name: "Burst once" }, idem)));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => post(records.POST as Handler, "/api/v1/records/client", { type: "client" }, { name: "Burst once" }, idem)),
+    );
     for (const a of answers) expect(a.status === 201 || (a.status === 409 && (a.body.error as { code: string }).code === "idempotency_key_in_use")).toBe(true);
     expect(answers.filter((a) => a.status === 201 && a.headers.get("idempotent-replayed") === null)).toHaveLength(1);
     expect(await count("Burst once")).toBe(1);
@@ -170,7 +188,13 @@ describe("Idempotency-Key on every POST of the API", () => {
     expect(theirs.headers.get("idempotent-replayed")).toBeNull();
     expect(theirs.body.id).not.toBe(mine.body.id);
 
-    const long = await call(records.POST, { method: "POST", key: t.key, params: { type: "client" }, body: { name: "Too long key" }, headers: { "idempotency-key": "k".repeat(256) } });
+    const long = await call(records.POST, {
+      method: "POST",
+      key: t.key,
+      params: { type: "client" },
+      body: { name: "Too long key" },
+      headers: { "idempotency-key": "k".repeat(256) },
+    });
     expect(long.status).toBe(400);
     expect(long.body.error).toMatchObject({ code: "validation_failed", details: [{ path: "Idempotency-Key" }] });
     expect(await count("Too long key")).toBe(0);
@@ -180,13 +204,18 @@ describe("Idempotency-Key on every POST of the API", () => {
     const idem = `old-${newId("req")}`;
     await post(records.POST as Handler, "/api/v1/records/client", { type: "client" }, { name: "Day old" }, idem);
     const key = and(eq(idempotencyKeys.orgId, t.org.org.id), eq(idempotencyKeys.key, idem));
-    await t.db.update(idempotencyKeys).set({ createdAt: sql`now() - interval '25 hours'` }).where(key);
+    await t.db
+      .update(idempotencyKeys)
+      .set({ createdAt: sql`now() - interval '25 hours'` })
+      .where(key);
     const later = await post(records.POST as Handler, "/api/v1/records/client", { type: "client" }, { name: "Day old" }, idem);
     expect(later.headers.get("idempotent-replayed")).toBeNull();
     expect(await count("Day old")).toBe(2);
 
     const stuck = `stuck-${newId("req")}`;
-    await t.db.insert(idempotencyKeys).values({ orgId: t.org.org.id, scope: "api", key: stuck, requestHash: "claim:crashed", createdAt: new Date(Date.now() - 11 * 60_000) });
+    await t.db
+      .insert(idempotencyKeys)
+      .values({ orgId: t.org.org.id, scope: "api", key: stuck, requestHash: "claim:crashed", createdAt: new Date(Date.now() - 11 * 60_000) });
     expect((await post(records.POST as Handler, "/api/v1/records/client", { type: "client" }, { name: "After a crash" }, stuck)).status).toBe(201);
   });
 });

@@ -37,7 +37,10 @@ async function importLeads(countsAsLeads: boolean) {
   await confirmDraft(db, org.org.id, draft.id, mapping, null, { countsAsLeads });
   await startImport(db, draft.id);
   expect(await getImport(db, org.org.id, draft.id)).toMatchObject({ status: "completed", created: 6, failed: 0 });
-  const leadNotes = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "lead")));
+  const leadNotes = await db
+    .select()
+    .from(notifications)
+    .where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "lead")));
   return { leadNotes, stats: await dashboardStats(db, org.org.id) };
 }
 

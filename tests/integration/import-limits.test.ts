@@ -51,7 +51,11 @@ async function upload(key: string, file: string, fields: Record<string, string> 
 }
 
 const status = async (key: string, id: string) =>
-  (await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id }) })).json();
+  (
+    await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
+      params: Promise.resolve({ id }),
+    })
+  ).json();
 
 /** Uploads a file and waits for its import to end; answers the final status. */
 async function importToEnd(file: string) {
@@ -132,7 +136,9 @@ describe("import files are bounded", () => {
     // Interrupted once, it resumes and completes.
     const again = newId("imp");
     await writeCsv(path.join(uploadsDir(), `${again}.csv`), 10);
-    await db.insert(importsTable).values({ id: again, orgId: org.org.id, recordType: "client", filename: "once.csv", format: "csv", status: "running", attempts: 1 });
+    await db
+      .insert(importsTable)
+      .values({ id: again, orgId: org.org.id, recordType: "client", filename: "once.csv", format: "csv", status: "running", attempts: 1 });
     await startImport(db, again);
     expect(await status(key, again)).toMatchObject({ status: "completed", processed: 10 });
   }, 60_000);
@@ -141,7 +147,9 @@ describe("import files are bounded", () => {
     const { org, key } = await newOrgKey();
     // Another server is running an import for this organization.
     const other = newId("imp");
-    await db.insert(importsTable).values({ id: other, orgId: org.org.id, recordType: "client", filename: "elsewhere.csv", format: "csv", status: "running", attempts: 1 });
+    await db
+      .insert(importsTable)
+      .values({ id: other, orgId: org.org.id, recordType: "client", filename: "elsewhere.csv", format: "csv", status: "running", attempts: 1 });
     const file = path.join(tmp, "waits.csv");
     await writeCsv(file, 20);
     const started = await upload(key, file);
@@ -170,9 +178,12 @@ describe("import files are bounded", () => {
     fs.writeFileSync(file, `Name,Email,=cmd|' /C calc'!A0\n"=HYPERLINK(""http://evil.test"",""x"")",not-an-email,+1\n@SUM(1),-2,\tx\n`);
     const { done, key } = await importToEnd(file);
     expect(done).toMatchObject({ status: "completed", failed: 2 });
-    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
-      params: Promise.resolve({ id: done.id }),
-    });
+    const res = await importErrorsCsv.GET(
+      new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }),
+      {
+        params: Promise.resolve({ id: done.id }),
+      },
+    );
     const rows = parse(await res.text()) as string[][];
     expect(rows[0]).toEqual(["line", "reason", "Name", "Email", "'=cmd|' /C calc'!A0"]);
     expect(rows[1]!.slice(2)).toEqual([`'=HYPERLINK("http://evil.test","x")`, "not-an-email", "'+1"]);
@@ -187,9 +198,12 @@ describe("import files are bounded", () => {
     const { done, key } = await importToEnd(file);
     // The names are far too long: every row fails validation and goes to the error file.
     expect(done).toMatchObject({ status: "completed", total: 120, failed: 120, created: 0 });
-    const res = await importErrorsCsv.GET(new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
-      params: Promise.resolve({ id: done.id }),
-    });
+    const res = await importErrorsCsv.GET(
+      new Request(`http://127.0.0.1/api/v1/imports/${done.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }),
+      {
+        params: Promise.resolve({ id: done.id }),
+      },
+    );
     const rows = parse(await res.text()) as string[][];
     expect(rows).toHaveLength(121);
     for (const cell of rows.slice(1).flatMap((r) => r.slice(2))) expect(cell.length).toBeLessThanOrEqual(ERROR_CELL_MAX_CHARS + 1);

@@ -46,15 +46,26 @@ async function upload(file: string, fields: Record<string, string>) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   form.set("file", new Blob([fs.readFileSync(file)]), path.basename(file));
-  const res = await imports.POST(new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({}) });
+  const res = await imports.POST(
+    new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }),
+    { params: Promise.resolve({}) },
+  );
   return { status: res.status, body: await res.json() };
 }
 
 const getImport = async (id: string) =>
-  (await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id }) })).json();
-const finished = (id: string, status = "completed") => waitFor(async () => ((await getImport(id)).status === status ? getImport(id) : null), { timeoutMs: 180_000, what: `import ${status}` });
+  (
+    await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
+      params: Promise.resolve({ id }),
+    })
+  ).json();
+const finished = (id: string, status = "completed") =>
+  waitFor(async () => ((await getImport(id)).status === status ? getImport(id) : null), { timeoutMs: 180_000, what: `import ${status}` });
 const undo = async (id: string) => {
-  const res = await importUndo.POST(new Request(`http://127.0.0.1/api/v1/imports/${id}/undo`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id }) });
+  const res = await importUndo.POST(
+    new Request(`http://127.0.0.1/api/v1/imports/${id}/undo`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }),
+    { params: Promise.resolve({ id }) },
+  );
   return { status: res.status, body: await res.json() };
 };
 /** Every client, column by column — but the version and update time, which an undo moves on. */
@@ -86,7 +97,15 @@ describe("imports that match", () => {
     const invalid = Math.floor(ROWS / 1000);
     const changed = first.filter((_, i) => i % 1000 !== 999 && (i % 100 === 0 || i % 500 === 0)).length;
     // An invalid email matches no one: the row would be a new client, and fails validation.
-    expect(preview.body).toMatchObject({ object: "import_preview", total: ROWS, new: 0, updates: changed, unchanged: ROWS - changed - invalid, skipped: 0, errors: invalid });
+    expect(preview.body).toMatchObject({
+      object: "import_preview",
+      total: ROWS,
+      new: 0,
+      updates: changed,
+      unchanged: ROWS - changed - invalid,
+      skipped: 0,
+      errors: invalid,
+    });
     expect(preview.body.examples.updates[0]).toMatchObject({ line: 2, changes: { company: { from: "Company 0", to: "Company 0 Ltd" } } });
     expect(await snapshot()).toEqual(before); // the dry run wrote nothing
 
@@ -103,7 +122,10 @@ describe("imports that match", () => {
     const undone = await finished(b.body.id, "undone");
     expect(undone.undo).toMatchObject({ deleted: 0, restored: changed, not_restored: 0 });
     expect(await snapshot()).toEqual(before);
-    const events = await db.select().from(webhookEvents).where(and(eq(webhookEvents.orgId, org.org.id), eq(webhookEvents.type, "client_updated"), gt(webhookEvents.createdAt, since)));
+    const events = await db
+      .select()
+      .from(webhookEvents)
+      .where(and(eq(webhookEvents.orgId, org.org.id), eq(webhookEvents.type, "client_updated"), gt(webhookEvents.createdAt, since)));
     expect(events).toHaveLength(changed);
     expect((await undo(b.body.id)).status).toBe(409);
   });
@@ -120,17 +142,33 @@ describe("imports that match", () => {
     const imp = await upload(file, { type: "client", match_on: "email", on_match: "skip" });
     const done = await finished(imp.body.id);
     expect(done).toMatchObject({ created: 2, skipped: 1, updated: 0 });
-    const [person1] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, "person1@example.com")));
+    const [person1] = await db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, org.org.id), eq(clients.email, "person1@example.com")));
     expect(person1!.company).not.toBe("Changed Co");
 
-    const [two] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, "new2@example.com")));
+    const [two] = await db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, org.org.id), eq(clients.email, "new2@example.com")));
     await updateRecord(org.ctx, "client", two!.id, { company: "Edited by hand" });
     await undo(imp.body.id);
     await afterWorkSettled();
     const undone = await finished(imp.body.id, "undone");
     expect(undone.undo).toMatchObject({ deleted: 1, restored: 0, not_restored: 1, conflicts: [{ id: two!.id, reason: "changed since the import" }] });
-    expect(await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, "new1@example.com")))).toHaveLength(0);
-    expect(await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, "new2@example.com")))).toHaveLength(1);
+    expect(
+      await db
+        .select()
+        .from(clients)
+        .where(and(eq(clients.orgId, org.org.id), eq(clients.email, "new1@example.com"))),
+    ).toHaveLength(0);
+    expect(
+      await db
+        .select()
+        .from(clients)
+        .where(and(eq(clients.orgId, org.org.id), eq(clients.email, "new2@example.com"))),
+    ).toHaveLength(1);
   });
 
   it("refuses bad match options with the error envelope, writing nothing", async () => {
@@ -142,6 +180,11 @@ describe("imports that match", () => {
     expect(wrongType.status).toBe(400);
     const dry = await upload(file, { type: "client", dry_run: "maybe" });
     expect(dry.status).toBe(400);
-    expect(await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.email, "x@example.com")))).toHaveLength(0);
+    expect(
+      await db
+        .select()
+        .from(clients)
+        .where(and(eq(clients.orgId, org.org.id), eq(clients.email, "x@example.com"))),
+    ).toHaveLength(0);
   });
 });

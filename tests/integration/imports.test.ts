@@ -46,14 +46,24 @@ async function upload(key: string, file: string, fields: Record<string, string>)
 }
 
 const status = async (key: string, id: string) =>
-  (await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id }) })).json();
+  (
+    await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
+      params: Promise.resolve({ id }),
+    })
+  ).json();
 
 async function importAndCheck(format: "csv" | "xlsx") {
   const org = await createTestOrg(db, { plan: "business" });
   orgs.push(org);
   const key = (await makeKey(db, org, ["bulk"])).key;
   const endpointId = newId("we");
-  await db.insert(webhookEndpoints).values({ id: endpointId, orgId: org.org.id, url: "https://receiver.example/hook", eventTypes: ["client_created"], secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }) });
+  await db.insert(webhookEndpoints).values({
+    id: endpointId,
+    orgId: org.org.id,
+    url: "https://receiver.example/hook",
+    eventTypes: ["client_created"],
+    secretCiphertext: encrypt(generateSecret(), { orgId: org.org.id, column: "webhook_endpoints.secret" }),
+  });
   const file = path.join(tmp, `clients-${format}.${format}`);
   if (format === "csv") await writeCsv(file, ROWS);
   else await writeXlsx(file, ROWS);
@@ -61,28 +71,40 @@ async function importAndCheck(format: "csv" | "xlsx") {
   const started = await upload(key, file, { type: "client" });
   expect(started.status).toBe(202);
   expect(started.body).toMatchObject({ object: "import", status: "pending", filename: `clients-${format}.${format}` });
-  const done = await waitFor(async () => {
-    const s = await status(key, started.body.id);
-    return s.status === "completed" || s.status === "failed" ? s : null;
-  }, { timeoutMs: 240_000, intervalMs: 500, what: "import" });
+  const done = await waitFor(
+    async () => {
+      const s = await status(key, started.body.id);
+      return s.status === "completed" || s.status === "failed" ? s : null;
+    },
+    { timeoutMs: 240_000, intervalMs: 500, what: "import" },
+  );
   const bad = invalidRows(ROWS);
   expect(done).toMatchObject({ status: "completed", total: ROWS, processed: ROWS, created: ROWS - bad, updated: 0, failed: bad });
 
   const count = async (table: typeof clients | typeof auditLog | typeof webhookEvents | typeof webhookDeliveries, extra?: ReturnType<typeof eq>) => {
-    const [r] = await db.select({ n: sql<number>`count(*)::int` }).from(table).where(extra ? and(eq(table.orgId, org.org.id), extra) : eq(table.orgId, org.org.id));
+    const [r] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(table)
+      .where(extra ? and(eq(table.orgId, org.org.id), extra) : eq(table.orgId, org.org.id));
     return r!.n;
   };
   expect(await count(clients)).toBe(ROWS - bad);
   expect(await count(auditLog, eq(auditLog.action, "client.created"))).toBe(ROWS - bad);
   expect(await count(webhookEvents, eq(webhookEvents.type, "client_created"))).toBe(ROWS - bad);
   expect(await count(webhookDeliveries, eq(webhookDeliveries.endpointId, endpointId))).toBe(ROWS - bad);
-  const [sample] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, "row-7")));
+  const [sample] = await db
+    .select()
+    .from(clients)
+    .where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, "row-7")));
   expect(sample).toMatchObject({ name: "Client 7", email: "client7@import.test", company: "Company 7" });
 
   // The failed rows, downloadable with their line number and reason.
-  const res = await importErrors.GET(new Request(`http://127.0.0.1/api/v1/imports/${started.body.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), {
-    params: Promise.resolve({ id: started.body.id }),
-  });
+  const res = await importErrors.GET(
+    new Request(`http://127.0.0.1/api/v1/imports/${started.body.id}/errors.csv`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }),
+    {
+      params: Promise.resolve({ id: started.body.id }),
+    },
+  );
   expect(res.headers.get("content-type")).toContain("text/csv");
   const rows = parse(await res.text(), { columns: true }) as { line: string; reason: string; Name: string; Email: string }[];
   expect(rows).toHaveLength(bad);
@@ -97,11 +119,17 @@ describe(`file import (${ROWS.toLocaleString("en-US")} rows)`, () => {
   it("imports a CSV: exactly the valid rows, every invalid row reported, each record audited with its event", async () => {
     const { org, key } = await importAndCheck("csv");
     // Importing the same file again updates nothing and creates nothing: upserts by external id.
-    const again = await upload(key, path.join(tmp, "clients-csv.csv"), { type: "client", mapping: JSON.stringify({ target: "client", external_id: "External ID", fields: { name: "Name", email: { from: "Email", transform: "lower" } } }) });
-    const done = await waitFor(async () => {
-      const s = await status(key, again.body.id);
-      return s.status === "completed" ? s : null;
-    }, { timeoutMs: 240_000, intervalMs: 500, what: "second import" });
+    const again = await upload(key, path.join(tmp, "clients-csv.csv"), {
+      type: "client",
+      mapping: JSON.stringify({ target: "client", external_id: "External ID", fields: { name: "Name", email: { from: "Email", transform: "lower" } } }),
+    });
+    const done = await waitFor(
+      async () => {
+        const s = await status(key, again.body.id);
+        return s.status === "completed" ? s : null;
+      },
+      { timeoutMs: 240_000, intervalMs: 500, what: "second import" },
+    );
     expect(done).toMatchObject({ created: 0, updated: 0, failed: invalidRows(ROWS) });
     void org;
   }, 600_000);

@@ -20,16 +20,29 @@ async function createSource(kind: string) {
 }
 
 async function send(sourceId: string, body: string, headers: Record<string, string>) {
-  const res = await inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", ...fromRandomIp(), ...headers } }), {
-    params: Promise.resolve({ source: sourceId }),
-  });
+  const res = await inbound(
+    new Request(`http://127.0.0.1/api/inbound/${sourceId}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...fromRandomIp(), ...headers },
+    }),
+    {
+      params: Promise.resolve({ source: sourceId }),
+    },
+  );
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 const hexSig = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("hex");
 const shopifySig = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("base64");
 const logOf = (sourceId: string) => t.db.select().from(inboundRequests).where(eq(inboundRequests.sourceId, sourceId));
-const clientCount = async (ext: string) => (await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, ext)))).length;
+const clientCount = async (ext: string) =>
+  (
+    await t.db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, ext)))
+  ).length;
 
 describe("inbound sources verify first", () => {
   it("a flood of 1,000 unsigned requests neither refuses nor delays a signed one, and is stored 4 KB at most each", async () => {
@@ -78,7 +91,10 @@ describe("replay protection", () => {
     expect(replay).toMatchObject({ status: 200, body: { outcome: "duplicate", record_id: null } });
     const changed = JSON.stringify({ id: "sw-1", name: "Ada Lovelace", email: "ada@example.com" });
     expect((await send(src.id, changed, signed("msg_a", changed))).body).toMatchObject({ outcome: "duplicate" });
-    const [client] = await t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, "sw-1")));
+    const [client] = await t.db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, "sw-1")));
     expect(client).toMatchObject({ name: "Ada", version: 1 });
     // A new delivery id is a new event.
     expect((await send(src.id, changed, signed("msg_b", changed))).body).toMatchObject({ outcome: "updated" });
@@ -93,7 +109,9 @@ describe("replay protection", () => {
     expect((await send(shop.id, body, headers)).body).toMatchObject({ outcome: "created" });
     for (let i = 0; i < 3; i++) expect(await send(shop.id, body, headers)).toMatchObject({ status: 200, body: { outcome: "duplicate" } });
     // The id is not covered by Shopify's signature: a replay under a new id, or none, is still a repeat.
-    expect((await send(shop.id, body, { ...headers, "x-shopify-webhook-id": "0f9c2a61-0000-4000-8000-000000000000" })).body).toMatchObject({ outcome: "duplicate" });
+    expect((await send(shop.id, body, { ...headers, "x-shopify-webhook-id": "0f9c2a61-0000-4000-8000-000000000000" })).body).toMatchObject({
+      outcome: "duplicate",
+    });
     expect((await send(shop.id, body, { "x-shopify-hmac-sha256": headers["x-shopify-hmac-sha256"] })).body).toMatchObject({ outcome: "duplicate" });
     expect(await clientCount("sh-1")).toBe(1);
 

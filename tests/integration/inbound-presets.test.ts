@@ -39,9 +39,16 @@ async function createSource(body: Record<string, unknown>, apiKey = key) {
 }
 
 async function send(sourceId: string, body: string, headers: Record<string, string>) {
-  const res = await inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", ...fromRandomIp(), ...headers } }), {
-    params: Promise.resolve({ source: sourceId }),
-  });
+  const res = await inbound(
+    new Request(`http://127.0.0.1/api/inbound/${sourceId}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...fromRandomIp(), ...headers },
+    }),
+    {
+      params: Promise.resolve({ source: sourceId }),
+    },
+  );
   return { status: res.status, body: await res.json() };
 }
 
@@ -54,12 +61,20 @@ describe("provider presets", () => {
     const src = await createSource({ name: "Stripe", kind: "stripe", secret });
     expect(src.mapping).toEqual(PRESETS.stripe.mappings[0]!.mapping);
     expect(src.secret).toBe(secret);
-    const body = JSON.stringify({ id: "evt_1", object: "event", type: "customer.created", data: { object: { id: "cus_A1", object: "customer", email: "Ann@Example.com", name: "Ann Stripe", phone: "+15550100" } } });
+    const body = JSON.stringify({
+      id: "evt_1",
+      object: "event",
+      type: "customer.created",
+      data: { object: { id: "cus_A1", object: "customer", email: "Ann@Example.com", name: "Ann Stripe", phone: "+15550100" } },
+    });
     const t = now();
     const ok = await send(src.id, body, { "stripe-signature": `t=${t},v1=${hex(secret, `${t}.${body}`)}` });
     expect(ok.status).toBe(200);
     expect(ok.body.outcome).toBe("created");
-    const [c] = await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, "cus_A1")));
+    const [c] = await db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, org.org.id), eq(clients.externalId, "cus_A1")));
     expect(c).toMatchObject({ name: "Ann Stripe", email: "ann@example.com", source: "stripe", status: "active" });
 
     const tampered = body.replace("Ann Stripe", "Eve");
@@ -68,10 +83,17 @@ describe("provider presets", () => {
     expect((await send(src.id, body, { "stripe-signature": `t=${old},v1=${hex(secret, `${old}.${body}`)}` })).status).toBe(401);
 
     const invoiceSrc = await createSource({ name: "Stripe invoices", kind: "stripe", secret, mapping: PRESETS.stripe.mappings[1]!.mapping });
-    const inv = JSON.stringify({ id: "evt_2", type: "invoice.paid", data: { object: { id: "in_1", number: "A-0001", amount_paid: 12050, currency: "eur", customer: "cus_A1" } } });
+    const inv = JSON.stringify({
+      id: "evt_2",
+      type: "invoice.paid",
+      data: { object: { id: "in_1", number: "A-0001", amount_paid: 12050, currency: "eur", customer: "cus_A1" } },
+    });
     const res = await send(invoiceSrc.id, inv, { "stripe-signature": `t=${t},v1=${hex(secret, `${t}.${inv}`)}` });
     expect(res.body.outcome).toBe("created");
-    const [i] = await db.select().from(invoices).where(and(eq(invoices.orgId, org.org.id), eq(invoices.externalId, "in_1")));
+    const [i] = await db
+      .select()
+      .from(invoices)
+      .where(and(eq(invoices.orgId, org.org.id), eq(invoices.externalId, "in_1")));
     expect(i).toMatchObject({ number: "A-0001", amount: 120.5, currency: "EUR", status: "paid" });
   });
 
@@ -80,7 +102,12 @@ describe("provider presets", () => {
     const src = await createSource({ name: "Calendly", kind: "calendly", secret: signingKey });
     const body = JSON.stringify({
       event: "invitee.created",
-      payload: { uri: "https://api.calendly.com/scheduled_events/E1/invitees/I1", name: "Cal Guest", email: "cal@example.com", scheduled_event: { name: "Home visit", start_time: "2026-12-10T10:00:00.000000Z", end_time: "2026-12-10T11:00:00.000000Z" } },
+      payload: {
+        uri: "https://api.calendly.com/scheduled_events/E1/invitees/I1",
+        name: "Cal Guest",
+        email: "cal@example.com",
+        scheduled_event: { name: "Home visit", start_time: "2026-12-10T10:00:00.000000Z", end_time: "2026-12-10T11:00:00.000000Z" },
+      },
     });
     const t = now();
     const res = await send(src.id, body, { "calendly-webhook-signature": `t=${t},v1=${hex(signingKey, `${t}.${body}`)}` });
@@ -94,7 +121,15 @@ describe("provider presets", () => {
     const tf = await createSource({ name: "Typeform", kind: "typeform" });
     const body = JSON.stringify({
       event_type: "form_response",
-      form_response: { form_id: "lT4Z3j", token: "tok-1", answers: [{ type: "text", text: "Tia Form" }, { type: "email", email: "TIA@example.com" }, { type: "phone_number", phone_number: "+15550111" }] },
+      form_response: {
+        form_id: "lT4Z3j",
+        token: "tok-1",
+        answers: [
+          { type: "text", text: "Tia Form" },
+          { type: "email", email: "TIA@example.com" },
+          { type: "phone_number", phone_number: "+15550111" },
+        ],
+      },
     });
     const res = await send(tf.id, body, { "typeform-signature": `sha256=${createHmac("sha256", tf.secret).update(body).digest("base64")}` });
     expect(res.body.outcome).toBe("created");
@@ -130,7 +165,16 @@ describe("provider presets", () => {
     const calm = await createSource({ name: "Calm page", kind: "meta_lead_ads", secret: appSecret, page_access_token: "EAAB-token-calm" }, otherKey);
     // The queue is full of leads still waiting (far in the future, so nothing fetches them here).
     const later = new Date(Date.now() + 3_600_000);
-    await db.insert(metaLeadFetches).values(Array.from({ length: MAX_PENDING_PER_ORG }, (_, i) => ({ id: newId("mlf"), orgId: org.org.id, sourceId: src.id, leadgenId: `9${i}`, notification: {}, nextAttemptAt: later })));
+    await db.insert(metaLeadFetches).values(
+      Array.from({ length: MAX_PENDING_PER_ORG }, (_, i) => ({
+        id: newId("mlf"),
+        orgId: org.org.id,
+        sourceId: src.id,
+        leadgenId: `9${i}`,
+        notification: {},
+        nextAttemptAt: later,
+      })),
+    );
     const note = (id: string) => JSON.stringify({ object: "page", entry: [{ id: "1", time: 1, changes: [{ field: "leadgen", value: { leadgen_id: id } }] }] });
     const refused = await send(src.id, note("123"), { "x-hub-signature-256": `sha256=${hex(appSecret, note("123"))}` });
     expect(refused.status).toBe(429);

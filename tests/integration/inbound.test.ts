@@ -25,7 +25,12 @@ const shopifyMapping = {
     "custom_fields.last_order": "name",
   },
 };
-const order = (total = "99.00") => ({ id: 820982911946154500, name: "#1001", total_price: total, customer: { id: 115310627314723950, first_name: "Bob", email: "BOB@example.com", phone: "+1 555 0111" } });
+const order = (total = "99.00") => ({
+  id: 820982911946154500,
+  name: "#1001",
+  total_price: total,
+  customer: { id: 115310627314723950, first_name: "Bob", email: "BOB@example.com", phone: "+1 555 0111" },
+});
 
 async function createSource(kind: string, mapping: object = shopifyMapping) {
   const res = await call(sources.POST, { method: "POST", key: t.key, body: { name: `${kind} source`, kind, mapping } });
@@ -34,13 +39,24 @@ async function createSource(kind: string, mapping: object = shopifyMapping) {
 }
 
 function send(sourceId: string, body: string, headers: Record<string, string>) {
-  return inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", ...fromRandomIp(), ...headers } }), {
-    params: Promise.resolve({ source: sourceId }),
-  });
+  return inbound(
+    new Request(`http://127.0.0.1/api/inbound/${sourceId}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...fromRandomIp(), ...headers },
+    }),
+    {
+      params: Promise.resolve({ source: sourceId }),
+    },
+  );
 }
 
 const shopifySig = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("base64");
-const clientsByExt = (ext: string) => t.db.select().from(clients).where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, ext)));
+const clientsByExt = (ext: string) =>
+  t.db
+    .select()
+    .from(clients)
+    .where(and(eq(clients.orgId, t.org.org.id), eq(clients.externalId, ext)));
 
 describe("inbound webhooks", () => {
   it("creates one client from a signed Shopify-style order and stays idempotent on re-send", async () => {
@@ -76,7 +92,11 @@ describe("inbound webhooks", () => {
     const sw = await createSource("standard_webhooks", { ...shopifyMapping, external_id: "customer.email" });
     const wh = new Webhook(sw.secret);
     const stale = new Date(Date.now() - 10 * 60 * 1000);
-    const staleHeaders = { "webhook-id": "msg_1", "webhook-timestamp": String(Math.floor(stale.getTime() / 1000)), "webhook-signature": wh.sign("msg_1", stale, body) };
+    const staleHeaders = {
+      "webhook-id": "msg_1",
+      "webhook-timestamp": String(Math.floor(stale.getTime() / 1000)),
+      "webhook-signature": wh.sign("msg_1", stale, body),
+    };
     expect((await send(sw.id, body, staleHeaders)).status).toBe(401);
     const now = new Date();
     const fresh = { "webhook-id": "msg_2", "webhook-timestamp": String(Math.floor(now.getTime() / 1000)), "webhook-signature": wh.sign("msg_2", now, body) };
@@ -113,7 +133,12 @@ describe("inbound webhooks", () => {
     expect(logged).toMatchObject({ verified: true, status: "failed" });
     expect(await clientsByExt("fix-1")).toHaveLength(0);
 
-    const patched = await call(sourceRoute.PATCH, { method: "PATCH", key: t.key, params: { id: src.id }, body: { mapping: { target: "client", external_id: "ref", fields: { name: "customer_name" } } } });
+    const patched = await call(sourceRoute.PATCH, {
+      method: "PATCH",
+      key: t.key,
+      params: { id: src.id },
+      body: { mapping: { target: "client", external_id: "ref", fields: { name: "customer_name" } } },
+    });
     expect(patched.status).toBe(200);
     const again = await reprocessRequest(t.db, t.org.org.id, logged!.id);
     expect(again).toMatchObject({ status: "processed", created: 1 });
@@ -122,7 +147,11 @@ describe("inbound webhooks", () => {
 
   it("answers an unknown source with 404 and a bad mapping with 400", async () => {
     expect((await send("src_doesnotexist", "{}", {})).status).toBe(404);
-    const bad = await call(sources.POST, { method: "POST", key: t.key, body: { name: "x", kind: "shopify", mapping: { target: "client", fields: { colour: "c" } } } });
+    const bad = await call(sources.POST, {
+      method: "POST",
+      key: t.key,
+      body: { name: "x", kind: "shopify", mapping: { target: "client", fields: { colour: "c" } } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: "validation_failed" });
   });

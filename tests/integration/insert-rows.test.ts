@@ -15,11 +15,27 @@ describe("insertRows", () => {
     const at = new Date("2026-03-04T05:06:07.891Z");
     const tricky = "Ünïcødé — \"quotes\" 'single' \\ back\\slash\n新年 🎉 ' OR 1=1; --";
     const rows = [
-      { id: newId("opp"), orgId: t.org.org.id, title: tricky, value: 1234.5, customFields: { nested: { a: [1, "two", null] }, empty: "" }, createdAt: at, updatedAt: at },
+      {
+        id: newId("opp"),
+        orgId: t.org.org.id,
+        title: tricky,
+        value: 1234.5,
+        customFields: { nested: { a: [1, "two", null] }, empty: "" },
+        createdAt: at,
+        updatedAt: at,
+      },
       { id: newId("opp"), orgId: t.org.org.id, title: "plain", value: null, customFields: {}, createdAt: at, updatedAt: at },
     ];
     const returned = await insertRows(t.db, opportunities, rows, { returning: true });
-    const stored = await t.db.select().from(opportunities).where(inArray(opportunities.id, rows.map((r) => r.id)));
+    const stored = await t.db
+      .select()
+      .from(opportunities)
+      .where(
+        inArray(
+          opportunities.id,
+          rows.map((r) => r.id),
+        ),
+      );
     for (const r of rows) {
       const s = stored.find((x) => x.id === r.id)!;
       expect(s).toMatchObject({ title: r.title, value: r.value, customFields: r.customFields, createdAt: at, updatedAt: at });
@@ -28,10 +44,25 @@ describe("insertRows", () => {
       expect(returned.find((x) => x.id === r.id)).toEqual(s);
     }
 
-    const endpoint = { id: newId("we"), orgId: t.org.org.id, url: "https://example.test/hook", eventTypes: ["client_created", "a,b", 'quote"d', "{brace}"], secretCiphertext: "x", createdAt: at, updatedAt: at };
+    const endpoint = {
+      id: newId("we"),
+      orgId: t.org.org.id,
+      url: "https://example.test/hook",
+      eventTypes: ["client_created", "a,b", 'quote"d', "{brace}"],
+      secretCiphertext: "x",
+      createdAt: at,
+      updatedAt: at,
+    };
     await insertRows(t.db, webhookEndpoints, [endpoint]);
     const [ep] = await t.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
-    expect(ep).toMatchObject({ eventTypes: endpoint.eventTypes, status: "enabled", description: null, previousSecretExpiresAt: null, effectiveRate: null, circuitState: "closed" });
+    expect(ep).toMatchObject({
+      eventTypes: endpoint.eventTypes,
+      status: "enabled",
+      description: null,
+      previousSecretExpiresAt: null,
+      effectiveRate: null,
+      circuitState: "closed",
+    });
     // A double precision column (an endpoint's back-off rate) round-trips through JSON exactly.
     const pacedId = newId("we");
     await insertRows(t.db, webhookEndpoints, [{ ...endpoint, id: pacedId, effectiveRate: 2.75 }]);
@@ -60,7 +91,12 @@ describe("insertRows", () => {
     const at = new Date();
     await insertRows(t.db, opportunities, [{ id, orgId: t.org.org.id, title: "first", createdAt: at, updatedAt: at }]);
     const options = { upsert: { target: "id", set: ["title"], where: `"opportunities"."org_id" = excluded."org_id"` }, returning: true };
-    const [updated] = await insertRows(t.db, opportunities, [{ id, orgId: t.org.org.id, title: "second", currency: "EUR", createdAt: at, updatedAt: at }], options);
+    const [updated] = await insertRows(
+      t.db,
+      opportunities,
+      [{ id, orgId: t.org.org.id, title: "second", currency: "EUR", createdAt: at, updatedAt: at }],
+      options,
+    );
     expect(updated).toMatchObject({ title: "second", currency: "USD" });
     // Another org's row with the same id is not touched (and nothing comes back).
     const other = await insertRows(t.db, opportunities, [{ id, orgId: "org_other", title: "hijack", createdAt: at, updatedAt: at }], options);

@@ -34,8 +34,7 @@ afterAll(async () => {
   await handle.close();
 });
 
-const refusedSoon = (key: string) =>
-  vi.waitFor(async () => expect((await call(me, { key })).status).toBe(401), { timeout: 3000, interval: 10 });
+const refusedSoon = (key: string) => vi.waitFor(async () => expect((await call(me, { key })).status).toBe(401), { timeout: 3000, interval: 10 });
 
 describe("API key cache", () => {
   it("looks a key up once, then serves it from memory", async () => {
@@ -63,7 +62,10 @@ describe("API key cache", () => {
   it("applies a scope change and an org's new rate limit made elsewhere", async () => {
     const { key, apiKey } = await makeKey(db, org, ["read"]);
     expect((await call(me, { key })).status).toBe(200);
-    await other.db.update(apiKeys).set({ scopes: ["leads"] }).where(eq(apiKeys.id, apiKey.id));
+    await other.db
+      .update(apiKeys)
+      .set({ scopes: ["leads"] })
+      .where(eq(apiKeys.id, apiKey.id));
     await vi.waitFor(async () => expect((await call(me, { key })).status).toBe(403), { timeout: 3000, interval: 10 });
 
     const reader = await makeKey(db, org, ["read"]);
@@ -78,7 +80,10 @@ describe("API key cache", () => {
     // Expiry a moment away, set before first use: the cached row carries it. (The update's own
     // notification comes within milliseconds; let it pass before the key is cached.)
     const expiresAt = Date.now() + 600;
-    await db.update(apiKeys).set({ expiresAt: new Date(expiresAt) }).where(eq(apiKeys.id, apiKey.id));
+    await db
+      .update(apiKeys)
+      .set({ expiresAt: new Date(expiresAt) })
+      .where(eq(apiKeys.id, apiKey.id));
     await new Promise((r) => setTimeout(r, 100));
     expect((await call(me, { key })).status).toBe(200);
     lookups = 0;
@@ -91,7 +96,10 @@ describe("API key cache", () => {
     const { key, apiKey } = await makeKey(db, org, ["read"]);
     expect((await call(me, { key })).status).toBe(200);
     await other.db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, apiKey.id));
-    await other.db.update(organizations).set({ recordCount: sql`${organizations.recordCount}` }).where(eq(organizations.id, org.org.id));
+    await other.db
+      .update(organizations)
+      .set({ recordCount: sql`${organizations.recordCount}` })
+      .where(eq(organizations.id, org.org.id));
     // A notification would arrive within milliseconds; give it time to (not) come.
     await new Promise((r) => setTimeout(r, 100));
     lookups = 0;
@@ -107,7 +115,9 @@ describe("API key cache", () => {
     try {
       expect(await verifyApiKey(watched.db, key)).not.toBeNull(); // starts its listener
       await vi.waitFor(() => expect(keyCacheState(watched.db).listening).toBe(true), { timeout: 5000, interval: 20 });
-      const rows = (await other.db.execute(sql`select pid, application_name from pg_stat_activity where application_name like ${`smarfle-listen-${process.pid}-%`}`)) as unknown as { pid: number; application_name: string }[];
+      const rows = (await other.db.execute(
+        sql`select pid, application_name from pg_stat_activity where application_name like ${`smarfle-listen-${process.pid}-%`}`,
+      )) as unknown as { pid: number; application_name: string }[];
       const seq = (r: { application_name: string }) => Number(r.application_name.split("-").pop());
       pid = rows.sort((a, b) => seq(b) - seq(a))[0]!.pid; // the newest listener of this process: watched's
       expect(await verifyApiKey(watched.db, key)).not.toBeNull();
@@ -157,7 +167,9 @@ describe("API key cache", () => {
     expect((await call(me, { key })).status).toBe(200);
     expect(keyCacheState(db).size).toBeGreaterThan(0);
     // Cut every listener on this database (other test files' servers reconnect the same way).
-    await other.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen "smarfle_credentials"%' and pid <> pg_backend_pid()`);
+    await other.db.execute(
+      sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen "smarfle_credentials"%' and pid <> pg_backend_pid()`,
+    );
     await vi.waitFor(() => expect(keyCacheState(db).listening).toBe(false), { timeout: 3000, interval: 5 });
     expect(keyCacheState(db).size).toBe(0);
     // A change no notification reaches while down: refused at once all the same.

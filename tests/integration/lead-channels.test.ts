@@ -72,9 +72,16 @@ async function createSource(body: Record<string, unknown>) {
 }
 
 async function send(sourceId: string, body: string, headers: Record<string, string> = {}) {
-  const res = await inbound(new Request(`http://127.0.0.1/api/inbound/${sourceId}`, { method: "POST", body, headers: { "content-type": "application/json", ...fromRandomIp(), ...headers } }), {
-    params: Promise.resolve({ source: sourceId }),
-  });
+  const res = await inbound(
+    new Request(`http://127.0.0.1/api/inbound/${sourceId}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...fromRandomIp(), ...headers },
+    }),
+    {
+      params: Promise.resolve({ source: sourceId }),
+    },
+  );
   return { status: res.status, body: await res.json() };
 }
 
@@ -99,7 +106,11 @@ const googleSample = (googleKey: string, leadId: string, isTest = true) => ({
   creative_id: 30000000000,
 });
 
-const leadNotes = (name: string) => db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.title, `New lead: ${name}`)));
+const leadNotes = (name: string) =>
+  db
+    .select()
+    .from(notifications)
+    .where(and(eq(notifications.orgId, org.org.id), eq(notifications.title, `New lead: ${name}`)));
 
 describe("Google Ads lead forms", () => {
   it("turns Google's sample test lead into one client, flagged as a test and notifying nobody; the same lead_id again is a replay", async () => {
@@ -123,7 +134,14 @@ describe("Google Ads lead forms", () => {
       status: "lead",
       source: "google ads",
     });
-    expect(rows[0]!.customFields).toMatchObject({ postal_code: "94043", city: "Mountain View", google_lead_id: "TeSter-lead-1", form_id: "40000000000", campaign_id: "12345678901", is_test: true });
+    expect(rows[0]!.customFields).toMatchObject({
+      postal_code: "94043",
+      city: "Mountain View",
+      google_lead_id: "TeSter-lead-1",
+      form_id: "40000000000",
+      campaign_id: "12345678901",
+      is_test: true,
+    });
     expect(await leadNotes("FirstName LastName")).toHaveLength(0);
     // The key is a secret: the request log keeps the body without it.
     const logged = await db.select().from(inboundRequests).where(eq(inboundRequests.sourceId, src.id));
@@ -145,7 +163,14 @@ describe("Google Ads lead forms", () => {
     expect(wrong.body.error.code).toBe("unauthorized");
     const missing = await send(src.id, JSON.stringify({ ...lead, lead_id: "real-lead-3", google_key: undefined }));
     expect(missing.status).toBe(401);
-    expect((await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.name, "Gina Google")))).length).toBe(1);
+    expect(
+      (
+        await db
+          .select()
+          .from(clients)
+          .where(and(eq(clients.orgId, org.org.id), eq(clients.name, "Gina Google")))
+      ).length,
+    ).toBe(1);
   });
 
   it("refuses a lead without lead_id or with too many columns, writing nothing", async () => {
@@ -172,7 +197,16 @@ const metaSig = (secret: string, body: string) => `sha256=${createHmac("sha256",
 const notification = (...leadgenIds: string[]) =>
   JSON.stringify({
     object: "page",
-    entry: [{ id: "1000", time: 1764756000, changes: leadgenIds.map((id) => ({ field: "leadgen", value: { leadgen_id: id, page_id: "1000", form_id: "2000", ad_id: "3000", created_time: 1764756000 } })) }],
+    entry: [
+      {
+        id: "1000",
+        time: 1764756000,
+        changes: leadgenIds.map((id) => ({
+          field: "leadgen",
+          value: { leadgen_id: id, page_id: "1000", form_id: "2000", ad_id: "3000", created_time: 1764756000 },
+        })),
+      },
+    ],
   });
 
 describe("Meta Lead Ads", () => {
@@ -185,7 +219,11 @@ describe("Meta Lead Ads", () => {
     expect(src).not.toHaveProperty("page_access_token");
     const [row] = await db.select().from(inboundSources).where(eq(inboundSources.id, src.id));
     expect(row!.accessTokenCiphertext).not.toContain(token);
-    const hs = (t: string) => handshake(new Request(`http://127.0.0.1/api/inbound/${src.id}?hub.mode=subscribe&hub.verify_token=${t}&hub.challenge=1158201444`, { headers: fromRandomIp() }), { params: Promise.resolve({ source: src.id }) });
+    const hs = (t: string) =>
+      handshake(
+        new Request(`http://127.0.0.1/api/inbound/${src.id}?hub.mode=subscribe&hub.verify_token=${t}&hub.challenge=1158201444`, { headers: fromRandomIp() }),
+        { params: Promise.resolve({ source: src.id }) },
+      );
     const ok = await hs(src.verify_token!);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe("1158201444");
@@ -226,19 +264,39 @@ describe("Meta Lead Ads", () => {
     const other = notification("444444444");
     const resent = await send(src.id, `${other} `, { "x-hub-signature-256": metaSig(appSecret, `${other} `) });
     expect(resent.body.queued).toBe(0);
-    expect(await db.select().from(clients).where(and(eq(clients.orgId, org.org.id), eq(clients.name, "Mia Meta")))).toHaveLength(1);
+    expect(
+      await db
+        .select()
+        .from(clients)
+        .where(and(eq(clients.orgId, org.org.id), eq(clients.name, "Mia Meta"))),
+    ).toHaveLength(1);
   });
 
   it("a flood in one organization, whose Graph API hangs, does not hold up another's lead", async () => {
     const busyOrg = await createTestOrg(db, { plan: "business" });
     const busyKey = (await makeKey(db, busyOrg, ["admin"])).key;
     try {
-      const busy = await call(sources.POST, { method: "POST", key: busyKey, body: { name: "Busy", kind: "meta_lead_ads", secret: appSecret, page_access_token: "EAAB-hang-token" } });
+      const busy = await call(sources.POST, {
+        method: "POST",
+        key: busyKey,
+        body: { name: "Busy", kind: "meta_lead_ads", secret: appSecret, page_access_token: "EAAB-hang-token" },
+      });
       const calm = await createSource({ name: "Calm", kind: "meta_lead_ads", secret: appSecret, page_access_token: token });
       // 30 leads of the busy organization waiting longer than the calm one's single lead.
       const at = (msAgo: number) => new Date(Date.now() - msAgo);
-      await db.insert(metaLeadFetches).values(Array.from({ length: 30 }, (_, i) => ({ id: newId("mlf"), orgId: busyOrg.org.id, sourceId: String(busy.body.id), leadgenId: String(700000 + i), notification: {}, nextAttemptAt: at(60_000 - i) })));
-      await db.insert(metaLeadFetches).values({ id: newId("mlf"), orgId: org.org.id, sourceId: calm.id, leadgenId: "800000", notification: {}, nextAttemptAt: at(1000) });
+      await db.insert(metaLeadFetches).values(
+        Array.from({ length: 30 }, (_, i) => ({
+          id: newId("mlf"),
+          orgId: busyOrg.org.id,
+          sourceId: String(busy.body.id),
+          leadgenId: String(700000 + i),
+          notification: {},
+          nextAttemptAt: at(60_000 - i),
+        })),
+      );
+      await db
+        .insert(metaLeadFetches)
+        .values({ id: newId("mlf"), orgId: org.org.id, sourceId: calm.id, leadgenId: "800000", notification: {}, nextAttemptAt: at(1000) });
       const calls = graphCalls.length;
       await pumpMetaFetches(db, { orgIds: [busyOrg.org.id, org.org.id], timeoutMs: 300 });
       const order = graphCalls.slice(calls).map((u) => u.split("?")[0]!.split("/").pop());
@@ -247,7 +305,10 @@ describe("Meta Lead Ads", () => {
       expect(order.indexOf("800000")).toBeLessThan(20);
       const [done] = await db.select().from(metaLeadFetches).where(eq(metaLeadFetches.sourceId, calm.id));
       expect(done!.status).toBe("done");
-      const waiting = await db.select().from(metaLeadFetches).where(eq(metaLeadFetches.sourceId, String(busy.body.id)));
+      const waiting = await db
+        .select()
+        .from(metaLeadFetches)
+        .where(eq(metaLeadFetches.sourceId, String(busy.body.id)));
       expect(waiting.every((w) => w.status === "pending" && w.attempts === 1 && w.lastError?.includes("timed out"))).toBe(true);
     } finally {
       await dropTestOrgs(db, [busyOrg]);

@@ -51,7 +51,12 @@ describe("concurrent leads share transactions (group commit) with the outcome of
     expect(rows).toHaveLength(n);
     // They did share transactions: a batch stamps its records with one time.
     expect(new Set(rows.map((r) => r.createdAt.getTime())).size).toBeLessThan(n);
-    expect(await db.select().from(auditLog).where(and(eq(auditLog.orgId, org.org.id), eq(auditLog.targetType, "client")))).toHaveLength(n);
+    expect(
+      await db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.orgId, org.org.id), eq(auditLog.targetType, "client"))),
+    ).toHaveLength(n);
     expect(await db.select().from(webhookEvents).where(eq(webhookEvents.orgId, org.org.id))).toHaveLength(2 * n);
     const notes = await db.select().from(notifications).where(eq(notifications.orgId, org.org.id));
     // Three members; leads arriving within a minute coalesce into one notification each.

@@ -74,27 +74,44 @@ describe("lead capture cannot starve its organization", () => {
     for (let i = 2; i < 5; i++) {
       const refused = await sendLead(leadsKey, i);
       expect(refused.status).toBe(403);
-      expect(await refused.json()).toMatchObject({ error: { code: "plan_limit_reached", message: expect.stringMatching(/Lead capture stops at 90% of your starter plan's 1,000 records \(900\)/) } });
+      expect(await refused.json()).toMatchObject({
+        error: { code: "plan_limit_reached", message: expect.stringMatching(/Lead capture stops at 90% of your starter plan's 1,000 records \(900\)/) },
+      });
     }
-    const own = await call(records.POST, { method: "POST", key: apiKey, path: "/api/v1/records/client", params: { type: "client" }, body: { name: "Booked by phone" } });
+    const own = await call(records.POST, {
+      method: "POST",
+      key: apiKey,
+      path: "/api/v1/records/client",
+      params: { type: "client" },
+      body: { name: "Booked by phone" },
+    });
     expect(own.status, JSON.stringify(own.body)).toBe(201);
     expect(await db.select().from(clients).where(eq(clients.orgId, org.org.id))).toHaveLength(2);
-    const told = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "lead_quota")));
+    const told = await db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "lead_quota")));
     expect(told.map((n) => n.userId).sort()).toEqual([org.users.owner.id, org.users.admin.id].sort());
   });
 
-  it("leads arriving within a minute make one notification per member: \"12 new leads\"", async () => {
+  it('leads arriving within a minute make one notification per member: "12 new leads"', async () => {
     const org = await newOrg("business");
     const { key } = await makeKey(db, org, ["leads"], "site form");
     for (let i = 0; i < 12; i++) expect((await sendLead(key, i)).status).toBe(201);
-    const notes = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "lead")));
+    const notes = await db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "lead")));
     expect(notes).toHaveLength(3); // owner, admin, member
     for (const n of notes) expect(n).toMatchObject({ count: 12, title: "12 new leads", link: "records/clients?status=lead" });
 
     // Read, or older than a minute: the next lead starts a notification of its own.
     await db.update(notifications).set({ readAt: new Date() }).where(eq(notifications.orgId, org.org.id));
     expect((await sendLead(key, 12)).status).toBe(201);
-    const fresh = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.count, 1)));
+    const fresh = await db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orgId, org.org.id), eq(notifications.count, 1)));
     expect(fresh.map((n) => n.title)).toEqual(Array(3).fill("New lead: Lead 12"));
   });
 });

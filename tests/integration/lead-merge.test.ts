@@ -30,11 +30,21 @@ afterAll(async () => {
 });
 
 async function post(key: string, body: Record<string, string>) {
-  const res = await POST(new Request("http://127.0.0.1/api/webhook/leads", { method: "POST", body: JSON.stringify(body), headers: { ...fromRandomIp(), "content-type": "application/json", "x-api-key": key } }));
+  const res = await POST(
+    new Request("http://127.0.0.1/api/webhook/leads", {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { ...fromRandomIp(), "content-type": "application/json", "x-api-key": key },
+    }),
+  );
   return { status: res.status, body: await res.json() };
 }
 
-const clientsOf = (orgId: string, name: string) => db.select().from(clients).where(and(eq(clients.orgId, orgId), eq(clients.name, name)));
+const clientsOf = (orgId: string, name: string) =>
+  db
+    .select()
+    .from(clients)
+    .where(and(eq(clients.orgId, orgId), eq(clients.name, name)));
 
 describe("repeat leads merge", () => {
   it("the same person by email, then by phone written differently, is one client with two history entries", async () => {
@@ -63,7 +73,11 @@ describe("repeat leads merge", () => {
     // notification (to each of the three members) for the burst.
     const events = await db.select().from(webhookEvents).where(eq(webhookEvents.recordId, first.body.id));
     expect(events.filter((e) => e.type === "client_updated")).toHaveLength(1);
-    const returning = () => db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "returning_lead")));
+    const returning = () =>
+      db
+        .select()
+        .from(notifications)
+        .where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "returning_lead")));
     expect(await returning()).toHaveLength(3);
     expect((await returning())[0]!.title).toBe("Returning lead: Jo Repeat");
 
@@ -111,6 +125,8 @@ describe("repeat leads merge", () => {
   });
 
   it("refuses an unknown default country with the error envelope", async () => {
-    await expect(updateLeadSettings(db, org.ctx, { allowedOrigins: [], redirectUrls: [], defaultCountry: "XX" })).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(updateLeadSettings(db, org.ctx, { allowedOrigins: [], redirectUrls: [], defaultCountry: "XX" })).rejects.toMatchObject({
+      code: "validation_failed",
+    });
   });
 });

@@ -31,7 +31,11 @@ beforeAll(async () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     sourceId = res.body.id as string;
   }
-  const con = await call(connectors.POST, { method: "POST", key, body: { name: "CRM", url: "http://127.0.0.1:9/contacts", headers: {}, interval_minutes: 60, records_path: "items", pagination: { type: "none" }, mapping } });
+  const con = await call(connectors.POST, {
+    method: "POST",
+    key,
+    body: { name: "CRM", url: "http://127.0.0.1:9/contacts", headers: {}, interval_minutes: 60, records_path: "items", pagination: { type: "none" }, mapping },
+  });
   expect(con.status, JSON.stringify(con.body)).toBe(201);
   connectorId = con.body.id as string;
 });

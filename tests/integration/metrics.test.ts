@@ -90,13 +90,25 @@ describe(`GET /api/metrics (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => 
     expect(after.get("smarfle_webhook_deliveries_due")?.type).toBe("GAUGE");
     expect(Number.isFinite(value(after, "smarfle_webhook_deliveries_due", {}))).toBe(true);
     expect(after.has("smarfle_process_resident_memory_bytes")).toBe(true);
-    for (const name of ["smarfle_leads_captured_total", "smarfle_webhook_attempts_total", "smarfle_connector_runs_total", "smarfle_import_rows_total", "smarfle_webhook_endpoints", "smarfle_db_connections"]) {
+    for (const name of [
+      "smarfle_leads_captured_total",
+      "smarfle_webhook_attempts_total",
+      "smarfle_connector_runs_total",
+      "smarfle_import_rows_total",
+      "smarfle_webhook_endpoints",
+      "smarfle_db_connections",
+    ]) {
       expect(after.has(name), name).toBe(true);
     }
 
     // A lead captured over the API moves its channel's counter.
     const leadsBefore = value(after, "smarfle_leads_captured_total", { channel: "api" });
-    const captured = await call(lead, { method: "POST", path: "/api/webhook/leads", key: leadsKey, body: { name: "Metric Lead", email: "metric@example.test" } });
+    const captured = await call(lead, {
+      method: "POST",
+      path: "/api/webhook/leads",
+      key: leadsKey,
+      body: { name: "Metric Lead", email: "metric@example.test" },
+    });
     expect(captured.status).toBe(201);
     expect(value(await families(), "smarfle_leads_captured_total", { channel: "api" }) - leadsBefore).toBe(1);
 

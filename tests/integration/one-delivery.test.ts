@@ -95,11 +95,18 @@ describe("one delivery per change per endpoint", () => {
     closers.push(r.close);
     const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"] });
     await createRecord(org.ctx, "client", { name: "Flaky Fran", status: "lead" });
-    const deliveriesOf = () => db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.orgId, org.org.id), eq(webhookDeliveries.endpointId, ep.endpoint.id)));
-    const [failed] = await waitFor(async () => {
-      const rows = await deliveriesOf();
-      return rows.length === 1 && rows[0]!.status === "failed" ? rows : null;
-    }, { what: "the failed delivery" });
+    const deliveriesOf = () =>
+      db
+        .select()
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.orgId, org.org.id), eq(webhookDeliveries.endpointId, ep.endpoint.id)));
+    const [failed] = await waitFor(
+      async () => {
+        const rows = await deliveriesOf();
+        return rows.length === 1 && rows[0]!.status === "failed" ? rows : null;
+      },
+      { what: "the failed delivery" },
+    );
     const failureCount = async () => (await dashboardStats(db, org.org.id)).totals.failed;
     expect(await failureCount()).toBe(1);
 

@@ -80,7 +80,9 @@ describe("the document's events, lead capture and inbound routes", () => {
   });
 
   it("documents POST /api/webhook/leads (JSON and form bodies, the key in a header, form field or query) and POST /api/inbound/{sourceId}", () => {
-    const leads = (doc.paths["/api/webhook/leads"] as unknown as { post: { requestBody: { content: Record<string, unknown> }; parameters: { name: string; in: string }[] } }).post;
+    const leads = (
+      doc.paths["/api/webhook/leads"] as unknown as { post: { requestBody: { content: Record<string, unknown> }; parameters: { name: string; in: string }[] } }
+    ).post;
     expect(Object.keys(leads.requestBody.content).sort()).toEqual(["application/json", "application/x-www-form-urlencoded"]);
     expect(JSON.stringify(leads.requestBody.content["application/x-www-form-urlencoded"])).toContain("api_key");
     expect(leads.parameters).toContainEqual(expect.objectContaining({ name: "key", in: "query" }));
@@ -99,7 +101,10 @@ describe("the document's events, lead capture and inbound routes", () => {
       env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_UPDATE_NOTIFIER: "1" },
     });
     await rm(dir, { recursive: true, force: true });
-    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{"))) as { totals: { errors: number }; problems: { ruleId: string; severity: string; message: string }[] };
+    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{"))) as {
+      totals: { errors: number };
+      problems: { ruleId: string; severity: string; message: string }[];
+    };
     expect(report.problems.filter((p) => p.severity === "error")).toEqual([]);
     expect(report.totals.errors).toBe(0);
   }, 90_000);

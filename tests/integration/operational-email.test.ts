@@ -28,7 +28,9 @@ const mailsTo = (email: string) => smtp.received.filter((m) => m.to.includes(ema
 describe(`operational events by email (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
   it("emails each event once to the org's owners and admins, with a link, and never to members", async () => {
     const id = `imp_${Date.now()}`;
-    await db.transaction((tx) => emitOperationalEvent(tx, org.org.id, "import.completed", { id, file_name: "spring-clients.csv", created: 12, failed: 0, link: `settings/imports/${id}` }));
+    await db.transaction((tx) =>
+      emitOperationalEvent(tx, org.org.id, "import.completed", { id, file_name: "spring-clients.csv", created: 12, failed: 0, link: `settings/imports/${id}` }),
+    );
 
     // Two servers' mailers at once (one connection pool each on PostgreSQL): one email per recipient.
     const other = usingPostgres ? await openTestDb() : handle;
@@ -54,7 +56,8 @@ describe(`operational events by email (${usingPostgres ? "PostgreSQL" : "PGlite"
     try {
       const n = OPERATIONAL_EMAILS_PER_ORG_HOUR + 5;
       await db.transaction(async (tx) => {
-        for (let i = 0; i < n; i++) await emitOperationalEvent(tx, noisy.org.id, "delivery.exhausted", { id: `dlv_noisy_${i}`, event_type: "client_created", attempts: 6 });
+        for (let i = 0; i < n; i++)
+          await emitOperationalEvent(tx, noisy.org.id, "delivery.exhausted", { id: `dlv_noisy_${i}`, event_type: "client_created", attempts: 6 });
       });
       while ((await emailOperationalEvents(db)) > 0);
       await new Promise((r) => setTimeout(r, 500));
@@ -70,7 +73,9 @@ describe(`operational events by email (${usingPostgres ? "PostgreSQL" : "PGlite"
     const { resetEnvCache } = await import("@/lib/env");
     resetEnvCache();
     try {
-      await db.transaction((tx) => emitOperationalEvent(tx, org.org.id, "connector.paused", { id: `con_${Date.now()}`, name: "Bookings", reason: "5 runs failed" }));
+      await db.transaction((tx) =>
+        emitOperationalEvent(tx, org.org.id, "connector.paused", { id: `con_${Date.now()}`, name: "Bookings", reason: "5 runs failed" }),
+      );
       expect(await emailOperationalEvents(db)).toBe(0);
     } finally {
       process.env.SMTP_URL = url;

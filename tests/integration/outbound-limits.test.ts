@@ -23,7 +23,11 @@ beforeAll(async () => {
   restoreEnv = allowPrivateUrls();
   handle = await useTestDb();
   db = handle.db;
-  receiver = await startReceiver((req) => ({ status: 200, body: req.body.startsWith("{") ? "ok" : JSON.stringify({ items: [] }), headers: { "content-type": "application/json" } }));
+  receiver = await startReceiver((req) => ({
+    status: 200,
+    body: req.body.startsWith("{") ? "ok" : JSON.stringify({ items: [] }),
+    headers: { "content-type": "application/json" },
+  }));
 });
 
 afterAll(async () => {
@@ -70,7 +74,18 @@ describe("no outbound cannon", () => {
     const { org, key } = await orgWithKey();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await call(connectorsRoute.POST, { method: "POST", key, body: { name: `C${i}`, url: receiver.url.replace("/hook", "/items"), headers: {}, interval_minutes: 60, records_path: "items", mapping: { target: "client", fields: { name: "name" } } } });
+      const res = await call(connectorsRoute.POST, {
+        method: "POST",
+        key,
+        body: {
+          name: `C${i}`,
+          url: receiver.url.replace("/hook", "/items"),
+          headers: {},
+          interval_minutes: 60,
+          records_path: "items",
+          mapping: { target: "client", fields: { name: "name" } },
+        },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       ids.push(res.body.id as string);
     }

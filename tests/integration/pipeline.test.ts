@@ -193,7 +193,11 @@ describe("the record pipeline", () => {
 
   it("notifies every member of a new lead", async () => {
     const { org, ctx, users } = await newOrg();
-    await createRecord({ ...ctx, source: "lead_capture", actor: { type: "system", id: null } }, "client", { name: "Lead Person", status: "lead", source: "website" });
+    await createRecord({ ...ctx, source: "lead_capture", actor: { type: "system", id: null } }, "client", {
+      name: "Lead Person",
+      status: "lead",
+      source: "website",
+    });
     await createRecord(ctx, "client", { name: "Not a lead", status: "active" });
     const rows = await db.select().from(notifications).where(eq(notifications.orgId, org.id));
     expect(rows).toHaveLength(3);
@@ -217,7 +221,11 @@ describe("plan limits", () => {
   it("lets a batch fill the remaining quota and refuses the rest item by item", async () => {
     const { org, ctx } = await newOrg("starter");
     await setRecordCount(db, org.id, 998);
-    const results = await writeRecords(ctx, "client", Array.from({ length: 5 }, (_, i) => ({ kind: "create" as const, data: { name: `C${i}` } })));
+    const results = await writeRecords(
+      ctx,
+      "client",
+      Array.from({ length: 5 }, (_, i) => ({ kind: "create" as const, data: { name: `C${i}` } })),
+    );
     expect(results.filter((r) => r.ok)).toHaveLength(2);
     expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.error.code === "plan_limit_reached")).toBe(true);
     expect((await rowsFor(org.id)).audit).toHaveLength(2);
@@ -237,7 +245,10 @@ describe("the batch path", () => {
     const { org, ctx } = await newOrg("business");
     const endpoint = await addEndpoint(org.id, ["client_created"]);
     const n = 500;
-    const ops = Array.from({ length: n }, (_, i) => ({ kind: "create" as const, data: { name: `Client ${i}`, email: `c${i}@example.com`, external_id: `ext-${i}` } }));
+    const ops = Array.from({ length: n }, (_, i) => ({
+      kind: "create" as const,
+      data: { name: `Client ${i}`, email: `c${i}@example.com`, external_id: `ext-${i}` },
+    }));
     statements = [];
     counting = true;
     const results = await writeRecords({ ...ctx, source: "import", actor: { type: "import", id: "imp_test" } }, "client", ops);
@@ -278,9 +289,15 @@ describe("the batch path", () => {
       Array.from({ length: 10 }, (_, i) => writeRecords(ctx, "client", [{ kind: "upsert", data: { external_id: "order-42", name: `Try ${i}` } }])),
     );
     expect(attempts.every((a) => a.status === "fulfilled")).toBe(true);
-    const rows = await db.select().from(clients).where(and(eq(clients.orgId, org.id), eq(clients.externalId, "order-42")));
+    const rows = await db
+      .select()
+      .from(clients)
+      .where(and(eq(clients.orgId, org.id), eq(clients.externalId, "order-42")));
     expect(rows).toHaveLength(1);
-    const audits = await db.select().from(auditLog).where(and(eq(auditLog.orgId, org.id), inArray(auditLog.action, ["client.created"])));
+    const audits = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.orgId, org.id), inArray(auditLog.action, ["client.created"])));
     expect(audits).toHaveLength(1);
     if (usingPostgres) expect(rows[0]!.version).toBeGreaterThanOrEqual(1);
   });

@@ -57,13 +57,23 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const k of ["QSTASH_URL", "QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY", "APP_URL", "SMARFLE_ALLOW_PRIVATE_URLS", "WEBHOOK_RETRY_SCHEDULE"]) delete process.env[k];
+  for (const k of [
+    "QSTASH_URL",
+    "QSTASH_TOKEN",
+    "QSTASH_CURRENT_SIGNING_KEY",
+    "QSTASH_NEXT_SIGNING_KEY",
+    "APP_URL",
+    "SMARFLE_ALLOW_PRIVATE_URLS",
+    "WEBHOOK_RETRY_SCHEDULE",
+  ])
+    delete process.env[k];
   resetEnvCache();
   standIn.closeAllConnections();
   await new Promise((r) => standIn.close(r));
 });
 
-const qstashRequest = (body: string, key: string, url = `${APP_URL}/api/internal/deliveries`) => signedRequest(`${APP_URL}/api/internal/deliveries`, body, key, url);
+const qstashRequest = (body: string, key: string, url = `${APP_URL}/api/internal/deliveries`) =>
+  signedRequest(`${APP_URL}/api/internal/deliveries`, body, key, url);
 
 describe("delivery through QStash", () => {
   it("publishes each committed delivery to our internal route, then performs the attempt QStash calls back with", async () => {
@@ -120,7 +130,10 @@ describe("delivery through QStash", () => {
       await createRecord(t.org.ctx, "client", { name: "Held Hannah" });
       const [delivery] = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, ep.endpoint.id));
       const openUntil = new Date(Date.now() + 120_000);
-      await t.db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: openUntil, circuitCooldownSeconds: 60, consecutiveFailures: 10 }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      await t.db
+        .update(webhookEndpoints)
+        .set({ circuitState: "open", circuitUntil: openUntil, circuitCooldownSeconds: 60, consecutiveFailures: 10 })
+        .where(eq(webhookEndpoints.id, ep.endpoint.id));
       const before = published.length;
       const body = JSON.stringify({ delivery_id: delivery!.id, attempt: 1 });
       expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: false, decision: null });
@@ -133,12 +146,18 @@ describe("delivery through QStash", () => {
       expect(held).toMatchObject({ attemptCount: 0, status: "pending", lockedUntil: null });
 
       // A receiver's pause defers it the same way.
-      await t.db.update(webhookEndpoints).set({ circuitState: "closed", circuitUntil: null, pausedUntil: new Date(Date.now() + 30_000) }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      await t.db
+        .update(webhookEndpoints)
+        .set({ circuitState: "closed", circuitUntil: null, pausedUntil: new Date(Date.now() + 30_000) })
+        .where(eq(webhookEndpoints.id, ep.endpoint.id));
       expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: false, decision: null });
       expect(receiver.received).toHaveLength(0);
 
       // The cool-down is over: this message is the probe; it succeeds and closes the circuit.
-      await t.db.update(webhookEndpoints).set({ circuitState: "open", circuitUntil: new Date(Date.now() - 1000), pausedUntil: null }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+      await t.db
+        .update(webhookEndpoints)
+        .set({ circuitState: "open", circuitUntil: new Date(Date.now() - 1000), pausedUntil: null })
+        .where(eq(webhookEndpoints.id, ep.endpoint.id));
       expect(await (await deliveriesRoute(await qstashRequest(body, CURRENT_KEY))).json()).toEqual({ ran: true, decision: "succeeded" });
       expect(receiver.received).toHaveLength(1);
       expect(receiver.received[0]!.headers["x-tenant"]).toBe("acme");

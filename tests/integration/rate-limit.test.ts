@@ -185,7 +185,12 @@ describe.skipIf(!REDIS_URL)("the plain-Redis adapter", () => {
       set: adapter.set.bind(adapter),
     };
     try {
-      const rl = new Ratelimit({ redis: counted as never, limiter: Ratelimit.slidingWindow(5, "10 s"), ephemeralCache: false, prefix: `t${randomBytes(4).toString("hex")}` });
+      const rl = new Ratelimit({
+        redis: counted as never,
+        limiter: Ratelimit.slidingWindow(5, "10 s"),
+        ephemeralCache: false,
+        prefix: `t${randomBytes(4).toString("hex")}`,
+      });
       const results = [];
       for (let i = 0; i < 7; i++) results.push((await rl.limit("user")).success);
       expect(results).toEqual([true, true, true, true, true, false, false]);
@@ -207,12 +212,22 @@ describe.skipIf(!REDIS_URL)("the plain-Redis adapter", () => {
     const pipeline = client.pipeline.bind(client);
     client.pipeline = ((...a: Parameters<typeof pipeline>) => (pipelines++, pipeline(...a))) as typeof client.pipeline;
     try {
-      const rl = new Ratelimit({ redis: adapter as never, limiter: Ratelimit.slidingWindow(5, "10 s"), ephemeralCache: false, prefix: `t${randomBytes(4).toString("hex")}` });
+      const rl = new Ratelimit({
+        redis: adapter as never,
+        limiter: Ratelimit.slidingWindow(5, "10 s"),
+        ephemeralCache: false,
+        prefix: `t${randomBytes(4).toString("hex")}`,
+      });
       expect((await rl.limit("warm")).success).toBe(true); // loads the script
       pipelines = 0;
       const results = await Promise.all(Array.from({ length: 20 }, () => rl.limit("burst")));
       expect(results.filter((r) => r.success)).toHaveLength(5);
-      expect(results.map((r) => r.remaining).sort((a, b) => b - a).slice(0, 5)).toEqual([4, 3, 2, 1, 0]);
+      expect(
+        results
+          .map((r) => r.remaining)
+          .sort((a, b) => b - a)
+          .slice(0, 5),
+      ).toEqual([4, 3, 2, 1, 0]);
       expect(pipelines).toBe(1);
     } finally {
       client.disconnect();

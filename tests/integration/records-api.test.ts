@@ -28,9 +28,21 @@ afterAll(async () => {
 
 describe("records API", () => {
   it("creates, reads, updates and deletes a record, each write through the pipeline", async () => {
-    const created = await call(list.POST, { method: "POST", key, params: { type: "work_order" }, body: { title: "Boiler service", scheduled_at: "2026-12-03T09:00:00Z", external_id: "wo-77" } });
+    const created = await call(list.POST, {
+      method: "POST",
+      key,
+      params: { type: "work_order" },
+      body: { title: "Boiler service", scheduled_at: "2026-12-03T09:00:00Z", external_id: "wo-77" },
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ object: "work_order", title: "Boiler service", status: "open", version: 1, external_id: "wo-77", scheduled_at: "2026-12-03T09:00:00.000Z" });
+    expect(created.body).toMatchObject({
+      object: "work_order",
+      title: "Boiler service",
+      status: "open",
+      version: 1,
+      external_id: "wo-77",
+      scheduled_at: "2026-12-03T09:00:00.000Z",
+    });
     outputSchema(registry.work_order).parse(created.body);
     const id = created.body.id as string;
 

@@ -43,9 +43,32 @@ describe("secrets:reencrypt", () => {
     const sourceId = newId("src");
     const connectorId = newId("con");
     // A database written by the previous release (v1), and one secret already v2 under the old key.
-    await t.db.insert(webhookEndpoints).values({ id: endpointId, orgId, url: "https://receiver.example/h", secretCiphertext: legacyV1("whsec_current", oldKey), previousSecretCiphertext: encrypt("whsec_previous", { orgId, column: "webhook_endpoints.secret" }), previousSecretExpiresAt: new Date(Date.now() + 3600_000) });
-    await t.db.insert(inboundSources).values({ id: sourceId, orgId, name: "Shop", kind: "shopify", secretCiphertext: legacyV1("shop-secret", oldKey), mapping: { target: "client", fields: { name: "n" } } });
-    await t.db.insert(connectors).values({ id: connectorId, orgId, name: "Pull", url: "https://api.example/x", headersCiphertext: legacyV1(JSON.stringify({ Authorization: "Bearer t" }), oldKey), intervalMinutes: 15, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
+    await t.db.insert(webhookEndpoints).values({
+      id: endpointId,
+      orgId,
+      url: "https://receiver.example/h",
+      secretCiphertext: legacyV1("whsec_current", oldKey),
+      previousSecretCiphertext: encrypt("whsec_previous", { orgId, column: "webhook_endpoints.secret" }),
+      previousSecretExpiresAt: new Date(Date.now() + 3600_000),
+    });
+    await t.db.insert(inboundSources).values({
+      id: sourceId,
+      orgId,
+      name: "Shop",
+      kind: "shopify",
+      secretCiphertext: legacyV1("shop-secret", oldKey),
+      mapping: { target: "client", fields: { name: "n" } },
+    });
+    await t.db.insert(connectors).values({
+      id: connectorId,
+      orgId,
+      name: "Pull",
+      url: "https://api.example/x",
+      headersCiphertext: legacyV1(JSON.stringify({ Authorization: "Bearer t" }), oldKey),
+      intervalMinutes: 15,
+      pagination: { type: "none" },
+      mapping: { target: "client", fields: { name: "n" } },
+    });
 
     // The key changes: the old one stays readable as the previous key.
     useKeys(newKey, oldKey);

@@ -24,7 +24,10 @@ afterEach(async () => {
 });
 
 async function calls() {
-  const rows = await t.db.select().from(apiUsageDaily).where(and(eq(apiUsageDaily.orgId, t.org.org.id)));
+  const rows = await t.db
+    .select()
+    .from(apiUsageDaily)
+    .where(and(eq(apiUsageDaily.orgId, t.org.org.id)));
   return rows.reduce((n, r) => n + Number(r.calls), 0);
 }
 
@@ -39,7 +42,12 @@ describe("request log and usage in serverless mode", () => {
     expect(res.status).toBe(200);
     await afterWorkSettled();
     expect(bufferedRequestLogEntries()).toBe(0);
-    expect(await t.db.select().from(apiRequests).where(eq(apiRequests.id, res.headers.get("x-request-id")!))).toHaveLength(1);
+    expect(
+      await t.db
+        .select()
+        .from(apiRequests)
+        .where(eq(apiRequests.id, res.headers.get("x-request-id")!)),
+    ).toHaveLength(1);
     expect(await calls()).toBe(before + 1);
   });
 });

@@ -65,7 +65,8 @@ describe("sign-in throttling", { timeout: 120_000 }, () => {
     const { limit } = SIGN_IN_LIMITS.perAccount;
     for (let i = 0; i < limit - 1; i++) await checkCredentials(db, { email: user.email, password: "wrong" }, randomIp());
     for (let i = 0; i < 2; i++) expect((await checkCredentials(db, { email: user.email, password }, randomIp())).ok).toBe(true);
-    for (let i = 0; i < limit - 1; i++) expect(await checkCredentials(db, { email: user.email, password: "wrong" }, randomIp())).toEqual({ ok: false, reason: "invalid" });
+    for (let i = 0; i < limit - 1; i++)
+      expect(await checkCredentials(db, { email: user.email, password: "wrong" }, randomIp())).toEqual({ ok: false, reason: "invalid" });
     expect((await checkCredentials(db, { email: user.email, password }, randomIp())).ok).toBe(true);
   });
 
@@ -118,7 +119,10 @@ describe("sign-up limits", () => {
   it("refuses sign-ups past the per-address limit, naming when to come back", async () => {
     const ip = randomIp();
     for (let i = 0; i < ACCOUNT_REQUEST_LIMITS.perAddress.limit; i++) await checkAccountRequestAllowed("sign_up", ip);
-    await expect(checkAccountRequestAllowed("sign_up", ip)).rejects.toMatchObject({ code: "rate_limited", message: expect.stringMatching(/sign-ups from here\. Try again in \d+ minute/) });
+    await expect(checkAccountRequestAllowed("sign_up", ip)).rejects.toMatchObject({
+      code: "rate_limited",
+      message: expect.stringMatching(/sign-ups from here\. Try again in \d+ minute/),
+    });
     // Another address, and another kind of request from the same address, are not affected.
     await checkAccountRequestAllowed("sign_up", randomIp());
     await checkAccountRequestAllowed("password_reset", ip);

@@ -109,7 +109,9 @@ describe("QStash stand-in, through @upstash/qstash", () => {
       expect(await receiverCheck.verify({ signature: got.headers["upstash-signature"]!, body: got.body, url: receiver.url })).toBe(true);
       // Signed for this body and this URL only.
       await expect(receiverCheck.verify({ signature: got.headers["upstash-signature"]!, body: "{}", url: receiver.url })).rejects.toThrow(/body hash/);
-      await expect(receiverCheck.verify({ signature: got.headers["upstash-signature"]!, body: got.body, url: `${receiver.url}/other` })).rejects.toThrow(/subject/);
+      await expect(receiverCheck.verify({ signature: got.headers["upstash-signature"]!, body: got.body, url: `${receiver.url}/other` })).rejects.toThrow(
+        /subject/,
+      );
     } finally {
       await receiver.close();
     }
@@ -157,7 +159,12 @@ describe("QStash stand-in, through @upstash/qstash", () => {
   });
 
   it("creates, lists and deletes schedules; refuses a bad cron and a wrong token", async () => {
-    const { scheduleId } = await client.schedules.create({ destination: "http://127.0.0.1:9/tick", cron: "*/5 * * * *", scheduleId: `sched-${token}`, retries: 0 });
+    const { scheduleId } = await client.schedules.create({
+      destination: "http://127.0.0.1:9/tick",
+      cron: "*/5 * * * *",
+      scheduleId: `sched-${token}`,
+      retries: 0,
+    });
     expect(scheduleId).toBe(`sched-${token}`);
     const listed = await client.schedules.list();
     expect(listed.find((s) => s.scheduleId === scheduleId)).toMatchObject({ cron: "*/5 * * * *", destination: "http://127.0.0.1:9/tick" });

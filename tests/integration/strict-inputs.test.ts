@@ -49,7 +49,11 @@ describe("unknown fields are refused, each named, with a guess", () => {
   });
 
   it("refuses unknown fields in nested objects, on PATCH, in queries and in record bodies", async () => {
-    const nested = await call(hooks.POST, { method: "POST", key, body: { url: "https://example.com/hook", filter: [{ field: "data.status", op: "equals", vaule: "paid" }] } });
+    const nested = await call(hooks.POST, {
+      method: "POST",
+      key,
+      body: { url: "https://example.com/hook", filter: [{ field: "data.status", op: "equals", vaule: "paid" }] },
+    });
     expect(details(nested.body)).toContainEqual({ path: "filter.0.vaule", message: "is not a known field: did you mean `value`?" });
 
     const made = await call(hooks.POST, { method: "POST", key, body: { url: "http://127.0.0.1:9/strict" } });
@@ -66,7 +70,13 @@ describe("unknown fields are refused, each named, with a guess", () => {
     expect(me.status).toBe(400);
     expect(details(me.body)).toEqual([{ path: "verbose", message: "is not a known field" }]);
 
-    const rec = await call(records.POST, { method: "POST", key, path: "/api/v1/records/client", params: { type: "client" }, body: { name: "Typo", emial: "t@example.com" } });
+    const rec = await call(records.POST, {
+      method: "POST",
+      key,
+      path: "/api/v1/records/client",
+      params: { type: "client" },
+      body: { name: "Typo", emial: "t@example.com" },
+    });
     expect(rec.status).toBe(400);
     expect(details(rec.body)).toContainEqual({ path: "emial", message: "is not a known field: did you mean `email`?" });
     expect(await db.select().from(clients).where(eq(clients.orgId, org.org.id))).toHaveLength(0);

@@ -38,24 +38,63 @@ beforeAll(async () => {
   bClientId = (await createRecord(b.ctx, "client", { name: "B's client" })).id;
   bKeyId = (await makeKey(db, b, ["read"])).apiKey.id;
   bEndpointId = newId("we");
-  await db.insert(webhookEndpoints).values({ id: bEndpointId, orgId: b.org.id, url: "https://b.example/hook", secretCiphertext: encrypt(generateSecret(), { orgId: b.org.id, column: "webhook_endpoints.secret" }) });
+  await db.insert(webhookEndpoints).values({
+    id: bEndpointId,
+    orgId: b.org.id,
+    url: "https://b.example/hook",
+    secretCiphertext: encrypt(generateSecret(), { orgId: b.org.id, column: "webhook_endpoints.secret" }),
+  });
   await createRecord(b.ctx, "client", { name: "B's second client" });
   bDeliveryId = (await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, bEndpointId)))[0]!.id;
   bImportId = newId("imp");
   await db.insert(imports).values({ id: bImportId, orgId: b.org.id, recordType: "client", filename: "b.csv", format: "csv", status: "draft" });
   bSourceId = newId("src");
-  await db.insert(inboundSources).values({ id: bSourceId, orgId: b.org.id, name: "B shop", kind: "shopify", secretCiphertext: encrypt("s", { orgId: b.org.id, column: "inbound_sources.secret" }), mapping: { target: "client", fields: { name: "n" } } });
+  await db.insert(inboundSources).values({
+    id: bSourceId,
+    orgId: b.org.id,
+    name: "B shop",
+    kind: "shopify",
+    secretCiphertext: encrypt("s", { orgId: b.org.id, column: "inbound_sources.secret" }),
+    mapping: { target: "client", fields: { name: "n" } },
+  });
   bRequestId = newId("inr");
-  await db.insert(inboundRequests).values({ id: bRequestId, orgId: b.org.id, sourceId: bSourceId, verified: true, status: "failed", httpStatus: 400, headers: {}, body: '{"n":"x"}' });
+  await db
+    .insert(inboundRequests)
+    .values({ id: bRequestId, orgId: b.org.id, sourceId: bSourceId, verified: true, status: "failed", httpStatus: 400, headers: {}, body: '{"n":"x"}' });
   bInvitationId = newId("ivt");
-  await db.insert(invitations).values({ id: bInvitationId, orgId: b.org.id, email: "invitee@example.test", role: "member", tokenHash: `test-${bInvitationId}`, expiresAt: new Date(Date.now() + 86_400_000) });
+  await db.insert(invitations).values({
+    id: bInvitationId,
+    orgId: b.org.id,
+    email: "invitee@example.test",
+    role: "member",
+    tokenHash: `test-${bInvitationId}`,
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
   bConnectorId = newId("con");
-  await db.insert(connectors).values({ id: bConnectorId, orgId: b.org.id, name: "B feed", url: "https://b.example/feed", intervalMinutes: 60, pagination: { type: "none" }, mapping: { target: "client", fields: { name: "n" } } });
+  await db.insert(connectors).values({
+    id: bConnectorId,
+    orgId: b.org.id,
+    name: "B feed",
+    url: "https://b.example/feed",
+    intervalMinutes: 60,
+    pagination: { type: "none" },
+    mapping: { target: "client", fields: { name: "n" } },
+  });
   bRuleId = newId("wfr");
-  await db.insert(workflowRules).values({ id: bRuleId, orgId: b.org.id, name: "B rule", enabled: true, recordType: "client", trigger: "created", conditions: [], actions: [{ type: "notify", audience: "members", title: "hi" }] });
+  await db.insert(workflowRules).values({
+    id: bRuleId,
+    orgId: b.org.id,
+    name: "B rule",
+    enabled: true,
+    recordType: "client",
+    trigger: "created",
+    conditions: [],
+    actions: [{ type: "notify", audience: "members", title: "hi" }],
+  });
 });
 
-const clientRule = (extra: object[] = []) => JSON.stringify({ name: "r", record_type: "client", trigger: "created", actions: [{ type: "notify", audience: "members", title: "x" }, ...extra] });
+const clientRule = (extra: object[] = []) =>
+  JSON.stringify({ name: "r", record_type: "client", trigger: "created", actions: [{ type: "notify", audience: "members", title: "x" }, ...extra] });
 
 afterAll(async () => {
   await dropTestOrgs(db, [a, b]);
@@ -136,7 +175,14 @@ function inputFor(name: string, org: string): Record<string, unknown> {
     case "previewMappingAction":
       return { org, mapping: JSON.stringify({ target: "client", fields: { name: "n" } }), sample: JSON.stringify({ n: "x" }) };
     case "createConnectorAction":
-      return { org, name: "x", url: "https://203.0.113.7/feed", intervalMinutes: "60", pagination: '{"type":"none"}', mapping: JSON.stringify({ target: "client", fields: { name: "n" } }) };
+      return {
+        org,
+        name: "x",
+        url: "https://203.0.113.7/feed",
+        intervalMinutes: "60",
+        pagination: '{"type":"none"}',
+        mapping: JSON.stringify({ target: "client", fields: { name: "n" } }),
+      };
     case "updateConnectorAction":
       return { org, id: bConnectorId, enabled: "false" };
     case "runConnectorAction":
@@ -172,7 +218,21 @@ async function snapshotB() {
   const [con] = await db.select().from(connectors).where(eq(connectors.id, bConnectorId));
   const rules = await db.select().from(workflowRules).where(eq(workflowRules.orgId, b.org.id));
   const invites = await db.select().from(invitations).where(eq(invitations.orgId, b.org.id));
-  return { invitations: JSON.stringify(invites), rules: JSON.stringify(rules), retention: `${orgRow!.auditRetentionDays}/${orgRow!.requestLogRetentionDays}`, source: JSON.stringify(src), request: JSON.stringify(req), connector: JSON.stringify(con), importStatus: imp!.status, endpoints: JSON.stringify(endpoints), deliveries: deliveries.length, client: cl, members: mem.map((m) => `${m.userId}:${m.role}`).sort(), keys: keys.map((k) => `${k.id}:${k.revokedAt}:${k.expiresAt}`).sort(), origins: orgRow!.leadAllowedOrigins };
+  return {
+    invitations: JSON.stringify(invites),
+    rules: JSON.stringify(rules),
+    retention: `${orgRow!.auditRetentionDays}/${orgRow!.requestLogRetentionDays}`,
+    source: JSON.stringify(src),
+    request: JSON.stringify(req),
+    connector: JSON.stringify(con),
+    importStatus: imp!.status,
+    endpoints: JSON.stringify(endpoints),
+    deliveries: deliveries.length,
+    client: cl,
+    members: mem.map((m) => `${m.userId}:${m.role}`).sort(),
+    keys: keys.map((k) => `${k.id}:${k.revokedAt}:${k.expiresAt}`).sort(),
+    origins: orgRow!.leadAllowedOrigins,
+  };
 }
 
 describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) => {
@@ -188,7 +248,23 @@ describe.each(Object.entries(ORG_ACTIONS))("server action %s", (name, action) =>
   it("cannot reach another org's records or members through the caller's own org", async () => {
     const before = await snapshotB();
     const result = await action.invoke(a.users.owner.id, inputFor(name, a.org.slug));
-    if (["createRecordAction", "markNotificationsReadAction", "inviteMemberAction", "createApiKeyAction", "updateLeadSettingsAction", "createLeadChannelAction", "createWebhookAction", "createSourceAction", "previewMappingAction", "createConnectorAction", "updateAuditRetentionAction", "createWorkflowAction", "renameOrganizationAction"].includes(name)) {
+    if (
+      [
+        "createRecordAction",
+        "markNotificationsReadAction",
+        "inviteMemberAction",
+        "createApiKeyAction",
+        "updateLeadSettingsAction",
+        "createLeadChannelAction",
+        "createWebhookAction",
+        "createSourceAction",
+        "previewMappingAction",
+        "createConnectorAction",
+        "updateAuditRetentionAction",
+        "createWorkflowAction",
+        "renameOrganizationAction",
+      ].includes(name)
+    ) {
       // These touch only org A; the point is that org B is unchanged.
       expect(result.ok || result.error.code !== "internal_error").toBe(true);
     } else {

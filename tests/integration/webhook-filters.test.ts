@@ -66,7 +66,10 @@ describe("endpoint filters", () => {
       await waitFor(() => r.received.length === 1 && all.received.length === 2, { what: "the deliveries" });
       await new Promise((res) => setTimeout(res, 300));
       expect(r.received).toHaveLength(1);
-      expect(new Webhook(secret).verify(r.received[0]!.body, r.received[0]!.headers)).toMatchObject({ type: "invoice_paid", data: { id: big.id, amount: 1000 } });
+      expect(new Webhook(secret).verify(r.received[0]!.body, r.received[0]!.headers)).toMatchObject({
+        type: "invoice_paid",
+        data: { id: big.id, amount: 1000 },
+      });
       expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
       expect(await deliveriesOf(plain.endpoint.id)).toHaveLength(2);
     } finally {
@@ -99,12 +102,26 @@ describe("endpoint filters", () => {
     for (const [condition, path] of bad) {
       const err = await createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", filter: [condition] }).catch((e) => e);
       expect(err, path).toMatchObject({ code: "validation_failed" });
-      expect(err.details.map((d: { path: string }) => d.path), path).toContain(path);
+      expect(
+        err.details.map((d: { path: string }) => d.path),
+        path,
+      ).toContain(path);
     }
     // A field the events do not have would drop every event: refused, with a guess.
-    const typo = await createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", event_types: ["invoice_paid"], filter: [{ field: "data.amuont", op: "greater_than", value: 500 }] }).catch((e) => e);
-    expect(typo).toMatchObject({ code: "validation_failed", details: [{ path: "filter.0.field", message: "these events' data has no field amuont: did you mean `data.amount`?" }] });
-    const clientsOnly = await createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", event_types: ["client_created"], filter: [{ field: "data.amount", op: "greater_than", value: 500 }] }).catch((e) => e);
+    const typo = await createEndpoint(db, o.ctx, {
+      url: "http://127.0.0.1:9/hook",
+      event_types: ["invoice_paid"],
+      filter: [{ field: "data.amuont", op: "greater_than", value: 500 }],
+    }).catch((e) => e);
+    expect(typo).toMatchObject({
+      code: "validation_failed",
+      details: [{ path: "filter.0.field", message: "these events' data has no field amuont: did you mean `data.amount`?" }],
+    });
+    const clientsOnly = await createEndpoint(db, o.ctx, {
+      url: "http://127.0.0.1:9/hook",
+      event_types: ["client_created"],
+      filter: [{ field: "data.amount", op: "greater_than", value: 500 }],
+    }).catch((e) => e);
     expect(clientsOnly).toMatchObject({ code: "validation_failed" });
     const tooMany = Array.from({ length: 21 }, () => ({ field: "data.status", op: "is_not_empty" }));
     await expect(createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", filter: tooMany })).rejects.toMatchObject({ code: "validation_failed" });
@@ -114,7 +131,11 @@ describe("endpoint filters", () => {
   it("previews a filter over the last 100 events of the endpoint's types", async () => {
     const o = await newOrg();
     const vip = await createRecord(o.ctx, "client", { name: "VIP oldest", company: "Acme" });
-    await writeRecords(o.ctx, "client", Array.from({ length: 100 }, (_, i) => ({ kind: "create" as const, data: { name: `Bulk ${i}`, company: i % 10 === 0 ? "Acme" : "Other" } })));
+    await writeRecords(
+      o.ctx,
+      "client",
+      Array.from({ length: 100 }, (_, i) => ({ kind: "create" as const, data: { name: `Bulk ${i}`, company: i % 10 === 0 ? "Acme" : "Other" } })),
+    );
     const filter = [{ field: "data.company", op: "equals", value: "Acme" }];
     const preview = await previewFilter(db, o.org.id, { event_types: ["client_created"], filter });
     expect(preview.examined).toBe(100);
@@ -124,19 +145,31 @@ describe("endpoint filters", () => {
     expect(preview.events.filter((e) => e.matched).map((e) => e.id)).toEqual(preview.event_ids);
     const none = await previewFilter(db, o.org.id, { event_types: ["invoice_paid"], filter: [{ field: "data.status", op: "equals", value: "paid" }] });
     expect(none).toMatchObject({ examined: 0, matched: 0, event_ids: [] });
-    await expect(previewFilter(db, o.org.id, { event_types: ["client_created"], filter: [{ field: "nope", op: "equals", value: 1 }] })).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(previewFilter(db, o.org.id, { events: ["client_created"] })).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "events" }] });
+    await expect(previewFilter(db, o.org.id, { event_types: ["client_created"], filter: [{ field: "nope", op: "equals", value: 1 }] })).rejects.toMatchObject({
+      code: "validation_failed",
+    });
+    await expect(previewFilter(db, o.org.id, { events: ["client_created"] })).rejects.toMatchObject({
+      code: "validation_failed",
+      details: [{ path: "events" }],
+    });
     expect(vip.id).toBeTruthy();
   });
 
   it("changes a filter on PATCH, and an empty filter means every event again", async () => {
     const o = await newOrg();
-    const { endpoint } = await createEndpoint(db, o.ctx, { url: "http://127.0.0.1:9/hook", event_types: ["client_created"], filter: [{ field: "data.status", op: "equals", value: "active" }] });
+    const { endpoint } = await createEndpoint(db, o.ctx, {
+      url: "http://127.0.0.1:9/hook",
+      event_types: ["client_created"],
+      filter: [{ field: "data.status", op: "equals", value: "active" }],
+    });
     await createRecord(o.ctx, "client", { name: "A lead", status: "lead" });
     expect(await deliveriesOf(endpoint.id)).toHaveLength(0);
     // Types whose data lacks the filter's field are refused: the filter would drop every event.
     await updateEndpoint(db, o.ctx, endpoint.id, { filter: [{ field: "data.company", op: "equals", value: "Acme" }] });
-    await expect(updateEndpoint(db, o.ctx, endpoint.id, { event_types: ["invoice_paid"] })).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "filter.0.field" }] });
+    await expect(updateEndpoint(db, o.ctx, endpoint.id, { event_types: ["invoice_paid"] })).rejects.toMatchObject({
+      code: "validation_failed",
+      details: [{ path: "filter.0.field" }],
+    });
     const patched = await updateEndpoint(db, o.ctx, endpoint.id, { filter: [] });
     expect(patched.filter).toBeNull();
     await createRecord(o.ctx, "client", { name: "Another lead", status: "lead" });
@@ -148,13 +181,20 @@ describe("duplicate-proof subscribe", () => {
   it("20 identical concurrent subscribes make one endpoint; the others get it back", async () => {
     const o = await newOrg();
     const input = { url: "http://127.0.0.1:9/zap", event_types: ["invoice_paid", "client_created"], filter: PAID_OVER_500 };
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => createEndpoint(db, o.ctx, i % 2 ? input : { ...input, event_types: ["client_created", "invoice_paid", "client_created"] })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        createEndpoint(db, o.ctx, i % 2 ? input : { ...input, event_types: ["client_created", "invoice_paid", "client_created"] }),
+      ),
+    );
     const rows = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.orgId, o.org.id));
     expect(rows).toHaveLength(1);
     expect(results.filter((r) => !r.existing)).toHaveLength(1);
     expect(new Set(results.map((r) => r.endpoint.id))).toEqual(new Set([rows[0]!.id]));
     expect(new Set(results.map((r) => r.secret)).size).toBe(1);
-    const audits = await db.select().from(auditLog).where(and(eq(auditLog.orgId, o.org.id), eq(auditLog.action, "webhook_endpoint.resubscribed")));
+    const audits = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.orgId, o.org.id), eq(auditLog.action, "webhook_endpoint.resubscribed")));
     expect(audits).toHaveLength(19);
 
     // Another filter, other types, or another URL is another subscription.

@@ -31,7 +31,11 @@ describe("webhooks over the API (REST hooks)", () => {
   it("subscribes, looks up by URL, tests, changes and unsubscribes idempotently", async () => {
     const receiver = await startReceiver();
     try {
-      const created = await call(hooks.POST, { method: "POST", key: t.key, body: { url: receiver.url, event_types: ["client_created"], description: "Zap 1" } });
+      const created = await call(hooks.POST, {
+        method: "POST",
+        key: t.key,
+        body: { url: receiver.url, event_types: ["client_created"], description: "Zap 1" },
+      });
       expect(created.status).toBe(201);
       expectConforms(doc, "post", "/api/v1/webhooks", 201, created.body);
       expect(created.body.secret).toMatch(/^whsec_/);
@@ -46,7 +50,9 @@ describe("webhooks over the API (REST hooks)", () => {
       const tested = await call(hookTest.POST, { method: "POST", key: t.key, params: { id }, body: { event_type: "booking_received" } });
       expectConforms(doc, "post", "/api/v1/webhooks/{id}/test", 200, tested.body);
       expect(tested.body).toMatchObject({ succeeded: true, response_status: 200, event_type: "booking_received" });
-      expect(new Webhook(created.body.secret as string).verify(receiver.received[0]!.body, receiver.received[0]!.headers)).toMatchObject({ type: "booking_received" });
+      expect(new Webhook(created.body.secret as string).verify(receiver.received[0]!.body, receiver.received[0]!.headers)).toMatchObject({
+        type: "booking_received",
+      });
 
       const patched = await call(hook.PATCH, { method: "PATCH", key: t.key, params: { id }, body: { event_types: [], enabled: false } });
       expectConforms(doc, "patch", "/api/v1/webhooks/{id}", 200, patched.body);
@@ -73,14 +79,32 @@ describe("webhooks over the API (REST hooks)", () => {
     const created = await call(hooks.POST, {
       method: "POST",
       key: t.key,
-      body: { url: "http://127.0.0.1:9/settings", rate_limit: 5, ordering: "per_record", headers: { "X-Api-Key": "hdr-secret" }, auth: { type: "oauth2", token_url: "http://127.0.0.1:9/token", client_id: "cid", client_secret: "oauth-secret", scope: "a b" } },
+      body: {
+        url: "http://127.0.0.1:9/settings",
+        rate_limit: 5,
+        ordering: "per_record",
+        headers: { "X-Api-Key": "hdr-secret" },
+        auth: { type: "oauth2", token_url: "http://127.0.0.1:9/token", client_id: "cid", client_secret: "oauth-secret", scope: "a b" },
+      },
     });
     expect(created.status).toBe(201);
     expectConforms(doc, "post", "/api/v1/webhooks", 201, created.body);
-    expect(created.body).toMatchObject({ rate_limit: 5, effective_rate: 5, ordering: "per_record", headers: ["X-Api-Key"], auth: { type: "oauth2", token_url: "http://127.0.0.1:9/token", client_id: "cid", scope: "a b" }, circuit: { state: "closed" } });
+    expect(created.body).toMatchObject({
+      rate_limit: 5,
+      effective_rate: 5,
+      ordering: "per_record",
+      headers: ["X-Api-Key"],
+      auth: { type: "oauth2", token_url: "http://127.0.0.1:9/token", client_id: "cid", scope: "a b" },
+      circuit: { state: "closed" },
+    });
     expect(JSON.stringify(created.body)).not.toMatch(/hdr-secret|oauth-secret/);
     const id = created.body.id as string;
-    const patched = await call(hook.PATCH, { method: "PATCH", key: t.key, params: { id }, body: { rate_limit: null, ordering: "none", headers: null, auth: { type: "basic", username: "u", password: "pw-secret" } } });
+    const patched = await call(hook.PATCH, {
+      method: "PATCH",
+      key: t.key,
+      params: { id },
+      body: { rate_limit: null, ordering: "none", headers: null, auth: { type: "basic", username: "u", password: "pw-secret" } },
+    });
     expectConforms(doc, "patch", "/api/v1/webhooks/{id}", 200, patched.body);
     expect(patched.body).toMatchObject({ rate_limit: null, effective_rate: null, ordering: "none", headers: [], auth: { type: "basic", username: "u" } });
     expect(JSON.stringify(patched.body)).not.toMatch(/pw-secret/);
@@ -135,8 +159,26 @@ describe("webhooks over the API (REST hooks)", () => {
     const res = await call(eventTypes.GET, { key: t.key });
     expectConforms(doc, "get", "/api/v1/event-types", 200, res.body);
     const types = (res.body.data as { type: string }[]).map((t) => t.type);
-    expect(types).toEqual(["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received", "record.created", "record.updated", "record.deleted", "workflow_triggered",
-      "endpoint.failing", "endpoint.recovered", "endpoint.disabled", "delivery.exhausted", "api_key.expiring", "connector.paused", "import.completed"]);
+    expect(types).toEqual([
+      "client_created",
+      "client_updated",
+      "work_order_created",
+      "work_order_completed",
+      "invoice_sent",
+      "invoice_paid",
+      "booking_received",
+      "record.created",
+      "record.updated",
+      "record.deleted",
+      "workflow_triggered",
+      "endpoint.failing",
+      "endpoint.recovered",
+      "endpoint.disabled",
+      "delivery.exhausted",
+      "api_key.expiring",
+      "connector.paused",
+      "import.completed",
+    ]);
     expect((res.body.data as { type: string; group: string }[]).filter((t) => t.group === "operational")).toHaveLength(7);
   });
 });

@@ -87,7 +87,10 @@ describe("outgoing webhooks", () => {
   it("fires each lifecycle event on its transition, and only then", async () => {
     const org = await newOrg();
     const r = await receiver();
-    const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received"] });
+    const ep = await createEndpoint(db, org.ctx, {
+      url: r.url,
+      event_types: ["client_created", "client_updated", "work_order_created", "work_order_completed", "invoice_sent", "invoice_paid", "booking_received"],
+    });
     const c = await createRecord(org.ctx, "client", { name: "Lifecycle" });
     await updateRecord(org.ctx, "client", c.id, { phone: "555" });
     const wo = await createRecord(org.ctx, "work_order", { title: "Job", client_id: c.id });
@@ -106,7 +109,15 @@ describe("outgoing webhooks", () => {
     const types = r.received.map((x) => verified(ep.secret, x).type).sort();
     // Exactly once each: not on the in_progress step, the title edit, the amount edit, the draft
     // invoice's creation, or the opportunity nobody subscribed to.
-    expect(types).toEqual(["booking_received", "client_created", "client_updated", "invoice_paid", "invoice_sent", "work_order_completed", "work_order_created"]);
+    expect(types).toEqual([
+      "booking_received",
+      "client_created",
+      "client_updated",
+      "invoice_paid",
+      "invoice_sent",
+      "work_order_completed",
+      "work_order_created",
+    ]);
     const paid = r.received.map((x) => verified(ep.secret, x)).find((p) => p.type === "invoice_paid")!;
     expect(paid.previous).toEqual({ status: "sent" });
     expect(paid.data).toMatchObject({ status: "paid", version: 4 });
@@ -157,7 +168,9 @@ describe("outgoing webhooks", () => {
 
     healthy = true;
     const again = await redeliver(db, org.ctx, delivery.id);
-    await waitFor(async () => (await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, again)))[0]?.status === "succeeded", { what: "re-delivery" });
+    await waitFor(async () => (await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, again)))[0]?.status === "succeeded", {
+      what: "re-delivery",
+    });
     expect(r.received[6]!.headers["webhook-id"]).toBe(r.received[0]!.headers["webhook-id"]);
     const [after] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id));
     expect(after!.failingSince).toBeNull();
@@ -168,10 +181,15 @@ describe("outgoing webhooks", () => {
     const r = await receiver(() => ({ status: 410 }));
     const ep = await createEndpoint(db, org.ctx, { url: r.url });
     await createRecord(org.ctx, "client", { name: "Gone Gina" });
-    await waitFor(async () => (await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id)))[0]?.status === "disabled", { what: "disabled endpoint" });
+    await waitFor(async () => (await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id)))[0]?.status === "disabled", {
+      what: "disabled endpoint",
+    });
     const [endpoint] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id));
     expect(endpoint!.disabledReason).toMatch(/410/);
-    const notes = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "webhook_disabled")));
+    const notes = await db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "webhook_disabled")));
     expect(new Set(notes.map((n) => n.userId))).toEqual(new Set([org.users.owner.id, org.users.admin.id]));
     // No more deliveries to it.
     const before = r.received.length;
@@ -188,18 +206,30 @@ describe("outgoing webhooks", () => {
     const r = await receiver(() => ({ status: 500 }));
     const ep = await createEndpoint(db, org.ctx, { url: r.url, event_types: ["client_created"] });
     // Its failures began six days ago (and nothing has succeeded since).
-    await db.update(webhookEndpoints).set({ failingSince: new Date(Date.now() - 6 * 24 * 3600 * 1000) }).where(eq(webhookEndpoints.id, ep.endpoint.id));
+    await db
+      .update(webhookEndpoints)
+      .set({ failingSince: new Date(Date.now() - 6 * 24 * 3600 * 1000) })
+      .where(eq(webhookEndpoints.id, ep.endpoint.id));
     await createRecord(org.ctx, "client", { name: "Still failing" });
-    const disabled = await waitFor(async () => {
-      const [e] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id));
-      return e?.status === "disabled" ? e : null;
-    }, { what: "disabled endpoint" });
+    const disabled = await waitFor(
+      async () => {
+        const [e] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.endpoint.id));
+        return e?.status === "disabled" ? e : null;
+      },
+      { what: "disabled endpoint" },
+    );
     expect(disabled.disabledReason).toBe("every delivery failed for 5 days");
-    const notes = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "webhook_disabled")));
+    const notes = await db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orgId, org.org.id), eq(notifications.kind, "webhook_disabled")));
     expect(notes).toHaveLength(2);
     // A test event does not count: a failing test against a fresh endpoint leaves it enabled.
     const fresh = await createEndpoint(db, org.ctx, { url: r.url });
-    await db.update(webhookEndpoints).set({ failingSince: new Date(Date.now() - 6 * 24 * 3600 * 1000) }).where(eq(webhookEndpoints.id, fresh.endpoint.id));
+    await db
+      .update(webhookEndpoints)
+      .set({ failingSince: new Date(Date.now() - 6 * 24 * 3600 * 1000) })
+      .where(eq(webhookEndpoints.id, fresh.endpoint.id));
     await sendTestEvent(db, org.ctx, fresh.endpoint.id, "client_created");
     const [still] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, fresh.endpoint.id));
     expect(still!.status).toBe("enabled");
@@ -212,10 +242,29 @@ describe("outgoing webhooks", () => {
     const bad = await createEndpoint(db, org.ctx, { url: hostile.url, event_types: ["client_created"] });
     const good = await createEndpoint(db, org.ctx, { url: fine.url, event_types: ["client_created"] });
     await createRecord(org.ctx, "client", { name: "Nul Nora" });
-    const logged = await waitFor(async () => (await db.select().from(webhookAttempts).innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId)).where(eq(webhookDeliveries.endpointId, bad.endpoint.id)))[0], { what: "the hostile answer logged" });
+    const logged = await waitFor(
+      async () =>
+        (
+          await db
+            .select()
+            .from(webhookAttempts)
+            .innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId))
+            .where(eq(webhookDeliveries.endpointId, bad.endpoint.id))
+        )[0],
+      { what: "the hostile answer logged" },
+    );
     expect(logged.webhook_attempts.responseStatus).toBe(500);
     expect(logged.webhook_attempts.responseBody).toBe("bad\uFFFDanswer\uFFFD");
-    const delivered = await waitFor(async () => (await db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, good.endpoint.id), eq(webhookDeliveries.status, "succeeded"))))[0], { what: "the other delivery" });
+    const delivered = await waitFor(
+      async () =>
+        (
+          await db
+            .select()
+            .from(webhookDeliveries)
+            .where(and(eq(webhookDeliveries.endpointId, good.endpoint.id), eq(webhookDeliveries.status, "succeeded")))
+        )[0],
+      { what: "the other delivery" },
+    );
     expect(delivered.attemptCount).toBe(1);
     expect(fine.received).toHaveLength(1);
   });
@@ -263,14 +312,27 @@ describe("the SSRF guard", () => {
     process.env.SMARFLE_ALLOW_PRIVATE_URLS = "0";
     resetEnvCache();
     try {
-      for (const url of [r.url, "http://10.0.0.5/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]:8080/", "http://localhost/hook", "ftp://example.com/x"]) {
+      for (const url of [
+        r.url,
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:8080/",
+        "http://localhost/hook",
+        "ftp://example.com/x",
+      ]) {
         await expect(createEndpoint(db, org.ctx, { url }), url).rejects.toMatchObject({ code: "validation_failed" });
       }
       // Outside production the refusal says how to go on with a receiver on this machine.
       await expect(createEndpoint(db, org.ctx, { url: r.url })).rejects.toThrow(/SMARFLE_ALLOW_PRIVATE_URLS=1 .*tunnel/);
       // An endpoint that slipped in (saved before the guard, or DNS changed): refused when sending.
       const id = newId("we");
-      await db.insert(webhookEndpoints).values({ id, orgId: org.org.id, url: r.url, eventTypes: ["client_created"], secretCiphertext: encrypt("whsec_" + Buffer.alloc(24, 1).toString("base64"), { orgId: org.org.id, column: "webhook_endpoints.secret" }) });
+      await db.insert(webhookEndpoints).values({
+        id,
+        orgId: org.org.id,
+        url: r.url,
+        eventTypes: ["client_created"],
+        secretCiphertext: encrypt("whsec_" + Buffer.alloc(24, 1).toString("base64"), { orgId: org.org.id, column: "webhook_endpoints.secret" }),
+      });
       await worker.stop();
       await createRecord(org.ctx, "client", { name: "SSRF" });
       const [d] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, id));

@@ -33,32 +33,43 @@ afterAll(async () => {
 });
 
 describe("delivery claims across servers", () => {
-  it.runIf(usingPostgres)("two servers claiming at once never lease the same delivery twice", async () => {
-    const endpoints = await Promise.all(
-      [1, 2, 3, 4].map((i) => createEndpoint(handle.db, org.ctx, { url: `http://127.0.0.1:9/claims-${i}`, event_types: [] }).then((r) => r.endpoint.id)),
-    );
-    const events = Array.from({ length: DELIVERIES }, (_, i) => ({ id: newId("evt"), orgId: org.org.id, type: "client_created", recordType: "client", recordId: `cli_${i}`, data: {} }));
-    for (let i = 0; i < events.length; i += 500) await handle.db.insert(webhookEvents).values(events.slice(i, i + 500));
-    const deliveries = events.map((e, i) => ({ id: newId("dlv"), orgId: org.org.id, eventId: e.id, endpointId: endpoints[i % endpoints.length]! }));
-    for (let i = 0; i < deliveries.length; i += 500) await handle.db.insert(webhookDeliveries).values(deliveries.slice(i, i + 500));
+  it.runIf(usingPostgres)(
+    "two servers claiming at once never lease the same delivery twice",
+    async () => {
+      const endpoints = await Promise.all(
+        [1, 2, 3, 4].map((i) => createEndpoint(handle.db, org.ctx, { url: `http://127.0.0.1:9/claims-${i}`, event_types: [] }).then((r) => r.endpoint.id)),
+      );
+      const events = Array.from({ length: DELIVERIES }, (_, i) => ({
+        id: newId("evt"),
+        orgId: org.org.id,
+        type: "client_created",
+        recordType: "client",
+        recordId: `cli_${i}`,
+        data: {},
+      }));
+      for (let i = 0; i < events.length; i += 500) await handle.db.insert(webhookEvents).values(events.slice(i, i + 500));
+      const deliveries = events.map((e, i) => ({ id: newId("dlv"), orgId: org.org.id, eventId: e.id, endpointId: endpoints[i % endpoints.length]! }));
+      for (let i = 0; i < deliveries.length; i += 500) await handle.db.insert(webhookDeliveries).values(deliveries.slice(i, i + 500));
 
-    // Four claim loops per server, each taking small bites until nothing is left.
-    const claimed: string[] = [];
-    const loop = async (db: DbHandle["db"]) => {
-      for (;;) {
-        const got = await claimDue(db, { limit: 25, perEndpoint: 1_000, leaseSeconds: 60, orgIds: [org.org.id] });
-        if (got.length === 0) return;
-        claimed.push(...got.map((c) => c.id));
-      }
-    };
-    await Promise.all([handle.db, second.db].flatMap((db) => [loop(db), loop(db), loop(db), loop(db)]));
+      // Four claim loops per server, each taking small bites until nothing is left.
+      const claimed: string[] = [];
+      const loop = async (db: DbHandle["db"]) => {
+        for (;;) {
+          const got = await claimDue(db, { limit: 25, perEndpoint: 1_000, leaseSeconds: 60, orgIds: [org.org.id] });
+          if (got.length === 0) return;
+          claimed.push(...got.map((c) => c.id));
+        }
+      };
+      await Promise.all([handle.db, second.db].flatMap((db) => [loop(db), loop(db), loop(db), loop(db)]));
 
-    const seen = new Map<string, number>();
-    for (const id of claimed) seen.set(id, (seen.get(id) ?? 0) + 1);
-    const twice = [...seen].filter(([, n]) => n > 1);
-    expect(twice).toEqual([]);
-    expect(seen.size).toBe(DELIVERIES);
-  }, 120_000);
+      const seen = new Map<string, number>();
+      for (const id of claimed) seen.set(id, (seen.get(id) ?? 0) + 1);
+      const twice = [...seen].filter(([, n]) => n > 1);
+      expect(twice).toEqual([]);
+      expect(seen.size).toBe(DELIVERIES);
+    },
+    120_000,
+  );
 
   it("a delivery that is no longer pending is never claimed, even by a claim that started before it finished", async () => {
     const { endpoint } = await createEndpoint(handle.db, org.ctx, { url: "http://127.0.0.1:9/done", event_types: [] });

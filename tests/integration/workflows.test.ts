@@ -66,7 +66,18 @@ beforeAll(async () => {
   ruleId = rule.id;
   // A rule that would loop forever if a rule's own writes ran rules: every client update sets
   // the client's source, which is itself a client update.
-  await createRule(db, org.ctx, { name: "Tag updated clients", enabled: true, record_type: "client", trigger: "updated", actions: [{ type: "set_field", target: "self", field: "source", value: "touched by a rule" }] }, null);
+  await createRule(
+    db,
+    org.ctx,
+    {
+      name: "Tag updated clients",
+      enabled: true,
+      record_type: "client",
+      trigger: "updated",
+      actions: [{ type: "set_field", target: "self", field: "source", value: "touched by a rule" }],
+    },
+    null,
+  );
   worker = startWorker(db, { pollMs: 100, orgIds: () => [org.org.id] });
 });
 
@@ -81,13 +92,25 @@ afterAll(async () => {
 /** A lead client with an open opportunity, both created through the pipeline (no rule fires). */
 async function deal(label: string, externalId?: string) {
   const client = await createRecord({ ...org.ctx, skipWorkflows: true }, "client", { name: `${label} client`, status: "lead" });
-  const opp = await createRecord(org.ctx, "opportunity", { title: `${label} deal`, client_id: client.id, stage: "proposal", value: 1200, external_id: externalId });
+  const opp = await createRecord(org.ctx, "opportunity", {
+    title: `${label} deal`,
+    client_id: client.id,
+    stage: "proposal",
+    value: 1200,
+    external_id: externalId,
+  });
   return { client, opp };
 }
 
 const received = (oppId: string) =>
   receiver.received
-    .map((r) => new Webhook(secret).verify(r.body, r.headers) as { type: string; data: { object: string; rule: { id: string }; record: { id: string; stage: string } } })
+    .map(
+      (r) =>
+        new Webhook(secret).verify(r.body, r.headers) as {
+          type: string;
+          data: { object: string; rule: { id: string }; record: { id: string; stage: string } };
+        },
+    )
     .filter((p) => p.data.record?.id === oppId);
 
 /** What the rule did for one opportunity: the same answer is expected whatever the door. */
@@ -108,7 +131,11 @@ async function effects(clientId: string, oppId: string) {
     clientStatus: client!.status,
     clientSource: client!.source,
     clientVersion: client!.version,
-    firings: firings.map((f) => ({ actor: `${f.actorType}:${f.actorId}`, source: f.source, actions: (f.after as { actions: { type: string; ok: boolean }[] }).actions.map((a) => `${a.type}:${a.ok}`) })),
+    firings: firings.map((f) => ({
+      actor: `${f.actorType}:${f.actorId}`,
+      source: f.source,
+      actions: (f.after as { actions: { type: string; ok: boolean }[] }).actions.map((a) => `${a.type}:${a.ok}`),
+    })),
     clientChanges: clientChanges.map((c) => ({ actor: `${c.actorType}:${c.actorId}`, after: c.after })),
     webhooks: received(oppId).map((p) => ({ type: p.type, object: p.data.object, rule: p.data.rule.id, stage: p.data.record.stage })),
     hooksVerified: hooks.length,
@@ -128,21 +155,38 @@ const expected = (source: string) => ({
 describe("a workflow rule fires the same through every door", () => {
   it("a UI edit", async () => {
     const { client, opp } = await deal("UI");
-    const res = await ORG_ACTIONS.updateRecordAction.invoke(org.users.member.id, { org: org.org.slug, type: "opportunity", id: opp.id, "f.stage": "closed_won" });
+    const res = await ORG_ACTIONS.updateRecordAction.invoke(org.users.member.id, {
+      org: org.org.slug,
+      type: "opportunity",
+      id: opp.id,
+      "f.stage": "closed_won",
+    });
     expect(res.ok).toBe(true);
     expect(await effects(client.id, opp.id)).toEqual(expected("ui"));
   });
 
   it("an API PATCH", async () => {
     const { client, opp } = await deal("API");
-    const res = await call(one.PATCH, { method: "PATCH", key, path: `/api/v1/records/opportunity/${opp.id}`, params: { type: "opportunity", id: opp.id }, body: { stage: "closed_won" } });
+    const res = await call(one.PATCH, {
+      method: "PATCH",
+      key,
+      path: `/api/v1/records/opportunity/${opp.id}`,
+      params: { type: "opportunity", id: opp.id },
+      body: { stage: "closed_won" },
+    });
     expect(res.status).toBe(200);
     expect(await effects(client.id, opp.id)).toEqual(expected("api"));
   });
 
   it("a bulk upsert", async () => {
     const { client, opp } = await deal("Bulk", "bulk-deal-1");
-    const res = await call(bulk.POST, { method: "POST", key, path: "/api/v1/records/opportunity/bulk", params: { type: "opportunity" }, body: { records: [{ external_id: "bulk-deal-1", stage: "closed_won" }] } });
+    const res = await call(bulk.POST, {
+      method: "POST",
+      key,
+      path: "/api/v1/records/opportunity/bulk",
+      params: { type: "opportunity" },
+      body: { records: [{ external_id: "bulk-deal-1", stage: "closed_won" }] },
+    });
     expect(res.status).toBe(200);
     expect(await effects(client.id, opp.id)).toEqual(expected("api"));
   });
@@ -151,13 +195,19 @@ describe("a workflow rule fires the same through every door", () => {
     const { client, opp } = await deal("Import", "import-deal-1");
     const form = new FormData();
     form.set("type", "opportunity");
-    form.set("mapping", JSON.stringify({ target: "opportunity", external_id: "Deal ID", fields: { stage: { from: "Stage", map: { "Closed Won": "closed_won" } } } }));
+    form.set(
+      "mapping",
+      JSON.stringify({ target: "opportunity", external_id: "Deal ID", fields: { stage: { from: "Stage", map: { "Closed Won": "closed_won" } } } }),
+    );
     form.set("file", new Blob(["Deal ID,Stage\nimport-deal-1,Closed Won\n"]), "deals.csv");
     const req = new Request("http://127.0.0.1/api/v1/imports", { method: "POST", body: form, headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } });
     const started = (await (await imports.POST(req, { params: Promise.resolve({}) })).json()) as { id: string };
     await waitFor(
       async () => {
-        const r = await importOne.GET(new Request(`http://127.0.0.1/api/v1/imports/${started.id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }), { params: Promise.resolve({ id: started.id }) });
+        const r = await importOne.GET(
+          new Request(`http://127.0.0.1/api/v1/imports/${started.id}`, { headers: { authorization: `Bearer ${key}`, ...fromRandomIp() } }),
+          { params: Promise.resolve({ id: started.id }) },
+        );
         const s = (await r.json()) as { status: string; updated: number };
         return s.status === "completed" ? s : null;
       },
@@ -179,11 +229,17 @@ describe("workflow rules", () => {
     const { client, opp } = await deal("Once");
     await updateRecord(org.ctx, "opportunity", opp.id, { stage: "closed_won" });
     await updateRecord(org.ctx, "opportunity", opp.id, { value: 5000 }); // still closed_won: not a change to it
-    const firings = await db.select().from(auditLog).where(and(eq(auditLog.action, "workflow.fired"), eq(auditLog.targetId, opp.id)));
+    const firings = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "workflow.fired"), eq(auditLog.targetId, opp.id)));
     expect(firings).toHaveLength(1);
     const [c] = await db.select().from(clients).where(eq(clients.id, client.id));
     expect(c!.version).toBe(2);
-    const notes = await db.select().from(notifications).where(and(eq(notifications.orgId, org.org.id), eq(notifications.title, "Won: Once deal")));
+    const notes = await db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orgId, org.org.id), eq(notifications.title, "Won: Once deal")));
     expect(notes.map((n) => n.userId).sort()).toEqual([org.users.owner.id, org.users.admin.id].sort());
   });
 
@@ -192,7 +248,10 @@ describe("workflow rules", () => {
     const after = await updateRecord(org.ctx, "client", client.id, { phone: "555-0101" });
     // The API answer already shows the rule's change.
     expect(after).toMatchObject({ phone: "555-0101", source: "touched by a rule", version: 3 });
-    const firings = await db.select().from(auditLog).where(and(eq(auditLog.action, "workflow.fired"), eq(auditLog.targetId, client.id)));
+    const firings = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "workflow.fired"), eq(auditLog.targetId, client.id)));
     expect(firings).toHaveLength(1);
   });
 
@@ -208,11 +267,29 @@ describe("workflow rules", () => {
   });
 
   it("records a failing action in the firing without refusing the change that triggered it", async () => {
-    const rule = await createRule(db, org.ctx, { name: "Needs a client", enabled: true, record_type: "opportunity", trigger: "created", conditions: [{ field: "title", op: "contains", value: "orphan" }], actions: [{ type: "set_field", target: "client_id", field: "status", value: "inactive" }] }, null);
+    const rule = await createRule(
+      db,
+      org.ctx,
+      {
+        name: "Needs a client",
+        enabled: true,
+        record_type: "opportunity",
+        trigger: "created",
+        conditions: [{ field: "title", op: "contains", value: "orphan" }],
+        actions: [{ type: "set_field", target: "client_id", field: "status", value: "inactive" }],
+      },
+      null,
+    );
     const opp = await createRecord(org.ctx, "opportunity", { title: "An orphan deal" });
     expect(opp.title).toBe("An orphan deal");
-    const [firing] = await db.select().from(auditLog).where(and(eq(auditLog.action, "workflow.fired"), eq(auditLog.targetId, opp.id), eq(auditLog.actorId, rule.id)));
-    expect((firing!.after as { actions: { ok: boolean; error: string }[] }).actions[0]).toMatchObject({ ok: false, error: expect.stringMatching(/no client_id/) });
+    const [firing] = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "workflow.fired"), eq(auditLog.targetId, opp.id), eq(auditLog.actorId, rule.id)));
+    expect((firing!.after as { actions: { ok: boolean; error: string }[] }).actions[0]).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/no client_id/),
+    });
     await setRuleEnabled(db, org.ctx, rule.id, false);
   });
 
@@ -220,20 +297,30 @@ describe("workflow rules", () => {
     const other = await createTestOrg(db);
     try {
       const foreign = await createEndpoint(db, other.ctx, { url: receiver.url });
-      const bad = await createRule(db, org.ctx, {
-        name: "Broken",
-        record_type: "opportunity",
-        trigger: "field_changed",
-        conditions: [{ field: "colour", op: "equals", value: "red" }, { field: "stage", op: "equals" }],
-        actions: [
-          { type: "set_field", target: "client_id", field: "status", value: "vip" },
-          { type: "set_field", target: "invoice_id", field: "status", value: "paid" },
-          { type: "webhook", endpoint_id: foreign.endpoint.id },
-        ],
-      }, null).catch((e: unknown) => e);
+      const bad = await createRule(
+        db,
+        org.ctx,
+        {
+          name: "Broken",
+          record_type: "opportunity",
+          trigger: "field_changed",
+          conditions: [
+            { field: "colour", op: "equals", value: "red" },
+            { field: "stage", op: "equals" },
+          ],
+          actions: [
+            { type: "set_field", target: "client_id", field: "status", value: "vip" },
+            { type: "set_field", target: "invoice_id", field: "status", value: "paid" },
+            { type: "webhook", endpoint_id: foreign.endpoint.id },
+          ],
+        },
+        null,
+      ).catch((e: unknown) => e);
       expect(bad).toMatchObject({ code: "validation_failed" });
       const paths = (bad as { details: { path: string }[] }).details.map((d) => d.path);
-      expect(paths).toEqual(expect.arrayContaining(["trigger_field", "conditions.0.field", "conditions.1.value", "actions.0.value", "actions.1.target", "actions.2.endpoint_id"]));
+      expect(paths).toEqual(
+        expect.arrayContaining(["trigger_field", "conditions.0.field", "conditions.1.value", "actions.0.value", "actions.1.target", "actions.2.endpoint_id"]),
+      );
     } finally {
       await dropTestOrgs(db, [other]);
     }
@@ -247,7 +334,10 @@ describe("workflow rules", () => {
       record_type: "opportunity",
       trigger: "field_changed",
       trigger_field: "stage",
-      conditions: [{ field: "stage", op: "changed_to", value: "closed_won" }, { field: "value", op: "greater_than", value: 1000 }],
+      conditions: [
+        { field: "stage", op: "changed_to", value: "closed_won" },
+        { field: "value", op: "greater_than", value: 1000 },
+      ],
       actions: [{ type: "set_field", target: "client_id", field: "status", value: "active" }],
     };
     const result = await testRule(db, org.org.id, rule, opp.id);
@@ -286,7 +376,11 @@ describe("workflow rules", () => {
       conditions: [{ field: "stage", op: "changed_to", value: "closed_won" }],
       actions: [{ type: "set_field", target: "client_id", field: "status", value: "active" }],
     });
-    const history = await db.select().from(auditLog).where(and(eq(auditLog.targetId, ruleId))).orderBy(asc(auditLog.createdAt));
+    const history = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.targetId, ruleId)))
+      .orderBy(asc(auditLog.createdAt));
     expect(history.map((h) => h.action)).toEqual(["workflow_rule.created", "workflow_rule.disabled", "workflow_rule.enabled", "workflow_rule.updated"]);
   });
 });

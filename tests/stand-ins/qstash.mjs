@@ -89,10 +89,13 @@ export async function startQstash({ token, currentSigningKey, nextSigningKey, po
   let closed = false;
 
   const later = (ms, fn) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (!closed) fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        timers.delete(t);
+        if (!closed) fn();
+      },
+      Math.max(0, ms),
+    );
     timers.add(t);
   };
 
@@ -132,9 +135,21 @@ export async function startQstash({ token, currentSigningKey, nextSigningKey, po
     const attempt = { at: Date.now(), status: null, error: null };
     message.attempts.push(attempt);
     try {
-      const headers = { ...message.forward, "content-type": message.contentType, "upstash-signature": await sign(message.destination, message.body), "upstash-message-id": message.messageId, "upstash-retried": String(retried), "user-agent": "Upstash-QStash" };
+      const headers = {
+        ...message.forward,
+        "content-type": message.contentType,
+        "upstash-signature": await sign(message.destination, message.body),
+        "upstash-message-id": message.messageId,
+        "upstash-retried": String(retried),
+        "user-agent": "Upstash-QStash",
+      };
       if (message.scheduleId) headers["upstash-schedule-id"] = message.scheduleId;
-      const res = await fetch(message.destination, { method: message.method, headers, body: message.method === "GET" || message.method === "HEAD" ? undefined : message.body, signal: AbortSignal.timeout(message.timeoutMs) });
+      const res = await fetch(message.destination, {
+        method: message.method,
+        headers,
+        body: message.method === "GET" || message.method === "HEAD" ? undefined : message.body,
+        signal: AbortSignal.timeout(message.timeoutMs),
+      });
       attempt.status = res.status;
       await res.arrayBuffer().catch(() => {});
     } catch (err) {
@@ -189,7 +204,16 @@ export async function startQstash({ token, currentSigningKey, nextSigningKey, po
   }
 
   function enqueue(destination, body, opts, scheduleId) {
-    const message = { messageId: `msg_${randomUUID().replaceAll("-", "")}`, destination, body, ...opts, scheduleId, createdAt: Date.now(), attempts: [], state: "created" };
+    const message = {
+      messageId: `msg_${randomUUID().replaceAll("-", "")}`,
+      destination,
+      body,
+      ...opts,
+      scheduleId,
+      createdAt: Date.now(),
+      attempts: [],
+      state: "created",
+    };
     messages.push(message);
     later(opts.delayMs, () => deliver(message));
     return message;
@@ -265,7 +289,16 @@ export async function startQstash({ token, currentSigningKey, nextSigningKey, po
           }
           const scheduleId = String(req.headers["upstash-schedule-id"] ?? `scd_${randomUUID().replaceAll("-", "")}`);
           const previous = schedules.get(scheduleId);
-          schedules.set(scheduleId, { scheduleId, cron, fields, destination, body, opts: options(req), createdAt: previous?.createdAt ?? Date.now(), isPaused: false });
+          schedules.set(scheduleId, {
+            scheduleId,
+            cron,
+            fields,
+            destination,
+            body,
+            opts: options(req),
+            createdAt: previous?.createdAt ?? Date.now(),
+            isPaused: false,
+          });
           return send(201, { scheduleId });
         }
         if (req.method === "GET" && url.pathname === "/v2/schedules") {
@@ -288,7 +321,17 @@ export async function startQstash({ token, currentSigningKey, nextSigningKey, po
   });
 
   function scheduleView(s) {
-    return { scheduleId: s.scheduleId, cron: s.cron, destination: s.destination, method: s.opts.method, body: s.body || undefined, retries: s.opts.retries, createdAt: s.createdAt, lastScheduleTime: s.lastScheduleTime, isPaused: s.isPaused };
+    return {
+      scheduleId: s.scheduleId,
+      cron: s.cron,
+      destination: s.destination,
+      method: s.opts.method,
+      body: s.body || undefined,
+      retries: s.opts.retries,
+      createdAt: s.createdAt,
+      lastScheduleTime: s.lastScheduleTime,
+      isPaused: s.isPaused,
+    };
   }
 
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));

@@ -100,7 +100,7 @@ export async function startUpstashRedis({ redisUrl = "redis://127.0.0.1:6379", t
     });
     const replies = (await batch.exec()) ?? [];
     let next = 0;
-    return translated.map((t, i) => ("answer" in t ? [null, local[i]] : replies[next++] ?? [new Error("ERR no reply"), null]));
+    return translated.map((t, i) => ("answer" in t ? [null, local[i]] : (replies[next++] ?? [new Error("ERR no reply"), null])));
   }
 
   const tokenBytes = Buffer.from(token);
@@ -140,11 +140,15 @@ export async function startUpstashRedis({ redisUrl = "redis://127.0.0.1:6379", t
             return send(400, { error: "ERR the body must be a JSON array of commands" });
           }
           const replies = await runBatch(body, url.pathname === "/multi-exec");
-          return send(200, replies.map(([err, value]) => (err ? { error: err.message } : { result: encodeReply(value, base64) })));
+          return send(
+            200,
+            replies.map(([err, value]) => (err ? { error: err.message } : { result: encodeReply(value, base64) })),
+          );
         }
         let args;
         if (url.pathname === "/" || url.pathname === "") {
-          if (req.method !== "POST" || !Array.isArray(body) || body.length === 0) return send(400, { error: "ERR the body must be a JSON array: a command and its arguments" });
+          if (req.method !== "POST" || !Array.isArray(body) || body.length === 0)
+            return send(400, { error: "ERR the body must be a JSON array: a command and its arguments" });
           args = body;
         } else {
           args = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);

@@ -17,15 +17,31 @@ const fresh: HealthState = {
 };
 const t0 = Date.parse("2026-11-29T12:00:00Z");
 const at = (s: number) => new Date(t0 + s * 1000);
-const attempt = (status: number | null, s: number, retryAfterSeconds: number | null = null): ObservedAttempt => ({ cls: classify(status, status === null ? "timed out" : null), status, retryAfterSeconds, at: at(s) });
+const attempt = (status: number | null, s: number, retryAfterSeconds: number | null = null): ObservedAttempt => ({
+  cls: classify(status, status === null ? "timed out" : null),
+  status,
+  retryAfterSeconds,
+  at: at(s),
+});
 
 describe("the circuit breaker's arithmetic", () => {
   it("classifies answers: 2xx success, 429 throttled, 503 unavailable, timeouts and 5xx failures, the rest rejected", () => {
-    expect([200, 429, 503, null, 500, 404, 301].map((s) => classify(s, s === null ? "timed out" : null))).toEqual(["success", "throttled", "unavailable", "failure", "failure", "rejected", "rejected"]);
+    expect([200, 429, 503, null, 500, 404, 301].map((s) => classify(s, s === null ? "timed out" : null))).toEqual([
+      "success",
+      "throttled",
+      "unavailable",
+      "failure",
+      "failure",
+      "rejected",
+      "rejected",
+    ]);
   });
 
   it("opens on the 10th consecutive failure, not before, and 4xx neither counts nor resets", () => {
-    const nine = applyAttempts(fresh, Array.from({ length: 9 }, (_, i) => attempt(500, i)));
+    const nine = applyAttempts(
+      fresh,
+      Array.from({ length: 9 }, (_, i) => attempt(500, i)),
+    );
     expect(nine.state.circuitState).toBe("closed");
     const with404 = applyAttempts(nine.state, [attempt(404, 9)]);
     expect(with404.state.consecutiveFailures).toBe(9);
@@ -35,7 +51,10 @@ describe("the circuit breaker's arithmetic", () => {
   });
 
   it("doubles the cool-down on each failed probe, up to an hour, and one success closes it", () => {
-    let s = applyAttempts(fresh, Array.from({ length: 10 }, (_, i) => attempt(500, i))).state;
+    let s = applyAttempts(
+      fresh,
+      Array.from({ length: 10 }, (_, i) => attempt(500, i)),
+    ).state;
     const cooldowns: number[] = [];
     for (let i = 0; i < 9; i++) {
       s = applyAttempts({ ...s, circuitState: "half_open" }, [attempt(502, 100 + i)]).state;

@@ -70,7 +70,21 @@ describe("what an attempt's answer means", () => {
 
 describe("the SSRF guard's address check", () => {
   it("refuses loopback, private, link-local, metadata and unique-local addresses, also written as IPv4-mapped IPv6", () => {
-    for (const a of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fc00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "not-an-ip"]) {
+    for (const a of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "0.0.0.0",
+      "100.64.0.1",
+      "::1",
+      "fc00::1",
+      "fe80::1",
+      "::ffff:127.0.0.1",
+      "::ffff:10.0.0.1",
+      "not-an-ip",
+    ]) {
       expect(isPublicAddress(a), a).toBe(false);
     }
   });
@@ -102,7 +116,8 @@ describe("inbound signature checks", () => {
     const whsec = `whsec_${Buffer.from("a-standard-webhooks-test-secret!").toString("base64")}`;
     const id = "msg_2b6J3Qm8";
     const signature = new Webhook(whsec).sign(id, t0, body);
-    const headers = (ts: Date) => new Headers({ "webhook-id": id, "webhook-timestamp": String(Math.floor(ts.getTime() / 1000)), "webhook-signature": `v1,bogus ${signature}` });
+    const headers = (ts: Date) =>
+      new Headers({ "webhook-id": id, "webhook-timestamp": String(Math.floor(ts.getTime() / 1000)), "webhook-signature": `v1,bogus ${signature}` });
     expect(verifyInbound("standard_webhooks", whsec, headers(t0), body, at(60))).toEqual({ ok: true });
     expect(verifyInbound("standard_webhooks", whsec, headers(t0), body, at(301))).toMatchObject({ ok: false, reason: expect.stringMatching(/tolerance/) });
     expect(verifyInbound("standard_webhooks", whsec, headers(t0), `${body} `, at(1))).toMatchObject({ ok: false });

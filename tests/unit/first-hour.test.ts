@@ -29,12 +29,15 @@ describe("one delivery per change", () => {
   });
 
   it("leaves other endpoints, other changes and lone generic subscriptions alone", () => {
-    const pairs = [pair(change("record.updated"), "we_generic"), pair(change("work_order_completed"), "we_all"), pair(change("record.updated"), "we_all"), pair(change("record.updated", 3), "we_all")];
-    expect(onePerChange(pairs).map((p) => `${p.endpointId}:${(p.event as { type: string }).type}:${(p.event as { data: { version: number } }).data.version}`)).toEqual([
-      "we_generic:record.updated:2",
-      "we_all:work_order_completed:2",
-      "we_all:record.updated:3",
-    ]);
+    const pairs = [
+      pair(change("record.updated"), "we_generic"),
+      pair(change("work_order_completed"), "we_all"),
+      pair(change("record.updated"), "we_all"),
+      pair(change("record.updated", 3), "we_all"),
+    ];
+    expect(
+      onePerChange(pairs).map((p) => `${p.endpointId}:${(p.event as { type: string }).type}:${(p.event as { data: { version: number } }).data.version}`),
+    ).toEqual(["we_generic:record.updated:2", "we_all:work_order_completed:2", "we_all:record.updated:3"]);
   });
 
   it("names the generic type of a lifecycle event", () => {

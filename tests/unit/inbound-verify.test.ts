@@ -15,7 +15,10 @@ describe("provider signature schemes", () => {
     const headers = h({ "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17" });
     expect(verifyInbound("github", "It's a Secret to Everybody", headers, "Hello, World!")).toEqual({ ok: true });
     expect(verifyInbound("github", "It's a Secret to Everybody", headers, "Hello, World?")).toMatchObject({ ok: false });
-    expect(verifyInbound("github", "It's a Secret to Everybody", h({}), "Hello, World!")).toMatchObject({ ok: false, reason: "missing X-Hub-Signature-256 header" });
+    expect(verifyInbound("github", "It's a Secret to Everybody", h({}), "Hello, World!")).toMatchObject({
+      ok: false,
+      reason: "missing X-Hub-Signature-256 header",
+    });
   });
 
   it("Stripe: t.body signed, 5-minute tolerance, any of several v1 (a secret being rolled)", () => {
@@ -25,7 +28,10 @@ describe("provider signature schemes", () => {
     expect(verifyInbound("stripe", secret, h({ "stripe-signature": `t=${t},v1=${sig(t)}` }), body, now)).toEqual({ ok: true });
     expect(verifyInbound("stripe", secret, h({ "stripe-signature": `t=${t},v1=${sig(t, "whsec_old")},v1=${sig(t)},v0=abc` }), body, now)).toEqual({ ok: true });
     expect(verifyInbound("stripe", secret, h({ "stripe-signature": `t=${t},v1=${sig(t)}` }), body.replace("evt_1", "evt_2"), now)).toMatchObject({ ok: false });
-    expect(verifyInbound("stripe", secret, h({ "stripe-signature": `t=${t - 301},v1=${sig(t - 301)}` }), body, now)).toMatchObject({ ok: false, reason: expect.stringContaining("tolerance") });
+    expect(verifyInbound("stripe", secret, h({ "stripe-signature": `t=${t - 301},v1=${sig(t - 301)}` }), body, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("tolerance"),
+    });
     // The timestamp is signed: moving it forward breaks the signature.
     expect(verifyInbound("stripe", secret, h({ "stripe-signature": `t=${t},v1=${sig(t - 400)}` }), body, now)).toMatchObject({ ok: false });
   });
@@ -34,8 +40,12 @@ describe("provider signature schemes", () => {
     const key = "calendly-signing-key";
     const body = '{"event":"invitee.created"}';
     expect(verifyInbound("calendly", key, h({ "calendly-webhook-signature": `t=${t},v1=${hex(key, `${t}.${body}`)}` }), body, now)).toEqual({ ok: true });
-    expect(verifyInbound("calendly", key, h({ "calendly-webhook-signature": `t=${t - 181},v1=${hex(key, `${t - 181}.${body}`)}` }), body, now)).toMatchObject({ ok: false });
-    expect(verifyInbound("calendly", key, h({ "calendly-webhook-signature": `t=${t},v1=${hex("other", `${t}.${body}`)}` }), body, now)).toMatchObject({ ok: false });
+    expect(verifyInbound("calendly", key, h({ "calendly-webhook-signature": `t=${t - 181},v1=${hex(key, `${t - 181}.${body}`)}` }), body, now)).toMatchObject({
+      ok: false,
+    });
+    expect(verifyInbound("calendly", key, h({ "calendly-webhook-signature": `t=${t},v1=${hex("other", `${t}.${body}`)}` }), body, now)).toMatchObject({
+      ok: false,
+    });
   });
 
   it("Typeform: sha256= and a base64 digest", () => {

@@ -30,6 +30,8 @@ describe("layering lint rules", () => {
     expect(await layeringErrors("components/example.tsx", `import { eq } from "drizzle-orm";\nexport const x = eq;\n`)).toHaveLength(1);
     expect(await layeringErrors("components/example.tsx", `import type { Db } from "@/db/client";\nexport type X = Db;\n`)).toHaveLength(0);
     expect(await layeringErrors("components/example.tsx", `import { GET } from "@/app/api/health/route";\nexport const x = GET;\n`)).toHaveLength(1);
-    expect(await layeringErrors("components/example.tsx", `import { createKeyAction } from "@/app/(app)/[org]/actions";\nexport const x = createKeyAction;\n`)).toHaveLength(0);
+    expect(
+      await layeringErrors("components/example.tsx", `import { createKeyAction } from "@/app/(app)/[org]/actions";\nexport const x = createKeyAction;\n`),
+    ).toHaveLength(0);
   }, 60_000);
 });

@@ -34,17 +34,38 @@ describe("field mapping", () => {
     });
     expect(applyMapping(mapping, order)).toEqual({
       externalId: "4501",
-      data: { name: "Ada", email: "ada@example.com", status: "active", source: "shopify", phone: "unknown", external_id: "4501", custom_fields: { first_item: "Deep clean" } },
+      data: {
+        name: "Ada",
+        email: "ada@example.com",
+        status: "active",
+        source: "shopify",
+        phone: "unknown",
+        external_id: "4501",
+        custom_fields: { first_item: "Deep clean" },
+      },
     });
   });
 
   it("converts numbers, dates and booleans, leaving bad values for validation to name", () => {
     const m = parseMapping({
       target: "invoice",
-      fields: { number: "n", amount: { from: "a", transform: "number" }, due_date: { from: "d", transform: "date" }, "custom_fields.paid": { from: "p", transform: "boolean" } },
+      fields: {
+        number: "n",
+        amount: { from: "a", transform: "number" },
+        due_date: { from: "d", transform: "date" },
+        "custom_fields.paid": { from: "p", transform: "boolean" },
+      },
     });
-    expect(applyMapping(m, { n: "1", a: "$1,234.50", d: "2026-12-31", p: "Yes" }).data).toMatchObject({ amount: 1234.5, due_date: "2026-12-31T00:00:00.000Z", custom_fields: { paid: true } });
-    expect(applyMapping(m, { n: "1", a: "twelve", d: 46022, p: "no" }).data).toMatchObject({ amount: "twelve", due_date: "2025-12-31T00:00:00.000Z", custom_fields: { paid: false } });
+    expect(applyMapping(m, { n: "1", a: "$1,234.50", d: "2026-12-31", p: "Yes" }).data).toMatchObject({
+      amount: 1234.5,
+      due_date: "2026-12-31T00:00:00.000Z",
+      custom_fields: { paid: true },
+    });
+    expect(applyMapping(m, { n: "1", a: "twelve", d: 46022, p: "no" }).data).toMatchObject({
+      amount: "twelve",
+      due_date: "2025-12-31T00:00:00.000Z",
+      custom_fields: { paid: false },
+    });
   });
 
   it("refuses mappings onto fields the type does not have", () => {
@@ -62,8 +83,17 @@ describe("field mapping", () => {
   });
 
   it("recognises the header variants people use", () => {
-    expect(mappingByName("client", ["Full Name", "E-mail", "Phone number", "Company Name"]).fields).toEqual({ name: "Full Name", email: "E-mail", phone: "Phone number", company: "Company Name" });
-    expect(mappingByName("client", [" full_name ", "EMAIL ADDRESS", "Mobile"]).fields).toEqual({ name: " full_name ", email: "EMAIL ADDRESS", phone: "Mobile" });
+    expect(mappingByName("client", ["Full Name", "E-mail", "Phone number", "Company Name"]).fields).toEqual({
+      name: "Full Name",
+      email: "E-mail",
+      phone: "Phone number",
+      company: "Company Name",
+    });
+    expect(mappingByName("client", [" full_name ", "EMAIL ADDRESS", "Mobile"]).fields).toEqual({
+      name: " full_name ",
+      email: "EMAIL ADDRESS",
+      phone: "Mobile",
+    });
   });
 
   it("joins first and last name columns into the name", () => {

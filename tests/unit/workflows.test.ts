@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { conditionHolds, describeAction, renderTemplate, ruleMatches, triggerMatches, type RuleDefinition } from "@/lib/workflows/engine";
 
-const opp = (stage: string, extra: Record<string, unknown> = {}) => ({ id: "opp_1", title: "Office contract", stage, value: 1200, custom_fields: { region: "North" }, ...extra });
+const opp = (stage: string, extra: Record<string, unknown> = {}) => ({
+  id: "opp_1",
+  title: "Office contract",
+  stage,
+  value: 1200,
+  custom_fields: { region: "North" },
+  ...extra,
+});
 
 describe("workflow conditions", () => {
   const holds = (op: string, field: string, value: unknown, after: Record<string, unknown>, before: Record<string, unknown> | null = null) =>
@@ -36,7 +43,15 @@ describe("workflow conditions", () => {
 });
 
 describe("workflow triggers", () => {
-  const rule = (trigger: RuleDefinition["trigger"], triggerField: string | null = null): RuleDefinition => ({ id: "wfr_1", name: "r", recordType: "opportunity", trigger, triggerField, conditions: [], actions: [] });
+  const rule = (trigger: RuleDefinition["trigger"], triggerField: string | null = null): RuleDefinition => ({
+    id: "wfr_1",
+    name: "r",
+    recordType: "opportunity",
+    trigger,
+    triggerField,
+    conditions: [],
+    actions: [],
+  });
 
   it("match creates, updates, or a field's change; deletes never", () => {
     expect(triggerMatches(rule("created"), null, opp("new"))).toBe(true);
@@ -51,7 +66,13 @@ describe("workflow triggers", () => {
   });
 
   it("a rule fires when its trigger matches and every condition holds", () => {
-    const won: RuleDefinition = { ...rule("field_changed", "stage"), conditions: [{ field: "stage", op: "changed_to", value: "closed_won" }, { field: "value", op: "greater_than", value: 1000 }] };
+    const won: RuleDefinition = {
+      ...rule("field_changed", "stage"),
+      conditions: [
+        { field: "stage", op: "changed_to", value: "closed_won" },
+        { field: "value", op: "greater_than", value: 1000 },
+      ],
+    };
     expect(ruleMatches(won, opp("proposal"), opp("closed_won"))).toBe(true);
     expect(ruleMatches(won, opp("proposal"), opp("closed_won", { value: 10 }))).toBe(false);
     expect(ruleMatches(won, opp("proposal"), opp("negotiation"))).toBe(false);
@@ -64,7 +85,9 @@ describe("workflow texts", () => {
   });
 
   it("describe actions in words", () => {
-    expect(describeAction({ type: "set_field", target: "work_order_id", field: "status", value: "completed" })).toBe('set its work order\'s status to "completed"');
+    expect(describeAction({ type: "set_field", target: "work_order_id", field: "status", value: "completed" })).toBe(
+      'set its work order\'s status to "completed"',
+    );
     expect(describeAction({ type: "set_field", target: "self", field: "source", value: "x" })).toBe('set source to "x"');
   });
 });

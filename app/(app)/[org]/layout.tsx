@@ -25,11 +25,18 @@ export default async function OrgLayout({ children, params }: { children: React.
           </Link>
           <OrgSwitcher current={me.org.slug} orgs={orgs.map((o) => ({ slug: o.org.slug, name: o.org.name }))} />
           <div className="ml-auto flex items-center gap-3">
-            <Link href={`${base}/notifications`} className="relative rounded-md px-2 py-1 text-sm text-slate-600 hover:bg-slate-100" aria-label={`Notifications (${notes.unread} unread)`}>
+            <Link
+              href={`${base}/notifications`}
+              className="relative rounded-md px-2 py-1 text-sm text-slate-600 hover:bg-slate-100"
+              aria-label={`Notifications (${notes.unread} unread)`}
+            >
               <svg aria-hidden viewBox="0 0 20 20" fill="currentColor" className="inline h-4 w-4 align-[-2px]">
                 <path d="M10 2a6 6 0 0 0-6 6v2.6l-1.4 2.8A1 1 0 0 0 3.5 15h13a1 1 0 0 0 .9-1.6L16 10.6V8a6 6 0 0 0-6-6Zm0 17a2.5 2.5 0 0 1-2.45-2h4.9A2.5 2.5 0 0 1 10 19Z" />
               </svg>
-              <span data-testid="notification-count" className={`ml-1 rounded-full px-1.5 text-xs font-semibold ${notes.unread ? "bg-brand-600 text-white" : "bg-slate-100 text-slate-500"}`}>
+              <span
+                data-testid="notification-count"
+                className={`ml-1 rounded-full px-1.5 text-xs font-semibold ${notes.unread ? "bg-brand-600 text-white" : "bg-slate-100 text-slate-500"}`}
+              >
                 {notes.unread}
               </span>
             </Link>

@@ -76,10 +76,32 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
       </div>
       <div className="mt-4 grid gap-4 lg:grid-cols-3">
         <Card title="API calls per day">
-          <BarChart days={stats.days} series={[{ label: "API calls", values: stats.apiCalls, color: "bg-brand-500/80" }]} label="API calls per day" height={120} empty={<EmptyChart text="No API calls yet." href={`/${me.org.slug}/settings/api-keys`} action="Create an API key" />} />
+          <BarChart
+            days={stats.days}
+            series={[{ label: "API calls", values: stats.apiCalls, color: "bg-brand-500/80" }]}
+            label="API calls per day"
+            height={120}
+            empty={<EmptyChart text="No API calls yet." href={`/${me.org.slug}/settings/api-keys`} action="Create an API key" />}
+          />
         </Card>
-        <Card title="Leads per day" description={stats.leadsBySource.length ? stats.leadsBySource.slice(0, 4).map((s) => `${s.label} ${fmt(s.count)}`).join(" · ") : undefined}>
-          <BarChart days={stats.days} series={[{ label: "Leads", values: stats.leads, color: "bg-emerald-500/80" }]} label="Leads captured per day" height={120} empty={<EmptyChart text="No leads yet." href={`/${me.org.slug}/settings/lead-capture`} action="Put the form on your website" />} />
+        <Card
+          title="Leads per day"
+          description={
+            stats.leadsBySource.length
+              ? stats.leadsBySource
+                  .slice(0, 4)
+                  .map((s) => `${s.label} ${fmt(s.count)}`)
+                  .join(" · ")
+              : undefined
+          }
+        >
+          <BarChart
+            days={stats.days}
+            series={[{ label: "Leads", values: stats.leads, color: "bg-emerald-500/80" }]}
+            label="Leads captured per day"
+            height={120}
+            empty={<EmptyChart text="No leads yet." href={`/${me.org.slug}/settings/lead-capture`} action="Put the form on your website" />}
+          />
         </Card>
         <Card title="Webhook deliveries per day">
           <BarChart
@@ -100,9 +122,19 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
         <Card title="Most active integrations" className="mt-4" description="Each opens its own log.">
           {stats.integrations.length === 0 ? (
             <EmptyState title="Nothing has flowed in or out yet">
-              Create an <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>API key</Link>, add a{" "}
-              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/webhooks`}>webhook</Link> or{" "}
-              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/import`}>import a file</Link>.
+              Create an{" "}
+              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>
+                API key
+              </Link>
+              , add a{" "}
+              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/webhooks`}>
+                webhook
+              </Link>{" "}
+              or{" "}
+              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/import`}>
+                import a file
+              </Link>
+              .
             </EmptyState>
           ) : (
             <ul className="divide-y divide-slate-100" data-testid="integrations">
@@ -122,7 +154,15 @@ export default async function OverviewPage({ params }: { params: Promise<{ org: 
         </Card>
       ) : null}
 
-      <Card title="Recent notifications" className="mt-6" actions={<Link href={`/${me.org.slug}/notifications`} className="text-sm text-brand-600 hover:underline">All notifications</Link>}>
+      <Card
+        title="Recent notifications"
+        className="mt-6"
+        actions={
+          <Link href={`/${me.org.slug}/notifications`} className="text-sm text-brand-600 hover:underline">
+            All notifications
+          </Link>
+        }
+      >
         {notes.items.length === 0 ? (
           <p className="text-sm text-slate-500">Nothing yet.</p>
         ) : (

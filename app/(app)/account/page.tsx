@@ -24,7 +24,8 @@ export default async function AccountPage() {
       </div>
       <Card title="Email address">
         <p className="mb-3 text-sm">
-          {user?.email} — {user?.emailVerifiedAt ? <span className="text-green-700">confirmed</span> : <span className="text-amber-700">not confirmed yet</span>}
+          {user?.email} —{" "}
+          {user?.emailVerifiedAt ? <span className="text-green-700">confirmed</span> : <span className="text-amber-700">not confirmed yet</span>}
         </p>
         {user && !user.emailVerifiedAt ? (
           <>

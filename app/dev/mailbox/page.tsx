@@ -13,7 +13,9 @@ export default function DevMailboxPage() {
     <main className="mx-auto max-w-3xl px-6 py-10">
       <h1 className="mb-1 text-xl font-semibold">Development mailbox</h1>
       <p className="mb-6 text-sm text-slate-500">
-        {env().SMTP_URL ? "SMTP_URL is set: mail goes out through it, not here." : "No SMTP_URL: nothing is sent; each message is printed to the server log and kept here (the last 50, until the server restarts)."}
+        {env().SMTP_URL
+          ? "SMTP_URL is set: mail goes out through it, not here."
+          : "No SMTP_URL: nothing is sent; each message is printed to the server log and kept here (the last 50, until the server restarts)."}
       </p>
       {mail.length === 0 ? <p className="text-sm text-slate-500">No messages yet.</p> : null}
       <ul className="space-y-4">

@@ -6,7 +6,19 @@ import { ApiSearch } from "@/components/docs/api-search";
 
 export const metadata: Metadata = { title: "API reference" };
 
-type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; enum?: unknown[]; description?: string; anyOf?: Schema[]; items?: Schema; format?: string; pattern?: string; maxLength?: number };
+type Schema = {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  enum?: unknown[];
+  description?: string;
+  anyOf?: Schema[];
+  items?: Schema;
+  format?: string;
+  pattern?: string;
+  maxLength?: number;
+};
 type Operation = {
   operationId: string;
   summary?: string;
@@ -18,7 +30,12 @@ type Operation = {
   responses: Record<string, { description: string }>;
 };
 
-const METHOD_COLORS: Record<string, string> = { get: "bg-emerald-100 text-emerald-800", post: "bg-brand-100 text-brand-700", patch: "bg-amber-100 text-amber-800", delete: "bg-red-100 text-red-800" };
+const METHOD_COLORS: Record<string, string> = {
+  get: "bg-emerald-100 text-emerald-800",
+  post: "bg-brand-100 text-brand-700",
+  patch: "bg-amber-100 text-amber-800",
+  delete: "bg-red-100 text-red-800",
+};
 
 /** `code` in a description becomes code, not a pair of backticks. */
 function Prose({ text }: { text: string }) {
@@ -70,7 +87,12 @@ function example(method: string, path: string, base: string, op: Operation, comp
 }
 
 export default async function ApiReferencePage() {
-  const doc = openApiDocument() as unknown as { info: { description: string }; paths: Record<string, Record<string, Operation>>; webhooks: Record<string, { post: Operation }>; components: { schemas: Record<string, Schema> } };
+  const doc = openApiDocument() as unknown as {
+    info: { description: string };
+    paths: Record<string, Record<string, Operation>>;
+    webhooks: Record<string, { post: Operation }>;
+    components: { schemas: Record<string, Schema> };
+  };
   const components = doc.components.schemas ?? {};
   const base = await appBaseUrl();
   const groups = new Map<string, { method: string; path: string; op: Operation }[]>();
@@ -105,8 +127,9 @@ export default async function ApiReferencePage() {
           <Prose text={doc.info.description} />
         </p>
         <p className="mt-2 max-w-3xl text-sm text-slate-600">
-          Errors: <code className="text-xs">{`{"error": {"code", "message", "details": [{"path", "message"}], "request_id"}}`}</code>. Every response carries X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset
-          and the IETF RateLimit fields; 429 adds Retry-After. Generated from the same schemas the API validates with.
+          Errors: <code className="text-xs">{`{"error": {"code", "message", "details": [{"path", "message"}], "request_id"}}`}</code>. Every response carries
+          X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset and the IETF RateLimit fields; 429 adds Retry-After. Generated from the same schemas the
+          API validates with.
         </p>
         <ApiSearch />
         {[...groups.entries()].map(([tag, ops]) => (
@@ -115,7 +138,12 @@ export default async function ApiReferencePage() {
             {ops.map(({ method, path, op }) => {
               const body = resolve(op.requestBody?.content["application/json"]?.schema, components);
               return (
-                <article key={op.operationId} id={op.operationId} data-search={`${method} ${path} ${op.summary ?? ""} ${op.description ?? ""} ${tag}`.toLowerCase()} className="mt-6 rounded-lg bg-white p-5 ring-1 ring-slate-200">
+                <article
+                  key={op.operationId}
+                  id={op.operationId}
+                  data-search={`${method} ${path} ${op.summary ?? ""} ${op.description ?? ""} ${tag}`.toLowerCase()}
+                  className="mt-6 rounded-lg bg-white p-5 ring-1 ring-slate-200"
+                >
                   <h3 className="flex flex-wrap items-center gap-2 font-mono text-sm">
                     <span className={`rounded px-1.5 py-0.5 text-xs font-semibold uppercase ${METHOD_COLORS[method] ?? "bg-slate-100"}`}>{method}</span>
                     {path}
@@ -165,7 +193,9 @@ export default async function ApiReferencePage() {
                       </tbody>
                     </table>
                   ) : null}
-                  <pre className="mt-3 overflow-x-auto rounded-md bg-slate-900 px-3 py-2 text-xs text-slate-100">{example(method, path, base, op, components)}</pre>
+                  <pre className="mt-3 overflow-x-auto rounded-md bg-slate-900 px-3 py-2 text-xs text-slate-100">
+                    {example(method, path, base, op, components)}
+                  </pre>
                   <p className="mt-2 text-xs text-slate-500">
                     Responses:{" "}
                     {Object.entries(op.responses)
@@ -189,14 +219,17 @@ function EventsSection({ webhooks, components }: { webhooks: Record<string, { po
     <section id="events" className="mt-10">
       <h2 className="border-b border-slate-200 pb-2 text-lg font-semibold">Events (webhooks)</h2>
       <p className="mt-2 max-w-3xl text-sm text-slate-600">
-        The body of every webhook: <code className="text-xs">{`{"id", "type", "created_at", "org_id", "data", "previous"?}`}</code>, signed with webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks). Each type&apos;s
-        JSON Schema is in <code className="text-xs">GET /api/v1/event-types</code> and in the document&apos;s <code className="text-xs">webhooks</code> section.
+        The body of every webhook: <code className="text-xs">{`{"id", "type", "created_at", "org_id", "data", "previous"?}`}</code>, signed with webhook-id,
+        webhook-timestamp and webhook-signature (Standard Webhooks). Each type&apos;s JSON Schema is in <code className="text-xs">GET /api/v1/event-types</code>{" "}
+        and in the document&apos;s <code className="text-xs">webhooks</code> section.
       </p>
       <div className="mt-4 divide-y divide-slate-100 rounded-lg bg-white ring-1 ring-slate-200">
         {Object.entries(webhooks).map(([type, { post }]) => {
           const envelope = resolve(post.requestBody?.content["application/json"]?.schema, components);
           const data = resolve(envelope?.properties?.data, components);
-          const fields = data?.anyOf ? data.anyOf.map((d) => resolve(d, components)?.properties?.object?.enum?.[0] ?? "record").join(" | ") : Object.keys(data?.properties ?? {}).join(", ");
+          const fields = data?.anyOf
+            ? data.anyOf.map((d) => resolve(d, components)?.properties?.object?.enum?.[0] ?? "record").join(" | ")
+            : Object.keys(data?.properties ?? {}).join(", ");
           return (
             <article key={type} id={`event-${type}`} className="px-5 py-3">
               <h3 className="font-mono text-sm font-semibold">{type}</h3>

@@ -46,7 +46,16 @@ export default async function GeneralSettingsPage({ params }: { params: Promise<
             </div>
           ) : null}
         </Card>
-        <Card title="Plan and limits" actions={me.role !== "member" ? <Link href={`/${me.org.slug}/settings/plan`} className="text-sm text-brand-600 hover:underline">Details and current use</Link> : undefined}>
+        <Card
+          title="Plan and limits"
+          actions={
+            me.role !== "member" ? (
+              <Link href={`/${me.org.slug}/settings/plan`} className="text-sm text-brand-600 hover:underline">
+                Details and current use
+              </Link>
+            ) : undefined
+          }
+        >
           <dl className="space-y-2 text-sm">
             {limits.map(([k, v]) => (
               <div key={k} className="flex justify-between gap-4">

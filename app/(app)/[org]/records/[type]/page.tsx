@@ -8,7 +8,13 @@ import { Input, Select } from "@/components/ui/form";
 import { EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
 import { display, referenceTitles, typeFromSlug } from "@/components/records/load";
 
-export default async function RecordListPage({ params, searchParams }: { params: Promise<{ org: string; type: string }>; searchParams: Promise<{ q?: string; status?: string; cursor?: string }> }) {
+export default async function RecordListPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ org: string; type: string }>;
+  searchParams: Promise<{ q?: string; status?: string; cursor?: string }>;
+}) {
   const { org: slug, type } = await params;
   const { q, status, cursor } = await searchParams;
   const me = await requireMembership(slug);
@@ -19,7 +25,8 @@ export default async function RecordListPage({ params, searchParams }: { params:
   const refs = await referenceTitles(db, me.org.id, def, page.data);
   const columns = def.fields.filter((f) => f.list);
   const base = `/${me.org.slug}/records/${def.slug}`;
-  const keep = (extra: Record<string, string>) => new URLSearchParams({ ...(q ? { q } : {}), ...(validStatus ? { status: validStatus } : {}), ...extra }).toString();
+  const keep = (extra: Record<string, string>) =>
+    new URLSearchParams({ ...(q ? { q } : {}), ...(validStatus ? { status: validStatus } : {}), ...extra }).toString();
   return (
     <>
       <PageHeader title={def.pluralLabel} actions={<ButtonLink href={`${base}/new`}>New {def.label.toLowerCase()}</ButtonLink>} />
@@ -49,9 +56,32 @@ export default async function RecordListPage({ params, searchParams }: { params:
       </form>
       {page.data.length === 0 ? (
         <EmptyState title={q || validStatus ? "Nothing matches." : `No ${def.pluralLabel.toLowerCase()} yet.`}>
-          {q || validStatus ? <Link href={base} className="text-brand-600 hover:underline">Clear the filters</Link> : (
+          {q || validStatus ? (
+            <Link href={base} className="text-brand-600 hover:underline">
+              Clear the filters
+            </Link>
+          ) : (
             <>
-              <Link href={`${base}/new`} className="text-brand-600 hover:underline">Create one</Link>, or send them in through <Link href="/docs/api" className="text-brand-600 hover:underline">the API</Link>, <Link href={`/${me.org.slug}/settings/lead-capture`} className="text-brand-600 hover:underline">a form</Link>, <Link href={`/${me.org.slug}/settings/connectors`} className="text-brand-600 hover:underline">a connector</Link> or <Link href={`/${me.org.slug}/settings/import`} className="text-brand-600 hover:underline">an import</Link>.
+              <Link href={`${base}/new`} className="text-brand-600 hover:underline">
+                Create one
+              </Link>
+              , or send them in through{" "}
+              <Link href="/docs/api" className="text-brand-600 hover:underline">
+                the API
+              </Link>
+              ,{" "}
+              <Link href={`/${me.org.slug}/settings/lead-capture`} className="text-brand-600 hover:underline">
+                a form
+              </Link>
+              ,{" "}
+              <Link href={`/${me.org.slug}/settings/connectors`} className="text-brand-600 hover:underline">
+                a connector
+              </Link>{" "}
+              or{" "}
+              <Link href={`/${me.org.slug}/settings/import`} className="text-brand-600 hover:underline">
+                an import
+              </Link>
+              .
             </>
           )}
         </EmptyState>
@@ -83,14 +113,20 @@ export default async function RecordListPage({ params, searchParams }: { params:
                     )}
                   </Td>
                 ))}
-                <Td className="whitespace-nowrap text-slate-500">{new Date(String(r.updated_at)).toLocaleDateString("en-US", { dateStyle: "medium", timeZone: "UTC" })}</Td>
+                <Td className="whitespace-nowrap text-slate-500">
+                  {new Date(String(r.updated_at)).toLocaleDateString("en-US", { dateStyle: "medium", timeZone: "UTC" })}
+                </Td>
               </tr>
             ))}
           </tbody>
         </Table>
       )}
       <div className="mt-4 flex gap-3 text-sm">
-        {cursor ? <Link href={`${base}?${keep({})}`} className="text-brand-600 hover:underline">First page</Link> : null}
+        {cursor ? (
+          <Link href={`${base}?${keep({})}`} className="text-brand-600 hover:underline">
+            First page
+          </Link>
+        ) : null}
         {page.hasMore && page.nextCursor ? (
           <Link href={`${base}?${keep({ cursor: page.nextCursor })}`} className="text-brand-600 hover:underline">
             Next page

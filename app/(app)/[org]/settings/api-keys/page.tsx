@@ -19,12 +19,18 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
   const base = await appBaseUrl();
   return (
     <>
-      <PageHeader title="API keys" description="Keys let scripts, integrations and web forms reach this organization. Only a hash is stored: a key is shown once, when it is created." />
+      <PageHeader
+        title="API keys"
+        description="Keys let scripts, integrations and web forms reach this organization. Only a hash is stored: a key is shown once, when it is created."
+      />
       <Card title="Generate a key" className="mb-6">
         <CreateKeyForm org={me.org.slug} />
       </Card>
       {keys.length === 0 ? (
-        <EmptyState title="No API keys yet">Generate one above: a <span className="font-mono text-xs">leads</span> key for a website form, or <span className="font-mono text-xs">read</span> + <span className="font-mono text-xs">write</span> for Zapier.</EmptyState>
+        <EmptyState title="No API keys yet">
+          Generate one above: a <span className="font-mono text-xs">leads</span> key for a website form, or <span className="font-mono text-xs">read</span> +{" "}
+          <span className="font-mono text-xs">write</span> for Zapier.
+        </EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">
@@ -78,12 +84,20 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
           </tbody>
         </Table>
       )}
-      <Card title="Try it" description="Ready to paste: a key generated above is filled in (where it has the scope), otherwise replace sk_live_… with yours." className="mt-6">
+      <Card
+        title="Try it"
+        description="Ready to paste: a key generated above is filled in (where it has the scope), otherwise replace sk_live_… with yours."
+        className="mt-6"
+      >
         <div className="space-y-3 text-sm">
           <p className="font-medium">Check a key</p>
           <Snippet label="the key check" code={`curl ${base}/api/v1/me \\\n  -H "Authorization: Bearer ${KEY_PLACEHOLDER}"`} />
           <p className="font-medium">List clients</p>
-          <Snippet label="the client list" scope="read" code={`curl "${base}/api/v1/records/client?limit=10" \\\n  -H "Authorization: Bearer ${KEY_PLACEHOLDER}"`} />
+          <Snippet
+            label="the client list"
+            scope="read"
+            code={`curl "${base}/api/v1/records/client?limit=10" \\\n  -H "Authorization: Bearer ${KEY_PLACEHOLDER}"`}
+          />
           <p className="font-medium">Capture a lead (a key with the leads scope)</p>
           <Snippet label="the lead capture call" scope="leads" code={leadCurl(base)} />
           <p className="font-medium">Subscribe a webhook (a key with the admin scope)</p>
@@ -98,7 +112,9 @@ export default async function ApiKeysPage({ params }: { params: Promise<{ org: s
               API reference
             </Link>{" "}
             ·{" "}
-            <a href="/api/v1/openapi.json" className="text-brand-600 hover:underline">openapi.json</a>
+            <a href="/api/v1/openapi.json" className="text-brand-600 hover:underline">
+              openapi.json
+            </a>
           </p>
         </div>
       </Card>

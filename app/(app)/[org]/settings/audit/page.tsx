@@ -4,7 +4,18 @@ import { SOURCES } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { hasRole } from "@/lib/orgs/service";
 import { isAppError } from "@/lib/errors";
-import { AUDIT_KINDS, AUDIT_KIND_LABELS, AUDIT_TARGET_TYPES, auditActorChoices, describeEntry, parseAuditFilter, queryAuditStream, type AuditFilter, type AuditKind, type AuditPage } from "@/lib/audit/query";
+import {
+  AUDIT_KINDS,
+  AUDIT_KIND_LABELS,
+  AUDIT_TARGET_TYPES,
+  auditActorChoices,
+  describeEntry,
+  parseAuditFilter,
+  queryAuditStream,
+  type AuditFilter,
+  type AuditKind,
+  type AuditPage,
+} from "@/lib/audit/query";
 import { RETENTION_LIMITS } from "@/lib/audit/retention";
 import { display } from "@/components/records/load";
 import { Badge, Card, EmptyState, PageHeader, Table, Td, Th } from "@/components/ui/layout";
@@ -82,7 +93,12 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
           </a>
         }
       />
-      <form method="get" action={base} className="mb-4 grid gap-3 rounded-lg bg-white p-4 ring-1 ring-slate-200 sm:grid-cols-2 lg:grid-cols-4" aria-label="Filter the audit log">
+      <form
+        method="get"
+        action={base}
+        className="mb-4 grid gap-3 rounded-lg bg-white p-4 ring-1 ring-slate-200 sm:grid-cols-2 lg:grid-cols-4"
+        aria-label="Filter the audit log"
+      >
         <Field id="audit-kind" label="Kind">
           <Select id="audit-kind" name="kind" defaultValue={filter.kind ?? ""}>
             <option value="">Everything</option>
@@ -120,7 +136,19 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
         <Field id="audit-action" label="Action">
           <Input id="audit-action" name="action" defaultValue={filter.action ?? ""} placeholder="client.updated, api_key, workflow…" list="audit-actions" />
           <datalist id="audit-actions">
-            {["client.created", "client.updated", "client.deleted", "opportunity.updated", "workflow.fired", "api_key.created", "api_key.revoked", "webhook_endpoint", "member", "api.request", "webhook.attempt_failed"].map((a) => (
+            {[
+              "client.created",
+              "client.updated",
+              "client.deleted",
+              "opportunity.updated",
+              "workflow.fired",
+              "api_key.created",
+              "api_key.revoked",
+              "webhook_endpoint",
+              "member",
+              "api.request",
+              "webhook.attempt_failed",
+            ].map((a) => (
               <option key={a} value={a} />
             ))}
           </datalist>
@@ -208,7 +236,9 @@ export default async function AuditLogPage({ params, searchParams }: { params: P
                   {e.before || e.after ? (
                     <details className="mt-1">
                       <summary className="cursor-pointer text-xs text-slate-500">Details</summary>
-                      <pre className="mt-1 max-h-64 overflow-auto rounded bg-slate-50 p-2 text-xs">{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
+                      <pre className="mt-1 max-h-64 overflow-auto rounded bg-slate-50 p-2 text-xs">
+                        {JSON.stringify({ before: e.before, after: e.after }, null, 2)}
+                      </pre>
                     </details>
                   ) : null}
                 </Td>

@@ -12,12 +12,17 @@ export default async function ConnectorsPage({ params }: { params: Promise<{ org
   const connectors = await listConnectors(await getDb(), me.org.id);
   return (
     <>
-      <PageHeader title="Connectors" description="Smarfle polls another system on a schedule and upserts what changed. Five failed runs in a row pause a connector." />
+      <PageHeader
+        title="Connectors"
+        description="Smarfle polls another system on a schedule and upserts what changed. Five failed runs in a row pause a connector."
+      />
       <Card title="Create a connector" className="mb-6">
         <CreateConnectorForm org={me.org.slug} />
       </Card>
       {connectors.length === 0 ? (
-        <EmptyState title="No connectors yet">Create one above to pull records from another system&apos;s API on a schedule; Preview shows what its mapping makes of a sample.</EmptyState>
+        <EmptyState title="No connectors yet">
+          Create one above to pull records from another system&apos;s API on a schedule; Preview shows what its mapping makes of a sample.
+        </EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">

@@ -9,10 +9,17 @@ export default async function ImportPage({ params }: { params: Promise<{ org: st
   const { org: slug } = await params;
   const me = await requireMembership(slug, "admin");
   const recent = (await listImports(await getDb(), me.org.id, 10)).map(importView).filter((j) => j.status !== "draft");
-  const types = RECORD_TYPES.map((t) => ({ type: t, label: registry[t].pluralLabel, fields: registry[t].fields.map((f) => ({ name: f.name, label: f.label, required: Boolean(f.required) })) }));
+  const types = RECORD_TYPES.map((t) => ({
+    type: t,
+    label: registry[t].pluralLabel,
+    fields: registry[t].fields.map((f) => ({ name: f.name, label: f.label, required: Boolean(f.required) })),
+  }));
   return (
     <>
-      <PageHeader title="Import" description="Bring clients, jobs, invoices and more in from a spreadsheet. Every row goes through the same checks, audit log and webhooks as a record typed in by hand." />
+      <PageHeader
+        title="Import"
+        description="Bring clients, jobs, invoices and more in from a spreadsheet. Every row goes through the same checks, audit log and webhooks as a record typed in by hand."
+      />
       <Card title="Import a file" className="mb-6">
         <ImportWizard org={me.org.slug} types={types} />
       </Card>
@@ -35,7 +42,15 @@ export default async function ImportPage({ params }: { params: Promise<{ org: st
                   {j.filename} <span className="text-xs text-slate-400">({j.type})</span>
                 </Td>
                 <Td>
-                  <Badge color={j.status === "failed" || (j.status === "completed" && j.failed > 0 && j.created + j.updated === 0) ? "red" : j.status === "completed" && j.failed === 0 ? "green" : "amber"}>
+                  <Badge
+                    color={
+                      j.status === "failed" || (j.status === "completed" && j.failed > 0 && j.created + j.updated === 0)
+                        ? "red"
+                        : j.status === "completed" && j.failed === 0
+                          ? "green"
+                          : "amber"
+                    }
+                  >
                     {j.status === "completed" && j.failed > 0 ? "completed with failures" : j.status}
                   </Badge>
                 </Td>

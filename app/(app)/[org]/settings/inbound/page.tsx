@@ -12,12 +12,17 @@ export default async function InboundPage({ params }: { params: Promise<{ org: s
   const sources = await listSources(await getDb(), me.org.id);
   return (
     <>
-      <PageHeader title="Inbound webhooks" description="Other systems post their events here; each verified payload is mapped onto a record and upserted by its external id." />
+      <PageHeader
+        title="Inbound webhooks"
+        description="Other systems post their events here; each verified payload is mapped onto a record and upserted by its external id."
+      />
       <Card title="Create a source" className="mb-6">
         <CreateSourceForm org={me.org.slug} />
       </Card>
       {sources.length === 0 ? (
-        <EmptyState title="No inbound sources yet">Create one above to receive another system&apos;s webhooks (Stripe, Shopify, Typeform, Calendly…) as records.</EmptyState>
+        <EmptyState title="No inbound sources yet">
+          Create one above to receive another system&apos;s webhooks (Stripe, Shopify, Typeform, Calendly…) as records.
+        </EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">

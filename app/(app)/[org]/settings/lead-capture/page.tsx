@@ -16,7 +16,9 @@ export default async function LeadCapturePage({ params }: { params: Promise<{ or
   const channels = (await listSources(db, me.org.id))
     .filter((s): s is typeof s & { kind: ChannelSource["kind"] } => s.kind === "google_ads_leads" || s.kind === "meta_lead_ads")
     .map((s) => ({ id: s.id, name: s.name, kind: s.kind, url: sourceView(s, base).url, verifyToken: s.verifyToken }));
-  const keys = (await listApiKeys(db, me.org.id)).filter((k) => k.status === "active" && k.scopes.includes("leads")).map((k) => ({ id: k.id, name: k.name, prefix: k.prefix }));
+  const keys = (await listApiKeys(db, me.org.id))
+    .filter((k) => k.status === "active" && k.scopes.includes("leads"))
+    .map((k) => ({ id: k.id, name: k.name, prefix: k.prefix }));
   return (
     <>
       <PageHeader
@@ -34,16 +36,26 @@ export default async function LeadCapturePage({ params }: { params: Promise<{ or
             country={me.org.defaultCountry}
           />
         </Card>
-        <Card title="Website form: put it on your website" description="Pick or create a key with only the leads scope, then copy a snippet: each is ready to paste.">
+        <Card
+          title="Website form: put it on your website"
+          description="Pick or create a key with only the leads scope, then copy a snippet: each is ready to paste."
+        >
           <LeadSnippets org={me.org.slug} base={base} keys={keys} origins={me.org.leadAllowedOrigins} redirects={me.org.leadRedirectUrls} />
           <p className="mt-3 text-sm text-slate-500">
-            Recognised fields: name (or first_name + last_name), email, phone, company, message, source and utm_*. Everything else is kept in the client&apos;s custom fields.
+            Recognised fields: name (or first_name + last_name), email, phone, company, message, source and utm_*. Everything else is kept in the client&apos;s
+            custom fields.
           </p>
         </Card>
-        <Card title="Google Ads lead forms" description="Leads from the lead form assets of your Google Ads campaigns, delivered by Google's webhook integration.">
+        <Card
+          title="Google Ads lead forms"
+          description="Leads from the lead form assets of your Google Ads campaigns, delivered by Google's webhook integration."
+        >
           <LeadChannel org={me.org.slug} base={base} kind="google_ads_leads" sources={channels.filter((c) => c.kind === "google_ads_leads")} />
         </Card>
-        <Card title="Facebook and Instagram lead ads" description="Meta notifies Smarfle of each new lead; Smarfle fetches it from the Graph API with your page's token, retrying until it succeeds.">
+        <Card
+          title="Facebook and Instagram lead ads"
+          description="Meta notifies Smarfle of each new lead; Smarfle fetches it from the Graph API with your page's token, retrying until it succeeds."
+        >
           <LeadChannel org={me.org.slug} base={base} kind="meta_lead_ads" sources={channels.filter((c) => c.kind === "meta_lead_ads")} />
         </Card>
       </div>

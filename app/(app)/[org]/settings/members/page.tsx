@@ -25,7 +25,11 @@ export default async function MembersPage({ params }: { params: Promise<{ org: s
     <>
       <PageHeader
         title="Members"
-        description={admin ? "Invite people by email: they join once they open the link and sign in or sign up with that address." : "Owners and admins manage the members of this organization."}
+        description={
+          admin
+            ? "Invite people by email: they join once they open the link and sign in or sign up with that address."
+            : "Owners and admins manage the members of this organization."
+        }
       />
       {admin ? (
         <Card title="Invite someone" className="mb-4">
@@ -113,7 +117,15 @@ export default async function MembersPage({ params }: { params: Promise<{ org: s
                 <Badge color={m.role === "owner" ? "blue" : "gray"}>{m.role}</Badge>
               </Td>
               <Td className="text-slate-500">{day(m.createdAt)}</Td>
-              {owner ? <Td>{m.userId === me.userId ? <span className="text-xs text-slate-400">you</span> : <MemberControls org={me.org.slug} userId={m.userId} role={m.role} email={m.email} />}</Td> : null}
+              {owner ? (
+                <Td>
+                  {m.userId === me.userId ? (
+                    <span className="text-xs text-slate-400">you</span>
+                  ) : (
+                    <MemberControls org={me.org.slug} userId={m.userId} role={m.role} email={m.email} />
+                  )}
+                </Td>
+              ) : null}
             </tr>
           ))}
         </tbody>

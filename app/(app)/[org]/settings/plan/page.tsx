@@ -25,7 +25,9 @@ function Meter({ label, used, max, note }: { label: string; used: number; max: n
           ) : null}
         </span>
       </div>
-      <div className="h-2 rounded-full bg-slate-100">{max !== null ? <div className={`h-2 rounded-full ${color}`} style={{ width: `${Math.max(share * 100, used ? 1 : 0)}%` }} /> : null}</div>
+      <div className="h-2 rounded-full bg-slate-100">
+        {max !== null ? <div className={`h-2 rounded-full ${color}`} style={{ width: `${Math.max(share * 100, used ? 1 : 0)}%` }} /> : null}
+      </div>
       <p className="text-xs text-slate-500">{note}</p>
     </div>
   );
@@ -40,13 +42,26 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
   return (
     <>
       <PageHeader title="Plan" description={`You are on the ${plan.label} plan.`} />
-      <Card title="Limits and current use" description="At a limit, Smarfle refuses the write with plan_limit_reached — in the app, the API, imports and every other door alike — and nothing is half-written.">
+      <Card
+        title="Limits and current use"
+        description="At a limit, Smarfle refuses the write with plan_limit_reached — in the app, the API, imports and every other door alike — and nothing is half-written."
+      >
         <div className="space-y-5">
-          <Meter label="Records" used={used.records} max={plan.maxRecords} note="Clients, opportunities, work orders, invoices and bookings together. Deleting records frees room." />
+          <Meter
+            label="Records"
+            used={used.records}
+            max={plan.maxRecords}
+            note="Clients, opportunities, work orders, invoices and bookings together. Deleting records frees room."
+          />
           <Meter label="API keys" used={used.apiKeys} max={plan.maxApiKeys} note="Active keys; revoked and expired ones do not count." />
           <Meter label="Webhook endpoints" used={used.webhookEndpoints} max={plan.maxWebhookEndpoints} note="Enabled and disabled endpoints." />
           <Meter label="Members" used={used.members} max={plan.maxMembers} note="People in this organization, of every role." />
-          <Meter label="Inbound sources" used={used.inboundSources} max={plan.maxInboundSources} note="Enabled and disabled sources. Deleting a source frees room." />
+          <Meter
+            label="Inbound sources"
+            used={used.inboundSources}
+            max={plan.maxInboundSources}
+            note="Enabled and disabled sources. Deleting a source frees room."
+          />
           <Meter label="Connectors" used={used.connectors} max={plan.maxConnectors} note="Active and paused connectors." />
           <Meter label="Workflow rules" used={used.workflowRules} max={plan.maxWorkflowRules} note="Enabled and disabled rules." />
           <div className="flex justify-between text-sm">
@@ -58,7 +73,20 @@ export default async function PlanPage({ params }: { params: Promise<{ org: stri
           </div>
         </div>
       </Card>
-      <Card title="Plans" className="mt-6" description={<>To change plan, <a className="text-brand-600 hover:underline" href={`mailto:${SALES_EMAIL}?subject=${encodeURIComponent(`Plan change for ${me.org.name}`)}`}>contact us</a>; an operator can also raise one organization&apos;s rate limit. Endpoints are webhook endpoints, sources inbound sources, rules workflow rules; Business&apos;s limits on sources, connectors and rules are a safety ceiling, not a sales limit.</>}>
+      <Card
+        title="Plans"
+        className="mt-6"
+        description={
+          <>
+            To change plan,{" "}
+            <a className="text-brand-600 hover:underline" href={`mailto:${SALES_EMAIL}?subject=${encodeURIComponent(`Plan change for ${me.org.name}`)}`}>
+              contact us
+            </a>
+            ; an operator can also raise one organization&apos;s rate limit. Endpoints are webhook endpoints, sources inbound sources, rules workflow rules;
+            Business&apos;s limits on sources, connectors and rules are a safety ceiling, not a sales limit.
+          </>
+        }
+      >
         <Table>
           <thead className="bg-slate-50">
             <tr>

@@ -33,10 +33,17 @@ export default async function UsagePage({ params }: { params: Promise<{ org: str
         ))}
       </div>
       <Card title="Calls per day">
-        <BarChart days={usage.days.map((d) => d.day)} series={[{ label: "API calls", values: usage.days.map((d) => d.calls), color: "bg-brand-500/80" }]} label="API calls per day this month"
+        <BarChart
+          days={usage.days.map((d) => d.day)}
+          series={[{ label: "API calls", values: usage.days.map((d) => d.calls), color: "bg-brand-500/80" }]}
+          label="API calls per day this month"
           empty={
             <>
-              No API calls this month yet. <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>Create an API key</Link> and try the cURL example there.
+              No API calls this month yet.{" "}
+              <Link className="text-brand-600 hover:underline" href={`/${me.org.slug}/settings/api-keys`}>
+                Create an API key
+              </Link>{" "}
+              and try the cURL example there.
             </>
           }
         />

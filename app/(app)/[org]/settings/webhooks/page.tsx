@@ -18,7 +18,9 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
         <AddEndpointForm org={me.org.slug} events={EVENT_TYPES} subscribed={endpoints.map((e) => e.url)} />
       </Card>
       {endpoints.length === 0 ? (
-        <EmptyState title="No endpoints yet">Add one above: a Zapier &ldquo;Catch Hook&rdquo; URL, Make&apos;s custom webhook, or your own app. Then send it a test event from its page.</EmptyState>
+        <EmptyState title="No endpoints yet">
+          Add one above: a Zapier &ldquo;Catch Hook&rdquo; URL, Make&apos;s custom webhook, or your own app. Then send it a test event from its page.
+        </EmptyState>
       ) : (
         <Table>
           <thead className="bg-slate-50">
@@ -40,10 +42,16 @@ export default async function WebhooksPage({ params }: { params: Promise<{ org: 
                 </Td>
                 <Td className="text-xs">
                   {e.eventTypes.length ? e.eventTypes.join(", ") : "all events"}
-                  {e.filter?.length ? <div className="text-slate-500">filtered: {e.filter.length} condition{e.filter.length === 1 ? "" : "s"}</div> : null}
+                  {e.filter?.length ? (
+                    <div className="text-slate-500">
+                      filtered: {e.filter.length} condition{e.filter.length === 1 ? "" : "s"}
+                    </div>
+                  ) : null}
                 </Td>
                 <Td>
-                  <Badge color={e.status === "enabled" ? (e.failingSince ? "amber" : "green") : "red"}>{e.status === "enabled" && e.failingSince ? "failing" : e.status}</Badge>
+                  <Badge color={e.status === "enabled" ? (e.failingSince ? "amber" : "green") : "red"}>
+                    {e.status === "enabled" && e.failingSince ? "failing" : e.status}
+                  </Badge>
                 </Td>
                 <Td className="text-xs text-slate-500">{formatDateTime(e.lastSuccessAt)}</Td>
               </tr>

@@ -26,7 +26,13 @@ export default async function WorkflowsPage({ params }: { params: Promise<{ org:
         actions={<ButtonLink href={`${base}/new`}>New rule</ButtonLink>}
       />
       {rules.length === 0 ? (
-        <EmptyState title="No workflow rules yet">For example: when an opportunity&apos;s stage changes to closed_won, set its client&apos;s status to active and send a webhook. <Link href={`${base}/new`} className="text-brand-600 hover:underline">Create that rule</Link>.</EmptyState>
+        <EmptyState title="No workflow rules yet">
+          For example: when an opportunity&apos;s stage changes to closed_won, set its client&apos;s status to active and send a webhook.{" "}
+          <Link href={`${base}/new`} className="text-brand-600 hover:underline">
+            Create that rule
+          </Link>
+          .
+        </EmptyState>
       ) : (
         <ul className="space-y-3" data-testid="rules">
           {rules.map((r) => {
@@ -41,9 +47,13 @@ export default async function WorkflowsPage({ params }: { params: Promise<{ org:
                     <Badge color={r.enabled ? "green" : "gray"}>{r.enabled ? "enabled" : "disabled"}</Badge>
                     <p className="mt-1 text-sm text-slate-600">
                       {describeTrigger(r, def.label.toLowerCase())}
-                      {r.conditions.length ? `, and ${r.conditions.map(describeCondition).join(" and ")}` : ""}: {r.actions.map((a) => describeAction(a, endpointLabel)).join(", then ")}.
+                      {r.conditions.length ? `, and ${r.conditions.map(describeCondition).join(" and ")}` : ""}:{" "}
+                      {r.actions.map((a) => describeAction(a, endpointLabel)).join(", then ")}.
                     </p>
-                    <Link href={`/${me.org.slug}/settings/audit?actor=${encodeURIComponent(`workflow:${r.id}`)}`} className="text-xs text-brand-600 hover:underline">
+                    <Link
+                      href={`/${me.org.slug}/settings/audit?actor=${encodeURIComponent(`workflow:${r.id}`)}`}
+                      className="text-xs text-brand-600 hover:underline"
+                    >
                       Firings in the audit log
                     </Link>
                   </div>

@@ -28,7 +28,9 @@ export default async function RecordPage({ params }: { params: Promise<{ org: st
   const base = `/${me.org.slug}/records/${def.slug}`;
   const isClient = def.type === "client";
   // The enquiry card shows the message and campaign: the rest of the custom fields stay below.
-  const customFields = Object.fromEntries(Object.entries(record.custom_fields as Record<string, unknown>).filter(([k]) => !isClient || !(ENQUIRY_FIELDS as readonly string[]).includes(k)));
+  const customFields = Object.fromEntries(
+    Object.entries(record.custom_fields as Record<string, unknown>).filter(([k]) => !isClient || !(ENQUIRY_FIELDS as readonly string[]).includes(k)),
+  );
   const captures = isClient ? await leadHistory(db, me.org.id, record.id) : [];
   return (
     <>

@@ -29,13 +29,28 @@ export default async function ConnectorPage({ params }: { params: Promise<{ org:
         title={connector.name}
         description={
           <>
-            <Badge color={connector.status === "active" ? "green" : "red"}>{connector.status}</Badge> {connector.pausedReason ? <span className="text-red-700">{connector.pausedReason}</span> : null}
+            <Badge color={connector.status === "active" ? "green" : "red"}>{connector.status}</Badge>{" "}
+            {connector.pausedReason ? <span className="text-red-700">{connector.pausedReason}</span> : null}
           </>
         }
         actions={<ConnectorControls org={me.org.slug} id={id} active={connector.status === "active"} />}
       />
       <Card title="Definition" className="mb-6">
-        <Code>{JSON.stringify({ url: view.url, header_names: view.header_names, interval_minutes: view.interval_minutes, records_path: view.records_path, pagination: view.pagination, cursor: view.cursor, mapping: view.mapping }, null, 2)}</Code>
+        <Code>
+          {JSON.stringify(
+            {
+              url: view.url,
+              header_names: view.header_names,
+              interval_minutes: view.interval_minutes,
+              records_path: view.records_path,
+              pagination: view.pagination,
+              cursor: view.cursor,
+              mapping: view.mapping,
+            },
+            null,
+            2,
+          )}
+        </Code>
       </Card>
       <Table>
         <thead className="bg-slate-50">

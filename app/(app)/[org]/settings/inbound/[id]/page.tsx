@@ -29,7 +29,11 @@ export default async function SourcePage({ params }: { params: Promise<{ org: st
           ← Inbound webhooks
         </Link>
       </p>
-      <PageHeader title={source.name} description={<span className="font-mono text-xs">{source.kind}</span>} actions={<SourceControls org={me.org.slug} id={id} enabled={source.enabled} />} />
+      <PageHeader
+        title={source.name}
+        description={<span className="font-mono text-xs">{source.kind}</span>}
+        actions={<SourceControls org={me.org.slug} id={id} enabled={source.enabled} />}
+      />
       <div className="mb-6 grid gap-4 lg:grid-cols-2">
         <Card title="Where to send">
           <div className="flex items-center gap-2">
@@ -57,12 +61,20 @@ export default async function SourcePage({ params }: { params: Promise<{ org: st
                     <Badge color={color[r.status]}>{r.status}</Badge>
                     <span className="text-xs">HTTP {r.httpStatus}</span>
                     <span className="text-xs text-slate-500">{r.verified ? "signature verified" : "signature refused"}</span>
-                    {r.created ? <span className="text-xs">created {r.recordId}</span> : r.updated ? <span className="text-xs">updated {r.recordId}</span> : null}
+                    {r.created ? (
+                      <span className="text-xs">created {r.recordId}</span>
+                    ) : r.updated ? (
+                      <span className="text-xs">updated {r.recordId}</span>
+                    ) : null}
                     {r.error ? <span className="text-xs text-red-700">{r.error}</span> : null}
                     <span className="ml-auto text-xs text-slate-400">{formatDateTime(r.createdAt, { seconds: true })}</span>
                   </summary>
                   <div className="mt-2 space-y-2">
-                    <Code>{Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join("\n")}</Code>
+                    <Code>
+                      {Object.entries(r.headers)
+                        .map(([k, v]) => `${k}: ${v}`)
+                        .join("\n")}
+                    </Code>
                     <Code>{r.body.slice(0, 4000)}</Code>
                     {r.verified && r.status === "failed" ? <Reprocess org={me.org.slug} requestId={r.id} /> : null}
                   </div>

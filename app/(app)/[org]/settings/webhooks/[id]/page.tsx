@@ -11,7 +11,17 @@ import { endpointStats, listAttempts, listDeliveries } from "@/lib/webhooks/deli
 import { Badge, Card, Code, PageHeader } from "@/components/ui/layout";
 import { Select } from "@/components/ui/form";
 import { Snippet } from "@/components/ui/snippet";
-import { DeleteEndpoint, DeliverySettings, EndpointEvents, RedeliverFailed, Redeliver, RevealSecret, RotateSecret, SendTest, ToggleEndpoint } from "@/components/settings/webhooks";
+import {
+  DeleteEndpoint,
+  DeliverySettings,
+  EndpointEvents,
+  RedeliverFailed,
+  Redeliver,
+  RevealSecret,
+  RotateSecret,
+  SendTest,
+  ToggleEndpoint,
+} from "@/components/settings/webhooks";
 import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
@@ -27,7 +37,13 @@ function isoDaysAgo(days: number): string {
 }
 const fmtTime = (d: Date) => formatDateTime(d, { seconds: true });
 
-export default async function EndpointPage({ params, searchParams }: { params: Promise<{ org: string; id: string }>; searchParams: Promise<{ status?: string; type?: string; cursor?: string }> }) {
+export default async function EndpointPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ org: string; id: string }>;
+  searchParams: Promise<{ status?: string; type?: string; cursor?: string }>;
+}) {
   const { org: slug, id } = await params;
   const filter = await searchParams;
   const me = await requireMembership(slug, "admin");
@@ -38,8 +54,15 @@ export default async function EndpointPage({ params, searchParams }: { params: P
   });
   const status = filter.status && (DELIVERY_STATUSES as readonly string[]).includes(filter.status) ? filter.status : undefined;
   const type = filter.type && (ALL_EVENT_TYPES as readonly string[]).includes(filter.type) ? filter.type : undefined;
-  const [deliveries, stats] = await Promise.all([listDeliveries(db, me.org.id, id, { status, eventType: type, cursor: filter.cursor, limit: 25 }), endpointStats(db, me.org.id, id)]);
-  const attempts = await listAttempts(db, me.org.id, deliveries.items.map((d) => d.delivery.id));
+  const [deliveries, stats] = await Promise.all([
+    listDeliveries(db, me.org.id, id, { status, eventType: type, cursor: filter.cursor, limit: 25 }),
+    endpointStats(db, me.org.id, id),
+  ]);
+  const attempts = await listAttempts(
+    db,
+    me.org.id,
+    deliveries.items.map((d) => d.delivery.id),
+  );
   const base = `/${me.org.slug}/settings/webhooks/${id}`;
   const view = endpointView(endpoint);
   const held = holdReason(endpoint);
@@ -59,7 +82,9 @@ export default async function EndpointPage({ params, searchParams }: { params: P
             {endpoint.description ? `${endpoint.description} · ` : ""}
             <Badge color={endpoint.status === "enabled" ? "green" : "red"}>{endpoint.status}</Badge>
             {endpoint.disabledReason ? <span className="ml-2 text-red-700">Disabled because {endpoint.disabledReason}.</span> : null}
-            {endpoint.failingSince && endpoint.status === "enabled" ? <span className="ml-2 text-amber-700">Failing since {fmtTime(endpoint.failingSince)}.</span> : null}
+            {endpoint.failingSince && endpoint.status === "enabled" ? (
+              <span className="ml-2 text-amber-700">Failing since {fmtTime(endpoint.failingSince)}.</span>
+            ) : null}
           </>
         }
         actions={
@@ -90,9 +115,15 @@ export default async function EndpointPage({ params, searchParams }: { params: P
             <dt className="text-slate-500">Rate</dt>
             <dd className="font-medium">
               {view.effective_rate === null ? "no limit" : fmtRate(view.effective_rate)}
-              {view.rate_limit !== null && view.effective_rate !== null && view.effective_rate < view.rate_limit ? <span className="text-slate-500"> (limit {view.rate_limit}/s)</span> : null}
+              {view.rate_limit !== null && view.effective_rate !== null && view.effective_rate < view.rate_limit ? (
+                <span className="text-slate-500"> (limit {view.rate_limit}/s)</span>
+              ) : null}
             </dd>
-            {view.rate_reason ? <dd className="text-xs text-amber-700">{view.rate_reason}</dd> : view.rate_limit !== null ? <dd className="text-xs text-slate-500">the limit you set</dd> : null}
+            {view.rate_reason ? (
+              <dd className="text-xs text-amber-700">{view.rate_reason}</dd>
+            ) : view.rate_limit !== null ? (
+              <dd className="text-xs text-slate-500">the limit you set</dd>
+            ) : null}
           </div>
           <div>
             <dt className="text-slate-500">Circuit</dt>
@@ -109,7 +140,13 @@ export default async function EndpointPage({ params, searchParams }: { params: P
           <div>
             <dt className="text-slate-500">Authentication</dt>
             <dd className="font-medium">
-              {view.auth.type === "none" ? "none" : view.auth.type === "bearer" ? "Bearer ••••••" : view.auth.type === "basic" ? `Basic ${view.auth.username}:••••••` : `OAuth 2.0 (${view.auth.client_id} at ${view.auth.token_url})`}
+              {view.auth.type === "none"
+                ? "none"
+                : view.auth.type === "bearer"
+                  ? "Bearer ••••••"
+                  : view.auth.type === "basic"
+                    ? `Basic ${view.auth.username}:••••••`
+                    : `OAuth 2.0 (${view.auth.client_id} at ${view.auth.token_url})`}
             </dd>
             {view.headers.length ? <dd className="font-mono text-xs text-slate-500">headers: {view.headers.join(", ")}</dd> : null}
           </div>
@@ -117,11 +154,23 @@ export default async function EndpointPage({ params, searchParams }: { params: P
         <DeliverySettings
           org={me.org.slug}
           id={id}
-          value={{ rateLimit: view.rate_limit, ordering: view.ordering, headerNames: view.headers, auth: { type: view.auth.type, ...("username" in view.auth ? { username: view.auth.username } : {}), ...("token_url" in view.auth ? { token_url: view.auth.token_url, client_id: view.auth.client_id, scope: view.auth.scope } : {}) } }}
+          value={{
+            rateLimit: view.rate_limit,
+            ordering: view.ordering,
+            headerNames: view.headers,
+            auth: {
+              type: view.auth.type,
+              ...("username" in view.auth ? { username: view.auth.username } : {}),
+              ...("token_url" in view.auth ? { token_url: view.auth.token_url, client_id: view.auth.client_id, scope: view.auth.scope } : {}),
+            },
+          }}
         />
       </Card>
       <div className="mb-6 mt-6 grid gap-4 lg:grid-cols-2">
-        <Card title="Send a test event" description="A sample payload, signed with this endpoint's real secret, sent now. Test deliveries never count as failures.">
+        <Card
+          title="Send a test event"
+          description="A sample payload, signed with this endpoint's real secret, sent now. Test deliveries never count as failures."
+        >
           <SendTest org={me.org.slug} id={id} events={CATALOG_EVENT_TYPES} />
         </Card>
         <Card title="Signing secret" description="Verify every delivery with it. Rotate it with a grace period in which both secrets sign.">
@@ -133,17 +182,34 @@ export default async function EndpointPage({ params, searchParams }: { params: P
         <Card title="Events">
           <EndpointEvents org={me.org.slug} id={id} events={SUBSCRIBABLE_EVENTS} selected={endpoint.eventTypes} />
         </Card>
-        <Card title="Filter" description="Deliver only the events whose data matches every condition, e.g. data.status changed to paid and data.amount greater than 500. Others create no delivery.">
-          <FilterEditor org={me.org.slug} id={id} initial={endpoint.filter ?? []} fields={filterFields(endpoint.eventTypes)} ops={CONDITION_OPS.map((o) => ({ value: o, label: OP_LABELS[o], needsValue: !OPS_WITHOUT_VALUE.includes(o) }))} />
+        <Card
+          title="Filter"
+          description="Deliver only the events whose data matches every condition, e.g. data.status changed to paid and data.amount greater than 500. Others create no delivery."
+        >
+          <FilterEditor
+            org={me.org.slug}
+            id={id}
+            initial={endpoint.filter ?? []}
+            fields={filterFields(endpoint.eventTypes)}
+            ops={CONDITION_OPS.map((o) => ({ value: o, label: OP_LABELS[o], needsValue: !OPS_WITHOUT_VALUE.includes(o) }))}
+          />
         </Card>
-        <Card title="Verify signatures" description="Headers: webhook-id, webhook-timestamp, webhook-signature (also X-Smarfle-Signature, with X-Smarfle-Event).">
+        <Card
+          title="Verify signatures"
+          description="Headers: webhook-id, webhook-timestamp, webhook-signature (also X-Smarfle-Signature, with X-Smarfle-Event)."
+        >
           <div className="space-y-2 text-xs">
             <p className="font-medium">Node, with the standardwebhooks package</p>
-            <Snippet label="the standardwebhooks verification" code={`import { Webhook } from "standardwebhooks";
+            <Snippet
+              label="the standardwebhooks verification"
+              code={`import { Webhook } from "standardwebhooks";
 const wh = new Webhook(process.env.SMARFLE_WEBHOOK_SECRET); // whsec_…
-const event = wh.verify(rawBody, req.headers); // throws if forged or stale`} />
+const event = wh.verify(rawBody, req.headers); // throws if forged or stale`}
+            />
             <p className="font-medium">Node, with node:crypto only</p>
-            <Snippet label="the node:crypto verification" code={`import { createHmac, timingSafeEqual } from "node:crypto";
+            <Snippet
+              label="the node:crypto verification"
+              code={`import { createHmac, timingSafeEqual } from "node:crypto";
 const id = req.headers["webhook-id"], ts = req.headers["webhook-timestamp"];
 if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) throw new Error("stale");
 const key = Buffer.from(secret.replace("whsec_", ""), "base64");
@@ -151,16 +217,20 @@ const expected = createHmac("sha256", key).update(\`\${id}.\${ts}.\${rawBody}\`)
 const ok = req.headers["webhook-signature"].split(" ").some((s) => {
   const sig = Buffer.from(s.split(",")[1] ?? "", "base64");
   return sig.length === expected.length && timingSafeEqual(sig, expected);
-});`} />
+});`}
+            />
             <p className="font-medium">Python</p>
-            <Snippet label="the Python verification" code={`import base64, hashlib, hmac, time
+            <Snippet
+              label="the Python verification"
+              code={`import base64, hashlib, hmac, time
 def verify(secret, headers, raw_body: bytes) -> bool:
     msg_id, ts = headers["webhook-id"], headers["webhook-timestamp"]
     if abs(time.time() - int(ts)) > 300:
         return False
     key = base64.b64decode(secret.removeprefix("whsec_"))
     expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + raw_body, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(expected, s.split(",", 1)[1]) for s in headers["webhook-signature"].split(" "))`} />
+    return any(hmac.compare_digest(expected, s.split(",", 1)[1]) for s in headers["webhook-signature"].split(" "))`}
+            />
           </div>
         </Card>
       </div>
@@ -220,19 +290,32 @@ def verify(secret, headers, raw_body: bytes) -> bool:
                       .map((a) => (
                         <div key={a.id} className="rounded-md ring-1 ring-slate-200">
                           <p className="border-b border-slate-100 px-3 py-1.5 text-xs">
-                            Attempt {a.attemptNumber} · {fmtTime(a.createdAt)} · {a.responseStatus !== null ? `HTTP ${a.responseStatus}` : (a.error ?? "no response")} · {a.durationMs} ms
+                            Attempt {a.attemptNumber} · {fmtTime(a.createdAt)} ·{" "}
+                            {a.responseStatus !== null ? `HTTP ${a.responseStatus}` : (a.error ?? "no response")} · {a.durationMs} ms
                           </p>
                           <div className="grid gap-2 p-3 lg:grid-cols-2">
                             <div>
-                              <p className="mb-1 text-xs font-medium text-slate-600">Request: POST {a.url} ({Buffer.byteLength(a.requestBody)} bytes)</p>
-                              <Code>{Object.entries(a.requestHeaders).map(([k, v]) => `${k}: ${v}`).join("\n")}</Code>
+                              <p className="mb-1 text-xs font-medium text-slate-600">
+                                Request: POST {a.url} ({Buffer.byteLength(a.requestBody)} bytes)
+                              </p>
+                              <Code>
+                                {Object.entries(a.requestHeaders)
+                                  .map(([k, v]) => `${k}: ${v}`)
+                                  .join("\n")}
+                              </Code>
                               <div className="mt-1">
                                 <Code>{a.requestBody}</Code>
                               </div>
                             </div>
                             <div>
                               <p className="mb-1 text-xs font-medium text-slate-600">Response{a.error ? ` — ${a.error}` : ""}</p>
-                              <Code>{a.responseHeaders ? Object.entries(a.responseHeaders).map(([k, v]) => `${k}: ${v}`).join("\n") : "(no response)"}</Code>
+                              <Code>
+                                {a.responseHeaders
+                                  ? Object.entries(a.responseHeaders)
+                                      .map(([k, v]) => `${k}: ${v}`)
+                                      .join("\n")
+                                  : "(no response)"}
+                              </Code>
                               {a.responseBody ? (
                                 <div className="mt-1">
                                   <Code>{a.responseBody}</Code>
@@ -250,7 +333,10 @@ def verify(secret, headers, raw_body: bytes) -> bool:
           </ul>
         )}
         {deliveries.nextCursor ? (
-          <Link href={`${base}?${new URLSearchParams({ ...(status ? { status } : {}), ...(type ? { type } : {}), cursor: deliveries.nextCursor })}`} className="mt-3 inline-block text-sm text-brand-600 hover:underline">
+          <Link
+            href={`${base}?${new URLSearchParams({ ...(status ? { status } : {}), ...(type ? { type } : {}), cursor: deliveries.nextCursor })}`}
+            className="mt-3 inline-block text-sm text-brand-600 hover:underline"
+          >
             Older deliveries
           </Link>
         ) : null}

@@ -14,7 +14,15 @@ export default async function NewWorkflowPage({ params }: { params: Promise<{ or
       <WorkflowBuilder
         org={me.org.slug}
         meta={meta}
-        initial={{ name: "", enabled: false, record_type: "opportunity", trigger: "field_changed", trigger_field: "stage", conditions: [{ field: "stage", op: "changed_to", value: "closed_won" }], actions: [{ type: "set_field", target: "client_id", field: "status", value: "active" }] }}
+        initial={{
+          name: "",
+          enabled: false,
+          record_type: "opportunity",
+          trigger: "field_changed",
+          trigger_field: "stage",
+          conditions: [{ field: "stage", op: "changed_to", value: "closed_won" }],
+          actions: [{ type: "set_field", target: "client_id", field: "status", value: "active" }],
+        }}
       />
     </>
   );

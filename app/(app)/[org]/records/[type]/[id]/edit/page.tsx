@@ -14,7 +14,14 @@ export default async function EditRecordPage({ params }: { params: Promise<{ org
   return (
     <>
       <PageHeader title={`Edit ${String(record[def.titleField] ?? record.id)}`} />
-      <RecordForm org={me.org.slug} type={def.type} fields={def.fields} record={record} references={references} viewPath={`/${me.org.slug}/records/${def.slug}`} />
+      <RecordForm
+        org={me.org.slug}
+        type={def.type}
+        fields={def.fields}
+        record={record}
+        references={references}
+        viewPath={`/${me.org.slug}/records/${def.slug}`}
+      />
     </>
   );
 }
