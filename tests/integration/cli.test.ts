@@ -196,10 +196,11 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
       const { PGlite } = await import("@electric-sql/pglite");
       const pg = await PGlite.create({ dataDir: path.join(dataDir, "pglite") });
       try {
-        const counts = await pg.query<{ clients: number; rules: number; audit: number }>(
-          "select (select count(*) from clients)::int as clients, (select count(*) from workflow_rules where enabled)::int as rules, (select count(*) from audit_log)::int as audit",
+        const counts = await pg.query<{ clients: number; rules: number; keys: number; endpoints: number; audit: number }>(
+          "select (select count(*) from clients)::int as clients, (select count(*) from workflow_rules where enabled)::int as rules, (select count(*) from api_keys)::int as keys, (select count(*) from webhook_endpoints)::int as endpoints, (select count(*) from audit_log)::int as audit",
         );
-        expect(counts.rows[0]).toMatchObject({ clients: 6, rules: 1 });
+        // Six customers typed in, 36 leads over the last 30 days, two keys and a paused endpoint: once.
+        expect(counts.rows[0]).toMatchObject({ clients: 42, rules: 1, keys: 2, endpoints: 1 });
         expect(counts.rows[0]!.audit).toBeGreaterThan(6);
       } finally {
         await pg.close();
