@@ -197,7 +197,12 @@ describe(`smarfle CLI (${usingPostgres ? "PostgreSQL" : "PGlite"})`, () => {
       const pg = await PGlite.create({ dataDir: path.join(dataDir, "pglite") });
       try {
         const counts = await pg.query<{ clients: number; rules: number; keys: number; endpoints: number; audit: number }>(
-          "select (select count(*) from clients)::int as clients, (select count(*) from workflow_rules where enabled)::int as rules, (select count(*) from api_keys)::int as keys, (select count(*) from webhook_endpoints)::int as endpoints, (select count(*) from audit_log)::int as audit",
+          `with demo as (select id from organizations where slug = 'demo')
+           select (select count(*) from clients where org_id = (select id from demo))::int as clients,
+                  (select count(*) from workflow_rules where enabled and org_id = (select id from demo))::int as rules,
+                  (select count(*) from api_keys where org_id = (select id from demo))::int as keys,
+                  (select count(*) from webhook_endpoints where org_id = (select id from demo))::int as endpoints,
+                  (select count(*) from audit_log where org_id = (select id from demo))::int as audit`,
         );
         // Six customers typed in, 36 leads over the last 30 days, two keys and a paused endpoint: once.
         expect(counts.rows[0]).toMatchObject({ clients: 42, rules: 1, keys: 2, endpoints: 1 });
