@@ -59,7 +59,7 @@ export function handlerOf(declaration: RouteDeclaration): RouteHandler {
     // A route documented without a query refuses one, so a misspelt parameter is never ignored.
     const takesQuery = Boolean((typeof declaration.doc === "function" ? declaration.doc("client") : declaration.doc).query);
     handler = apiRoute({ scope: declaration.scope, idempotent: declaration.method === "POST" }, (ctx, params) => {
-      if (!takesQuery) refuseQuery(new URL(ctx.req.url).searchParams);
+      if (!takesQuery && ctx.req.url.includes("?")) refuseQuery(new URL(ctx.req.url).searchParams);
       return declaration.handler(ctx, params as PathParams<string>);
     }) as RouteHandler;
     handlers.set(declaration, handler);

@@ -160,7 +160,8 @@ const importErrorsRoute = defineRoute({
 const undoImportRoute = defineRoute({
   method: "POST",
   path: "/api/v1/imports/{id}/undo",
-  scope: "bulk",
+  // It deletes records (any import's, whoever made it): an admin's call, as in the app.
+  scope: "admin",
   doc: {
     operationId: "undo_import",
     summary: "Undo a finished import",

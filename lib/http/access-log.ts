@@ -8,7 +8,7 @@ import { metrics, observeHttp, routePattern } from "@/lib/ops/metrics";
 import { runAfterResponse } from "./after";
 
 /** The path of a request URL without its query (which may carry a leads key): cheaper than `new URL`. */
-function pathOf(url: string): string {
+export function pathOf(url: string): string {
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
   const queryStart = url.indexOf("?", pathStart);
   return url.slice(pathStart, queryStart === -1 ? undefined : queryStart);

@@ -4,6 +4,8 @@ import { and, eq, isNull, not, or, sql } from "drizzle-orm";
 import { idempotencyKeys } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
 import { AppError } from "@/lib/errors";
+import { decrypt, encrypt } from "@/lib/crypto/encryption";
+import { pathOf } from "./access-log";
 
 /**
  * `Idempotency-Key`: a retry of a request gets the first request's answer instead of doing the
@@ -21,6 +23,17 @@ const CLAIM_LEASE_MINUTES = 10;
 const MAX_DIGESTED_BYTES = 128 * 1024 * 1024;
 /** The header that marks a replayed answer. */
 export const REPLAYED_HEADER = "Idempotent-Replayed";
+
+/**
+ * Answers are kept encrypted under the organization's key: some carry a secret shown once (a new
+ * endpoint's or inbound source's signing secret) or a lead's personal data.
+ */
+const COLUMN = "idempotency_keys.response_body";
+const seal = (orgId: string, body: unknown) => ({ sealed: encrypt(JSON.stringify(body ?? null), { orgId, column: COLUMN }) });
+function unseal(orgId: string, stored: unknown): unknown {
+  const sealed = (stored as { sealed?: unknown } | null)?.sealed;
+  return typeof sealed === "string" ? JSON.parse(decrypt(sealed, { orgId, column: COLUMN })) : stored;
+}
 
 export interface StoredResponse {
   status: number;
@@ -73,10 +86,10 @@ export async function withIdempotency(
       .where(and(match, not(expired)));
     if (existing && existing.responseStatus !== null) {
       if (existing.requestHash !== requestHash) throw reused();
-      return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
+      return { status: existing.responseStatus, body: unseal(orgId, existing.responseBody), replayed: true };
     }
     const result = await fn(tx);
-    const answer = { requestHash, responseStatus: result.status, responseBody: result.body as object };
+    const answer = { requestHash, responseStatus: result.status, responseBody: seal(orgId, result.body) };
     // An expired answer under the same key gives way to this one.
     await tx
       .insert(idempotencyKeys)
@@ -121,7 +134,7 @@ export async function idempotentAnswer<T extends JsonAnswer | Response>(
       setWhere: or(expired, abandoned),
     })
     .returning({ key: idempotencyKeys.key });
-  if (!claim) return replay(db, match, req);
+  if (!claim) return replay(db, orgId, match, req);
 
   const mine = and(match, eq(idempotencyKeys.requestHash, token));
   const digesting = digestingRequest(req);
@@ -134,7 +147,7 @@ export async function idempotentAnswer<T extends JsonAnswer | Response>(
     }
     await db
       .update(idempotencyKeys)
-      .set({ requestHash: await digesting.digest(), responseStatus: status, responseBody: (result.body ?? null) as object })
+      .set({ requestHash: await digesting.digest(), responseStatus: status, responseBody: seal(orgId, result.body) })
       .where(mine);
     return result;
   } catch (err) {
@@ -146,7 +159,7 @@ export async function idempotentAnswer<T extends JsonAnswer | Response>(
   }
 }
 
-async function replay(db: Db, match: ReturnType<typeof and>, req: Request): Promise<JsonAnswer> {
+async function replay(db: Db, orgId: string, match: ReturnType<typeof and>, req: Request): Promise<JsonAnswer> {
   const [first] = await db
     .select()
     .from(idempotencyKeys)
@@ -161,7 +174,7 @@ async function replay(db: Db, match: ReturnType<typeof and>, req: Request): Prom
   }
   const digesting = digestingRequest(req);
   if ((await digesting.digest()) !== first.requestHash) throw reused();
-  return { status: first.responseStatus, body: first.responseBody, headers: { [REPLAYED_HEADER]: "true" } };
+  return { status: first.responseStatus, body: unseal(orgId, first.responseBody), headers: { [REPLAYED_HEADER]: "true" } };
 }
 
 /**
@@ -169,7 +182,7 @@ async function replay(db: Db, match: ReturnType<typeof and>, req: Request): Prom
  * copy is kept); `digest()` reads whatever the handler left unread, up to a bound.
  */
 function digestingRequest(req: Request): { request: Request; digest: () => Promise<string> } {
-  const hash: Hash = createHash("sha256").update(`${req.method} ${new URL(req.url).pathname}\n`);
+  const hash: Hash = createHash("sha256").update(`${req.method} ${pathOf(req.url)}\n`);
   if (!req.body) return { request: req, digest: async () => hash.digest("hex") };
   const body = req.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({

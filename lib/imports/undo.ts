@@ -41,7 +41,7 @@ export async function requestUndo(db: Db, ctx: ChangeContext, id: string): Promi
   const [claimed] = await db
     .update(imports)
     .set({ status: "undoing" })
-    .where(and(eq(imports.id, id), eq(imports.status, "completed")))
+    .where(and(eq(imports.orgId, ctx.orgId), eq(imports.id, id), eq(imports.status, "completed")))
     .returning();
   if (!claimed) throw new AppError("conflict", "This import is already being undone.");
   runAfterResponse(() => runUndo(db, ctx, claimed).catch((err) => logError("import undo", err, { import: id })));
@@ -134,7 +134,7 @@ export async function runUndo(db: Db, ctx: ChangeContext, job: ImportJob): Promi
     await db
       .update(imports)
       .set({ status: "undone", undoReport: { ...report } })
-      .where(eq(imports.id, job.id));
+      .where(and(eq(imports.orgId, job.orgId), eq(imports.id, job.id)));
     await writeAudit(db, job.orgId, ctx.actor, ctx.source, [
       { action: "import.undone", targetType: "import", targetId: job.id, after: { ...report, conflicts: report.conflicts.length } },
     ]);
@@ -143,7 +143,7 @@ export async function runUndo(db: Db, ctx: ChangeContext, job: ImportJob): Promi
     await db
       .update(imports)
       .set({ status: "completed", undoReport: { ...report, error: (err as Error).message } })
-      .where(eq(imports.id, job.id));
+      .where(and(eq(imports.orgId, job.orgId), eq(imports.id, job.id)));
     throw err;
   }
   return report;

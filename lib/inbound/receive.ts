@@ -249,7 +249,7 @@ export async function reprocessRequest(db: Db, orgId: string, requestId: string)
       error: result.error?.message ?? null,
       reprocessedAt: new Date(),
     })
-    .where(eq(inboundRequests.id, requestId))
+    .where(and(eq(inboundRequests.orgId, orgId), eq(inboundRequests.id, requestId)))
     .returning();
   return updated!;
 }

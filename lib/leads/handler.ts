@@ -13,7 +13,7 @@ import { notifications } from "@/db/schema";
 import { notifyMembers } from "@/lib/notifications/notify";
 import { readText } from "@/lib/http/body";
 import { setRetryAfter } from "@/lib/http/respond";
-import { hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
+import { REPLAYED_HEADER, hashRequest, parseIdempotencyKey, withIdempotency } from "@/lib/http/idempotency";
 import { mapLead } from "./map";
 import { captureLead, leadAnswer, type CaptureOutcome } from "./capture";
 import { errorPage, thankYouPage } from "./pages";
@@ -228,7 +228,7 @@ async function lead(ctx: EdgeContext): Promise<Response> {
     idemKey === null
       ? { ...answer(await captureLead(writeCtx, captured)), replayed: false }
       : await withIdempotency(db, orgId, "leads", idemKey, hashRequest(body.raw), async (tx) => answer(await captureLead(writeCtx, captured, tx)));
-  if (result.replayed) headers.set("Idempotent-Replayed", "true");
+  if (result.replayed) headers.set(REPLAYED_HEADER, "true");
   else metrics().leads.inc({ channel: kind === "form" ? "web_form" : "api" });
   if (wantsHtml(req, kind)) return thankYou();
   return edgeJson(ctx, result.body, result.status);

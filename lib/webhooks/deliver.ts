@@ -269,13 +269,12 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
  */
 async function markRecovered(tx: Executor, succeeded: AttemptRecord[]): Promise<void> {
   if (succeeded.length === 0) return;
-  const pairs = sql.join(
-    succeeded.map((r) => sql`(${r.job.delivery.eventId}, ${r.job.endpoint.id})`),
-    sql`, `,
-  );
+  // One JSON parameter, like the attempt log's statements: the same prepared text for any batch.
+  const pairs = JSON.stringify(succeeded.map((r) => ({ event_id: r.job.delivery.eventId, endpoint_id: r.job.endpoint.id })));
   await tx.execute(sql`
-    update webhook_deliveries set status = 'recovered', updated_at = now()
-    where status = 'failed' and (event_id, endpoint_id) in (values ${pairs})`);
+    update webhook_deliveries d set status = 'recovered', updated_at = now()
+      from jsonb_to_recordset(${pairs}::jsonb) as p(event_id text, endpoint_id text)
+     where d.status = 'failed' and d.event_id = p.event_id and d.endpoint_id = p.endpoint_id`);
 }
 
 /** Performs one attempt of a claimed delivery and records it. Never throws for HTTP failures. */

@@ -82,6 +82,9 @@ export async function redeliver(db: Db, ctx: ChangeContext, deliveryId: string):
 }
 
 /** Re-delivers every failed delivery of an endpoint since a date. */
+/** The most failed deliveries one "re-deliver failed since" queues again (the newest first). */
+export const REDELIVER_MAX = 10_000;
+
 export async function redeliverFailed(db: Db, ctx: ChangeContext, endpointId: string, since: Date): Promise<number> {
   await getEndpoint(db, ctx.orgId, endpointId);
   const failed = await db
@@ -96,7 +99,10 @@ export async function redeliverFailed(db: Db, ctx: ChangeContext, endpointId: st
         gte(webhookDeliveries.createdAt, since),
         eq(webhookEvents.isTest, false),
       ),
-    );
+    )
+    // One call queues at most this many: a wide `since` cannot flood the org's queue at once.
+    .orderBy(desc(webhookDeliveries.createdAt))
+    .limit(REDELIVER_MAX);
   const unique = [...new Map(failed.map((f) => [f.eventId, f])).values()];
   return (await queueRedeliveries(db, ctx, unique)).length;
 }

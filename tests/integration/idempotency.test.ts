@@ -120,6 +120,24 @@ describe("Idempotency-Key on every POST of the API", () => {
     },
   );
 
+  it("keeps answers encrypted: a new endpoint's secret is replayed but never stored in the clear", async () => {
+    const route = API_ROUTES.find((r) => r.method === "POST" && r.path === "/api/v1/webhooks")!;
+    const idem = `sealed-${newId("req")}`;
+    const body = { url: `${receiver.url}/sealed`, event_types: ["invoice_paid"] };
+    const first = await post(route.handler, "/api/v1/webhooks", {}, body, idem);
+    expect(first.status).toBe(201);
+    const secret = String(first.body.secret);
+    expect(secret).toMatch(/^whsec_/);
+    const [row] = await t.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.orgId, t.org.org.id), eq(idempotencyKeys.key, idem)));
+    expect(JSON.stringify(row!.responseBody)).not.toContain(secret);
+    const again = await post(route.handler, "/api/v1/webhooks", {}, body, idem);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.secret).toBe(secret);
+  });
+
   it("writes once: one record, one import, one test event sent", async () => {
     const idem = `once-${newId("req")}`;
     for (let i = 0; i < 3; i++) await post(records.POST as Handler, "/api/v1/records/client", { type: "client" }, { name: "Written once" }, idem);

@@ -26,7 +26,7 @@ beforeAll(async () => {
   handle = await useTestDb();
   db = handle.db;
   org = await createTestOrg(db, { plan: "business" });
-  key = (await makeKey(db, org, ["bulk"])).key;
+  key = (await makeKey(db, org, ["bulk", "admin"])).key;
 });
 
 afterAll(async () => {
