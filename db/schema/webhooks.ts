@@ -151,6 +151,11 @@ export const webhookDeliveries = pgTable(
       .on(t.endpointId, t.orderKey, t.orderSeq)
       .where(sql`${t.status} = 'pending' and ${t.orderKey} is not null`),
     index("webhook_deliveries_event_idx").on(t.eventId),
+    // A success marks the same event's earlier failed deliveries to the endpoint "recovered":
+    // without this, every batch of attempts scanned the whole table for them.
+    index("webhook_deliveries_failed_idx")
+      .on(t.eventId, t.endpointId)
+      .where(sql`${t.status} = 'failed'`),
   ],
 );
 

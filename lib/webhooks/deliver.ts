@@ -1,6 +1,6 @@
 import "server-only";
 import { metrics } from "@/lib/ops/metrics";
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { webhookDeliveries, webhookEndpoints, webhookEvents, type WebhookDelivery, type WebhookEndpoint, type WebhookEvent } from "@/db/schema";
 import type { Db, Executor } from "@/db/client";
 import { env } from "@/lib/env";
@@ -28,6 +28,44 @@ export interface DeliveryJob {
   delivery: WebhookDelivery;
   event: WebhookEvent;
   endpoint: WebhookEndpoint;
+}
+
+type JobPart = keyof DeliveryJob;
+const JOB_TABLES: Record<JobPart, { table: typeof webhookDeliveries | typeof webhookEvents | typeof webhookEndpoints; prefix: string }> = {
+  delivery: { table: webhookDeliveries, prefix: "d_" },
+  event: { table: webhookEvents, prefix: "v_" },
+  endpoint: { table: webhookEndpoints, prefix: "p_" },
+};
+
+/**
+ * The select list of a job's three rows, every column aliased with its part's prefix, for a
+ * query that claims deliveries and reads what their attempts need in the same round trip
+ * (aliases: the claimed deliveries, their events, their endpoints). `jobFromRow` reads it back.
+ */
+export function jobColumns(aliases: Record<JobPart, string>) {
+  const list = (Object.keys(JOB_TABLES) as JobPart[]).flatMap((part) =>
+    Object.values(getTableColumns(JOB_TABLES[part].table)).map((c) => `${aliases[part]}."${c.name}" as "${JOB_TABLES[part].prefix}${c.name}"`),
+  );
+  return sql.raw(list.join(", "));
+}
+
+const jobDecoders = (Object.keys(JOB_TABLES) as JobPart[]).map((part) => ({
+  part,
+  columns: Object.entries(getTableColumns(JOB_TABLES[part].table)).map(([key, column]) => ({ key, column, alias: JOB_TABLES[part].prefix + column.name })),
+}));
+
+/** A job from a row selected with `jobColumns`: each value decoded as drizzle decodes it. */
+export function jobFromRow(row: Record<string, unknown>): DeliveryJob {
+  const job: Record<string, Record<string, unknown>> = {};
+  for (const { part, columns } of jobDecoders) {
+    const out: Record<string, unknown> = {};
+    for (const { key, column, alias } of columns) {
+      const v = row[alias];
+      out[key] = v === null || v === undefined ? null : column.mapFromDriverValue(v);
+    }
+    job[part] = out;
+  }
+  return job as unknown as DeliveryJob;
 }
 
 /** The webhook body: the same bytes on every attempt. */
@@ -163,118 +201,117 @@ export const outcomeOf = (r: AttemptRecord): AttemptOutcome => ({
 });
 
 /**
- * Writes a batch of attempts in one transaction: the attempt log (multi-row), each delivery's
- * new state (one UPDATE … FROM VALUES) and the endpoints' health.
+ * Writes a batch of attempts: the attempt log, each delivery's new state and the failed
+ * deliveries a success recovers, in ONE statement (each part takes one JSON parameter, so the
+ * text is the same for any batch and is prepared once per connection). When the batch changes
+ * an endpoint's health or gives a delivery up, that statement and the health updates and
+ * operational events run in one transaction; the usual batch — healthy endpoints, successes —
+ * is one round trip, which is what bounds the worker's rate.
  */
 export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const orgsQueued = await db.transaction(async (tx) => {
-    let queued = 0;
-    // Two statements whatever the batch size, each with one JSON parameter: the same text every
-    // time, so it is prepared once per connection (a multi-row VALUES list has a new text, a
-    // parse and a describe round trip for every batch size, and costs more to build than to run).
-    const sent = records.filter((r) => r.result !== null);
-    if (sent.length) {
-      const rows = sent.map((r) => ({
-        id: newId("att"),
-        org_id: r.job.delivery.orgId,
-        delivery_id: r.job.delivery.id,
-        attempt_number: r.attemptNumber,
-        url: r.job.endpoint.url,
-        request_headers: r.headers,
-        request_body: r.body,
-        response_status: r.result!.status,
-        response_headers: r.result!.status !== null ? r.result!.headers : null,
-        response_body: r.result!.body || null,
-        error: r.result!.error,
-        duration_ms: r.result!.durationMs,
-        created_at: r.at.toISOString(),
-      }));
-      await tx.execute(sql`
-        insert into webhook_attempts (id, org_id, delivery_id, attempt_number, url, request_headers, request_body,
-                                      response_status, response_headers, response_body, error, duration_ms, created_at)
-        select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
-          id text, org_id text, delivery_id text, attempt_number int, url text, request_headers jsonb, request_body text,
-          response_status int, response_headers jsonb, response_body text, error text, duration_ms int, created_at timestamptz)`);
-    }
-    const updates = records.map((r) => {
-      const d = r.decision;
-      return {
-        id: r.job.delivery.id,
-        status: d.kind === "succeeded" ? "succeeded" : d.kind === "retry" ? "pending" : "failed",
-        next_at: (d.kind === "retry" ? d.at : r.at).toISOString(),
-        code: r.result?.status ?? null,
-        err: d.kind === "succeeded" ? null : d.error,
-        completed_at: d.kind === "retry" ? null : r.at.toISOString(),
-        at: r.at.toISOString(),
-        attempted: r.result !== null ? 1 : 0,
-        throttled: "throttled" in d && d.throttled ? 1 : 0,
-      };
-    });
-    await tx.execute(sql`
+  const attempts = records
+    .filter((r) => r.result !== null)
+    .map((r) => ({
+      id: newId("att"),
+      org_id: r.job.delivery.orgId,
+      delivery_id: r.job.delivery.id,
+      attempt_number: r.attemptNumber,
+      url: r.job.endpoint.url,
+      request_headers: r.headers,
+      request_body: r.body,
+      response_status: r.result!.status,
+      response_headers: r.result!.status !== null ? r.result!.headers : null,
+      response_body: r.result!.body || null,
+      error: r.result!.error,
+      duration_ms: r.result!.durationMs,
+      created_at: r.at.toISOString(),
+    }));
+  const updates = records.map((r) => {
+    const d = r.decision;
+    return {
+      id: r.job.delivery.id,
+      status: d.kind === "succeeded" ? "succeeded" : d.kind === "retry" ? "pending" : "failed",
+      next_at: (d.kind === "retry" ? d.at : r.at).toISOString(),
+      code: r.result?.status ?? null,
+      err: d.kind === "succeeded" ? null : d.error,
+      completed_at: d.kind === "retry" ? null : r.at.toISOString(),
+      at: r.at.toISOString(),
+      attempted: r.result !== null ? 1 : 0,
+      throttled: "throttled" in d && d.throttled ? 1 : 0,
+    };
+  });
+  // A re-delivery that succeeded recovers the earlier failed deliveries of the same event to the
+  // same endpoint: "re-deliver failed" skips them and they no longer count as failures. (All parts
+  // see the statement's snapshot: a delivery this very batch gives up is not recovered by it.)
+  const recovered = records.filter((r) => r.decision.kind === "succeeded").map((r) => ({ event_id: r.job.delivery.eventId, endpoint_id: r.job.endpoint.id }));
+  const write = sql`
+    with logged as (
+      insert into webhook_attempts (id, org_id, delivery_id, attempt_number, url, request_headers, request_body,
+                                    response_status, response_headers, response_body, error, duration_ms, created_at)
+      select * from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb) as x(
+        id text, org_id text, delivery_id text, attempt_number int, url text, request_headers jsonb, request_body text,
+        response_status int, response_headers jsonb, response_body text, error text, duration_ms int, created_at timestamptz)
+    ), updated as (
       update webhook_deliveries d set
         status = v.status, attempt_count = d.attempt_count + v.attempted, throttled_count = d.throttled_count + v.throttled,
         next_attempt_at = v.next_at, locked_until = null, last_response_status = coalesce(v.code, d.last_response_status), last_error = v.err,
         completed_at = v.completed_at, updated_at = v.at
       from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as v(id text, status text, next_at timestamptz, code int, err text,
-                                                            completed_at timestamptz, at timestamptz, attempted int, throttled int)
-      where d.id = v.id`);
-    await markRecovered(
-      tx,
-      records.filter((r) => r.decision.kind === "succeeded"),
-    );
-    // Endpoint health, once per endpoint per batch, in the order the attempts finished.
-    const byEndpoint = new Map<string, AttemptRecord[]>();
-    for (const r of records) {
-      if (r.job.event.isTest || r.result === null) continue;
-      const list = byEndpoint.get(r.job.endpoint.id);
-      if (list) list.push(r);
-      else byEndpoint.set(r.job.endpoint.id, [r]);
-    }
-    // A fixed order, so two batches never lock the same endpoints in opposite orders.
-    for (const id of [...byEndpoint.keys()].sort()) queued += await updateEndpointHealth(tx as unknown as Db, byEndpoint.get(id)!);
-    // Deliveries given up: tell the org (never about an operational event's own delivery).
-    for (const r of records) {
-      if (r.decision.kind !== "failed" || r.result === null || r.job.event.isTest || isOperationalEvent(r.job.event.type)) continue;
-      queued += await emitOperationalEvent(
-        tx,
-        r.job.delivery.orgId,
-        "delivery.exhausted",
-        {
-          id: r.job.delivery.id,
-          event_id: r.job.event.id,
-          event_type: r.job.event.type,
-          endpoint_id: r.job.endpoint.id,
-          url: r.job.endpoint.url,
-          attempts: r.attemptNumber,
-          last_error: r.decision.error,
-          link: `settings/webhooks/${r.job.endpoint.id}`,
-        },
-        { aboutEndpointId: r.job.endpoint.id },
-      );
-    }
-    return queued;
-  });
+                                                              completed_at timestamptz, at timestamptz, attempted int, throttled int)
+      where d.id = v.id
+    )
+    update webhook_deliveries d set status = 'recovered', updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(recovered)}::jsonb) as p(event_id text, endpoint_id text)
+     where d.status = 'failed' and d.event_id = p.event_id and d.endpoint_id = p.endpoint_id`;
+
+  // Endpoint health, once per endpoint per batch, in the order the attempts finished.
+  const byEndpoint = new Map<string, AttemptRecord[]>();
+  for (const r of records) {
+    if (r.job.event.isTest || r.result === null) continue;
+    const list = byEndpoint.get(r.job.endpoint.id);
+    if (list) list.push(r);
+    else byEndpoint.set(r.job.endpoint.id, [r]);
+  }
+  const unhealthy = [...byEndpoint.keys()].filter((id) => !stillHealthy(byEndpoint.get(id)![0]!.job.endpoint, byEndpoint.get(id)!)).sort();
+  // Deliveries given up: tell the org (never about an operational event's own delivery).
+  const exhausted = records.filter((r) => r.decision.kind === "failed" && r.result !== null && !r.job.event.isTest && !isOperationalEvent(r.job.event.type));
+  let orgsQueued = 0;
+  if (unhealthy.length === 0 && exhausted.length === 0) {
+    await db.execute(write);
+  } else {
+    orgsQueued = await db.transaction(async (tx) => {
+      await tx.execute(write);
+      let queued = 0;
+      // A fixed order, so two batches never lock the same endpoints in opposite orders.
+      for (const id of unhealthy) queued += await updateEndpointHealth(tx as unknown as Db, byEndpoint.get(id)!);
+      for (const r of exhausted) {
+        queued += await emitOperationalEvent(
+          tx,
+          r.job.delivery.orgId,
+          "delivery.exhausted",
+          {
+            id: r.job.delivery.id,
+            event_id: r.job.event.id,
+            event_type: r.job.event.type,
+            endpoint_id: r.job.endpoint.id,
+            url: r.job.endpoint.url,
+            attempts: r.attemptNumber,
+            last_error: r.decision.kind === "succeeded" ? null : r.decision.error,
+            link: `settings/webhooks/${r.job.endpoint.id}`,
+          },
+          { aboutEndpointId: r.job.endpoint.id },
+        );
+      }
+      return queued;
+    });
+  }
   if (orgsQueued > 0) signalDeliveriesCommitted(records[0]!.job.delivery.orgId, orgsQueued);
   const m = metrics();
   for (const r of records) {
     m.deliveries.inc({ outcome: r.decision.kind });
     if (r.result) m.deliveryDuration.observe({ outcome: r.decision.kind }, r.result.durationMs / 1000);
   }
-}
-
-/**
- * A re-delivery that succeeded recovers the earlier failed deliveries of the same event to the
- * same endpoint: "re-deliver failed" skips them and they no longer count as failures.
- */
-async function markRecovered(tx: Executor, succeeded: AttemptRecord[]): Promise<void> {
-  if (succeeded.length === 0) return;
-  // One JSON parameter, like the attempt log's statements: the same prepared text for any batch.
-  const pairs = JSON.stringify(succeeded.map((r) => ({ event_id: r.job.delivery.eventId, endpoint_id: r.job.endpoint.id })));
-  await tx.execute(sql`
-    update webhook_deliveries d set status = 'recovered', updated_at = now()
-      from jsonb_to_recordset(${pairs}::jsonb) as p(event_id text, endpoint_id text)
-     where d.status = 'failed' and d.event_id = p.event_id and d.endpoint_id = p.endpoint_id`);
 }
 
 /** Performs one attempt of a claimed delivery and records it. Never throws for HTTP failures. */
@@ -322,7 +359,6 @@ function stillHealthy(e: WebhookEndpoint, attempts: AttemptRecord[]): boolean {
  */
 async function updateEndpointHealth(tx: Db, attempts: AttemptRecord[]): Promise<number> {
   const endpoint = attempts[0]!.job.endpoint;
-  if (stillHealthy(endpoint, attempts)) return 0;
   const [current] = await tx.select(HEALTH_COLUMNS).from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id)).for("update");
   if (!current) return 0;
   const observed = attempts.map((a) => ({

@@ -4,7 +4,7 @@ import { webhookDeliveries } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { logError } from "@/lib/log";
 import { rowsOf } from "@/lib/db-utils";
-import { executeAttempt, loadJobs, outcomeOf, recordAttempts, type AttemptOutcome, type AttemptRecord } from "./deliver";
+import { executeAttempt, jobColumns, jobFromRow, outcomeOf, recordAttempts, type AttemptOutcome, type AttemptRecord, type DeliveryJob } from "./deliver";
 import { outboxSignal } from "./outbox";
 import { PROBE_LEASE_S, RESERVE_AHEAD_S, SLOW_ATTEMPT_MS, backsOff, classify, currentRate } from "./controls";
 import { ATTEMPT_TIMEOUT_MS, parseRetryAfter } from "./schedule";
@@ -49,6 +49,7 @@ export interface DeliveryWorker {
 }
 
 const pgArray = (ids: string[]) => `{${ids.join(",")}}`;
+const CLAIMED_JOB = jobColumns({ delivery: "claimed", event: "ev", endpoint: "ep" });
 
 export interface ClaimOptions {
   limit: number;
@@ -70,6 +71,8 @@ export interface ClaimOptions {
 export interface Claimed {
   id: string;
   endpointId: string;
+  /** What the attempt needs (the delivery as claimed, its event, its endpoint), read by the claim itself. */
+  job: DeliveryJob;
   /** Rate-limited endpoints only: when this delivery may be sent (ms since the epoch). */
   sendAt: number | null;
 }
@@ -120,22 +123,29 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<Claimed[]> {
         for update of d skip locked
       ) d
       limit ${o.limit}
+    ), claimed as (
+      update webhook_deliveries w
+         set locked_until = now() + make_interval(secs => ${o.leaseSeconds}),
+             dispatched_at = coalesce(w.dispatched_at, now())
+        from picked where w.id = picked.id
+      returning w.*, picked.rate as claim_rate
     )
-    update webhook_deliveries w
-       set locked_until = now() + make_interval(secs => ${o.leaseSeconds}),
-           dispatched_at = coalesce(w.dispatched_at, now())
-      from picked where w.id = picked.id
-    returning w.id, w.endpoint_id, picked.rate`);
-  const rows = rowsOf<{ id: string; endpoint_id: string; rate: number | string | null }>(result);
-  const claimed: Claimed[] = rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id, sendAt: null }));
+    select claimed.claim_rate as rate, ${CLAIMED_JOB}
+      from claimed join webhook_events ev on ev.id = claimed.event_id join webhook_endpoints ep on ep.id = claimed.endpoint_id`);
+  const rows = rowsOf<{ rate: number | string | null } & Record<string, unknown>>(result);
+  const claimed: Claimed[] = rows.map((r) => {
+    const job = jobFromRow(r);
+    return { id: job.delivery.id, endpointId: job.delivery.endpointId, sendAt: null, job };
+  });
   // Reserve send slots for rate-limited endpoints: one row update per endpoint, so concurrent
   // claimers (other instances, the QStash route) queue behind each other's slots.
   const limited = new Map<string, { rate: number; items: Claimed[] }>();
   rows.forEach((r, i) => {
     if (r.rate === null) return;
-    const g = limited.get(r.endpoint_id) ?? { rate: Number(r.rate), items: [] };
-    g.items.push(claimed[i]!);
-    limited.set(r.endpoint_id, g);
+    const c = claimed[i]!;
+    const g = limited.get(c.endpointId) ?? { rate: Number(r.rate), items: [] };
+    g.items.push(c);
+    limited.set(c.endpointId, g);
   });
   for (const [endpointId, g] of limited) {
     const start = await reserveSlots(db, endpointId, g.items.length, g.rate);
@@ -185,13 +195,19 @@ export async function claimProbes(db: Db, limit: number, leaseSeconds: number, o
         limit 1
         for update of d skip locked
       ) d
+    ), claimed as (
+      update webhook_deliveries w
+         set locked_until = now() + make_interval(secs => ${leaseSeconds}),
+             dispatched_at = coalesce(w.dispatched_at, now())
+        from picked where w.id = picked.id
+      returning w.*
     )
-    update webhook_deliveries w
-       set locked_until = now() + make_interval(secs => ${leaseSeconds}),
-           dispatched_at = coalesce(w.dispatched_at, now())
-      from picked where w.id = picked.id
-    returning w.id, w.endpoint_id`);
-  return rowsOf<{ id: string; endpoint_id: string }>(result).map((r) => ({ id: r.id, endpointId: r.endpoint_id, sendAt: null }));
+    select ${CLAIMED_JOB}
+      from claimed join webhook_events ev on ev.id = claimed.event_id join webhook_endpoints ep on ep.id = claimed.endpoint_id`);
+  return rowsOf<Record<string, unknown>>(result).map((r) => {
+    const job = jobFromRow(r);
+    return { id: job.delivery.id, endpointId: job.delivery.endpointId, sendAt: null, job };
+  });
 }
 
 /**
@@ -245,6 +261,11 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
   // One batch is written at a time; the next one fills meanwhile (fewer, larger transactions
   // measured faster than parallel small ones).
   let flushing = false;
+  // Attempts made but not yet written down (a slot is free as soon as the receiver answers): at
+  // most this many, so a database slower than the receivers holds the claims back.
+  const maxUnwritten = 4 * concurrency;
+  let writing = 0;
+  let heldByWrites = false;
   const flush = () => {
     if (flushTimer) clearTimeout(flushTimer);
     flushTimer = null;
@@ -252,6 +273,7 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
     const items = batch;
     batch = [];
     flushing = true;
+    writing = items.length;
     // A batch that cannot be written (one attempt the database refuses) is written one attempt
     // at a time, so one bad record cannot take the rest of its batch down with it.
     const write = (part: typeof items) =>
@@ -269,18 +291,23 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
       })
       .finally(() => {
         flushing = false;
+        writing = 0;
         for (const i of items) i.done();
         if (batch.length) flush();
+        if (heldByWrites) {
+          heldByWrites = false;
+          kick();
+        }
       });
   };
   const record = (r: AttemptRecord) =>
     new Promise<void>((done) => {
       batch.push({ record: r, done });
-      if (batch.length >= 200) flush();
+      if (batch.length >= 500) flush();
       else flushTimer ??= setTimeout(flush, 5);
     });
 
-  const run = (job: Awaited<ReturnType<typeof loadJobs>>[number], slot: number | null) => {
+  const run = (job: DeliveryJob, slot: number | null) => {
     let sendAt = slot;
     const ep = job.endpoint.id;
     let lane: "healthy" | "slow" | "waiting" = "waiting";
@@ -355,32 +382,35 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
         if (proven.size > 100_000) proven.clear();
         proven.add(ep);
       }
+      // The receiver is done with it: the slot goes to the next attempt while this one waits to be
+      // written down (its lease keeps any worker from claiming the delivery meanwhile).
+      release();
       await record(r);
+    };
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (lane === "slow") slowInFlight--;
+      else if (lane === "healthy") healthyInFlight--;
+      const n = (inFlightByEndpoint.get(ep) ?? 1) - 1;
+      if (n <= 0) inFlightByEndpoint.delete(ep);
+      else inFlightByEndpoint.set(ep, n);
+      // Claim in chunks rather than one query per finished attempt.
+      if (!stopped && (concurrency - healthyInFlight >= Math.max(1, concurrency / 4) || healthyInFlight + slowInFlight === 0 || lane === "slow")) kick();
     };
     const p = attempt()
       .catch((err) => logError("webhook worker", err, { delivery: job.delivery.id }))
       .finally(() => {
-        if (lane === "slow") slowInFlight--;
-        else if (lane === "healthy") healthyInFlight--;
-        const n = (inFlightByEndpoint.get(ep) ?? 1) - 1;
-        if (n <= 0) inFlightByEndpoint.delete(ep);
-        else inFlightByEndpoint.set(ep, n);
+        release();
         running.delete(p);
-        // Claim in chunks rather than one query per finished attempt.
-        if (!stopped && (concurrency - healthyInFlight >= Math.max(1, concurrency / 4) || healthyInFlight + slowInFlight === 0 || lane === "slow")) kick();
       });
     running.add(p);
   };
 
-  const start = async (claimed: Claimed[]) => {
-    if (claimed.length === 0) return 0;
-    const sendAt = new Map(claimed.map((c) => [c.id, c.sendAt]));
-    const jobs = await loadJobs(
-      db,
-      claimed.map((c) => c.id),
-    );
-    for (const job of jobs) run(job, sendAt.get(job.delivery.id) ?? null);
-    return jobs.length;
+  const start = (claimed: Claimed[]) => {
+    for (const c of claimed) run(c.job, c.sendAt);
+    return claimed.length;
   };
 
   const tick = async (): Promise<number> => {
@@ -390,24 +420,26 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
     if (!stopped && slowConcurrency - slowInFlight > 0) {
       const probes = await claimProbes(db, slowConcurrency - slowInFlight, leaseSeconds, orgIds);
       for (const p of probes) slowUntil.set(p.endpointId, Date.now() + SLOW_MEMORY_MS);
-      started += await start(probes);
+      started += start(probes);
     }
     // The healthy lane: every endpoint not known to be slow.
     for (;;) {
-      const free = Math.min(concurrency - healthyInFlight, maxInFlight - healthyInFlight - slowInFlight);
+      const unwritten = batch.length + writing;
+      const free = Math.min(concurrency - healthyInFlight, maxInFlight - healthyInFlight - slowInFlight, maxUnwritten - unwritten);
+      if (unwritten >= maxUnwritten) heldByWrites = true;
       if (stopped || free <= 0) break;
       const exclude = [...inFlightByEndpoint].filter(([id, n]) => n >= (proven.has(id) ? perEndpoint : unprovenCap) || isSlow(id)).map(([id]) => id);
       for (const id of slowUntil.keys()) if (isSlow(id) && !inFlightByEndpoint.has(id)) exclude.push(id);
       const want = Math.min(free, 200);
       const claimed = await claimDue(db, { limit: want, perEndpoint, leaseSeconds, exclude, orgIds, unprovenCap, proven: [...proven] });
-      started += await start(claimed);
+      started += start(claimed);
       if (claimed.length < want) break;
     }
     // The slow lane: slow endpoints, a few attempts each, within their own budget.
     const free = slowConcurrency - slowInFlight;
     if (!stopped && free > 0) {
       const only = [...slowUntil.keys()].filter((id) => isSlow(id) && (inFlightByEndpoint.get(id) ?? 0) < slowPerEndpoint);
-      if (only.length) started += await start(await claimDue(db, { limit: free, perEndpoint: 1, leaseSeconds, only, orgIds }));
+      if (only.length) started += start(await claimDue(db, { limit: free, perEndpoint: 1, leaseSeconds, only, orgIds }));
     }
     return started;
   };
