@@ -1,5 +1,5 @@
 /**
- * Webhook delivery throughput of the local worker against a local receiver (every attempt
+ * Webhook delivery throughput of the local worker against a receiver in another process (every attempt
  * signed and logged), next to a bare keep-alive HTTP loop with the same concurrency; then the
  * latency from record commit to receipt. Real PostgreSQL. Targets on a 2-core machine:
  * >= 4,000 deliveries/s and >= 70 % of the bare loop; commit-to-receipt p50 < 50 ms, p99 < 250 ms.
@@ -11,6 +11,8 @@
  *   npm run bench:deliveries      (DELIVERIES=20000, CONCURRENCY=128, ENDPOINTS=16)
  */
 import http from "node:http";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { eq, sql } from "drizzle-orm";
@@ -41,37 +43,32 @@ async function main() {
   const handle = await openScratchDatabase("dlv", 20);
   const db = handle.db;
 
+  // The receiver runs in a process of its own (bench/receiver.mjs), as a receiver would.
   let received = 0;
   const latencies: number[] = [];
-  let measureLatency = false;
   let orderReceived = 0;
   let orderViolations = 0;
-  const lastVersion = new Map<string, number>();
-  const receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      if (req.url?.startsWith("/order/")) {
-        orderReceived++;
-        if (req.url === "/order/per_record") {
-          const data = (JSON.parse(Buffer.concat(chunks).toString()) as { data: { id: string; version: number } }).data;
-          if ((lastVersion.get(data.id) ?? 0) >= data.version) orderViolations++;
-          lastVersion.set(data.id, data.version);
-        }
-        res.end("ok");
-        return;
+  const child = fork(fileURLToPath(new URL("./receiver.mjs", import.meta.url)));
+  const acks = new Map<number, () => void>();
+  const port = await new Promise<number>((resolve) => {
+    child.on("message", (m: { port?: number; ack?: number; received?: number; orderReceived?: number; orderViolations?: number; latencies?: number[] }) => {
+      if (m.port !== undefined) resolve(m.port);
+      if (m.received !== undefined) {
+        received = m.received;
+        orderReceived = m.orderReceived!;
+        orderViolations = m.orderViolations!;
+        latencies.push(...m.latencies!);
       }
-      received++;
-      if (measureLatency) {
-        const created = Date.parse(JSON.parse(Buffer.concat(chunks).toString()).created_at);
-        latencies.push(Date.now() - created);
-      }
-      res.end("ok");
+      if (m.ack !== undefined) acks.get(m.ack)?.();
     });
   });
-  receiver.keepAliveTimeout = 10_000;
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  const port = (receiver.address() as AddressInfo).port;
+  let nextAck = 0;
+  const tell = (command: { cmd: "reset" } | { cmd: "latency"; on: boolean }) =>
+    new Promise<void>((resolve) => {
+      const id = nextAck++;
+      acks.set(id, resolve);
+      child.send({ ...command, id });
+    });
 
   try {
     const org = await createOrganization(db, { name: "Delivery bench", plan: "business" });
@@ -113,7 +110,7 @@ async function main() {
           req.end(body);
         }),
     );
-    received = 0;
+    await tell({ cmd: "reset" });
 
     // 2. The worker: TOTAL deliveries committed first, then drained.
     const perRecord = ENDPOINTS;
@@ -143,7 +140,7 @@ async function main() {
 
     // 3. Commit → receipt latency at a steady trickle (one endpoint: one delivery per record).
     await db.execute(sql`update webhook_endpoints set status = 'disabled' where url not like '%/hook/0'`);
-    measureLatency = true;
+    await tell({ cmd: "latency", on: true });
     const trickleStart = Date.now();
     let created = 0;
     while (Date.now() - trickleStart < 10_000) {
@@ -171,7 +168,7 @@ async function main() {
         select 'dlv_b' || ${tag} || r || '_' || v, ${org.id}, 'evt_b' || ${tag} || r || '_' || v, ${ep.endpoint.id}, 'pending',
                case when ${ordering} = 'per_record' then 'cli_b' || r end, case when ${ordering} = 'per_record' then v end, now(), now(), now()
         from generate_series(1, ${ORDER_RECORDS}) r, generate_series(1, ${ORDER_VERSIONS}) v`);
-      orderReceived = 0;
+      await tell({ cmd: "reset" });
       const total = ORDER_RECORDS * ORDER_VERSIONS;
       const start = performance.now();
       const w = startWorker(db, { concurrency: CONCURRENCY, pollMs: 50 });
@@ -256,8 +253,7 @@ async function main() {
       `healthy commit → receipt p95, 50 hanging beside (ms)   ${String(hangingP95).padStart(8)}  within 10 % of alone (${hangingLatencies.length}/${hangCreated} received, ${heldSockets} sockets held)`,
     );
   } finally {
-    receiver.closeAllConnections();
-    receiver.close();
+    child.disconnect();
     await handle.drop();
   }
 }
