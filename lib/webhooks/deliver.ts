@@ -244,7 +244,9 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
   // A re-delivery that succeeded recovers the earlier failed deliveries of the same event to the
   // same endpoint: "re-deliver failed" skips them and they no longer count as failures. (All parts
   // see the statement's snapshot: a delivery this very batch gives up is not recovered by it.)
-  const recovered = records.filter((r) => r.decision.kind === "succeeded").map((r) => ({ event_id: r.job.delivery.eventId, endpoint_id: r.job.endpoint.id }));
+  const recovered = records
+    .filter((r) => r.decision.kind === "succeeded")
+    .map((r) => ({ org_id: r.job.delivery.orgId, event_id: r.job.delivery.eventId, endpoint_id: r.job.endpoint.id }));
   const write = sql`
     with logged as (
       insert into webhook_attempts (id, org_id, delivery_id, attempt_number, url, request_headers, request_body,
@@ -262,8 +264,8 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
       where d.id = v.id
     )
     update webhook_deliveries d set status = 'recovered', updated_at = now()
-      from jsonb_to_recordset(${JSON.stringify(recovered)}::jsonb) as p(event_id text, endpoint_id text)
-     where d.status = 'failed' and d.event_id = p.event_id and d.endpoint_id = p.endpoint_id`;
+      from jsonb_to_recordset(${JSON.stringify(recovered)}::jsonb) as p(org_id text, event_id text, endpoint_id text)
+     where d.status = 'failed' and d.org_id = p.org_id and d.event_id = p.event_id and d.endpoint_id = p.endpoint_id`;
 
   // Endpoint health, once per endpoint per batch, in the order the attempts finished.
   const byEndpoint = new Map<string, AttemptRecord[]>();
@@ -275,7 +277,11 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
   }
   const unhealthy = [...byEndpoint.keys()].filter((id) => !stillHealthy(byEndpoint.get(id)![0]!.job.endpoint, byEndpoint.get(id)!)).sort();
   // Deliveries given up: tell the org (never about an operational event's own delivery).
-  const exhausted = records.filter((r) => r.decision.kind === "failed" && r.result !== null && !r.job.event.isTest && !isOperationalEvent(r.job.event.type));
+  const exhausted = records.flatMap((r) =>
+    r.decision.kind === "failed" && r.result !== null && !r.job.event.isTest && !isOperationalEvent(r.job.event.type)
+      ? [{ ...r, error: r.decision.error }]
+      : [],
+  );
   let orgsQueued = 0;
   if (unhealthy.length === 0 && exhausted.length === 0) {
     await db.execute(write);
@@ -297,7 +303,7 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
             endpoint_id: r.job.endpoint.id,
             url: r.job.endpoint.url,
             attempts: r.attemptNumber,
-            last_error: r.decision.kind === "succeeded" ? null : r.decision.error,
+            last_error: r.error,
             link: `settings/webhooks/${r.job.endpoint.id}`,
           },
           { aboutEndpointId: r.job.endpoint.id },

@@ -51,6 +51,20 @@ export interface DeliveryWorker {
 const pgArray = (ids: string[]) => `{${ids.join(",")}}`;
 const CLAIMED_JOB = jobColumns({ delivery: "claimed", event: "ev", endpoint: "ep" });
 
+/**
+ * The end of a claim, after a CTE `picked (id, rate)`: leases the picked deliveries and reads
+ * each one's job (the delivery as leased, its event, its endpoint) in the same statement.
+ */
+const leaseAndRead = (leaseSeconds: number) => sql`, claimed as (
+      update webhook_deliveries w
+         set locked_until = now() + make_interval(secs => ${leaseSeconds}),
+             dispatched_at = coalesce(w.dispatched_at, now())
+        from picked where w.id = picked.id
+      returning w.*, picked.rate as claim_rate
+    )
+    select claimed.claim_rate as rate, ${CLAIMED_JOB}
+      from claimed join webhook_events ev on ev.id = claimed.event_id join webhook_endpoints ep on ep.id = claimed.endpoint_id`;
+
 export interface ClaimOptions {
   limit: number;
   perEndpoint: number;
@@ -69,8 +83,6 @@ export interface ClaimOptions {
 }
 
 export interface Claimed {
-  id: string;
-  endpointId: string;
   /** What the attempt needs (the delivery as claimed, its event, its endpoint), read by the claim itself. */
   job: DeliveryJob;
   /** Rate-limited endpoints only: when this delivery may be sent (ms since the epoch). */
@@ -123,29 +135,20 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<Claimed[]> {
         for update of d skip locked
       ) d
       limit ${o.limit}
-    ), claimed as (
-      update webhook_deliveries w
-         set locked_until = now() + make_interval(secs => ${o.leaseSeconds}),
-             dispatched_at = coalesce(w.dispatched_at, now())
-        from picked where w.id = picked.id
-      returning w.*, picked.rate as claim_rate
     )
-    select claimed.claim_rate as rate, ${CLAIMED_JOB}
-      from claimed join webhook_events ev on ev.id = claimed.event_id join webhook_endpoints ep on ep.id = claimed.endpoint_id`);
+    ${leaseAndRead(o.leaseSeconds)}`);
   const rows = rowsOf<{ rate: number | string | null } & Record<string, unknown>>(result);
-  const claimed: Claimed[] = rows.map((r) => {
-    const job = jobFromRow(r);
-    return { id: job.delivery.id, endpointId: job.delivery.endpointId, sendAt: null, job };
-  });
+  const claimed: Claimed[] = rows.map((r) => ({ job: jobFromRow(r), sendAt: null }));
   // Reserve send slots for rate-limited endpoints: one row update per endpoint, so concurrent
   // claimers (other instances, the QStash route) queue behind each other's slots.
   const limited = new Map<string, { rate: number; items: Claimed[] }>();
   rows.forEach((r, i) => {
     if (r.rate === null) return;
     const c = claimed[i]!;
-    const g = limited.get(c.endpointId) ?? { rate: Number(r.rate), items: [] };
+    const endpointId = c.job.delivery.endpointId;
+    const g = limited.get(endpointId) ?? { rate: Number(r.rate), items: [] };
     g.items.push(c);
-    limited.set(c.endpointId, g);
+    limited.set(endpointId, g);
   });
   for (const [endpointId, g] of limited) {
     const start = await reserveSlots(db, endpointId, g.items.length, g.rate);
@@ -183,7 +186,7 @@ export async function claimProbes(db: Db, limit: number, leaseSeconds: number, o
           for update skip locked)
       returning id
     ), picked as (
-      select d.id from probing e
+      select d.id, null::float8 as rate from probing e
       cross join lateral (
         select d.id from webhook_deliveries d
         where d.endpoint_id = e.id and d.status = 'pending' and (d.locked_until is null or d.locked_until < now())
@@ -195,19 +198,9 @@ export async function claimProbes(db: Db, limit: number, leaseSeconds: number, o
         limit 1
         for update of d skip locked
       ) d
-    ), claimed as (
-      update webhook_deliveries w
-         set locked_until = now() + make_interval(secs => ${leaseSeconds}),
-             dispatched_at = coalesce(w.dispatched_at, now())
-        from picked where w.id = picked.id
-      returning w.*
     )
-    select ${CLAIMED_JOB}
-      from claimed join webhook_events ev on ev.id = claimed.event_id join webhook_endpoints ep on ep.id = claimed.endpoint_id`);
-  return rowsOf<Record<string, unknown>>(result).map((r) => {
-    const job = jobFromRow(r);
-    return { id: job.delivery.id, endpointId: job.delivery.endpointId, sendAt: null, job };
-  });
+    ${leaseAndRead(leaseSeconds)}`);
+  return rowsOf<Record<string, unknown>>(result).map((r) => ({ job: jobFromRow(r), sendAt: null }));
 }
 
 /**
@@ -419,7 +412,7 @@ export function startWorker(db: Db, options: WorkerOptions = {}): DeliveryWorker
     // Circuit probes: one attempt each, in the slow lane.
     if (!stopped && slowConcurrency - slowInFlight > 0) {
       const probes = await claimProbes(db, slowConcurrency - slowInFlight, leaseSeconds, orgIds);
-      for (const p of probes) slowUntil.set(p.endpointId, Date.now() + SLOW_MEMORY_MS);
+      for (const p of probes) slowUntil.set(p.job.endpoint.id, Date.now() + SLOW_MEMORY_MS);
       started += start(probes);
     }
     // The healthy lane: every endpoint not known to be slow.

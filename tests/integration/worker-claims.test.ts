@@ -57,7 +57,7 @@ describe("delivery claims across servers", () => {
         for (;;) {
           const got = await claimDue(db, { limit: 25, perEndpoint: 1_000, leaseSeconds: 60, orgIds: [org.org.id] });
           if (got.length === 0) return;
-          claimed.push(...got.map((c) => c.id));
+          claimed.push(...got.map((c) => c.job.delivery.id));
         }
       };
       await Promise.all([handle.db, second.db].flatMap((db) => [loop(db), loop(db), loop(db), loop(db)]));
@@ -77,7 +77,8 @@ describe("delivery claims across servers", () => {
     await handle.db.insert(webhookEvents).values(evt);
     const id = newId("dlv");
     await handle.db.insert(webhookDeliveries).values({ id, orgId: org.org.id, eventId: evt.id, endpointId: endpoint.id, status: "succeeded" });
-    const claimIds = async () => (await claimDue(handle.db, { limit: 10, perEndpoint: 10, leaseSeconds: 60, orgIds: [org.org.id] })).map((c) => c.id);
+    const claimIds = async () =>
+      (await claimDue(handle.db, { limit: 10, perEndpoint: 10, leaseSeconds: 60, orgIds: [org.org.id] })).map((c) => c.job.delivery.id);
     expect(await claimIds()).not.toContain(id);
     await handle.db.update(webhookDeliveries).set({ status: "pending" }).where(eq(webhookDeliveries.id, id));
     expect(await claimIds()).toContain(id);
