@@ -23,7 +23,9 @@ export function expectConsoleError(pattern) {
 
 export function watchConsole(page) {
   page.on("console", (m) => {
-    const line = `${page.url()}: ${m.text()}`;
+    // A failed load names the resource in its location, not in its text: say which one it was.
+    const resource = m.location()?.url;
+    const line = `${page.url()}: ${m.text()}${resource && resource !== page.url() ? ` (${resource})` : ""}`;
     if (m.type() === "error" && !EXPECTED_REFUSAL.test(m.text()) && !expected.some((p) => p.test(line))) consoleErrors.push(line);
   });
   page.on("pageerror", (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
@@ -111,6 +113,9 @@ export async function startReceiver(answer = () => ({ status: 200, body: "ok" })
     });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  // A test file whose after() hook fails before close() must still end: the receiver never
+  // keeps the process alive on its own.
+  server.unref();
   return {
     url: (path = "/hook") => `http://127.0.0.1:${server.address().port}${path}`,
     received,

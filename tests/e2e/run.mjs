@@ -74,7 +74,7 @@ try {
     .filter((f) => f.endsWith(".test.mjs") && (!process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY)))
     .map((f) => path.join("tests/e2e", f));
   // Not spawnSync: this process must keep answering SMTP while the tests run.
-  const run = spawn(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
+  const run = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=600000", ...tests], {
     cwd: root,
     env: { ...env, E2E_BASE_URL: server.url },
     stdio: "inherit",
