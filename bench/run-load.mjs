@@ -2,10 +2,11 @@
 // bounded in time; results printed as a table.
 import autocannon from "autocannon";
 
-export function load({ url, headers = {}, method = "GET", body, connections = 50, duration = 10 }) {
+/** `idReplacement`: each `[<id>]` in the body becomes a fresh id on every request. */
+export function load({ url, headers = {}, method = "GET", body, connections = 50, duration = 10, idReplacement = false }) {
   if (!/^http:\/\/127\.0\.0\.1[:/]/.test(url)) throw new Error(`benchmarks target 127.0.0.1 only, not ${url}`);
   return new Promise((resolve, reject) => {
-    autocannon({ url, headers, method, body, connections, duration, pipelining: 1 }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ url, headers, method, body, connections, duration, pipelining: 1, idReplacement }, (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
 
