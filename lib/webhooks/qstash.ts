@@ -9,7 +9,7 @@ import { rowsOf } from "@/lib/db-utils";
 import { loadJobs, performAttempt, type AttemptOutcome } from "./deliver";
 import { outboxSignal } from "./outbox";
 import { PROBE_LEASE_S, currentRate } from "./controls";
-import { reserveSlots } from "./worker";
+import { reserveSlots } from "./claim";
 import { runAfterResponse } from "@/lib/http/after";
 
 /**

@@ -4,7 +4,7 @@ import { webhookDeliveries, webhookEvents } from "@/db/schema";
 import type { DbHandle } from "@/db/client";
 import { newId } from "@/lib/ids";
 import { createEndpoint } from "@/lib/webhooks/endpoints";
-import { claimDue } from "@/lib/webhooks/worker";
+import { claimDue } from "@/lib/webhooks/claim";
 import { allowPrivateUrls } from "../helpers/env";
 import { createTestOrg, dropTestOrgs, openTestDb, useTestDb, usingPostgres, type TestOrg } from "../helpers/db";
 
