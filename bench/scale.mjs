@@ -112,11 +112,13 @@ const targets = [bench.url];
 const balancer = await startBalancer(targets);
 const receiver = await startReceiver();
 try {
-  const lead = JSON.stringify({ name: "Scale Lead", email: "lead@scale.test", message: "Quote please", utm_source: "bench" });
+  // A fresh email per request: every lead is a new client (a repeated one only joins a client's lead history).
+  const lead = JSON.stringify({ name: "Scale Lead", email: "lead-[<id>]@scale.test", message: "Quote please", utm_source: "bench" });
   const leadLoad = {
     url: `${balancer.url}/api/webhook/leads`,
     method: "POST",
     body: lead,
+    idReplacement: true,
     connections,
     headers: { "content-type": "application/json", "x-api-key": bench.key },
   };
