@@ -6,7 +6,7 @@ import { flushUsage } from "@/lib/api-keys/usage";
 import { startWorker, type DeliveryWorker } from "@/lib/webhooks/worker";
 import { startQstashDispatcher } from "@/lib/webhooks/qstash";
 import { connectorRunsSettled, startConnectorScheduler } from "@/lib/connectors/run";
-import { importsSettled, resumeImports } from "@/lib/imports/imports";
+import { importsSettled, resumeImports } from "@/lib/imports/runner";
 import { flushRequestLog } from "@/lib/audit/request-log";
 import { startRetentionSchedule } from "@/lib/audit/retention";
 import { watchForPerServerLimits } from "@/lib/ops/fleet";

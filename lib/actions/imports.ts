@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
-import { confirmDraft, getImport, importView, previewDraft, startImport } from "@/lib/imports/imports";
+import { confirmDraft, getImport, importView, previewDraft } from "@/lib/imports/imports";
+import { startImport } from "@/lib/imports/runner";
 import { dryRunDraft } from "@/lib/imports/dry-run";
 import { MATCH_ON, ON_MATCH, parseMatchOptions } from "@/lib/imports/match";
 import { requestUndo } from "@/lib/imports/undo";

@@ -9,7 +9,7 @@ import { logError } from "@/lib/log";
 import { runOncePerSlot } from "@/lib/ops/scheduled-runs";
 import { writeAudit, type ChangeContext } from "./write";
 import { DELIVERY_ID_RETENTION_DAYS } from "@/lib/inbound/receive";
-import { importRetention } from "@/lib/imports/imports";
+import { importRetention } from "@/lib/imports/retention";
 import { IDEMPOTENCY_KEY_TTL_HOURS } from "@/lib/http/idempotency";
 
 /**

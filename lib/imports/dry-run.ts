@@ -5,7 +5,9 @@ import { AppError } from "@/lib/errors";
 import { parseMapping, type Mapping } from "@/lib/mapping/mapping";
 import type { RecordType } from "@/lib/records/registry";
 import { countRows, type FileFormat } from "./readers";
-import { checkImportInput, fileBatches, fileOf, getImport } from "./imports";
+import { checkImportInput, getImport } from "./imports";
+import { fileOf } from "./files";
+import { fileBatches } from "./runner";
 import { emptyPreview, planBatch, previewBatch, type MatchOptions } from "./match";
 
 /**

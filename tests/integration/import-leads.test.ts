@@ -5,7 +5,8 @@ import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { notifications } from "@/db/schema";
 import type { Db, DbHandle } from "@/db/client";
-import { confirmDraft, createImport, getImport, startImport } from "@/lib/imports/imports";
+import { confirmDraft, createImport, getImport } from "@/lib/imports/imports";
+import { startImport } from "@/lib/imports/runner";
 import { dashboardStats } from "@/lib/dashboard/stats";
 import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers/db";
 
