@@ -6,17 +6,8 @@ import { listQuery } from "@/lib/http/query";
 import { deletedOf, idParam, listOf, listParams } from "@/lib/openapi/schemas";
 import { limitOutbound } from "@/lib/rate-limit/outbound";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
-import {
-  createEndpoint,
-  deleteEndpoint,
-  endpointInput,
-  endpointPatch,
-  endpointView,
-  getEndpoint,
-  listEndpoints,
-  SUBSCRIBABLE_EVENTS,
-  updateEndpoint,
-} from "@/lib/webhooks/endpoints";
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, updateEndpoint } from "@/lib/webhooks/endpoints";
+import { endpointInput, endpointPatch, endpointView, SUBSCRIBABLE_EVENTS } from "@/lib/webhooks/endpoint-fields";
 import { sendTestEvent } from "@/lib/webhooks/delivery-log";
 import { filterSchema } from "@/lib/webhooks/filter";
 import { defineRoute } from "./define";

@@ -6,7 +6,8 @@ import { DELIVERY_STATUSES } from "@/db/schema";
 import { requireMembership } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
 import { ALL_EVENT_TYPES } from "@/lib/records/registry";
-import { SUBSCRIBABLE_EVENTS, getEndpoint } from "@/lib/webhooks/endpoints";
+import { getEndpoint } from "@/lib/webhooks/endpoints";
+import { SUBSCRIBABLE_EVENTS, endpointView } from "@/lib/webhooks/endpoint-fields";
 import { endpointStats, listAttempts, listDeliveries } from "@/lib/webhooks/delivery-log";
 import { Badge, Card, Code, PageHeader } from "@/components/ui/layout";
 import { Select } from "@/components/ui/form";
@@ -22,7 +23,6 @@ import {
   SendTest,
   ToggleEndpoint,
 } from "@/components/settings/webhooks";
-import { endpointView } from "@/lib/webhooks/endpoints";
 import { holdReason } from "@/lib/webhooks/controls";
 import { CATALOG_EVENT_TYPES } from "@/lib/webhooks/catalog";
 import { filterFields } from "@/lib/webhooks/filter";
