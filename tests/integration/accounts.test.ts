@@ -20,6 +20,7 @@ import { findUserByEmail, getMembership } from "@/lib/orgs/service";
 import { randomIp } from "../helpers/api";
 import { uniq, useTestDb } from "../helpers/db";
 import { startSmtp } from "../helpers/smtp";
+import { insideOneWindow } from "../helpers/window";
 
 let handle: DbHandle;
 let db: Db;
@@ -115,8 +116,9 @@ describe("sign-up and verification", () => {
 });
 
 describe("invitations", () => {
-  it("sends at most OUTBOUND_LIMITS.invitation invitation emails a minute per organization, resends included", async () => {
+  it("sends at most OUTBOUND_LIMITS.invitation invitation emails a minute per organization, resends included", { timeout: 60_000 }, async () => {
     const owner = await verifiedOwner();
+    await insideOneWindow(20);
     const limit = OUTBOUND_LIMITS.invitation.perMinute;
     const first = await inviteMember(db, owner.ctx, { email: address("many"), role: "member" });
     for (let i = 1; i < limit - 1; i++) await inviteMember(db, owner.ctx, { email: address("many"), role: "member" });

@@ -12,6 +12,7 @@ import { createTestOrg, dropTestOrgs, useTestDb, type TestOrg } from "../helpers
 import { call, makeKey } from "../helpers/api";
 import { allowPrivateUrls } from "../helpers/env";
 import { startReceiver } from "../helpers/receiver";
+import { insideOneWindow } from "../helpers/window";
 
 let handle: DbHandle;
 let db: Db;
@@ -46,13 +47,14 @@ async function orgWithKey() {
 }
 
 describe("no outbound cannon", () => {
-  it("limits test events per organization, over the API and in the app alike, with 429 and Retry-After", async () => {
+  it("limits test events per organization, over the API and in the app alike, with 429 and Retry-After", { timeout: 90_000 }, async () => {
     const { org, key } = await orgWithKey();
     const endpoint = await call(hooks.POST, { method: "POST", key, body: { url: receiver.url, event_types: ["client_created"] } });
     expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
     const id = endpoint.body.id as string;
     const before = receiver.received.length;
     const limit = OUTBOUND_LIMITS.test_event.perMinute;
+    await insideOneWindow(20);
     for (let i = 0; i < limit - 1; i++) expect((await call(hookTest.POST, { method: "POST", key, params: { id } })).status).toBe(200);
     const ui = await ORG_ACTIONS.sendTestWebhookAction.invoke(org.users.admin.id, { org: org.org.slug, id, eventType: "client_created" });
     expect(ui.ok).toBe(true);
@@ -70,7 +72,7 @@ describe("no outbound cannon", () => {
     expect((await call(hookTest.POST, { method: "POST", key: other.key, params: { id: otherEndpoint.body.id as string } })).status).toBe(200);
   });
 
-  it("limits connector runs started by hand per organization", async () => {
+  it("limits connector runs started by hand per organization", { timeout: 90_000 }, async () => {
     const { org, key } = await orgWithKey();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -90,6 +92,7 @@ describe("no outbound cannon", () => {
       ids.push(res.body.id as string);
     }
     const limit = OUTBOUND_LIMITS.connector_run.perMinute;
+    await insideOneWindow(30);
     for (let i = 0; i < limit; i++) {
       const res = await call(runNow.POST, { method: "POST", key, params: { id: ids[i % 3]! } });
       expect(res.status, JSON.stringify(res.body)).toBe(202);
