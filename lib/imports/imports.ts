@@ -17,10 +17,10 @@ import { cellProblem } from "./messages";
 import { fileOf, uploadsDir } from "./files";
 
 /**
- * File import: the upload is streamed to disk, then read row by row and written in batches of
- * 1,000 through the pipeline's batch path — each record with its audit row and webhooks. Each
- * batch and the import's progress commit together, so an interrupted import resumes exactly
- * where it stopped.
+ * File import, before and around its run: the upload is streamed to disk and checked, the import
+ * recorded (a draft waits for its mapping), its first rows previewed, its failed rows read back.
+ * The run itself — batches through the pipeline, each committed with the import's progress so an
+ * interrupted import resumes where it stopped — is runner.ts.
  */
 
 export const IMPORT_MAX_BYTES = 100 * 1024 * 1024;

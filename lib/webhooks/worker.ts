@@ -11,8 +11,8 @@ import { SLOW_ATTEMPT_MS, backsOff, classify, currentRate } from "./controls";
 import { parseRetryAfter } from "./schedule";
 
 /**
- * The local delivery worker: runs in every app instance. It claims due deliveries with
- * FOR UPDATE SKIP LOCKED (so instances share the work), round-robin across endpoints so one
+ * The local delivery worker: runs in every app instance. It claims due deliveries (claim.ts:
+ * leases taken with FOR UPDATE SKIP LOCKED, so instances share the work), round-robin across endpoints so one
  * org's dead endpoint cannot starve the others, with a cap on requests in flight per endpoint.
  * It wakes as soon as a transaction commits deliveries in this process, and polls as a fallback
  * (retries coming due, deliveries committed by other instances).
