@@ -129,10 +129,15 @@ test("a PostgreSQL outage under load: clean 503s, recovery without restart, noth
     const unclean = during.filter(
       (a) => a.status !== 503 || a.body?.error?.code !== "unavailable" || !/^\d+$/.test(a.retryAfter ?? "") || !a.body.error.request_id || a.ms > 5_000,
     );
+    // What the servers logged for those requests (the cause of a 500 is in its error line).
+    const ids = unclean.map((a) => a.body?.error?.request_id).filter(Boolean);
+    const logged = ids.length
+      ? ["a", "b"].flatMap((n) => fs.readFileSync(path.join(tmp, `${n}.log`), "utf8").split("\n")).filter((l) => ids.some((id) => l.includes(id)))
+      : [];
     assert.deepEqual(
       unclean.slice(0, 3).map((a) => ({ kind: a.kind, status: a.status, ms: a.ms, body: a.body, error: a.error })),
       [],
-      `${unclean.length} of ${during.length} answers during the outage were not a clean 503`,
+      `${unclean.length} of ${during.length} answers during the outage were not a clean 503; the servers logged:\n${logged.join("\n").slice(0, 4000)}`,
     );
 
     // Nothing accepted is lost: every 201 lead is a client, and its webhook arrives.
