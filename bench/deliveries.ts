@@ -8,6 +8,9 @@
  * endpoint's commit-to-receipt p95 with 50 hanging endpoints of 10 other organizations beside it,
  * each with 1,000 deliveries queued (target: within 10 % of the run without them).
  *
+ * The worker runs in this process, under the V8 flag the production server starts with
+ * (`npm start`: --max-semi-space-size=32), as it runs inside every server.
+ *
  *   npm run bench:deliveries      (DELIVERIES=20000, CONCURRENCY=128, ENDPOINTS=16)
  */
 import http from "node:http";

@@ -1,6 +1,7 @@
 // Helpers shared by the browser tests and the benchmarks: build the app, migrate, start the
-// production server on 127.0.0.1 exactly as `npm start` does (server.mjs) and stop it again. It is
-// started as `node server.mjs` so its pid is the server's own.
+// production server on 127.0.0.1 exactly as `npm start` does (server.mjs, with the start script's
+// Node flags) and stop it again. It is started as `node <flags> server.mjs` so its pid is the
+// server's own.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -11,6 +12,10 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const nextBin = path.join(root, "node_modules/next/dist/bin/next");
 const smarfleBin = path.join(root, "bin/smarfle.mjs");
 const serverScript = path.join(root, "server.mjs");
+/** Node's own flags from the `start` script (`node <flags> server.mjs`), so the server runs as `npm start` runs it. */
+const startFlags = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+  .scripts.start.split(/\s+/)
+  .filter((a) => a.startsWith("--"));
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -56,7 +61,11 @@ async function waitFor(url, child, timeoutMs) {
 
 /** Starts the production server (server.mjs, what `npm start` runs); the log goes to `logFile`. Resolves once it answers HTTP. */
 export async function startServer(env, { port, logFile, readyPath = "/" }) {
-  const child = spawn(process.execPath, [serverScript, "-p", String(port), "-H", "127.0.0.1"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...startFlags, serverScript, "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const log = fs.createWriteStream(logFile);
   child.stdout.pipe(log);
   child.stderr.pipe(log);
