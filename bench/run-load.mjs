@@ -1,5 +1,6 @@
 // Shared load-generation for the benchmarks: autocannon against 127.0.0.1 only, with a warm-up,
 // bounded in time; results printed as a table.
+import http from "node:http";
 import autocannon from "autocannon";
 
 /** `idReplacement`: each `[<id>]` in the body becomes a fresh id on every request. */
@@ -8,6 +9,51 @@ export function load({ url, headers = {}, method = "GET", body, connections = 50
   return new Promise((resolve, reject) => {
     autocannon({ url, headers, method, body, connections, duration, pipelining: 1, idReplacement }, (err, result) => (err ? reject(err) : resolve(result)));
   });
+}
+
+/**
+ * Open-loop load: one request every 1/rate s, evenly spaced, whether or not earlier ones were
+ * answered (autocannon's rate limit sends each second's share in a burst, which queues like
+ * saturation). Latency is then what a request takes at that arrival rate. `[<id>]` in the body
+ * becomes a fresh id per request.
+ */
+export async function steady({ url, headers = {}, method = "POST", body, rate, duration = 10 }) {
+  if (!/^http:\/\/127\.0\.0\.1[:/]/.test(url)) throw new Error(`benchmarks target 127.0.0.1 only, not ${url}`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1000 });
+  const latencies = [];
+  let failed = 0;
+  let n = 0;
+  const total = Math.round(rate * duration);
+  const started = performance.now();
+  const sends = [];
+  const one = (id) =>
+    new Promise((resolve) => {
+      const t = performance.now();
+      const req = http.request(url, { method, headers, agent }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          latencies.push(performance.now() - t);
+          if (res.statusCode < 200 || res.statusCode >= 300) failed++;
+          resolve();
+        });
+      });
+      req.on("error", () => {
+        failed++;
+        resolve();
+      });
+      req.end(body?.replaceAll("[<id>]", `s${id}`));
+    });
+  while (n < total) {
+    const due = started + (n * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    sends.push(one(n++));
+  }
+  await Promise.all(sends);
+  agent.destroy();
+  const sorted = latencies.sort((a, b) => a - b);
+  const at = (p) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN);
+  return { rate, requests: total, p50: at(0.5), p99: at(0.99), non2xx: failed };
 }
 
 export async function measure(name, options, { warmup = 3, duration = 10 } = {}) {
