@@ -148,21 +148,64 @@ function prepareBatch(type: RecordType, ops: WriteOp[], atomic: boolean): Batch 
 
 /** Steps 2–9 in the caller's transaction; returns how many deliveries were queued. */
 async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick<WriteOptions, "notifyEach" | "silent"> = {}): Promise<number> {
-  const { def, results, fail, runnable } = batch;
-  const type = def.type;
-  const changes: Change[] = [];
-  const table = def.table;
-  const c = (name: string) => table[name] as PgColumn;
+  const { byId, byExt } = await lockAndLoad(tx, ctx, batch);
+  await checkBatchReferences(tx, ctx, batch);
+  decideOps(batch, byId, byExt);
+  const { org, endpoints, recipients, maxRecords } = await readOrgAndApplyPlanLimit(tx, ctx, batch);
+  const changes = [...(await writeRows(tx, ctx, batch)), ...(await deleteRows(tx, ctx, batch))];
+  if (changes.length === 0) return 0;
 
-  // 2. Serialize writers of the same external ids, so concurrent upserts of one order never
-  //    create it twice. Transaction-scoped advisory locks, taken in a fixed order.
+  // 8. Audit, notifications, outbox and the record counter — same transaction, sent together.
+  const def = batch.def;
+  const delta = changes.filter((ch) => !ch.before).length - changes.filter((ch) => !ch.after).length;
+  const [, , deliveries] = await Promise.all([
+    writeAudit(
+      tx,
+      ctx.orgId,
+      ctx.actor,
+      ctx.source,
+      changes.map((ch) => auditEntry(def, ch)),
+    ),
+    notifyMembers(tx, ctx.orgId, notify.silent ? [] : notificationsFor(def, changes, notify.notifyEach), undefined, recipients),
+    withSummaries(
+      tx,
+      ctx.orgId,
+      changes.flatMap((ch) => outboxEvents(def, ch)),
+    ).then((events) => writeOutbox(tx, ctx.orgId, events, endpoints)),
+    updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
+  ]);
+  // Most orgs have no rules for a type: the org row above says so, and no query is spent on them.
+  if (!org.hasRules) return deliveries;
+
+  // 9. Workflow rules, on the committed-to-be state. Their own writes go through this same
+  //    pipeline (nested, in this transaction) and run no rules, so a rule cannot loop.
+  const rules = await enabledRules(tx, ctx.orgId, def.type);
+  const fired = await runWorkflows(tx, ctx, def, rules, changes, endpoints, (t, ops, nestedCtx) => writeRecordsInTx(tx, nestedCtx, t, ops));
+  for (const ch of changes) {
+    const latest = ch.after && fired.latest.get(ch.after.id);
+    const r = batch.results[ch.index];
+    if (latest && r?.ok) r.record = latest;
+  }
+  return deliveries + fired.deliveries;
+}
+
+const columnOf = (def: RecordTypeDef, name: string) => def.table[name] as PgColumn;
+
+/**
+ * Steps 2–3. Serializes writers of the same external ids, so concurrent upserts of one order
+ * never create it twice (transaction-scoped advisory locks, taken in a fixed order); then loads
+ * and locks the rows the batch touches, by id and by external id.
+ */
+async function lockAndLoad(tx: Tx, ctx: WriteContext, batch: Batch): Promise<{ byId: Map<string, Row>; byExt: Map<string, Row> }> {
+  const { def, runnable } = batch;
+  const c = (name: string) => columnOf(def, name);
   const extIds = new Set<string>();
   for (const p of runnable()) {
     const ext = p.values?.external_id;
     if (typeof ext === "string") extIds.add(ext);
   }
   if (extIds.size > 0) {
-    const keys = [...extIds].sort().map((e) => `${ctx.orgId}:${type}:${e}`);
+    const keys = [...extIds].sort().map((e) => `${ctx.orgId}:${def.type}:${e}`);
     await tx.execute(
       sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(
         keys.map((k) => sql`${k}`),
@@ -171,7 +214,6 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
     );
   }
 
-  // 3. Load (and lock) the rows the batch touches, by id and by external id.
   const ids = runnable()
     .map((p) => (p.op.kind === "update" || p.op.kind === "delete" ? p.op.id : null))
     .filter((v): v is string => typeof v === "string");
@@ -181,22 +223,30 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
   const existing: Row[] = conds.length
     ? ((await tx
         .select()
-        .from(table)
+        .from(def.table)
         .where(and(eq(c("orgId"), ctx.orgId), or(...conds)))
         .for("update")) as Row[])
     : [];
-  const byId = new Map(existing.map((r) => [r.id, r]));
-  const byExt = new Map(existing.filter((r) => r.externalId).map((r) => [r.externalId as string, r]));
+  return {
+    byId: new Map(existing.map((r) => [r.id, r])),
+    byExt: new Map(existing.filter((r) => r.externalId).map((r) => [r.externalId as string, r])),
+  };
+}
 
-  // 4. References must point at records of the same organization.
-  const refErrors = await checkReferences(tx, ctx.orgId, def, runnable());
+/** Step 4. References must point at records of the same organization. */
+async function checkBatchReferences(tx: Tx, ctx: WriteContext, batch: Batch): Promise<void> {
+  const { def, fail } = batch;
+  const refErrors = await checkReferences(tx, ctx.orgId, def, batch.runnable());
   for (const [index, detail] of refErrors) {
     fail({ index }, new AppError("validation_failed", `The ${def.label.toLowerCase()} is invalid.`, detail));
   }
+}
 
-  // 5. Decide what each op does.
+/** Step 5. Decides what each op does (sets its `mode` and the row it changes), or fails it. */
+function decideOps(batch: Batch, byId: Map<string, Row>, byExt: Map<string, Row>): void {
+  const { def, fail } = batch;
   const claimedExt = new Map<string, number>();
-  for (const p of runnable()) {
+  for (const p of batch.runnable()) {
     const ext = typeof p.values?.external_id === "string" ? (p.values.external_id as string) : null;
     if (ext) {
       if (claimedExt.has(ext)) {
@@ -244,9 +294,14 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
       }
     }
   }
+}
 
-  // 6. Plan limit: creates beyond the org's remaining quota are refused. What the later steps
-  //    need to read is fetched here too, in one round trip (postgres.js pipelines these).
+/**
+ * Step 6. Plan limit: creates beyond the org's remaining quota are refused. What the later steps
+ * need to read is fetched here too, in one round trip (postgres.js pipelines these).
+ */
+async function readOrgAndApplyPlanLimit(tx: Tx, ctx: WriteContext, batch: Batch) {
+  const { def, fail } = batch;
   const [[org], endpoints, recipients] = await Promise.all([
     tx
       .select({
@@ -265,18 +320,24 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
     // Leads stop short of the quota, leaving the rest for the organization's own writes.
     const leadCap = ctx.source === "lead_capture" ? Math.floor(maxRecords * LEAD_RECORD_SHARE) : null;
     let remaining = (leadCap ?? maxRecords) - Number(org.recordCount);
-    for (const p of runnable()) {
+    for (const p of batch.runnable()) {
       if (p.mode !== "create") continue;
       if (remaining > 0) remaining--;
       else fail(p, leadCap !== null ? leadReserveError(leadCap, maxRecords, org.plan) : planLimitError(maxRecords, org.plan));
     }
   }
+  return { org, endpoints, recipients, maxRecords };
+}
 
-  // 7. Build the rows and write them: creates and updates in one multi-row upsert by id.
+/** Step 7. Builds the rows and writes them: creates and updates in one multi-row upsert by id. */
+async function writeRows(tx: Tx, ctx: WriteContext, batch: Batch): Promise<Change[]> {
+  const { def, results } = batch;
+  const table = def.table;
+  const changes: Change[] = [];
   const now = new Date();
   const writes: Row[] = [];
   const pending: { p: Planned; before: ApiRecord | null; row: Row }[] = [];
-  for (const p of runnable()) {
+  for (const p of batch.runnable()) {
     if (p.mode === "delete") continue;
     if (p.mode === "create") {
       const row = { id: newId(def.idPrefix), orgId: ctx.orgId, ...toColumns(def, p.values!), version: 1, createdAt: now, updatedAt: now } as unknown as Row;
@@ -316,57 +377,29 @@ async function commitBatch(tx: Tx, ctx: WriteContext, batch: Batch, notify: Pick
     results[p.index] = { ok: true, outcome: before ? "updated" : "created", record: after };
     changes.push({ index: p.index, before, after, previous: before ? changedFields(before, after) : null });
   }
+  return changes;
+}
 
-  const deletes = runnable().filter((p) => p.mode === "delete");
-  if (deletes.length) {
-    await tx.delete(table).where(
-      and(
-        eq(c("orgId"), ctx.orgId),
-        inArray(
-          c("id"),
-          deletes.map((p) => p.existing!.id),
-        ),
+/** Step 7, deletes: one statement for the batch's deletes. */
+async function deleteRows(tx: Tx, ctx: WriteContext, batch: Batch): Promise<Change[]> {
+  const { def, results } = batch;
+  const c = (name: string) => columnOf(def, name);
+  const deletes = batch.runnable().filter((p) => p.mode === "delete");
+  if (deletes.length === 0) return [];
+  await tx.delete(def.table).where(
+    and(
+      eq(c("orgId"), ctx.orgId),
+      inArray(
+        c("id"),
+        deletes.map((p) => p.existing!.id),
       ),
-    );
-    for (const p of deletes) {
-      const before = serializeRecord(def, p.existing!);
-      results[p.index] = { ok: true, outcome: "deleted", record: before };
-      changes.push({ index: p.index, before, after: null, previous: null });
-    }
-  }
-  if (changes.length === 0) return 0;
-
-  // 8. Audit, notifications, outbox and the record counter — same transaction, sent together.
-  const delta = changes.filter((ch) => !ch.before).length - changes.filter((ch) => !ch.after).length;
-  const [, , deliveries] = await Promise.all([
-    writeAudit(
-      tx,
-      ctx.orgId,
-      ctx.actor,
-      ctx.source,
-      changes.map((ch) => auditEntry(def, ch)),
     ),
-    notifyMembers(tx, ctx.orgId, notify.silent ? [] : notificationsFor(def, changes, notify.notifyEach), undefined, recipients),
-    withSummaries(
-      tx,
-      ctx.orgId,
-      changes.flatMap((ch) => outboxEvents(def, ch)),
-    ).then((events) => writeOutbox(tx, ctx.orgId, events, endpoints)),
-    updateRecordCount(tx, ctx.orgId, delta, maxRecords, org.plan, Number(org.recordCount)),
-  ]);
-  // Most orgs have no rules for a type: the org row above says so, and no query is spent on them.
-  if (!org.hasRules) return deliveries;
-
-  // 9. Workflow rules, on the committed-to-be state. Their own writes go through this same
-  //    pipeline (nested, in this transaction) and run no rules, so a rule cannot loop.
-  const rules = await enabledRules(tx, ctx.orgId, def.type);
-  const fired = await runWorkflows(tx, ctx, def, rules, changes, endpoints, (t, ops, nestedCtx) => writeRecordsInTx(tx, nestedCtx, t, ops));
-  for (const ch of changes) {
-    const latest = ch.after && fired.latest.get(ch.after.id);
-    const r = results[ch.index];
-    if (latest && r?.ok) r.record = latest;
-  }
-  return deliveries + fired.deliveries;
+  );
+  return deletes.map((p) => {
+    const before = serializeRecord(def, p.existing!);
+    results[p.index] = { ok: true, outcome: "deleted", record: before };
+    return { index: p.index, before, after: null, previous: null };
+  });
 }
 
 interface Change {
