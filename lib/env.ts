@@ -30,6 +30,8 @@ const schema = z
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     DATABASE_URL: optionalUrl(["postgres://", "postgresql://"]),
     PGLITE_DATA_DIR: optionalString,
+    /** Where uploaded import files wait for their import (up to 300 MB per organization). */
+    UPLOADS_DIR: optionalString,
     REDIS_URL: optionalUrl(["redis://", "rediss://"]),
     UPSTASH_REDIS_REST_URL: optionalUrl(["https://", "http://"]),
     UPSTASH_REDIS_REST_TOKEN: optionalString,

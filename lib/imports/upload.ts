@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import Busboy from "busboy";
 import { AppError } from "@/lib/errors";
 import { IMPORT_MAX_BYTES, saveUpload } from "./imports";
@@ -42,7 +43,10 @@ export async function readMultipart(req: Request): Promise<ParsedUpload> {
     busboy.on("close", resolve);
     busboy.on("error", (err) => reject(new AppError("validation_failed", `The multipart body could not be read: ${(err as Error).message}`)));
   });
-  Readable.fromWeb(req.body as import("node:stream/web").ReadableStream).pipe(busboy);
+  // Not `.pipe()`: a client that hangs up mid-upload errors the body, and only a pipeline hands that
+  // on to busboy (and through it to the file being written). Piped, the request would wait forever
+  // with its partial file on disk, and the unhandled stream error would reach the process.
+  pipeline(Readable.fromWeb(req.body as import("node:stream/web").ReadableStream), busboy).catch(() => {});
   let saved: { path: string; size: number } | null = null;
   try {
     await done;

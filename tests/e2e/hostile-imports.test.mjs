@@ -3,10 +3,12 @@
 // answer within 2 s, the server process must never restart, its peak resident memory (VmHWM in
 // /proc/<pid>/status) must stay under 1 GB, and each import must be refused with
 // import_file_rejected (at upload, or by ending `failed`). The server is this test's own, so its
-// pid is known; the files are generated here, as streams.
+// pid is known; the files are generated here, as streams. Clients that hang up halfway through an
+// upload must leave no partial file behind in the server's uploads directory.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -15,6 +17,23 @@ import { writeAmplifiedXlsx, writeWideCsv, writeXlsxBomb } from "../helpers/host
 
 const GB = 1024 ** 3;
 const MAX_CALL_MS = 2000;
+
+/** Starts a 1 MB multipart upload, sends a fifth of it and drops the connection. */
+function hangUpMidUpload(url, key) {
+  const { hostname, port } = new URL(url);
+  const head = '--b\r\ncontent-disposition: form-data; name="file"; filename="half.csv"\r\ncontent-type: text/csv\r\n\r\nName\n';
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(
+        `POST /api/v1/imports HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${key}\r\n` +
+          `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${1024 * 1024}\r\n\r\n${head}`,
+      );
+      socket.write("Ada\n".repeat(50_000), () => setTimeout(() => socket.destroy(), 200));
+    });
+    socket.on("error", reject);
+    socket.on("close", resolve);
+  });
+}
 
 function peakRssBytes(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
@@ -32,6 +51,7 @@ test("hostile import files are refused while the server keeps answering", { time
     PORT: String(port),
     APP_URL: `http://127.0.0.1:${port}`,
     AUTH_SECRET: process.env.AUTH_SECRET ?? randomBytes(32).toString("base64"),
+    UPLOADS_DIR: path.join(tmp, "uploads"),
   };
   // Without PostgreSQL, an embedded database of this test's own (another server holds the suite's).
   if (!process.env.DATABASE_URL) {
@@ -100,6 +120,13 @@ test("hostile import files are refused while the server keeps answering", { time
       assert.equal(job.processed, 0);
       console.log(`# ${f.name} (${(fs.statSync(path.join(tmp, f.name)).size / 1024 / 1024).toFixed(1)} MB): ${job.error}`);
     }
+    // Ten clients hang up halfway through their uploads: their requests end and their partial
+    // files go (the uploads directory is this server's own).
+    await Promise.all(Array.from({ length: 10 }, () => hangUpMidUpload(server.url, key)));
+    const partials = () => (fs.existsSync(env.UPLOADS_DIR) ? fs.readdirSync(env.UPLOADS_DIR).filter((n) => n.endsWith(".tmp")) : []);
+    const deadline = Date.now() + 5000;
+    while (partials().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(partials(), [], "no partial upload is left behind");
     // A few more seconds of calls after the last refusal.
     await new Promise((r) => setTimeout(r, 3000));
   } finally {
