@@ -1,6 +1,7 @@
 import "server-only";
 import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
+import type { WebhookEndpoint } from "@/db/schema";
 import { rowsOf } from "@/lib/db-utils";
 import { jobColumns, jobFromRow, type DeliveryJob } from "./deliver";
 import { PROBE_LEASE_S, RESERVE_AHEAD_S } from "./controls";
@@ -103,7 +104,8 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<Claimed[]> {
     )
     ${leaseAndRead(o.leaseSeconds)}`);
   const rows = rowsOf<{ rate: number | string | null } & Record<string, unknown>>(result);
-  const claimed: Claimed[] = rows.map((r) => ({ job: jobFromRow(r), sendAt: null }));
+  const endpoints = new Map<string, WebhookEndpoint>();
+  const claimed: Claimed[] = rows.map((r) => ({ job: jobFromRow(r, endpoints), sendAt: null }));
   // Reserve send slots for rate-limited endpoints: one row update per endpoint, so concurrent
   // claimers (other instances, the QStash route) queue behind each other's slots.
   const limited = new Map<string, { rate: number; items: Claimed[] }>();

@@ -47,19 +47,34 @@ const jobDecoders = (Object.keys(JOB_TABLES) as JobPart[]).map((part) => ({
   columns: Object.entries(getTableColumns(JOB_TABLES[part].table)).map(([key, column]) => ({ key, column, alias: JOB_TABLES[part].prefix + column.name })),
 }));
 
-/** A job from a row selected with `jobColumns`: each value decoded as drizzle decodes it. */
-export function jobFromRow(row: Record<string, unknown>): DeliveryJob {
-  const job: Record<string, Record<string, unknown>> = {};
+/**
+ * A job from a row selected with `jobColumns`: each value decoded as drizzle decodes it. A claim
+ * returns the same endpoint for many of its deliveries: pass one `endpoints` map for all the rows
+ * of a claim and each endpoint is decoded once (jobs of one endpoint then share its object, which
+ * nothing modifies).
+ */
+export function jobFromRow(row: Record<string, unknown>, endpoints?: Map<string, WebhookEndpoint>): DeliveryJob {
+  const job: Record<string, unknown> = {};
   for (const { part, columns } of jobDecoders) {
+    if (part === "endpoint" && endpoints) {
+      const known = endpoints.get(row[ENDPOINT_ID] as string);
+      if (known) {
+        job.endpoint = known;
+        continue;
+      }
+    }
     const out: Record<string, unknown> = {};
     for (const { key, column, alias } of columns) {
       const v = row[alias];
       out[key] = v === null || v === undefined ? null : column.mapFromDriverValue(v);
     }
     job[part] = out;
+    if (part === "endpoint" && endpoints) endpoints.set(out.id as string, out as unknown as WebhookEndpoint);
   }
   return job as unknown as DeliveryJob;
 }
+
+const ENDPOINT_ID = `${JOB_TABLES.endpoint.prefix}${webhookEndpoints.id.name}`;
 
 /** The webhook body: the same bytes on every attempt. */
 export function eventBody(event: Pick<WebhookEvent, "id" | "type" | "createdAt" | "orgId" | "data" | "previous">): string {
@@ -68,6 +83,25 @@ export function eventBody(event: Pick<WebhookEvent, "id" | "type" | "createdAt" 
   const generic = genericTypeOf(event.type, event.previous);
   if (generic) body.generic_type = generic;
   return JSON.stringify(body);
+}
+
+// An event goes to every endpoint subscribed to it, and those deliveries are mostly claimed and
+// sent together: its body is made once. Events are never modified, so a body cannot go stale.
+const BODY_CACHE_CHARS = 8 * 1024 * 1024;
+const bodies = new Map<string, string>();
+let bodyChars = 0;
+function bodyOf(event: WebhookEvent): string {
+  let body = bodies.get(event.id);
+  if (body === undefined) {
+    body = eventBody(event);
+    if (bodyChars + body.length > BODY_CACHE_CHARS) {
+      bodies.clear();
+      bodyChars = 0;
+    }
+    bodies.set(event.id, body);
+    bodyChars += body.length;
+  }
+  return body;
 }
 
 export async function loadJobs(db: Db, ids: string[]): Promise<DeliveryJob[]> {
@@ -165,7 +199,7 @@ export async function executeAttempt(job: DeliveryJob, now = () => new Date()): 
     const error = `endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ""}`;
     return { job, attemptNumber, headers: {}, body: "", result: null, decision: { kind: "failed", error }, at: now() };
   }
-  const body = eventBody(event);
+  const body = bodyOf(event);
   const signed = signedHeaders({ id: event.id, eventType: event.type, body, secrets: signingSecrets(endpoint, now()) });
   let result: HttpResult;
   let logged = signed;
