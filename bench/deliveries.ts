@@ -21,6 +21,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { eq, sql } from "drizzle-orm";
 import { openScratchDatabase, run } from "./scratch-db";
+import { median } from "./run-load.mjs";
 import { webhookDeliveries } from "@/db/schema";
 import { resetEnvCache } from "@/lib/env";
 import { createOrganization } from "@/lib/orgs/service";
@@ -37,12 +38,6 @@ const ORDER_ROUNDS = Number(process.env.ORDER_ROUNDS ?? 3);
 const WORKER_ROUNDS = Number(process.env.WORKER_ROUNDS ?? 3);
 const HANGING_ENDPOINTS = 50;
 const HANGING_BACKLOG = 1000;
-
-function median(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function percentile(sorted: number[], p: number) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

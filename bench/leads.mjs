@@ -13,7 +13,7 @@
 //   node bench/leads.mjs     (BENCH_SKIP_BUILD=1 reuses .next; DURATION, CONNECTIONS, ROUNDS)
 import { spawnSync } from "node:child_process";
 import { benchServer } from "./setup.mjs";
-import { measure, printTable, steady } from "./run-load.mjs";
+import { measure, median, printTable, steady } from "./run-load.mjs";
 
 const duration = Number(process.env.DURATION ?? 10);
 const connections = Number(process.env.CONNECTIONS ?? 50);
@@ -23,12 +23,6 @@ const bench = await benchServer({ scopes: "leads,bulk,write,read" });
 function count(table) {
   const r = spawnSync("psql", [bench.databaseUrl, "-tAq", "-c", `select count(*) from ${table}`], { encoding: "utf8" });
   return Number(r.stdout.trim());
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 try {

@@ -63,6 +63,18 @@ export async function measure(name, options, { warmup = 3, duration = 10 } = {})
   return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx };
 }
 
+/**
+ * The median of per-round figures: this machine's speed drifts by more than most differences a
+ * benchmark measures, so rounds are repeated and their median reported.
+ * @param {number[]} xs
+ * @returns {number}
+ */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export function printTable(rows) {
   const cols = ["name", "rps", "p50", "p99", "requests", "non2xx"];
   const head = ["route", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx"];

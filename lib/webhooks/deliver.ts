@@ -42,10 +42,23 @@ export function jobColumns(aliases: Record<JobPart, string>) {
   return sql.raw(list.join(", "));
 }
 
-const jobDecoders = (Object.keys(JOB_TABLES) as JobPart[]).map((part) => ({
-  part,
-  columns: Object.entries(getTableColumns(JOB_TABLES[part].table)).map(([key, column]) => ({ key, column, alias: JOB_TABLES[part].prefix + column.name })),
-}));
+const jobDecoders = Object.fromEntries(
+  (Object.keys(JOB_TABLES) as JobPart[]).map((part) => [
+    part,
+    Object.entries(getTableColumns(JOB_TABLES[part].table)).map(([key, column]) => ({ key, column, alias: JOB_TABLES[part].prefix + column.name })),
+  ]),
+) as Record<JobPart, { key: string; column: ReturnType<typeof getTableColumns>[string]; alias: string }[]>;
+
+const decodePart = (part: JobPart, row: Record<string, unknown>) => {
+  const out: Record<string, unknown> = {};
+  for (const { key, column, alias } of jobDecoders[part]) {
+    const v = row[alias];
+    out[key] = v === null || v === undefined ? null : column.mapFromDriverValue(v);
+  }
+  return out;
+};
+
+const ENDPOINT_ID = `${JOB_TABLES.endpoint.prefix}${webhookEndpoints.id.name}`;
 
 /**
  * A job from a row selected with `jobColumns`: each value decoded as drizzle decodes it. A claim
@@ -54,27 +67,18 @@ const jobDecoders = (Object.keys(JOB_TABLES) as JobPart[]).map((part) => ({
  * nothing modifies).
  */
 export function jobFromRow(row: Record<string, unknown>, endpoints?: Map<string, WebhookEndpoint>): DeliveryJob {
-  const job: Record<string, unknown> = {};
-  for (const { part, columns } of jobDecoders) {
-    if (part === "endpoint" && endpoints) {
-      const known = endpoints.get(row[ENDPOINT_ID] as string);
-      if (known) {
-        job.endpoint = known;
-        continue;
-      }
-    }
-    const out: Record<string, unknown> = {};
-    for (const { key, column, alias } of columns) {
-      const v = row[alias];
-      out[key] = v === null || v === undefined ? null : column.mapFromDriverValue(v);
-    }
-    job[part] = out;
-    if (part === "endpoint" && endpoints) endpoints.set(out.id as string, out as unknown as WebhookEndpoint);
+  const endpointId = row[ENDPOINT_ID] as string;
+  let endpoint = endpoints?.get(endpointId);
+  if (!endpoint) {
+    endpoint = decodePart("endpoint", row) as unknown as WebhookEndpoint;
+    endpoints?.set(endpointId, endpoint);
   }
-  return job as unknown as DeliveryJob;
+  return {
+    delivery: decodePart("delivery", row) as unknown as WebhookDelivery,
+    event: decodePart("event", row) as unknown as WebhookEvent,
+    endpoint,
+  };
 }
-
-const ENDPOINT_ID = `${JOB_TABLES.endpoint.prefix}${webhookEndpoints.id.name}`;
 
 /** The webhook body: the same bytes on every attempt. */
 export function eventBody(event: Pick<WebhookEvent, "id" | "type" | "createdAt" | "orgId" | "data" | "previous">): string {

@@ -51,22 +51,12 @@ async function upload(key: string, body: BodyInit, contentType?: string) {
   return { status: res.status, body: await res.json() };
 }
 
-/** Temporary upload files created since `since` and still on disk. */
-const leftovers = (since: number) =>
-  fs
-    .readdirSync(uploadsDir())
-    .filter((n) => n.endsWith(".tmp"))
-    .filter((n) => (fs.statSync(path.join(uploadsDir(), n), { throwIfNoEntry: false })?.birthtimeMs ?? 0) >= since - 5);
-
-/** No temporary upload left behind once the requests have answered. */
-function noLeftovers(since: number) {
-  expect(leftovers(since)).toEqual([]);
-}
+/** No temporary upload left behind once the requests have answered (the directory is this file's own). */
+const noLeftovers = () => expect(fs.readdirSync(uploadsDir()).filter((n) => n.endsWith(".tmp"))).toEqual([]);
 
 describe("upload files never outlive their request or their import", () => {
   it("every early exit of the upload route deletes its temporary file", async () => {
     const { key } = await newOrg();
-    const started = Date.now();
     const form = (fields: Record<string, string>) => {
       const f = new FormData();
       for (const [k, v] of Object.entries(fields)) f.set(k, v);
@@ -79,12 +69,11 @@ describe("upload files never outlive their request or their import", () => {
     // A multipart body cut off in the middle of the file.
     const cut = '--b\r\ncontent-disposition: form-data; name="file"; filename="a.csv"\r\ncontent-type: text/csv\r\n\r\nName\nAda\n';
     expect((await upload(key, cut, "multipart/form-data; boundary=b")).status).toBe(400);
-    noLeftovers(started);
+    noLeftovers();
   });
 
   it("a client that hangs up mid-upload gets its request ended and its partial file deleted", async () => {
     const { key } = await newOrg();
-    const started = Date.now();
     const enc = new TextEncoder();
     let chunks = 0;
     const body = new ReadableStream({
@@ -103,7 +92,7 @@ describe("upload files never outlive their request or their import", () => {
     ]);
     expect(answered).toBe(400);
     expect(chunks).toBe(50);
-    noLeftovers(started);
+    noLeftovers();
   });
 
   it("caps the bytes of uploads an organization has waiting", async () => {
@@ -117,7 +106,6 @@ describe("upload files never outlive their request or their import", () => {
       status: "draft",
       sizeBytes: PENDING_UPLOAD_BYTES_PER_ORG - 10,
     });
-    const started = Date.now();
     const f = new FormData();
     f.set("type", "client");
     f.set("file", new Blob(["Name\nAda\nBob\n"]), "clients.csv");
@@ -125,7 +113,7 @@ describe("upload files never outlive their request or their import", () => {
     expect(res.status).toBe(413);
     expect(res.body.error.message).toMatch(/would exceed 300 MB/);
     expect(await db.select().from(imports).where(eq(imports.orgId, org.org.id))).toHaveLength(1);
-    noLeftovers(started);
+    noLeftovers();
     // Another organization is not affected.
     const other = await newOrg();
     expect((await upload(other.key, f)).status).toBe(202);
