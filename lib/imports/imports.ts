@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import path from "node:path";
+import { once } from "node:events";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
@@ -44,9 +45,14 @@ export async function saveUpload(file: Readable): Promise<{ path: string; size: 
     size += c.length;
     if (size > IMPORT_MAX_BYTES) file.destroy(new AppError("payload_too_large", `Files up to ${IMPORT_MAX_BYTES / 1024 / 1024} MB can be imported.`));
   });
+  const out = fs.createWriteStream(tmp);
   try {
-    await pipeline(file, fs.createWriteStream(tmp));
+    await pipeline(file, out);
   } catch (err) {
+    // The pipeline fails as soon as the upload does, and may do so before the file has even been
+    // opened: deleted then, it would be created again, empty, by the open still under way. So
+    // the file goes only once its stream is closed.
+    if (!out.closed) await once(out, "close").catch(() => {});
     fs.rmSync(tmp, { force: true });
     throw err;
   }
