@@ -9,5 +9,14 @@ export async function register() {
     checkStartup();
     const { startBackground } = await import("./lib/background");
     await startBackground();
+    // Production's server.mjs answers these paths by calling their route handlers directly
+    // (server/direct.mjs). The benchmark's baseline is served that way too under a path of its
+    // own, beside its Next.js route (both answer 404 without SMARFLE_BENCH=1).
+    const [{ registerDirectRoutes }, leads, benchLead] = await Promise.all([
+      import("./server/direct.mjs"),
+      import("./app/api/webhook/leads/route"),
+      import("./app/api/bench/lead/route"),
+    ]);
+    registerDirectRoutes({ "/api/webhook/leads": leads, "/api/bench/lead-direct": benchLead });
   }
 }

@@ -1,4 +1,5 @@
 import type { NextConfig } from "next";
+import { STATIC_HEADERS } from "./server/static-headers.mjs";
 
 const nextConfig: NextConfig = {
   // PGlite loads its WebAssembly and data files relative to its own module, and postgres.js
@@ -8,17 +9,13 @@ const nextConfig: NextConfig = {
   serverExternalPackages: ["@electric-sql/pglite", "postgres", "pino", "pino-pretty", "prom-client"],
   poweredByHeader: false,
   typedRoutes: false,
-  // Static security headers on every response; the page CSP needs a nonce and is set in proxy.ts.
+  // Static security headers on every response (server/static-headers.mjs); the page CSP needs a
+  // nonce and is set in proxy.ts.
   async headers() {
     return [
       {
         source: "/:path*",
-        headers: [
-          { key: "X-Content-Type-Options", value: "nosniff" },
-          { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
-          // For browsers that predate CSP's frame-ancestors.
-          { key: "X-Frame-Options", value: "DENY" },
-        ],
+        headers: STATIC_HEADERS.map(([key, value]) => ({ key, value })),
       },
     ];
   },

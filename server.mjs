@@ -9,13 +9,15 @@
 //
 // Production runs Next.js's own `next start` in this process (its request path is the fastest;
 // a `next()` custom server measured about a quarter slower here), with the header set as Node's
-// HTTP server emits each request. Development uses a `next()` custom server, because `next dev`
+// HTTP server emits each request. Lead capture is answered there too, by its route handler called
+// directly (server/direct.mjs). Development uses a `next()` custom server, because `next dev`
 // serves from a child process.
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { directHandler, serveDirect } from "./server/direct.mjs";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -107,10 +109,20 @@ if (dev) {
   server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));
   server.listen(port, hostname, () => console.log(`Smarfle (development) listening on http://${hostname ?? "localhost"}:${port}`));
 } else {
-  // Every HTTP server in this process is Next.js's own: mark each request as it is emitted.
+  // Every HTTP server in this process is Next.js's own: mark each request as it is emitted, and
+  // serve the direct routes (server/direct.mjs: lead capture) without Next.js's request path.
   const emit = http.Server.prototype.emit;
+  const closing = () => stopping;
   http.Server.prototype.emit = function (event, ...rest) {
-    if (event === "request") markPeer(rest[0]);
+    if (event === "request") {
+      const [req, res] = rest;
+      markPeer(req);
+      const handler = directHandler(req);
+      if (handler) {
+        void serveDirect(handler, req, res, { closing });
+        return true;
+      }
+    }
     return emit.call(this, event, ...rest);
   };
   const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");

@@ -29,7 +29,10 @@ export async function readText(req: Request, limit: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch(() => {
+      // The client hung up mid-body (its socket error can look like a database's ECONNRESET).
+      throw new AppError("validation_failed", "The request body could not be read: the connection ended before all of it arrived.");
+    });
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

@@ -39,6 +39,24 @@ test("API answers carry nosniff and the referrer policy", async () => {
   assert.equal(res.headers.get("referrer-policy"), "strict-origin-when-cross-origin");
 });
 
+test("lead capture, answered by the production server without Next.js's request path, carries the same headers", async () => {
+  const res = await fetch(`${baseUrl}/api/webhook/leads`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  assert.equal(res.status, 401);
+  const text = await res.text();
+  assert.equal(JSON.parse(text).error.code, "unauthorized");
+  assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(res.headers.get("referrer-policy"), "strict-origin-when-cross-origin");
+  assert.equal(res.headers.get("x-frame-options"), "DENY");
+  assert.match(res.headers.get("x-request-id") ?? "", /^req_/);
+  // Answered directly (server/direct.mjs) the body goes out whole with its length; Next.js streams
+  // a route's answer in chunks. A length here says the direct path served it.
+  assert.equal(res.headers.get("content-length"), String(Buffer.byteLength(text)));
+  // A method the route does not export is still Next.js's to answer.
+  const get = await fetch(`${baseUrl}/api/webhook/leads`);
+  assert.equal(get.status, 405);
+  assert.equal(get.headers.get("x-content-type-options"), "nosniff");
+});
+
 test("the benchmark baselines are not served without SMARFLE_BENCH=1", async () => {
   assert.equal((await fetch(`${baseUrl}/api/bench/static`)).status, 404);
 });
