@@ -9,6 +9,11 @@ const nextConfig: NextConfig = {
   serverExternalPackages: ["@electric-sql/pglite", "postgres", "pino", "pino-pretty", "prom-client"],
   poweredByHeader: false,
   typedRoutes: false,
+  // The icon is app/icon.svg, linked from every page; a browser that asks for /favicon.ico before
+  // it has read the page's links (a navigation cut short) is sent there rather than a 404.
+  async redirects() {
+    return [{ source: "/favicon.ico", destination: "/icon.svg", permanent: true }];
+  },
   // Static security headers on every response (server/static-headers.mjs); the page CSP needs a
   // nonce and is set in proxy.ts.
   async headers() {

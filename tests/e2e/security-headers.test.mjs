@@ -57,6 +57,13 @@ test("lead capture, answered by the production server without Next.js's request 
   assert.equal(get.headers.get("x-content-type-options"), "nosniff");
 });
 
+test("the icon a browser asks for on its own is there", async () => {
+  const res = await fetch(`${baseUrl}/favicon.ico`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^image\/svg\+xml/);
+  assert.match(await res.text(), /<svg/);
+});
+
 test("the benchmark baselines are not served without SMARFLE_BENCH=1", async () => {
   assert.equal((await fetch(`${baseUrl}/api/bench/static`)).status, 404);
 });
