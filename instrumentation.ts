@@ -1,7 +1,7 @@
 /**
  * Runs once per server process. Starts the background work (webhook delivery worker, connector
- * scheduler, interrupted imports) in the Node.js runtime only, and never while `next build`
- * collects pages. The literal `process.env.NEXT_RUNTIME` check lets the edge build drop the import.
+ * scheduler, interrupted imports) and registers the routes the production server answers itself,
+ * in the Node.js runtime only, and never while `next build` collects pages. The literal `process.env.NEXT_RUNTIME` check lets the edge build drop the import.
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs" && process.env.NEXT_PHASE !== "phase-production-build") {

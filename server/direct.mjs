@@ -11,10 +11,27 @@
 //
 // What Next.js would add to such an answer is added here: the static headers of next.config.ts.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { STATIC_HEADERS } from "./static-headers.mjs";
 
 const KEY = Symbol.for("smarfle.direct-routes");
+
+// Work a handler hands to lib/http/after.ts `runAfterResponse` (Next.js's `after` inside Next.js)
+// runs once the answer has gone out, as it would under Next.js: a lead's transaction, for one, has
+// committed by then. This module is loaded twice (by server.mjs, and bundled into the app), so
+// the store and the hook live on globalThis: one of each per process.
+const AFTER_STORE = Symbol.for("smarfle.direct-after-store");
+const AFTER_HOOK = Symbol.for("smarfle.after-response");
+/** @type {AsyncLocalStorage<Array<() => unknown>>} */
+const afterResponse = (globalThis[AFTER_STORE] ??= new AsyncLocalStorage());
+/** Queues `task` for after the answer of the direct route being served; false outside one. */
+globalThis[AFTER_HOOK] ??= (task) => {
+  const tasks = afterResponse.getStore();
+  if (!tasks) return false;
+  tasks.push(task);
+  return true;
+};
 
 /**
  * Called by instrumentation.ts: `routes` maps an exact path to its route module.
@@ -124,37 +141,38 @@ function requestOf(req) {
  * @param {{ closing?: () => boolean, log?: (line: string) => void }} [options]
  */
 export async function serveDirect(handler, req, res, { closing = () => false, log = console.error } = {}) {
+  const logError = (msg) => log(JSON.stringify({ level: "error", time: new Date().toISOString(), context: "direct-route", path: req.url?.split("?")[0], msg }));
   let status = 500;
   let headers;
   let body;
+  const tasks = [];
   try {
-    const answer = await handler(requestOf(req));
+    const answer = await afterResponse.run(tasks, () => handler(requestOf(req)));
     status = answer.status;
     headers = answer.headers;
     body = answer.body ? Buffer.from(await answer.arrayBuffer()) : null;
   } catch (err) {
     // Handlers answer their own errors (lib/http/edge.ts): this is a failure of the bridge itself.
-    log(
-      JSON.stringify({
-        level: "error",
-        time: new Date().toISOString(),
-        context: "direct-route",
-        path: req.url?.split("?")[0],
-        msg: String(err?.message ?? err),
-      }),
-    );
-    status = 500;
+    logError(String(err?.message ?? err));
     headers = new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
     const error = { code: "internal_error", message: "Something went wrong on our side.", details: [], request_id: `req_${randomUUID().replaceAll("-", "")}` };
     body = Buffer.from(JSON.stringify({ error }));
   }
-  if (res.destroyed) return;
+  if (!res.destroyed) send(req, res, status, headers, body, closing());
+  for (const task of tasks) {
+    void Promise.resolve()
+      .then(task)
+      .catch((err) => logError(`work after the answer failed: ${String(err?.message ?? err)}`));
+  }
+}
+
+function send(req, res, status, headers, body, close) {
   res.statusCode = status;
   for (const [name, value] of STATIC_HEADERS) res.setHeader(name, value);
   const cookies = headers.getSetCookie();
   for (const [name, value] of headers) if (name !== "set-cookie") res.setHeader(name, value);
   if (cookies.length) res.setHeader("set-cookie", cookies);
-  if (closing()) res.setHeader("connection", "close");
+  if (close) res.setHeader("connection", "close");
   if (body) res.setHeader("content-length", body.length);
   res.end(body);
   drain(req);

@@ -8,6 +8,7 @@ import * as leadsRoute from "@/app/api/webhook/leads/route";
 import { directHandler, registerDirectRoutes, serveDirect } from "@/server/direct.mjs";
 import { STATIC_HEADERS } from "@/server/static-headers.mjs";
 import { readText } from "@/lib/http/body";
+import { runAfterResponse } from "@/lib/http/after";
 import { AppError } from "@/lib/errors";
 import { withTestOrg } from "../helpers/fixture";
 import { makeKey } from "../helpers/api";
@@ -44,9 +45,13 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
+const servers: http.Server[] = [];
+
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  for (const s of [server, ...servers]) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
 });
 
 interface Answer {
@@ -245,6 +250,31 @@ describe("lead capture served directly by the production server", () => {
       expect(handlerFor(method, url), `${method} ${url}`).toBeNull();
     }
     expect((await request("/api/webhook/leads", { method: "GET" })).status).toBe(599);
+  });
+
+  it("runs the work a handler leaves for after its answer once the answer has gone out", async () => {
+    const ranAfterAnswer: boolean[] = [];
+    const port = await new Promise<number>((resolve) => {
+      const srv = http.createServer((req, res) => {
+        void serveDirect(
+          async () => {
+            // As the QStash dispatcher does after a lead: look again once the request has answered.
+            runAfterResponse(async () => {
+              ranAfterAnswer.push(res.writableEnded);
+            });
+            await new Promise((r) => setTimeout(r, 20));
+            return new Response("ok");
+          },
+          req,
+          res,
+        );
+      });
+      servers.push(srv);
+      srv.listen(0, "127.0.0.1", () => resolve((srv.address() as AddressInfo).port));
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" });
+    expect(await res.text()).toBe("ok");
+    await expect.poll(() => ranAfterAnswer).toEqual([true]);
   });
 
   it("answers a handler that throws with the 500 envelope and a log line, and no detail", async () => {
