@@ -57,6 +57,8 @@ export function directHandler(req) {
   return typeof handler === "function" ? handler : null;
 }
 
+const CUT_SHORT = "the client closed the connection before sending its whole body";
+
 /**
  * The request body as a web stream, read one chunk per pull (the socket is paused in between, so
  * an unread body is never buffered). Cancelling it, as a handler refusing an oversized body does,
@@ -67,7 +69,7 @@ function bodyOf(req) {
     {
       pull(controller) {
         if (req.readableEnded) return controller.close();
-        if (req.destroyed) return controller.error(new Error("the client closed the connection before sending its whole body"));
+        if (req.destroyed) return controller.error(new Error(CUT_SHORT));
         return new Promise((resolve) => {
           const settle = (action) => {
             req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
@@ -79,7 +81,7 @@ function bodyOf(req) {
           const onEnd = () => settle(() => controller.close());
           const onError = (err) => settle(() => controller.error(err));
           const onClose = () => {
-            if (!req.complete) onError(new Error("the client closed the connection before sending its whole body"));
+            if (!req.complete) onError(new Error(CUT_SHORT));
           };
           req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
           req.resume();

@@ -47,6 +47,14 @@ beforeAll(async () => {
 
 const servers: http.Server[] = [];
 
+/** A server of its own on 127.0.0.1 answering every request through the bridge with `handlerFor(res)`. */
+async function bridgeServing(handlerFor: (res: http.ServerResponse) => (req: Request) => Response | Promise<Response>): Promise<string> {
+  const srv = http.createServer((req, res) => void serveDirect(handlerFor(res), req, res, { log: (line: string) => bridgeLog.push(line) }));
+  servers.push(srv);
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+}
+
 afterAll(async () => {
   for (const s of [server, ...servers]) {
     s.closeAllConnections();
@@ -63,14 +71,18 @@ interface Answer {
 /** One request with Node's client (fetch hides `connection` and `content-length` handling). */
 function request(
   path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean; agent?: http.Agent } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean; agent?: http.Agent; base?: string } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method: options.method ?? "POST", headers: options.headers, agent: options.agent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const req = http.request(
+      `${options.base ?? base}${path}`,
+      { method: options.method ?? "POST", headers: options.headers, agent: options.agent ?? false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
     req.on("error", reject);
     if (options.chunked && options.body) {
       // No Content-Length: the body arrives in pieces, as a streaming client sends it.
@@ -254,56 +266,24 @@ describe("lead capture served directly by the production server", () => {
 
   it("runs the work a handler leaves for after its answer once the answer has gone out", async () => {
     const ranAfterAnswer: boolean[] = [];
-    const port = await new Promise<number>((resolve) => {
-      const srv = http.createServer((req, res) => {
-        void serveDirect(
-          async () => {
-            // As the QStash dispatcher does after a lead: look again once the request has answered.
-            runAfterResponse(async () => {
-              ranAfterAnswer.push(res.writableEnded);
-            });
-            await new Promise((r) => setTimeout(r, 20));
-            return new Response("ok");
-          },
-          req,
-          res,
-        );
+    const url = await bridgeServing((res) => async () => {
+      // As the QStash dispatcher does after a lead: look again once the request has answered.
+      runAfterResponse(async () => {
+        ranAfterAnswer.push(res.writableEnded);
       });
-      servers.push(srv);
-      srv.listen(0, "127.0.0.1", () => resolve((srv.address() as AddressInfo).port));
+      await new Promise((r) => setTimeout(r, 20));
+      return new Response("ok");
     });
-    const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" });
-    expect(await res.text()).toBe("ok");
+    const res = await request("/", { base: url, body: "{}" });
+    expect(res.body).toBe("ok");
     await expect.poll(() => ranAfterAnswer).toEqual([true]);
   });
 
   it("answers a handler that throws with the 500 envelope and a log line, and no detail", async () => {
-    const res = await new Promise<Answer>((resolve, reject) => {
-      const failing = http.createServer((req, out) => {
-        void serveDirect(
-          () => {
-            throw new Error("boom at the bridge");
-          },
-          req,
-          out,
-          { log: (line: string) => bridgeLog.push(line) },
-        );
-      });
-      failing.listen(0, "127.0.0.1", () => {
-        const port = (failing.address() as AddressInfo).port;
-        http
-          .request(`http://127.0.0.1:${port}/api/webhook/leads`, { method: "POST", agent: false }, (r) => {
-            let body = "";
-            r.on("data", (c: Buffer) => (body += c.toString("utf8")));
-            r.on("end", () => {
-              failing.close();
-              resolve({ status: r.statusCode!, headers: r.headers, body });
-            });
-          })
-          .on("error", reject)
-          .end("{}");
-      });
+    const url = await bridgeServing(() => () => {
+      throw new Error("boom at the bridge");
     });
+    const res = await request("/api/webhook/leads", { base: url, body: "{}" });
     expect(res.status).toBe(500);
     const { error } = JSON.parse(res.body);
     expect(error).toMatchObject({ code: "internal_error", details: [] });
